@@ -1,0 +1,29 @@
+namespace Parley.Protocol;
+
+/// <summary>
+/// Limits both sides of the wire agree on. Server-only limits live in the server's ParleyOptions.
+/// </summary>
+public static class WireLimits
+{
+    /// <summary>
+    /// Largest WebSocket frame either side sends. A message carries one payload per device
+    /// (a user may have several devices and its own other devices get copies), so this is
+    /// several times <see cref="MaxPayloadBytes"/>.
+    /// </summary>
+    public const int MaxFrameBytes = 512 * 1024;
+
+    /// <summary>Largest opaque payload per device: text and media pointers, not media itself.</summary>
+    public const int MaxPayloadBytes = 64 * 1024;
+
+    /// <summary>Length of a message id (a UUIDv7).</summary>
+    public const int MessageIdBytes = 16;
+
+    /// <summary>Largest number of device copies in one send (recipient's and own devices).</summary>
+    public const int MaxPayloadsPerSend = 32;
+
+    /// <summary>Largest number of seqs in one Ack or ids in one ReadReceipt.</summary>
+    public const int MaxIdsPerFrame = 1024;
+
+    /// <summary>User names: 3–32 of a-z, 0-9, '_', '.', '-'; lower case so names are unique without folding.</summary>
+    public const int MaxUserNameLength = 32;
+}
