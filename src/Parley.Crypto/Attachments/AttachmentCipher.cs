@@ -1,0 +1,234 @@
+using System.Buffers;
+using System.Security.Cryptography;
+
+namespace Parley.Crypto.Attachments;
+
+/// <summary>
+/// Encrypts and decrypts attachments in Signal's layout, IV(16) ‖ AES-256-CBC ciphertext ‖
+/// HMAC-SHA256(IV ‖ ciphertext)(32), streaming in fixed-size chunks so a file of any size is
+/// never held whole in memory. The SHA-256 of the whole blob is the digest the sender announces.
+/// </summary>
+public static class AttachmentCipher
+{
+    /// <summary>Length of the digest in bytes.</summary>
+    public const int DigestLength = 32;
+
+    // A multiple of the AES block size; big enough to amortise calls, small enough for the pool.
+    private const int ChunkSize = 64 * 1024;
+
+    /// <summary>Bytes the blob adds on top of the plaintext length (IV, padding, MAC).</summary>
+    public static long CiphertextLength(long plaintextLength) =>
+        AttachmentEncryptor.BlockSize + (plaintextLength / AttachmentEncryptor.BlockSize + 1) * AttachmentEncryptor.BlockSize + AttachmentEncryptor.MacSize;
+
+    /// <summary>Encrypts <paramref name="plaintext"/> to <paramref name="output"/> under a fresh random IV.</summary>
+    public static EncryptedAttachment Encrypt(Stream plaintext, Stream output, AttachmentKey key) =>
+        Encrypt(plaintext, output, key, RandomNumberGenerator.GetBytes(AttachmentEncryptor.BlockSize));
+
+    /// <summary>Encrypts with a caller-chosen IV; only for fixed test vectors.</summary>
+    internal static EncryptedAttachment Encrypt(Stream plaintext, Stream output, AttachmentKey key, ReadOnlySpan<byte> iv)
+    {
+        ArgumentNullException.ThrowIfNull(plaintext);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(key);
+        using var encryptor = new AttachmentEncryptor(key, iv);
+        byte[] input = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(AttachmentEncryptor.FinishSize(ChunkSize));
+        try
+        {
+            long plaintextLength = 0;
+            long written = encryptor.Start(buffer);
+            output.Write(buffer, 0, (int)written);
+            while (true)
+            {
+                int read = plaintext.ReadAtLeast(input.AsSpan(0, ChunkSize), ChunkSize, throwOnEndOfStream: false);
+                plaintextLength += read;
+                if (read < ChunkSize)
+                {
+                    int last = encryptor.Finish(input.AsSpan(0, read), buffer, out byte[] digest);
+                    output.Write(buffer, 0, last);
+                    return new EncryptedAttachment(digest, plaintextLength, written + last);
+                }
+
+                int n = encryptor.Update(input.AsSpan(0, ChunkSize), buffer);
+                output.Write(buffer, 0, n);
+                written += n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(input, clearArray: true);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+        }
+    }
+
+    /// <summary>Encrypts <paramref name="plaintext"/> to <paramref name="output"/> under a fresh random IV.</summary>
+    public static async Task<EncryptedAttachment> EncryptAsync(
+        Stream plaintext, Stream output, AttachmentKey key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plaintext);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(key);
+        using var encryptor = new AttachmentEncryptor(key, RandomNumberGenerator.GetBytes(AttachmentEncryptor.BlockSize));
+        byte[] input = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(AttachmentEncryptor.FinishSize(ChunkSize));
+        try
+        {
+            long plaintextLength = 0;
+            long written = encryptor.Start(buffer);
+            await output.WriteAsync(buffer.AsMemory(0, (int)written), cancellationToken).ConfigureAwait(false);
+            while (true)
+            {
+                int read = await plaintext.ReadAtLeastAsync(input.AsMemory(0, ChunkSize), ChunkSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+                plaintextLength += read;
+                if (read < ChunkSize)
+                {
+                    int last = encryptor.Finish(input.AsSpan(0, read), buffer, out byte[] digest);
+                    await output.WriteAsync(buffer.AsMemory(0, last), cancellationToken).ConfigureAwait(false);
+                    return new EncryptedAttachment(digest, plaintextLength, written + last);
+                }
+
+                int n = encryptor.Update(input.AsSpan(0, ChunkSize), buffer);
+                await output.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+                written += n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(input, clearArray: true);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+        }
+    }
+
+    /// <summary>
+    /// Checks and decrypts a blob into <paramref name="plaintext"/> and returns the plaintext length.
+    /// Returns only when MAC and digest both matched. On failure it throws
+    /// <see cref="AttachmentIntegrityException"/>, the end of the plaintext is never written, and a
+    /// seekable output is cut back to where it started; a non-seekable output (a socket, a pipe)
+    /// may hold unauthenticated leading plaintext that the caller must discard, so prefer
+    /// decrypting into a temporary file and moving it into place after success.
+    /// </summary>
+    public static long Decrypt(Stream blob, Stream plaintext, AttachmentKey key, ReadOnlySpan<byte> expectedDigest)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        ArgumentNullException.ThrowIfNull(plaintext);
+        ArgumentNullException.ThrowIfNull(key);
+        CheckDigestLength(expectedDigest);
+        long start = plaintext.CanSeek ? plaintext.Position : -1;
+        using var decryptor = new AttachmentDecryptor(key, expectedDigest);
+        byte[] input = ArrayPool<byte>.Shared.Rent(ChunkSize + AttachmentDecryptor.Reserve);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSize + AttachmentDecryptor.Reserve);
+        try
+        {
+            int ivLength = blob.ReadAtLeast(input.AsSpan(0, AttachmentEncryptor.BlockSize), AttachmentEncryptor.BlockSize, throwOnEndOfStream: false);
+            if (ivLength < AttachmentEncryptor.BlockSize)
+            {
+                throw new AttachmentIntegrityException(AttachmentIntegrityFailure.Truncated);
+            }
+
+            decryptor.Start(input.AsSpan(0, AttachmentEncryptor.BlockSize));
+            long plaintextLength = 0;
+            int held = 0;
+            int capacity = ChunkSize + AttachmentDecryptor.Reserve;
+            while (true)
+            {
+                held += blob.ReadAtLeast(input.AsSpan(held, capacity - held), capacity - held, throwOnEndOfStream: false);
+                if (held < capacity)
+                {
+                    int last = decryptor.Finish(input.AsSpan(0, held), buffer);
+                    plaintext.Write(buffer, 0, last);
+                    return plaintextLength + last;
+                }
+
+                int n = decryptor.Update(input.AsSpan(0, ChunkSize), buffer);
+                plaintext.Write(buffer, 0, n);
+                plaintextLength += n;
+                input.AsSpan(ChunkSize, AttachmentDecryptor.Reserve).CopyTo(input);
+                held = AttachmentDecryptor.Reserve;
+            }
+        }
+        catch (AttachmentIntegrityException)
+        {
+            Retract(plaintext, start);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(input, clearArray: true);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+        }
+    }
+
+    /// <summary>
+    /// Checks and decrypts a blob into <paramref name="plaintext"/>; same guarantees as
+    /// <see cref="Decrypt(Stream, Stream, AttachmentKey, ReadOnlySpan{byte})"/>.
+    /// </summary>
+    public static async Task<long> DecryptAsync(
+        Stream blob, Stream plaintext, AttachmentKey key, ReadOnlyMemory<byte> expectedDigest, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        ArgumentNullException.ThrowIfNull(plaintext);
+        ArgumentNullException.ThrowIfNull(key);
+        CheckDigestLength(expectedDigest.Span);
+        long start = plaintext.CanSeek ? plaintext.Position : -1;
+        using var decryptor = new AttachmentDecryptor(key, expectedDigest.Span);
+        byte[] input = ArrayPool<byte>.Shared.Rent(ChunkSize + AttachmentDecryptor.Reserve);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSize + AttachmentDecryptor.Reserve);
+        try
+        {
+            int ivLength = await blob.ReadAtLeastAsync(input.AsMemory(0, AttachmentEncryptor.BlockSize), AttachmentEncryptor.BlockSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            if (ivLength < AttachmentEncryptor.BlockSize)
+            {
+                throw new AttachmentIntegrityException(AttachmentIntegrityFailure.Truncated);
+            }
+
+            decryptor.Start(input.AsSpan(0, AttachmentEncryptor.BlockSize));
+            long plaintextLength = 0;
+            int held = 0;
+            int capacity = ChunkSize + AttachmentDecryptor.Reserve;
+            while (true)
+            {
+                held += await blob.ReadAtLeastAsync(input.AsMemory(held, capacity - held), capacity - held, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+                if (held < capacity)
+                {
+                    int last = decryptor.Finish(input.AsSpan(0, held), buffer);
+                    await plaintext.WriteAsync(buffer.AsMemory(0, last), cancellationToken).ConfigureAwait(false);
+                    return plaintextLength + last;
+                }
+
+                int n = decryptor.Update(input.AsSpan(0, ChunkSize), buffer);
+                await plaintext.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+                plaintextLength += n;
+                input.AsSpan(ChunkSize, AttachmentDecryptor.Reserve).CopyTo(input);
+                held = AttachmentDecryptor.Reserve;
+            }
+        }
+        catch (AttachmentIntegrityException)
+        {
+            Retract(plaintext, start);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(input, clearArray: true);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+        }
+    }
+
+    private static void CheckDigestLength(ReadOnlySpan<byte> digest)
+    {
+        if (digest.Length != DigestLength)
+        {
+            throw new ArgumentException($"An attachment digest is {DigestLength} bytes, got {digest.Length}.", nameof(digest));
+        }
+    }
+
+    // Unauthenticated plaintext must not survive a failed check where we can take it back.
+    private static void Retract(Stream plaintext, long start)
+    {
+        if (start >= 0)
+        {
+            plaintext.SetLength(start);
+            plaintext.Position = start;
+        }
+    }
+}
