@@ -1,0 +1,28 @@
+using Parley.Client.Encryption;
+
+namespace Parley.Client;
+
+/// <summary>Tunables of one <see cref="ParleyClient"/>; the defaults follow docs/protocol.md.</summary>
+public sealed class ParleyClientOptions
+{
+    /// <summary>Encrypts and decrypts payloads; pass-through until Parley.Crypto is plugged in.</summary>
+    public IPayloadCipher Cipher { get; set; } = PlaintextPayloadCipher.Instance;
+
+    /// <summary>Clock for message timestamps and heartbeats.</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>Heartbeat period: the server closes a connection silent for 75 s, so 25 s leaves room for two lost pings.</summary>
+    public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(25);
+
+    /// <summary>How long to wait for a Pong (or the Welcome) before the connection is taken as dead.</summary>
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>First reconnect delay ceiling; doubles per failed attempt.</summary>
+    public TimeSpan ReconnectInitialDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Largest reconnect delay ceiling: 30 s keeps a recovering server from being stampeded yet retries soon enough.</summary>
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Client name sent in Hello (for server logs only).</summary>
+    public string ClientName { get; set; } = "parley-dotnet/1";
+}

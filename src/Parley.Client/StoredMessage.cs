@@ -1,0 +1,20 @@
+namespace Parley.Client;
+
+/// <summary>One message as kept in the local store; identified by (<see cref="Sender"/>, <see cref="Id"/>).</summary>
+/// <param name="Id">The message id in text form (a UUIDv7 with dashes).</param>
+/// <param name="Peer">The other user of the conversation.</param>
+/// <param name="Direction">Incoming from the peer, or outgoing from this account.</param>
+/// <param name="Sender">The user who wrote it.</param>
+/// <param name="SenderDevice">The device that wrote it.</param>
+/// <param name="Text">The text.</param>
+/// <param name="SentAt">The sender's clock when it was written.</param>
+/// <param name="Status">Its delivery status.</param>
+public sealed record StoredMessage(
+    string Id,
+    string Peer,
+    MessageDirection Direction,
+    string Sender,
+    uint SenderDevice,
+    string Text,
+    DateTimeOffset SentAt,
+    MessageStatus Status);
