@@ -1,0 +1,102 @@
+using System.Globalization;
+
+namespace Parley.Bench;
+
+/// <summary>The command line of one bench run.</summary>
+internal sealed class BenchOptions
+{
+    public required string Scenario { get; init; }
+
+    /// <summary>Measured seconds (after warm-up).</summary>
+    public double? Duration { get; init; }
+
+    public double? Warmup { get; init; }
+
+    public int? Users { get; init; }
+
+    /// <summary>Target total send rate in messages/s; null means flat out.</summary>
+    public double? Rate { get; init; }
+
+    public int? Conns { get; init; }
+
+    /// <summary>An already running server; null starts one here.</summary>
+    public Uri? Server { get; init; }
+
+    /// <summary>The pid of <see cref="Server"/>, for its CPU and RSS figures.</summary>
+    public int? ServerPid { get; init; }
+
+    public int? Messages { get; init; }
+
+    /// <summary>Sends in flight per connection (flat out), or per connection cap (with --rate).</summary>
+    public int? Window { get; init; }
+
+    /// <summary>Extra server configuration, KEY=VALUE, passed as --KEY=VALUE to a server started here.</summary>
+    public IReadOnlyList<string> ServerSettings { get; init; } = [];
+
+    /// <summary>The rest of the arguments, for the hidden worker verb.</summary>
+    public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
+
+    public const string Usage =
+        "usage: dotnet run -c Release --project bench/Parley.Bench -- SCENARIO [options]\n" +
+        "scenarios: one-to-one | connections | offline-drain\n" +
+        "options: --duration SECONDS  --warmup SECONDS  --users N  --rate MSGS_PER_S  --window N\n" +
+        "         --conns N  --messages K  --server URL [--server-pid PID]  --set Parley:Section:Key=VALUE";
+
+    /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> with a message for the user.</summary>
+    public static BenchOptions Parse(string[] args)
+    {
+        if (args.Length == 0 || args[0].StartsWith('-'))
+        {
+            throw new ArgumentException(Usage);
+        }
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var settings = new List<string>();
+        for (int i = 1; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (!name.StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+            {
+                throw new ArgumentException($"expected --name value at '{name}'\n{Usage}");
+            }
+            var value = args[++i];
+            if (name == "--set")
+            {
+                settings.Add(value);
+            }
+            else
+            {
+                values[name[2..]] = value;
+            }
+        }
+
+        var known = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "duration", "warmup", "users", "rate", "conns", "server", "server-pid", "messages", "window",
+        };
+        return new BenchOptions
+        {
+            Scenario = args[0],
+            Duration = Number(values, "duration"),
+            Warmup = Number(values, "warmup"),
+            Users = Integer(values, "users"),
+            Rate = Number(values, "rate"),
+            Conns = Integer(values, "conns"),
+            Server = values.TryGetValue("server", out var url) ? new Uri(url.EndsWith('/') ? url : url + "/") : null,
+            ServerPid = Integer(values, "server-pid"),
+            Messages = Integer(values, "messages"),
+            Window = Integer(values, "window"),
+            ServerSettings = settings,
+            Extra = values.Where(kv => !known.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value),
+        };
+    }
+
+    private static double? Number(Dictionary<string, string> values, string name) =>
+        values.TryGetValue(name, out var v)
+            ? double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d >= 0 ? d : throw new ArgumentException($"--{name}: not a number: {v}")
+            : null;
+
+    private static int? Integer(Dictionary<string, string> values, string name) =>
+        values.TryGetValue(name, out var v)
+            ? int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0 ? n : throw new ArgumentException($"--{name}: not a whole number: {v}")
+            : null;
+}

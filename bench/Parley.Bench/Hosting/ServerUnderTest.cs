@@ -1,0 +1,285 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace Parley.Bench.Hosting;
+
+/// <summary>
+/// The server a run measures: either the Release build of src/Parley.Server started here as a
+/// separate process (loopback port, temp data folder, rate limits raised; stopped and cleaned up
+/// on dispose), or one already running at a given URL.
+/// </summary>
+internal sealed class ServerUnderTest : IAsyncDisposable
+{
+    private static readonly string[] RaisedLimits =
+    [
+        "--Parley:Limits:RegistrationsPerMinutePerAddress=100000000",
+        "--Parley:Limits:FramesPerSecond=1000000",
+        "--Parley:Limits:FrameBurst=1000000",
+    ];
+
+    private readonly Process? _process;
+    private readonly string? _dataDir;
+    private readonly HttpClient _http;
+    private readonly Queue<string> _recentOutput = new();
+
+    private ServerUnderTest(Uri baseUri, int? pid, Process? process, string? dataDir)
+    {
+        BaseUri = baseUri;
+        Pid = pid;
+        _process = process;
+        _dataDir = dataDir;
+        _http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(10) };
+    }
+
+    /// <summary>http://127.0.0.1:PORT/</summary>
+    public Uri BaseUri { get; }
+
+    /// <summary>The server's process id when known (always when started here).</summary>
+    public int? Pid { get; }
+
+    /// <summary>Uses a server that is already running; CPU and RSS figures need its pid.</summary>
+    public static async Task<ServerUnderTest> AttachAsync(Uri url, int? pid, CancellationToken ct)
+    {
+        var server = new ServerUnderTest(url, pid, null, null);
+        await server.WaitHealthyAsync(TimeSpan.FromSeconds(10), ct);
+        return server;
+    }
+
+    /// <summary>Starts the Release server build as a child process and waits for /v1/health.</summary>
+    public static async Task<ServerUnderTest> StartAsync(IReadOnlyList<string> extraArgs, CancellationToken ct)
+    {
+        var root = RepositoryRoot();
+        var dll = await EnsureBuiltAsync(root, ct);
+        int port = FreeLoopbackPort();
+        var dataDir = Path.Combine(Path.GetTempPath(), "parley-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dataDir);
+        var url = new Uri($"http://127.0.0.1:{port}/");
+
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = dataDir,
+        };
+        psi.ArgumentList.Add(dll);
+        psi.ArgumentList.Add("--urls");
+        psi.ArgumentList.Add($"http://127.0.0.1:{port}");
+        psi.ArgumentList.Add("--data");
+        psi.ArgumentList.Add(dataDir);
+        foreach (var arg in RaisedLimits.Concat(extraArgs))
+        {
+            psi.ArgumentList.Add(arg);
+        }
+        psi.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+
+        var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the server");
+        var server = new ServerUnderTest(url, process.Id, process, dataDir);
+        process.OutputDataReceived += (_, e) => server.Remember(e.Data);
+        process.ErrorDataReceived += (_, e) => server.Remember(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            await server.WaitHealthyAsync(TimeSpan.FromSeconds(60), ct);
+        }
+        catch
+        {
+            Console.Error.WriteLine("server output:\n" + server.RecentOutput());
+            await server.DisposeAsync();
+            throw;
+        }
+        return server;
+    }
+
+    /// <summary>The server's CPU time (user+system) in microseconds, or null when its pid is unknown.</summary>
+    public long? CpuMicroseconds() => Pid is int pid ? ProcessProbe.CpuMicroseconds(pid) : null;
+
+    /// <summary>The server's resident set size in bytes, or null when its pid is unknown.</summary>
+    public long? RssBytes() => Pid is int pid ? ProcessProbe.RssBytes(pid) : null;
+
+    /// <summary>GET /v1/metrics as name → number; empty when the server has no such endpoint.</summary>
+    public async Task<IReadOnlyDictionary<string, long>> MetricsAsync(CancellationToken ct)
+    {
+        var result = new Dictionary<string, long>();
+        try
+        {
+            using var response = await _http.GetAsync("/v1/metrics", ct);
+            if (!response.IsSuccessStatusCode)
+            {
+                return result;
+            }
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStreamAsync(ct));
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return result;
+            }
+            foreach (var property in doc.RootElement.EnumerateObject())
+            {
+                if (property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt64(out var v))
+                {
+                    result[property.Name] = v;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException)
+        {
+            // No metrics endpoint (yet): the figures that need it are left out.
+        }
+        return result;
+    }
+
+    /// <summary>The last lines the server printed, for diagnosing a failed run.</summary>
+    public string RecentOutput()
+    {
+        lock (_recentOutput)
+        {
+            return string.Join('\n', _recentOutput);
+        }
+    }
+
+    private void Remember(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_recentOutput)
+        {
+            _recentOutput.Enqueue(line);
+            while (_recentOutput.Count > 40)
+            {
+                _recentOutput.Dequeue();
+            }
+        }
+    }
+
+    private async Task WaitHealthyAsync(TimeSpan limit, CancellationToken ct)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (_process is { HasExited: true })
+            {
+                throw new InvalidOperationException($"the server exited with code {_process.ExitCode}");
+            }
+            try
+            {
+                using var response = await _http.GetAsync("/v1/health", ct);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+                // not listening yet
+            }
+            if (deadline.Elapsed > limit)
+            {
+                throw new TimeoutException($"{BaseUri} did not answer /v1/health within {limit.TotalSeconds:0} s");
+            }
+            await Task.Delay(100, ct);
+        }
+    }
+
+    private static string RepositoryRoot()
+    {
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "src", "Parley.Server", "Parley.Server.csproj")))
+                {
+                    return dir.FullName;
+                }
+            }
+        }
+        throw new InvalidOperationException("cannot find the repository (src/Parley.Server) above the current folder");
+    }
+
+    /// <summary>
+    /// The Release server dll; builds it first when it is missing or older than any server or
+    /// protocol source, so a run never measures a stale build.
+    /// </summary>
+    private static async Task<string> EnsureBuiltAsync(string root, CancellationToken ct)
+    {
+        var dll = Path.Combine(root, "src", "Parley.Server", "bin", "Release", "net10.0", "Parley.Server.dll");
+        var newestSource = new[] { "src/Parley.Server", "src/Parley.Protocol", "proto" }
+            .Select(p => new DirectoryInfo(Path.Combine(root, p)))
+            .Where(d => d.Exists)
+            .SelectMany(d => d.EnumerateFiles("*", SearchOption.AllDirectories))
+            .Where(f => !f.FullName.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                        && !f.FullName.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Select(f => f.LastWriteTimeUtc)
+            .DefaultIfEmpty(DateTime.MinValue)
+            .Max();
+        if (File.Exists(dll) && File.GetLastWriteTimeUtc(dll) >= newestSource)
+        {
+            return dll;
+        }
+        Console.Error.WriteLine("building the server: dotnet build -c Release src/Parley.Server");
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = root, UseShellExecute = false, RedirectStandardOutput = true };
+        foreach (var arg in new[] { "build", "-c", "Release", "src/Parley.Server", "-nologo", "-v", "q" })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+        using var build = Process.Start(psi) ?? throw new InvalidOperationException("could not run dotnet build");
+        var output = await build.StandardOutput.ReadToEndAsync(ct);
+        await build.WaitForExitAsync(ct);
+        if (build.ExitCode != 0 || !File.Exists(dll))
+        {
+            throw new InvalidOperationException("the server build failed:\n" + output);
+        }
+        return dll;
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Stops a server started here (SIGTERM, then kill after 10 s) and deletes its data folder.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        if (_process is null)
+        {
+            return;
+        }
+        if (!_process.HasExited)
+        {
+            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await term.WaitForExitAsync();
+            }
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await _process.WaitForExitAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+        }
+        _process.Dispose();
+        if (_dataDir is not null)
+        {
+            try
+            {
+                Directory.Delete(_dataDir, recursive: true);
+            }
+            catch (IOException)
+            {
+                // a file still held open: the temp folder is left for the OS to clean
+            }
+        }
+    }
+}

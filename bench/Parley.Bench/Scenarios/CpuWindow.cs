@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using Parley.Bench.Hosting;
+
+namespace Parley.Bench.Scenarios;
+
+/// <summary>
+/// CPU use over a measured window: the server process's user+system time, this process's own
+/// time, and how busy the whole machine was (to show when the cores were saturated).
+/// </summary>
+internal sealed class CpuWindow
+{
+    private readonly ServerUnderTest _server;
+    private readonly long _start = Stopwatch.GetTimestamp();
+    private readonly long? _serverCpu0;
+    private readonly TimeSpan _benchCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+    private readonly (long Busy, long Total) _machine0 = ProcessProbe.MachineJiffies();
+
+    private CpuWindow(ServerUnderTest server)
+    {
+        _server = server;
+        _serverCpu0 = server.CpuMicroseconds();
+    }
+
+    public static CpuWindow Start(ServerUnderTest server) => new(server);
+
+    public double Seconds { get; private set; }
+
+    /// <summary>Server CPU microseconds in the window; null when the server's pid is unknown.</summary>
+    public long? ServerCpuMicroseconds { get; private set; }
+
+    public double BenchCpuSeconds { get; private set; }
+
+    /// <summary>Busy share of all cores, 0..1.</summary>
+    public double MachineBusy { get; private set; }
+
+    public void Stop()
+    {
+        Seconds = Stopwatch.GetElapsedTime(_start).TotalSeconds;
+        var serverCpu1 = _server.CpuMicroseconds();
+        ServerCpuMicroseconds = serverCpu1 - _serverCpu0;
+        BenchCpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - _benchCpu0).TotalSeconds;
+        var machine1 = ProcessProbe.MachineJiffies();
+        long total = machine1.Total - _machine0.Total;
+        MachineBusy = total == 0 ? 0 : (double)(machine1.Busy - _machine0.Busy) / total;
+    }
+
+    /// <summary>Adds the CPU rows, and cpu_us_per_msg when <paramref name="messages"/> is positive.</summary>
+    public void Report(ResultReport report, long messages)
+    {
+        if (ServerCpuMicroseconds is long cpu)
+        {
+            report.Row("server CPU", cpu / 1e6 / Seconds * 100, "0", "% of one core");
+            if (messages > 0)
+            {
+                report.Row("server CPU per message", (double)cpu / messages, "0.0", "µs");
+            }
+        }
+        report.Row("bench CPU", BenchCpuSeconds / Seconds * 100, "0", "% of one core");
+        report.Row("machine busy", MachineBusy * 100, "0", $"% of {Environment.ProcessorCount} cores");
+    }
+}
