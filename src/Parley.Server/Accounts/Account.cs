@@ -1,0 +1,42 @@
+using System.Collections.Immutable;
+
+namespace Parley.Server.Accounts;
+
+/// <summary>
+/// An account as the server keeps it in memory. The device list is swapped whole on change, so
+/// readers on any thread see a consistent list without locks.
+/// </summary>
+public sealed class Account(long id, string user, string? phone, ImmutableArray<DeviceRecord> devices, long lastSeen)
+{
+    private ImmutableArray<DeviceRecord> _devices = devices;
+    private long _lastSeen = lastSeen;
+
+    public long Id { get; } = id;
+
+    public string User { get; } = user;
+
+    public string? Phone { get; } = phone;
+
+    public ImmutableArray<DeviceRecord> Devices => _devices;
+
+    /// <summary>Unix milliseconds when the last device went offline; 0 when never seen.</summary>
+    public long LastSeen
+    {
+        get => Interlocked.Read(ref _lastSeen);
+        set => Interlocked.Exchange(ref _lastSeen, value);
+    }
+
+    public DeviceRecord? FindDevice(uint deviceId)
+    {
+        foreach (var d in _devices)
+        {
+            if (d.Id == deviceId)
+            {
+                return d;
+            }
+        }
+        return null;
+    }
+
+    internal void AddDevice(DeviceRecord device) => ImmutableInterlocked.Update(ref _devices, list => list.Add(device));
+}

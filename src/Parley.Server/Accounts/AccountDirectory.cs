@@ -1,0 +1,103 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Parley.Protocol;
+
+namespace Parley.Server.Accounts;
+
+/// <summary>
+/// Every account, in memory, backed by <see cref="IAccountStore"/>: lookups on the hot path
+/// (auth, routing, device-list checks) never touch the database.
+/// </summary>
+public sealed class AccountDirectory
+{
+    private readonly IAccountStore _store;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, Account> _byUser = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<long, Account> _byId = new();
+    private readonly Lock _writeLock = new();
+
+    public AccountDirectory(IAccountStore store, TimeProvider time)
+    {
+        _store = store;
+        _time = time;
+        foreach (var account in store.LoadAll())
+        {
+            _byUser[account.User] = account;
+            _byId[account.Id] = account;
+        }
+    }
+
+    public int Count => _byId.Count;
+
+    public Account? Find(string user) => _byUser.GetValueOrDefault(user);
+
+    public Account? Find(long accountId) => _byId.GetValueOrDefault(accountId);
+
+    /// <summary>The device when the credentials match; null otherwise (without saying which part was wrong).</summary>
+    public (Account Account, DeviceRecord Device)? Authenticate(string user, uint deviceId, string password)
+    {
+        var account = Find(user);
+        var device = account?.FindDevice(deviceId);
+        if (account is null || device is null || !DeviceSecret.Matches(device, password))
+        {
+            return null;
+        }
+        return (account, device);
+    }
+
+    /// <summary>Creates an account with device 1; null when the name is taken.</summary>
+    public DeviceCredentials? Create(string user, string? phone, string deviceName)
+    {
+        lock (_writeLock)
+        {
+            if (_byUser.ContainsKey(user))
+            {
+                return null;
+            }
+            var (record, password) = NewDevice(1, deviceName);
+            var id = _store.CreateAccount(user, phone, record);
+            if (id is null)
+            {
+                return null;
+            }
+            var account = new Account(id.Value, user, phone, [record], 0);
+            _byId[account.Id] = account;
+            _byUser[user] = account;
+            return new DeviceCredentials(user, 1, password);
+        }
+    }
+
+    /// <summary>Adds the next device to an account; null when it already has <paramref name="maxDevices"/>.</summary>
+    public DeviceCredentials? AddDevice(Account account, string deviceName, int maxDevices)
+    {
+        lock (_writeLock)
+        {
+            var devices = account.Devices;
+            if (devices.Length >= maxDevices)
+            {
+                return null;
+            }
+            uint next = devices.IsEmpty ? 1 : devices.Max(d => d.Id) + 1;
+            var (record, password) = NewDevice(next, deviceName);
+            _store.AddDevice(account.Id, record);
+            account.AddDevice(record);
+            return new DeviceCredentials(account.User, next, password);
+        }
+    }
+
+    public void SetLastSeen(Account account, long unixMs)
+    {
+        account.LastSeen = unixMs;
+        _store.SetLastSeen(account.Id, unixMs);
+    }
+
+    public static ImmutableArray<uint> DeviceIds(Account account) => [.. account.Devices.Select(d => d.Id)];
+
+    private (DeviceRecord Record, string Password) NewDevice(uint id, string name)
+    {
+        var password = DeviceSecret.NewPassword();
+        var salt = DeviceSecret.NewSalt();
+        var record = new DeviceRecord(id, name, salt, DeviceSecret.Hash(salt, password), _time.GetUtcNow().ToUnixTimeMilliseconds());
+        return (record, password);
+    }
+}

@@ -1,0 +1,23 @@
+namespace Parley.Server.Accounts;
+
+/// <summary>Durable accounts, devices and invites. Calls are rare (registration, linking), so they are synchronous.</summary>
+public interface IAccountStore
+{
+    /// <summary>Every account with its devices, for the in-memory directory at start-up.</summary>
+    IReadOnlyList<Account> LoadAll();
+
+    /// <summary>Creates the account with its first device; null when the user name is taken.</summary>
+    long? CreateAccount(string user, string? phone, DeviceRecord firstDevice);
+
+    /// <summary>Adds a device to an existing account.</summary>
+    void AddDevice(long accountId, DeviceRecord device);
+
+    /// <summary>Records when the account's last device went offline.</summary>
+    void SetLastSeen(long accountId, long unixMs);
+
+    /// <summary>Stores a new invite (only its hash).</summary>
+    void AddInvite(byte[] tokenHash, long createdAt);
+
+    /// <summary>Marks the invite used; false when it does not exist or was used already.</summary>
+    bool UseInvite(byte[] tokenHash, long usedAt);
+}

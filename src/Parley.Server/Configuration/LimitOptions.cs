@@ -1,0 +1,52 @@
+namespace Parley.Server.Configuration;
+
+/// <summary>
+/// Every server-side limit, in one place, with why it has its value. Wire limits both sides
+/// share are in Parley.Protocol.WireLimits.
+/// </summary>
+public sealed class LimitOptions
+{
+    /// <summary>
+    /// Concurrent WebSocket connections. 0 = derive from the process's open-file limit, keeping
+    /// 512 descriptors for the database, listeners and HTTP calls, so the server refuses cleanly
+    /// (close 1013) before the kernel refuses accept().
+    /// </summary>
+    public int MaxConnections { get; set; }
+
+    /// <summary>Sustained frames per second per connection: far above a person typing, far below a flood.</summary>
+    public int FramesPerSecond { get; set; } = 200;
+
+    /// <summary>Burst allowance above the sustained rate, for reconnect catch-up (batched acks).</summary>
+    public int FrameBurst { get; set; } = 400;
+
+    /// <summary>A connection still over its rate after this many refused frames is closed (1008).</summary>
+    public int MaxRefusedFrames { get; set; } = 1000;
+
+    /// <summary>Account registrations per minute per remote address: stops name squatting scripts.</summary>
+    public int RegistrationsPerMinutePerAddress { get; set; } = 30;
+
+    /// <summary>Devices per account: a phone, a few desktops and a browser.</summary>
+    public int MaxDevicesPerAccount { get; set; } = 8;
+
+    /// <summary>
+    /// Frames waiting to be written to one connection (responses, live envelopes, typing). When
+    /// full, live envelopes fall back to the durable queue and ephemeral frames are dropped, so a
+    /// client that does not read cannot grow server memory.
+    /// </summary>
+    public int OutboundQueueFrames { get; set; } = 256;
+
+    /// <summary>Envelopes sent to a connection and not yet acked; the server waits for acks beyond it.</summary>
+    public int MaxInFlight { get; set; } = 1000;
+
+    /// <summary>Seconds without any frame before a connection is closed (clients ping every 25 s).</summary>
+    public int IdleTimeoutSeconds { get; set; } = 75;
+
+    /// <summary>Seconds a new connection has to send Hello.</summary>
+    public int HelloTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>Undelivered envelopes are deleted after this many days.</summary>
+    public int EnvelopeTtlDays { get; set; } = 30;
+
+    /// <summary>Days a (sender device, message id) is remembered for dedup; resends after that are deduped by clients.</summary>
+    public int DedupDays { get; set; } = 7;
+}

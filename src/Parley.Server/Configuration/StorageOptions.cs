@@ -1,0 +1,14 @@
+namespace Parley.Server.Configuration;
+
+/// <summary>Embedded storage settings.</summary>
+public sealed class StorageOptions
+{
+    /// <summary>
+    /// SQLite synchronous mode. Full (default) fsyncs the WAL at every group commit, so SENT
+    /// survives power loss; Normal survives a process crash but not power loss, for more speed.
+    /// </summary>
+    public SynchronousMode Synchronous { get; set; } = SynchronousMode.Full;
+
+    /// <summary>Most operations folded into one group-commit transaction.</summary>
+    public int MaxBatch { get; set; } = 4096;
+}

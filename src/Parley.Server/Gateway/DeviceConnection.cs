@@ -1,0 +1,285 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using Google.Protobuf;
+using Parley.Protocol;
+using Parley.Server.Accounts;
+using Parley.Server.Messaging;
+
+namespace Parley.Server.Gateway;
+
+/// <summary>
+/// One authenticated device's WebSocket. Only its send loop writes to the socket: responses and
+/// ephemeral pushes wait in a bounded control queue; envelopes come from the durable queue
+/// (drain) or straight from the commit (live), always in seq order, at most MaxInFlight unacked.
+/// Live envelopes that find the bounded live queue full are dropped here and read back from the
+/// database instead, so a slow reader costs the server nothing but a flag.
+/// </summary>
+public sealed class DeviceConnection
+{
+    private const int DrainPage = 256;
+
+    private readonly WebSocket _socket;
+    private readonly IMessageStore _store;
+    private readonly int _maxInFlight;
+    private readonly int _maxQueued;
+    private readonly AsyncSignal _wake = new();
+    private readonly ConcurrentQueue<ServerFrame> _control = new();
+    private int _controlCount;
+
+    // Delivery state, guarded by _delivery.
+    private readonly Lock _delivery = new();
+    private readonly Queue<Envelope> _live = new();
+    private readonly Dictionary<ulong, Envelope> _inFlight = [];
+    private bool _needsRead = true;
+    private bool _queueEmptySent;
+    private ulong _lastSentSeq;
+
+    private WebSocketCloseStatus? _closeStatus;
+    private string _closeReason = "";
+    private long _lastActivity;
+
+    public DeviceConnection(WebSocket socket, Account account, uint deviceId, IMessageStore store, int maxInFlight, int maxQueued, TimeProvider time)
+    {
+        _socket = socket;
+        Account = account;
+        DeviceId = deviceId;
+        DeviceKey = new DeviceAddress(account.Id, deviceId).Key;
+        _store = store;
+        _maxInFlight = maxInFlight;
+        _maxQueued = maxQueued;
+        Time = time;
+        Touch();
+    }
+
+    public Account Account { get; }
+
+    public uint DeviceId { get; }
+
+    public long DeviceKey { get; }
+
+    public TimeProvider Time { get; }
+
+    /// <summary>Cancelled when the connection is closing; pending work for it should stop.</summary>
+    public CancellationTokenSource Closing { get; } = new();
+
+    /// <summary>Users whose presence this connection watches (owned by PresenceHub).</summary>
+    public HashSet<long> WatchedAccounts { get; } = [];
+
+    public long LastActivityTimestamp => Interlocked.Read(ref _lastActivity);
+
+    public void Touch() => Interlocked.Exchange(ref _lastActivity, Time.GetTimestamp());
+
+    /// <summary>
+    /// Queues a response or push. False when the control queue is full: for a response that means
+    /// the client sends requests without reading answers, and the caller closes the connection.
+    /// </summary>
+    public bool TrySend(ServerFrame frame)
+    {
+        if (Interlocked.Increment(ref _controlCount) > _maxQueued)
+        {
+            Interlocked.Decrement(ref _controlCount);
+            return false;
+        }
+        _control.Enqueue(frame);
+        _wake.Signal();
+        return true;
+    }
+
+    /// <summary>Called on the commit thread for each new envelope of this device, in seq order.</summary>
+    public void OfferEnvelope(Envelope envelope)
+    {
+        lock (_delivery)
+        {
+            if (_needsRead || _live.Count >= _maxQueued)
+            {
+                // Either a database read is pending anyway (it will see this envelope), or the
+                // client is behind: drop the live copy; the durable queue has it.
+                _needsRead = true;
+                _live.Clear();
+            }
+            else
+            {
+                _live.Enqueue(envelope);
+            }
+        }
+        _wake.Signal();
+    }
+
+    /// <summary>Takes acked seqs out of the in-flight window; returns the envelopes acked and the seqs not in flight here.</summary>
+    public (List<Envelope> Acked, List<ulong> Unknown) TakeAcked(IEnumerable<ulong> seqs)
+    {
+        var acked = new List<Envelope>();
+        var unknown = new List<ulong>();
+        lock (_delivery)
+        {
+            foreach (var seq in seqs)
+            {
+                if (_inFlight.Remove(seq, out var envelope))
+                {
+                    acked.Add(envelope);
+                }
+                else
+                {
+                    unknown.Add(seq);
+                }
+            }
+        }
+        if (acked.Count > 0)
+        {
+            _wake.Signal();
+        }
+        return (acked, unknown);
+    }
+
+    /// <summary>Asks the send loop to flush what is queued, send a close frame and stop.</summary>
+    public void RequestClose(WebSocketCloseStatus status, string reason)
+    {
+        lock (_delivery)
+        {
+            _closeStatus ??= status;
+            _closeReason = reason;
+        }
+        _wake.Signal();
+    }
+
+    /// <summary>Writes frames until the connection closes. The only writer of the socket.</summary>
+    public async Task RunSendLoopAsync()
+    {
+        var token = Closing.Token;
+        _wake.Signal();
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                await _wake.WaitAsync(token);
+                while (true)
+                {
+                    bool wrote = false;
+                    while (_control.TryDequeue(out var frame))
+                    {
+                        Interlocked.Decrement(ref _controlCount);
+                        await WriteAsync(frame, token);
+                        wrote = true;
+                    }
+                    if (TakeClose() is { } close)
+                    {
+                        await CloseAsync(close.Status, close.Reason);
+                        return;
+                    }
+                    var (envelopes, drained) = NextEnvelopes();
+                    foreach (var envelope in envelopes)
+                    {
+                        await WriteAsync(new ServerFrame { Envelope = envelope }, token);
+                    }
+                    if (drained)
+                    {
+                        await WriteAsync(new ServerFrame { QueueEmpty = new QueueEmpty() }, token);
+                    }
+                    if (!wrote && envelopes.Count == 0 && !drained)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException)
+        {
+            // The connection is gone; the durable queue keeps whatever was not acked.
+        }
+        finally
+        {
+            await Closing.CancelAsync();
+        }
+    }
+
+    private (WebSocketCloseStatus Status, string Reason)? TakeClose()
+    {
+        lock (_delivery)
+        {
+            return _closeStatus is { } status ? (status, _closeReason) : null;
+        }
+    }
+
+    private (List<Envelope> Envelopes, bool Drained) NextEnvelopes()
+    {
+        ulong after;
+        int room;
+        lock (_delivery)
+        {
+            room = _maxInFlight - _inFlight.Count;
+            if (room <= 0)
+            {
+                return ([], false);
+            }
+            if (!_needsRead)
+            {
+                var live = new List<Envelope>();
+                while (live.Count < room && _live.TryDequeue(out var envelope))
+                {
+                    if (envelope.Seq > _lastSentSeq)
+                    {
+                        _lastSentSeq = envelope.Seq;
+                        _inFlight[envelope.Seq] = envelope;
+                        live.Add(envelope);
+                    }
+                }
+                return (live, false);
+            }
+            _needsRead = false;
+            _live.Clear();
+            after = _lastSentSeq;
+        }
+
+        int limit = Math.Min(room, DrainPage);
+        var page = _store.ReadQueue(DeviceKey, after, limit);
+        lock (_delivery)
+        {
+            var fresh = new List<Envelope>(page.Count);
+            foreach (var envelope in page)
+            {
+                if (envelope.Seq > _lastSentSeq)
+                {
+                    _lastSentSeq = envelope.Seq;
+                    _inFlight[envelope.Seq] = envelope;
+                    fresh.Add(envelope);
+                }
+            }
+            if (page.Count == limit)
+            {
+                _needsRead = true; // more may be waiting
+            }
+            bool drained = !_needsRead && !_queueEmptySent;
+            _queueEmptySent |= drained;
+            return (fresh, drained);
+        }
+    }
+
+    private async ValueTask WriteAsync(ServerFrame frame, CancellationToken token)
+    {
+        int size = frame.CalculateSize();
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            frame.WriteTo(buffer.AsSpan(0, size));
+            await _socket.SendAsync(buffer.AsMemory(0, size), WebSocketMessageType.Binary, true, token);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task CloseAsync(WebSocketCloseStatus status, string reason)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            await _socket.CloseOutputAsync(status, reason, timeout.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException)
+        {
+            _socket.Abort();
+        }
+    }
+}

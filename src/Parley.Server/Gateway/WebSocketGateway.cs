@@ -1,0 +1,378 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using Google.Protobuf;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Parley.Protocol;
+using Parley.Server.Accounts;
+using Parley.Server.Configuration;
+using Parley.Server.Messaging;
+using Parley.Server.Presence;
+
+namespace Parley.Server.Gateway;
+
+/// <summary>
+/// Accepts WebSockets on /v1/ws, authenticates the device with Hello, then reads frames and
+/// dispatches them. Every input is checked: size, type, rate, auth; a bad frame costs only its
+/// own connection.
+/// </summary>
+public sealed partial class WebSocketGateway(
+    ConnectionRegistry registry,
+    AccountDirectory directory,
+    MessageRouter router,
+    IMessageStore store,
+    PresenceHub presence,
+    ServerCapacity capacity,
+    IOptions<ParleyOptions> options,
+    TimeProvider time,
+    ILogger<WebSocketGateway> logger)
+{
+    /// <summary>Requests of one connection waiting for their answer (mostly sends in group commit); reading pauses beyond it.</summary>
+    private const int MaxPendingRequests = 256;
+
+    private readonly LimitOptions _limits = options.Value.Limits;
+
+    public async Task HandleAsync(HttpContext http)
+    {
+        if (!http.WebSockets.IsWebSocketRequest)
+        {
+            http.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await http.Response.WriteAsync("WebSocket upgrade expected");
+            return;
+        }
+        using var socket = await http.WebSockets.AcceptWebSocketAsync();
+        if (!registry.TryReserve(capacity.MaxConnections))
+        {
+            capacity.NoteRefused(logger);
+            await CloseEarlyAsync(socket, CloseCodes.TryAgainLater, "server full, try again later");
+            return;
+        }
+        try
+        {
+            await ServeAsync(socket, http.Connection.RemoteIpAddress?.ToString() ?? "?");
+        }
+        finally
+        {
+            registry.Release();
+        }
+    }
+
+    private async Task ServeAsync(WebSocket socket, string remote)
+    {
+        var hello = await ReadHelloAsync(socket);
+        if (hello is null)
+        {
+            return;
+        }
+        var (frame, account, deviceId) = hello.Value;
+        var connection = new DeviceConnection(socket, account, deviceId, store, _limits.MaxInFlight, _limits.OutboundQueueFrames, time);
+        connection.TrySend(new ServerFrame
+        {
+            RequestId = frame.RequestId,
+            Welcome = new Welcome
+            {
+                ProtocolVersion = ProtocolVersion.Negotiate(frame.Hello.ProtocolVersions)!.Value,
+                User = account.User,
+                DeviceId = deviceId,
+                ServerTime = time.GetUtcNow().ToUnixTimeMilliseconds(),
+                MaxFrameBytes = WireLimits.MaxFrameBytes,
+            },
+        });
+        registry.Register(connection)?.RequestClose(CloseCodes.Replaced, "replaced by a newer connection of this device");
+        presence.DeviceOnline(connection);
+        LogConnected(logger, account.User, deviceId, remote);
+        var sending = connection.RunSendLoopAsync();
+        try
+        {
+            await ReceiveLoopAsync(socket, connection);
+        }
+        finally
+        {
+            connection.RequestClose(CloseCodes.Normal, "bye");
+            await sending;
+            registry.Unregister(connection);
+            presence.DeviceOffline(connection);
+            LogDisconnected(logger, account.User, deviceId);
+        }
+    }
+
+    /// <summary>Reads the first frame, which must be a Hello with good credentials and a common version.</summary>
+    private async Task<(ClientFrame Frame, Account Account, uint DeviceId)?> ReadHelloAsync(WebSocket socket)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(_limits.HelloTimeoutSeconds));
+        var (frame, problem) = await ReadFrameAsync(socket, timeout.Token);
+        if (frame is null)
+        {
+            if (problem is { } p)
+            {
+                await CloseEarlyAsync(socket, p.Status, p.Reason, p.Code);
+            }
+            else if (timeout.IsCancellationRequested)
+            {
+                await CloseEarlyAsync(socket, CloseCodes.Policy, "no Hello in time", ErrorCode.Unauthorized);
+            }
+            return null;
+        }
+        if (frame.BodyCase != ClientFrame.BodyOneofCase.Hello)
+        {
+            await CloseEarlyAsync(socket, CloseCodes.Policy, "the first frame must be Hello", ErrorCode.Unauthorized, frame.RequestId);
+            return null;
+        }
+        var hello = frame.Hello;
+        if (ProtocolVersion.Negotiate(hello.ProtocolVersions) is null)
+        {
+            await CloseEarlyAsync(socket, CloseCodes.Policy,
+                $"no common protocol version; this server speaks {ProtocolVersion.Oldest}-{ProtocolVersion.Current}", ErrorCode.UnsupportedVersion, frame.RequestId);
+            return null;
+        }
+        if (directory.Authenticate(hello.User, hello.DeviceId, hello.Password) is not { } auth)
+        {
+            LogBadCredentials(logger, hello.User.Length > 40 ? hello.User[..40] : hello.User);
+            await CloseEarlyAsync(socket, CloseCodes.Policy, "wrong credentials", ErrorCode.Unauthorized, frame.RequestId);
+            return null;
+        }
+        return (frame, auth.Account, auth.Device.Id);
+    }
+
+    private async Task ReceiveLoopAsync(WebSocket socket, DeviceConnection connection)
+    {
+        var token = connection.Closing.Token;
+        var limiter = new FrameRateLimiter(_limits.FramesPerSecond, _limits.FrameBurst, time);
+        var pending = new SemaphoreSlim(MaxPendingRequests);
+        int refused = 0;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                var (frame, problem) = await ReadFrameAsync(socket, token);
+                if (frame is null)
+                {
+                    if (problem is { } p)
+                    {
+                        Refuse(connection, 0, p.Code, p.Reason);
+                        connection.RequestClose(p.Status, p.Reason);
+                    }
+                    return;
+                }
+                connection.Touch();
+                if (!limiter.TryTake(out var retryAfter))
+                {
+                    if (++refused > _limits.MaxRefusedFrames)
+                    {
+                        LogFlood(logger, connection.Account.User, connection.DeviceId);
+                        connection.RequestClose(CloseCodes.Policy, "too many frames");
+                        return;
+                    }
+                    var error = new Error { Code = ErrorCode.RateLimited, Message = "slow down", RetryAfterMs = retryAfter };
+                    connection.TrySend(new ServerFrame { RequestId = frame.RequestId, Error = error });
+                    continue;
+                }
+                await pending.WaitAsync(token);
+                _ = DispatchAsync(connection, frame, pending);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException)
+        {
+            // Peer went away or we are closing.
+        }
+    }
+
+    private async Task DispatchAsync(DeviceConnection connection, ClientFrame frame, SemaphoreSlim pending)
+    {
+        try
+        {
+            var answer = await AnswerAsync(connection, frame);
+            if (answer is not null)
+            {
+                answer.RequestId = frame.RequestId;
+                if (!connection.TrySend(answer))
+                {
+                    connection.RequestClose(CloseCodes.Policy, "not reading responses");
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            LogRequestFailed(logger, e, frame.BodyCase.ToString());
+            connection.TrySend(new ServerFrame
+            {
+                RequestId = frame.RequestId,
+                Error = new Error { Code = ErrorCode.Internal, Message = "server error; retry the request" },
+            });
+        }
+        finally
+        {
+            pending.Release();
+        }
+    }
+
+    /// <summary>The answer to one frame; null when the frame needs none.</summary>
+    private async Task<ServerFrame?> AnswerAsync(DeviceConnection c, ClientFrame frame)
+    {
+        switch (frame.BodyCase)
+        {
+            case ClientFrame.BodyOneofCase.Send:
+                return await router.SendAsync(c.Account, c.DeviceId, frame.Send);
+
+            case ClientFrame.BodyOneofCase.Ack:
+                if (frame.Ack.Seqs.Count > WireLimits.MaxIdsPerFrame)
+                {
+                    return MessageRouter.Fail(ErrorCode.TooLarge, $"at most {WireLimits.MaxIdsPerFrame} seqs per ack");
+                }
+                var (acked, unknown) = c.TakeAcked(frame.Ack.Seqs);
+                if (acked.Count > 0)
+                {
+                    await router.AckAsync(c.Account, c.DeviceId, acked);
+                }
+                if (frame.RequestId == 0)
+                {
+                    // Fire-and-forget acks are answered only when something was wrong.
+                    return unknown.Count == 0 ? null : MessageRouter.Fail(ErrorCode.NotFound, $"{unknown.Count} seqs were not delivered to this connection");
+                }
+                var result = new AckResult { Acked = (uint)acked.Count };
+                result.UnknownSeqs.AddRange(unknown);
+                return new ServerFrame { AckResult = result };
+
+            case ClientFrame.BodyOneofCase.Read:
+                return await router.ReadAsync(c.Account, c.DeviceId, frame.Read);
+
+            case ClientFrame.BodyOneofCase.Typing:
+                return ForwardTyping(c, frame.Typing);
+
+            case ClientFrame.BodyOneofCase.Presence:
+                if (frame.Presence.Users.Count > PresenceHub.MaxWatchedPerConnection)
+                {
+                    return MessageRouter.Fail(ErrorCode.TooLarge, $"at most {PresenceHub.MaxWatchedPerConnection} users");
+                }
+                return new ServerFrame { PresenceSnapshot = presence.Subscribe(c, frame.Presence.Users) };
+
+            case ClientFrame.BodyOneofCase.GetDevices:
+                return router.Devices(frame.GetDevices.User);
+
+            case ClientFrame.BodyOneofCase.Ping:
+                return new ServerFrame { Pong = new Pong { ClientTime = frame.Ping.ClientTime, ServerTime = time.GetUtcNow().ToUnixTimeMilliseconds() } };
+
+            case ClientFrame.BodyOneofCase.Hello:
+                return MessageRouter.Fail(ErrorCode.BadRequest, "already authenticated");
+
+            default:
+                return MessageRouter.Fail(ErrorCode.UnknownType, "unknown frame type");
+        }
+    }
+
+    private ServerFrame ForwardTyping(DeviceConnection c, Protocol.Typing typing)
+    {
+        if (!UserName.IsValid(typing.Peer) || directory.Find(typing.Peer) is not { } peer)
+        {
+            return MessageRouter.Fail(ErrorCode.UnknownUser, "no such user");
+        }
+        var update = new ServerFrame { TypingUpdate = new TypingUpdate { User = c.Account.User, DeviceId = c.DeviceId, Typing = typing.Typing_ } };
+        foreach (var device in peer.Devices)
+        {
+            registry.Find(new DeviceAddress(peer.Id, device.Id).Key)?.TrySend(update);
+        }
+        return new ServerFrame { Ok = new Ok() };
+    }
+
+    private static void Refuse(DeviceConnection connection, ulong requestId, ErrorCode code, string message) =>
+        connection.TrySend(new ServerFrame { RequestId = requestId, Error = new Error { Code = code, Message = message } });
+
+    /// <summary>
+    /// Reads one whole message. Null frame with a problem: the frame was bad (the caller closes);
+    /// null without a problem: the peer closed or the read was cancelled.
+    /// </summary>
+    private static async Task<(ClientFrame? Frame, (WebSocketCloseStatus Status, string Reason, ErrorCode Code)? Problem)> ReadFrameAsync(WebSocket socket, CancellationToken token)
+    {
+        try
+        {
+            // A zero-byte read waits for data without holding a buffer: idle connections cost no buffer memory.
+            var first = await socket.ReceiveAsync(Memory<byte>.Empty, token);
+            if (first.MessageType == WebSocketMessageType.Close)
+            {
+                return (null, null);
+            }
+            var buffer = ArrayPool<byte>.Shared.Rent(4096);
+            int length = 0;
+            try
+            {
+                var result = first;
+                while (!result.EndOfMessage)
+                {
+                    if (length == buffer.Length)
+                    {
+                        if (buffer.Length >= WireLimits.MaxFrameBytes)
+                        {
+                            return (null, (CloseCodes.TooBig, $"frames are at most {WireLimits.MaxFrameBytes} bytes", ErrorCode.TooLarge));
+                        }
+                        var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, WireLimits.MaxFrameBytes));
+                        buffer.AsSpan(0, length).CopyTo(bigger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = bigger;
+                    }
+                    int room = Math.Min(buffer.Length, WireLimits.MaxFrameBytes) - length;
+                    result = await socket.ReceiveAsync(buffer.AsMemory(length, room), token);
+                    length += result.Count;
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        return (null, null);
+                    }
+                }
+                if (first.MessageType != WebSocketMessageType.Binary)
+                {
+                    return (null, (CloseCodes.UnsupportedData, "frames are binary protobuf", ErrorCode.BadRequest));
+                }
+                try
+                {
+                    return (ClientFrame.Parser.ParseFrom(buffer, 0, length), null);
+                }
+                catch (InvalidProtocolBufferException)
+                {
+                    return (null, (CloseCodes.UnsupportedData, "frame is not a valid ClientFrame", ErrorCode.BadRequest));
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException)
+        {
+            return (null, null);
+        }
+    }
+
+    /// <summary>Closes a connection that never got a send loop (before or during Hello).</summary>
+    private static async Task CloseEarlyAsync(WebSocket socket, WebSocketCloseStatus status, string reason, ErrorCode? code = null, ulong requestId = 0)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            if (code is { } c)
+            {
+                var frame = new ServerFrame { RequestId = requestId, Error = new Error { Code = c, Message = reason } };
+                await socket.SendAsync(frame.ToByteArray(), WebSocketMessageType.Binary, true, timeout.Token);
+            }
+            await socket.CloseOutputAsync(status, reason, timeout.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException)
+        {
+            socket.Abort();
+        }
+    }
+
+    [LoggerMessage(LogLevel.Debug, "Device {User}.{Device} connected from {Remote}")]
+    private static partial void LogConnected(ILogger logger, string user, uint device, string remote);
+
+    [LoggerMessage(LogLevel.Debug, "Device {User}.{Device} disconnected")]
+    private static partial void LogDisconnected(ILogger logger, string user, uint device);
+
+    [LoggerMessage(LogLevel.Information, "Refused Hello with wrong credentials for {User}")]
+    private static partial void LogBadCredentials(ILogger logger, string user);
+
+    [LoggerMessage(LogLevel.Warning, "Closing {User}.{Device}: frame flood")]
+    private static partial void LogFlood(ILogger logger, string user, uint device);
+
+    [LoggerMessage(LogLevel.Error, "Request {Kind} failed")]
+    private static partial void LogRequestFailed(ILogger logger, Exception e, string kind);
+}

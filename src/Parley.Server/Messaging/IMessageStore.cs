@@ -1,0 +1,26 @@
+using Parley.Protocol;
+
+namespace Parley.Server.Messaging;
+
+/// <summary>
+/// The durable per-device queues. Writes are group-committed: a returned task completes only
+/// after its transaction is durable, and the committed envelopes are handed to the
+/// <see cref="IEnvelopeSink"/> in seq order before that.
+/// </summary>
+public interface IMessageStore
+{
+    /// <summary>
+    /// Appends envelopes, assigning each a seq. With a dedup key seen before, appends nothing and
+    /// returns false (the caller answers SENT again).
+    /// </summary>
+    Task<bool> AppendAsync(DedupKey? dedup, IReadOnlyList<QueuedEnvelope> envelopes);
+
+    /// <summary>Deletes acked envelopes of one device and appends the receipts they cause, atomically.</summary>
+    Task AckAsync(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts);
+
+    /// <summary>Reads a device's queue in order, after <paramref name="afterSeq"/>.</summary>
+    IReadOnlyList<Envelope> ReadQueue(long deviceKey, ulong afterSeq, int limit);
+
+    /// <summary>Deletes envelopes past their expiry and dedup entries past their window; returns envelopes deleted.</summary>
+    Task<int> DeleteExpiredAsync(long nowUnixMs, long dedupBeforeUnixMs);
+}

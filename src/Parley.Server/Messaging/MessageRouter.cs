@@ -1,0 +1,191 @@
+using Google.Protobuf;
+using Parley.Protocol;
+using Parley.Server.Accounts;
+
+namespace Parley.Server.Messaging;
+
+/// <summary>
+/// The rules of the spine: who a send must address, what becomes durable, which receipts an
+/// ack or a read causes. Answers are ServerFrames without a request id; expected failures are
+/// Error frames, not exceptions.
+/// </summary>
+public sealed class MessageRouter(AccountDirectory directory, IMessageStore store, TimeProvider time)
+{
+    /// <summary>Validates a send, makes one envelope per device durable (or finds it a duplicate) and answers SENT.</summary>
+    public async Task<ServerFrame> SendAsync(Account sender, uint senderDevice, SendMessage send)
+    {
+        if (send.MessageId.Length != WireLimits.MessageIdBytes)
+        {
+            return Fail(ErrorCode.BadRequest, "message_id must be 16 bytes");
+        }
+        if (send.Kind is not (EnvelopeKind.Message or EnvelopeKind.RetryRequest))
+        {
+            return Fail(ErrorCode.BadRequest, "clients send MESSAGE or RETRY_REQUEST; receipts have their own requests");
+        }
+        if (send.Payloads.Count > WireLimits.MaxPayloadsPerSend)
+        {
+            return Fail(ErrorCode.TooLarge, $"at most {WireLimits.MaxPayloadsPerSend} device payloads per send");
+        }
+        if (!UserName.IsValid(send.Recipient) || directory.Find(send.Recipient) is not { } recipient)
+        {
+            return Fail(ErrorCode.UnknownUser, "no such user");
+        }
+        foreach (var p in send.Payloads)
+        {
+            if (p.Payload.Length > WireLimits.MaxPayloadBytes)
+            {
+                return Fail(ErrorCode.TooLarge, $"a device payload is at most {WireLimits.MaxPayloadBytes} bytes");
+            }
+        }
+        if (StaleDevices(sender, senderDevice, recipient, send.Payloads) is { } stale)
+        {
+            return stale;
+        }
+
+        var envelopes = new List<QueuedEnvelope>(send.Payloads.Count);
+        foreach (var p in send.Payloads)
+        {
+            var target = p.User == recipient.User ? recipient : sender;
+            envelopes.Add(new QueuedEnvelope(new DeviceAddress(target.Id, p.DeviceId).Key, new Envelope
+            {
+                Kind = send.Kind,
+                MessageId = send.MessageId,
+                Sender = sender.User,
+                SenderDevice = senderDevice,
+                // The receiving device's view: a sync copy on the sender's own device belongs to
+                // the chat with the recipient; everyone else sees the chat with the sender.
+                Conversation = target == sender ? recipient.User : sender.User,
+                SentAt = send.SentAt,
+                Payload = p.Payload,
+            }));
+        }
+        var key = new DedupKey(new DeviceAddress(sender.Id, senderDevice).Key, send.MessageId.ToByteArray());
+        bool fresh = await store.AppendAsync(key, envelopes);
+        return new ServerFrame
+        {
+            SendResult = new SendResult
+            {
+                MessageId = send.MessageId,
+                ServerTime = time.GetUtcNow().ToUnixTimeMilliseconds(),
+                Duplicate = !fresh,
+            },
+        };
+    }
+
+    /// <summary>
+    /// Deletes acked envelopes and, for messages a recipient device acked, queues DELIVERED to
+    /// every device of the sender in the same transaction.
+    /// </summary>
+    public Task AckAsync(Account reader, uint readerDevice, IReadOnlyList<Envelope> acked)
+    {
+        var receipts = new List<QueuedEnvelope>();
+        foreach (var group in acked
+            .Where(e => e.Kind == EnvelopeKind.Message && e.Sender != reader.User)
+            .GroupBy(e => e.Sender))
+        {
+            if (directory.Find(group.Key) is not { } original)
+            {
+                continue; // the sender's account is gone
+            }
+            var ids = group.Select(e => e.MessageId).ToList();
+            AddReceipts(receipts, EnvelopeKind.DeliveryReceipt, reader, readerDevice, original, reader.User, ids);
+        }
+        var seqs = acked.Select(e => e.Seq).ToList();
+        return store.AckAsync(new DeviceAddress(reader.Id, readerDevice).Key, seqs, receipts);
+    }
+
+    /// <summary>Queues READ to every device of the peer, and to the reader's other devices so they mark the chat read too.</summary>
+    public async Task<ServerFrame> ReadAsync(Account reader, uint readerDevice, ReadReceipt read)
+    {
+        if (read.MessageIds.Count == 0 || read.MessageIds.Count > WireLimits.MaxIdsPerFrame ||
+            read.MessageIds.Any(id => id.Length != WireLimits.MessageIdBytes))
+        {
+            return Fail(ErrorCode.BadRequest, $"1 to {WireLimits.MaxIdsPerFrame} message ids of 16 bytes");
+        }
+        if (!UserName.IsValid(read.Peer) || directory.Find(read.Peer) is not { } peer)
+        {
+            return Fail(ErrorCode.UnknownUser, "no such user");
+        }
+        var receipts = new List<QueuedEnvelope>();
+        AddReceipts(receipts, EnvelopeKind.ReadReceipt, reader, readerDevice, peer, reader.User, read.MessageIds);
+        if (peer != reader)
+        {
+            AddReceipts(receipts, EnvelopeKind.ReadReceipt, reader, readerDevice, reader, peer.User, read.MessageIds);
+        }
+        await store.AppendAsync(null, receipts);
+        return new ServerFrame { Ok = new Ok() };
+    }
+
+    /// <summary>The current device ids of a user, or UNKNOWN_USER.</summary>
+    public ServerFrame Devices(string user)
+    {
+        if (!UserName.IsValid(user) || directory.Find(user) is not { } account)
+        {
+            return Fail(ErrorCode.UnknownUser, "no such user");
+        }
+        return new ServerFrame { DeviceList = DeviceListOf(account) };
+    }
+
+    public static ServerFrame Fail(ErrorCode code, string message) =>
+        new() { Error = new Error { Code = code, Message = message } };
+
+    private static void AddReceipts(List<QueuedEnvelope> into, EnvelopeKind kind, Account from, uint fromDevice,
+        Account to, string conversation, IEnumerable<ByteString> ids)
+    {
+        foreach (var device in to.Devices)
+        {
+            if (to == from && device.Id == fromDevice)
+            {
+                continue;
+            }
+            var envelope = new Envelope { Kind = kind, Sender = from.User, SenderDevice = fromDevice, Conversation = conversation };
+            envelope.ReceiptIds.AddRange(ids);
+            into.Add(new QueuedEnvelope(new DeviceAddress(to.Id, device.Id).Key, envelope));
+        }
+    }
+
+    /// <summary>The exact device set a send must address, compared with what it addressed.</summary>
+    private static ServerFrame? StaleDevices(Account sender, uint senderDevice, Account recipient, IEnumerable<DevicePayload> payloads)
+    {
+        var expected = new HashSet<(string, uint)>();
+        foreach (var d in recipient.Devices)
+        {
+            expected.Add((recipient.User, d.Id));
+        }
+        foreach (var d in sender.Devices)
+        {
+            if (d.Id != senderDevice)
+            {
+                expected.Add((sender.User, d.Id));
+            }
+        }
+        var given = new HashSet<(string, uint)>();
+        bool duplicate = false;
+        foreach (var p in payloads)
+        {
+            duplicate |= !given.Add((p.User, p.DeviceId));
+        }
+        if (!duplicate && given.SetEquals(expected))
+        {
+            return null;
+        }
+        var error = new Error
+        {
+            Code = ErrorCode.StaleDevices,
+            Message = "the device list is stale: address every device of the recipient and your other devices",
+        };
+        error.Devices.Add(DeviceListOf(recipient));
+        if (sender != recipient)
+        {
+            error.Devices.Add(DeviceListOf(sender));
+        }
+        return new ServerFrame { Error = error };
+    }
+
+    private static DeviceList DeviceListOf(Account account)
+    {
+        var list = new DeviceList { User = account.User };
+        list.DeviceIds.AddRange(account.Devices.Select(d => d.Id));
+        return list;
+    }
+}

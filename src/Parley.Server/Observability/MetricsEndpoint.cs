@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Parley.Server.Accounts;
+using Parley.Server.Gateway;
+
+namespace Parley.Server.Observability;
+
+/// <summary>GET /v1/metrics: counts an operator or the load generator reads; no names, no content.</summary>
+public static class MetricsEndpoint
+{
+    public static void MapMetrics(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/health", () => Results.Json(new { status = "ok" }));
+        app.MapGet("/v1/metrics", (ConnectionRegistry registry, ServerCapacity capacity, AccountDirectory directory) =>
+        {
+            var gc = GC.GetGCMemoryInfo();
+            return Results.Json(new
+            {
+                connections = registry.Open,
+                authenticated = registry.Authenticated,
+                max_connections = capacity.MaxConnections,
+                refused_connections = capacity.Refused,
+                accounts = directory.Count,
+                managed_heap_bytes = GC.GetTotalMemory(false),
+                gc_heap_bytes = gc.HeapSizeBytes,
+                working_set_bytes = Environment.WorkingSet,
+            }, ParleyJson.Options);
+        });
+    }
+}

@@ -1,0 +1,117 @@
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Parley.Protocol;
+using Parley.Server.Accounts;
+using Parley.Server.Configuration;
+using Parley.Server.Gateway;
+using Parley.Server.Messaging;
+using Parley.Server.Observability;
+using Parley.Server.Presence;
+using Parley.Server.Storage.Sqlite;
+
+namespace Parley.Server;
+
+/// <summary>Builds and starts the Parley server: the one place that wires every capability together.</summary>
+public static class ParleyServer
+{
+    /// <summary>The address the server listens on when none is given.</summary>
+    public const string DefaultUrl = "http://localhost:8080";
+
+    /// <summary>
+    /// Builds (does not start) the server from command-line arguments: <c>--urls URL</c>,
+    /// <c>--data DIR</c>, and any <c>--Parley:Section:Key=value</c>.
+    /// </summary>
+    public static WebApplication Build(string[] args, Action<ParleyOptions>? configure = null, TimeProvider? time = null)
+    {
+        // Content root beside the binary, so appsettings.json is found wherever the server is started from.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--data"] = "Parley:DataDir" });
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+        var options = new ParleyOptions();
+        builder.Configuration.GetSection("Parley").Bind(options);
+        configure?.Invoke(options);
+        AddParley(builder.Services, options, time ?? TimeProvider.System);
+        var capacity = new ServerCapacity(Options.Create(options));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // A backstop behind the gateway's own limit: Kestrel drops sockets past it at accept,
+            // so descriptors never run out even under a storm of plain HTTP connections.
+            kestrel.Limits.MaxConcurrentConnections = capacity.MaxConnections + (ServerCapacity.ReservedDescriptors / 2);
+            kestrel.AddServerHeader = false;
+        });
+
+        var app = builder.Build();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero }); // clients ping; no timer per socket
+        app.UseRateLimiter();
+        app.MapRegistration();
+        app.MapMetrics();
+        app.Map(RegistrationApi.WebSocket, (HttpContext http, WebSocketGateway gateway) => gateway.HandleAsync(http));
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            foreach (var connection in app.Services.GetRequiredService<ConnectionRegistry>().Connections)
+            {
+                connection.RequestClose(System.Net.WebSockets.WebSocketCloseStatus.EndpointUnavailable, "server shutting down");
+            }
+        });
+        return app;
+    }
+
+    /// <summary>
+    /// Starts the real server on http://127.0.0.1 with a free port and SQLite under
+    /// <paramref name="dataDir"/>; returns once it accepts connections.
+    /// </summary>
+    public static async Task<RunningServer> StartAsync(string dataDir, Action<ParleyOptions>? configure = null, TimeProvider? time = null)
+    {
+        var app = Build(["--urls", "http://127.0.0.1:0", "--data", dataDir], configure, time);
+        await app.StartAsync();
+        var address = app.Urls.First();
+        return new RunningServer(app, new Uri(address.EndsWith('/') ? address : address + "/"));
+    }
+
+    private static void AddParley(IServiceCollection services, ParleyOptions options, TimeProvider time)
+    {
+        services.AddSingleton(time);
+        services.AddSingleton(options);
+        services.AddSingleton(Options.Create(options));
+        services.AddSingleton(new SqliteDatabase(options.DataDir, options.Storage));
+        services.AddSingleton<IAccountStore, SqliteAccountStore>();
+        services.AddSingleton<AccountDirectory>();
+        services.AddSingleton<VerificationCodes>();
+        services.TryAddSingleton<IVerificationCodeSender, ConsoleCodeSender>();
+        services.AddSingleton<ConnectionRegistry>();
+        services.AddSingleton<IEnvelopeSink, LiveDelivery>();
+        services.AddSingleton<IMessageStore, SqliteMessageStore>();
+        services.AddSingleton<MessageRouter>();
+        services.AddSingleton<PresenceHub>();
+        services.AddSingleton<ServerCapacity>();
+        services.AddSingleton<WebSocketGateway>();
+        services.AddSingleton<ExpirySweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<ExpirySweeper>());
+        services.AddHostedService<IdleSweeper>();
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.OnRejected = async (context, token) =>
+                await context.HttpContext.Response.WriteAsJsonAsync(new ApiError("rate_limited", "too many registrations from this address; wait a minute"), ParleyJson.Options, token);
+            limiter.AddPolicy(RegistrationEndpoints.RateLimitPolicy, http =>
+                RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "?", _ => new FixedWindowRateLimiterOptions
+                {
+                    PermitLimit = options.Limits.RegistrationsPerMinutePerAddress,
+                    Window = TimeSpan.FromMinutes(1),
+                    QueueLimit = 0,
+                }));
+        });
+    }
+}

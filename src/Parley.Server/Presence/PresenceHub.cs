@@ -1,0 +1,122 @@
+using Parley.Protocol;
+using Parley.Server.Accounts;
+using Parley.Server.Gateway;
+
+namespace Parley.Server.Presence;
+
+/// <summary>
+/// Who is online on this node and who watches whom. Presence is ephemeral: updates go only to
+/// connections watching now, and are dropped for a connection whose outbound queue is full.
+/// </summary>
+public sealed class PresenceHub(AccountDirectory directory, TimeProvider time)
+{
+    /// <summary>Most users one connection may watch.</summary>
+    public const int MaxWatchedPerConnection = 1024;
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<long, int> _onlineDevices = [];
+    private readonly Dictionary<long, HashSet<DeviceConnection>> _watchers = [];
+
+    public bool IsOnline(long accountId)
+    {
+        lock (_lock)
+        {
+            return _onlineDevices.ContainsKey(accountId);
+        }
+    }
+
+    public void DeviceOnline(DeviceConnection connection)
+    {
+        bool first;
+        lock (_lock)
+        {
+            _onlineDevices.TryGetValue(connection.Account.Id, out var n);
+            _onlineDevices[connection.Account.Id] = n + 1;
+            first = n == 0;
+        }
+        if (first)
+        {
+            Notify(connection.Account, online: true);
+        }
+    }
+
+    public void DeviceOffline(DeviceConnection connection)
+    {
+        bool last;
+        lock (_lock)
+        {
+            foreach (var watched in connection.WatchedAccounts)
+            {
+                if (_watchers.TryGetValue(watched, out var set) && set.Remove(connection) && set.Count == 0)
+                {
+                    _watchers.Remove(watched);
+                }
+            }
+            connection.WatchedAccounts.Clear();
+            _onlineDevices.TryGetValue(connection.Account.Id, out var n);
+            last = n <= 1;
+            if (last)
+            {
+                _onlineDevices.Remove(connection.Account.Id);
+            }
+            else
+            {
+                _onlineDevices[connection.Account.Id] = n - 1;
+            }
+        }
+        if (last)
+        {
+            directory.SetLastSeen(connection.Account, time.GetUtcNow().ToUnixTimeMilliseconds());
+            Notify(connection.Account, online: false);
+        }
+    }
+
+    /// <summary>Starts watching the users (unknown names are skipped) and returns their presence now.</summary>
+    public PresenceSnapshot Subscribe(DeviceConnection connection, IEnumerable<string> users)
+    {
+        var snapshot = new PresenceSnapshot();
+        lock (_lock)
+        {
+            foreach (var user in users)
+            {
+                if (directory.Find(user) is not { } account)
+                {
+                    continue;
+                }
+                if (connection.WatchedAccounts.Count < MaxWatchedPerConnection && connection.WatchedAccounts.Add(account.Id))
+                {
+                    if (!_watchers.TryGetValue(account.Id, out var set))
+                    {
+                        _watchers[account.Id] = set = [];
+                    }
+                    set.Add(connection);
+                }
+                snapshot.Users.Add(new PresenceUpdate
+                {
+                    User = account.User,
+                    Online = _onlineDevices.ContainsKey(account.Id),
+                    LastSeen = account.LastSeen,
+                });
+            }
+        }
+        return snapshot;
+    }
+
+    private void Notify(Account account, bool online)
+    {
+        DeviceConnection[] watchers;
+        lock (_lock)
+        {
+            if (!_watchers.TryGetValue(account.Id, out var set))
+            {
+                return;
+            }
+            watchers = [.. set];
+        }
+        var update = new PresenceUpdate { User = account.User, Online = online, LastSeen = account.LastSeen };
+        foreach (var watcher in watchers)
+        {
+            watcher.TrySend(new ServerFrame { PresenceUpdate = update });
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using System.Collections.Immutable;
+using Microsoft.Data.Sqlite;
+using Parley.Server.Accounts;
+
+namespace Parley.Server.Storage.Sqlite;
+
+/// <summary>Accounts, devices and invites in the embedded database.</summary>
+public sealed class SqliteAccountStore(SqliteDatabase database, TimeProvider time) : IAccountStore
+{
+    public IReadOnlyList<Account> LoadAll()
+    {
+        using var connection = database.Open();
+        var devices = new Dictionary<long, List<DeviceRecord>>();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT account, device, name, salt, hash, created FROM devices ORDER BY account, device";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var account = reader.GetInt64(0);
+                if (!devices.TryGetValue(account, out var list))
+                {
+                    devices[account] = list = [];
+                }
+                list.Add(new DeviceRecord((uint)reader.GetInt64(1), reader.GetString(2), (byte[])reader[3], (byte[])reader[4], reader.GetInt64(5)));
+            }
+        }
+        var accounts = new List<Account>();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT id, user, phone, last_seen FROM accounts";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var id = reader.GetInt64(0);
+                var list = devices.TryGetValue(id, out var d) ? d.ToImmutableArray() : [];
+                accounts.Add(new Account(id, reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), list, reader.GetInt64(3)));
+            }
+        }
+        return accounts;
+    }
+
+    public long? CreateAccount(string user, string? phone, DeviceRecord firstDevice)
+    {
+        using var connection = database.Open();
+        using var tx = connection.BeginTransaction();
+        long id;
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = tx;
+            command.CommandText = "INSERT OR IGNORE INTO accounts(user, phone, created) VALUES ($u, $p, $c) RETURNING id";
+            command.Parameters.AddWithValue("$u", user);
+            command.Parameters.AddWithValue("$p", (object?)phone ?? DBNull.Value);
+            command.Parameters.AddWithValue("$c", time.GetUtcNow().ToUnixTimeMilliseconds());
+            var result = command.ExecuteScalar();
+            if (result is null)
+            {
+                return null;
+            }
+            id = (long)result;
+        }
+        InsertDevice(connection, tx, id, firstDevice);
+        tx.Commit();
+        return id;
+    }
+
+    public void AddDevice(long accountId, DeviceRecord device)
+    {
+        using var connection = database.Open();
+        using var tx = connection.BeginTransaction();
+        InsertDevice(connection, tx, accountId, device);
+        tx.Commit();
+    }
+
+    public void SetLastSeen(long accountId, long unixMs)
+    {
+        using var connection = database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE accounts SET last_seen = $t WHERE id = $id";
+        command.Parameters.AddWithValue("$t", unixMs);
+        command.Parameters.AddWithValue("$id", accountId);
+        command.ExecuteNonQuery();
+    }
+
+    public void AddInvite(byte[] tokenHash, long createdAt)
+    {
+        using var connection = database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO invites(hash, created) VALUES ($h, $c)";
+        command.Parameters.AddWithValue("$h", tokenHash);
+        command.Parameters.AddWithValue("$c", createdAt);
+        command.ExecuteNonQuery();
+    }
+
+    public bool UseInvite(byte[] tokenHash, long usedAt)
+    {
+        using var connection = database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE invites SET used = $u WHERE hash = $h AND used IS NULL";
+        command.Parameters.AddWithValue("$h", tokenHash);
+        command.Parameters.AddWithValue("$u", usedAt);
+        return command.ExecuteNonQuery() == 1;
+    }
+
+    private static void InsertDevice(SqliteConnection connection, SqliteTransaction tx, long accountId, DeviceRecord device)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = "INSERT INTO devices(account, device, name, salt, hash, created) VALUES ($a, $d, $n, $s, $h, $c)";
+        command.Parameters.AddWithValue("$a", accountId);
+        command.Parameters.AddWithValue("$d", (long)device.Id);
+        command.Parameters.AddWithValue("$n", device.Name);
+        command.Parameters.AddWithValue("$s", device.Salt);
+        command.Parameters.AddWithValue("$h", device.SecretHash);
+        command.Parameters.AddWithValue("$c", device.CreatedAt);
+        command.ExecuteNonQuery();
+    }
+}
