@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Parley.Crypto.Keys;
 
 namespace Parley.Crypto.Fingerprints;
 
@@ -48,6 +49,17 @@ public sealed class FingerprintGenerator
         return new Fingerprint(
             new DisplayableFingerprint(local, remote),
             new ScannableFingerprint(version, local.AsSpan(0, ScannableFingerprint.FingerprintLength), remote.AsSpan(0, ScannableFingerprint.FingerprintLength)));
+    }
+
+    /// <summary>
+    /// Computes the fingerprint for two identity keys; same result as the byte overload with
+    /// the keys serialized.
+    /// </summary>
+    public Fingerprint Create(int version, ReadOnlySpan<byte> localStableId, IdentityKey localIdentityKey, ReadOnlySpan<byte> remoteStableId, IdentityKey remoteIdentityKey)
+    {
+        ArgumentNullException.ThrowIfNull(localIdentityKey);
+        ArgumentNullException.ThrowIfNull(remoteIdentityKey);
+        return Create(version, localStableId, localIdentityKey.Serialize(), remoteStableId, remoteIdentityKey.Serialize());
     }
 
     private byte[] Hash(ReadOnlySpan<byte> stableId, ReadOnlySpan<byte> identityKey)
