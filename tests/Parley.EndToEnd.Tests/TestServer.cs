@@ -1,0 +1,70 @@
+using Parley.Client;
+using Parley.Server;
+
+namespace Parley.EndToEnd.Tests;
+
+/// <summary>
+/// A real server on a loopback port with a temp data folder, plus the temp profile folders of the
+/// clients a test registers on it. Disposing stops the clients, the server, and deletes the folders.
+/// </summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "parley-e2e-" + Guid.NewGuid().ToString("N"));
+    private readonly List<ParleyClient> _clients = [];
+    private RunningServer _server = null!;
+
+    public Uri BaseUri => _server.BaseUri;
+
+    public string DataDir => Path.Combine(_root, "data");
+
+    public static async Task<TestServer> StartAsync()
+    {
+        var test = new TestServer();
+        test._server = await ParleyServer.StartAsync(test.DataDir);
+        return test;
+    }
+
+    /// <summary>A fresh, empty profile folder.</summary>
+    public string NewProfileDir() => Path.Combine(_root, "profile-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>Registers <paramref name="user"/> in a fresh profile; the client is not connected yet.</summary>
+    public async Task<ParleyClient> RegisterAsync(string user)
+    {
+        var client = await ParleyClient.RegisterAsync(NewProfileDir(), BaseUri, user, options: Wait.Options());
+        _clients.Add(client);
+        return client;
+    }
+
+    /// <summary>Links a new device to <paramref name="existing"/>'s account in a fresh profile.</summary>
+    public async Task<ParleyClient> LinkAsync(ParleyClient existing)
+    {
+        var client = await existing.LinkDeviceAsync(NewProfileDir());
+        _clients.Add(client);
+        return client;
+    }
+
+    /// <summary>Opens another client instance on an existing profile (as a restarted app would).</summary>
+    public ParleyClient Reopen(string profileDir)
+    {
+        var client = ParleyClient.Open(profileDir, Wait.Options());
+        _clients.Add(client);
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+        await _server.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
