@@ -57,5 +57,12 @@ internal sealed class CpuWindow
         }
         report.Row("bench CPU", BenchCpuSeconds / Seconds * 100, "0", "% of one core");
         report.Row("machine busy", MachineBusy * 100, "0", $"% of {Environment.ProcessorCount} cores");
+        if (ServerCpuMicroseconds is long serverCpu)
+        {
+            // What neither the server nor this process used: other work on the machine, which
+            // makes the figures pessimistic when it is more than a few percent.
+            double others = (MachineBusy * Environment.ProcessorCount) - (serverCpu / 1e6 / Seconds) - (BenchCpuSeconds / Seconds);
+            report.Row("other processes", Math.Max(0, others) * 100, "0", "% of one core");
+        }
     }
 }

@@ -3,29 +3,27 @@ using HdrHistogram;
 
 namespace Parley.Bench.Scenarios;
 
-/// <summary>A thread-safe latency histogram in microseconds (1 µs to 60 s, 3 significant digits).</summary>
+/// <summary>
+/// A latency recorder in microseconds (1 µs to 60 s, 3 significant digits) that many threads
+/// write while one thread takes stable snapshots of an interval (HdrHistogram's Recorder).
+/// </summary>
 internal sealed class LatencyRecorder
 {
     private const long Highest = 60_000_000;
-    private readonly LongConcurrentHistogram _histogram = new(1, Highest, 3);
+    private readonly Recorder _recorder = HistogramFactory.With64BitBucketSize()
+        .WithValuesFrom(1).WithValuesUpTo(Highest).WithPrecisionOf(3)
+        .WithThreadSafeWrites().WithThreadSafeReads().Create();
 
     /// <summary>Records the time from <paramref name="startTimestamp"/> (Stopwatch ticks) to now.</summary>
     public void RecordSince(long startTimestamp)
     {
         long micros = (Stopwatch.GetTimestamp() - startTimestamp) * 1_000_000 / Stopwatch.Frequency;
-        _histogram.RecordValue(Math.Clamp(micros, 1, Highest));
+        _recorder.RecordValue(Math.Clamp(micros, 1, Highest));
     }
 
-    public long Count => _histogram.TotalCount;
+    /// <summary>Starts a new interval, dropping what was recorded so far (the warm-up).</summary>
+    public void Restart() => _recorder.GetIntervalHistogram();
 
-    /// <summary>The value at <paramref name="percentile"/> (0..100) in milliseconds.</summary>
-    public double Milliseconds(double percentile) => _histogram.TotalCount == 0 ? 0 : _histogram.GetValueAtPercentile(percentile) / 1000.0;
-
-    public double MaxMilliseconds => _histogram.TotalCount == 0 ? 0 : _histogram.GetMaxValue() / 1000.0;
-
-    public void Reset() => _histogram.Reset();
-
-    /// <summary>"p50 / p99 / p99.9 / max" in ms.</summary>
-    public string Summary() =>
-        FormattableString.Invariant($"p50 {Milliseconds(50):0.00}  p99 {Milliseconds(99):0.00}  p99.9 {Milliseconds(99.9):0.00}  max {MaxMilliseconds:0.00} ms  (n={Count})");
+    /// <summary>What was recorded since the last <see cref="Restart"/> or snapshot; recording goes on into a new interval.</summary>
+    public LatencySnapshot Snapshot() => new(_recorder.GetIntervalHistogram());
 }

@@ -50,8 +50,8 @@ internal static class OneToOneScenario
         var pacer = rate is double r ? Task.Run(() => PaceAsync(everyone, r, stopSending.Token), ct) : Task.CompletedTask;
 
         await Task.Delay(TimeSpan.FromSeconds(warmupSeconds), ct);
-        traffic.EndToEnd.Reset();
-        traffic.SentLatency.Reset();
+        traffic.EndToEnd.Restart();
+        traffic.SentLatency.Restart();
         long delivered0 = Interlocked.Read(ref traffic.Delivered);
         long sent0 = Interlocked.Read(ref traffic.Sent);
         long receipts0 = Interlocked.Read(ref traffic.Receipts);
@@ -67,8 +67,8 @@ internal static class OneToOneScenario
         var rss1 = server.RssBytes();
         var metrics = await server.MetricsAsync(ct);
         // Percentiles as of the window's end: what drains afterwards is not measured.
-        double p50 = traffic.EndToEnd.Milliseconds(50), p99 = traffic.EndToEnd.Milliseconds(99), p999 = traffic.EndToEnd.Milliseconds(99.9);
-        string endToEnd = traffic.EndToEnd.Summary(), sentLatency = traffic.SentLatency.Summary();
+        var endToEnd = traffic.EndToEnd.Snapshot();
+        var sentLatency = traffic.SentLatency.Snapshot();
         long backlog = everyone.Sum(d => (long)d.Tokens.CurrentCount);
 
         // Drain: stop sending, then wait (bounded) until every SENT message and its receipt arrived.
@@ -96,8 +96,8 @@ internal static class OneToOneScenario
         report.Row("delivered", delivered / seconds, "0", "msgs/s");
         report.Row("SENT (durable)", sent / seconds, "0", "msgs/s");
         report.Row("delivery receipts back", receipts / seconds, "0", "msgs/s");
-        report.Row("latency send → delivered", endToEnd);
-        report.Row("latency send → SENT", sentLatency);
+        report.Row("latency send → delivered", endToEnd.Summary());
+        report.Row("latency send → SENT", sentLatency.Summary());
         cpu.Report(report, delivered);
         if (rss0 is long a && rss1 is long b)
         {
@@ -117,9 +117,9 @@ internal static class OneToOneScenario
         report.Row("unknown seqs in AckResult", traffic.UnknownAcks.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         report.Field("msgs_per_s", delivered / seconds, "0");
-        report.Field("p50_ms", p50, "0.00");
-        report.Field("p99_ms", p99, "0.00");
-        report.Field("p999_ms", p999, "0.00");
+        report.Field("p50_ms", endToEnd.Milliseconds(50), "0.00");
+        report.Field("p99_ms", endToEnd.Milliseconds(99), "0.00");
+        report.Field("p999_ms", endToEnd.Milliseconds(99.9), "0.00");
         if (cpu.ServerCpuMicroseconds is long serverCpu && delivered > 0)
         {
             report.Field("cpu_us_per_msg", (double)serverCpu / delivered, "0.0");

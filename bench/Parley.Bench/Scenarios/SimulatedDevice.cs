@@ -162,7 +162,8 @@ internal sealed class SimulatedDevice
                 }
                 else if (envelope.Kind == EnvelopeKind.DeliveryReceipt)
                 {
-                    Interlocked.Increment(ref _traffic.Receipts);
+                    // One receipt envelope may carry the ids of several messages acked together.
+                    Interlocked.Add(ref _traffic.Receipts, envelope.ReceiptIds.Count);
                 }
                 EnqueueAck(envelope.Seq);
                 break;
