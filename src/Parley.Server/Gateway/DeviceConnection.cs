@@ -165,6 +165,9 @@ public sealed class DeviceConnection
                     if (TakeClose() is { } close)
                     {
                         await CloseAsync(close.Status, close.Reason);
+                        // Give the peer a moment to answer the close so the TCP connection ends
+                        // cleanly (an abort now could reset it before the close frame is read).
+                        Closing.CancelAfter(TimeSpan.FromSeconds(2));
                         return;
                     }
                     var (envelopes, drained) = NextEnvelopes();
@@ -186,10 +189,12 @@ public sealed class DeviceConnection
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException)
         {
             // The connection is gone; the durable queue keeps whatever was not acked.
+            await Closing.CancelAsync();
         }
-        finally
+        catch
         {
             await Closing.CancelAsync();
+            throw;
         }
     }
 

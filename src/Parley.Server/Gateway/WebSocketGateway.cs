@@ -354,6 +354,11 @@ public sealed partial class WebSocketGateway(
                 await socket.SendAsync(frame.ToByteArray(), WebSocketMessageType.Binary, true, timeout.Token);
             }
             await socket.CloseOutputAsync(status, reason, timeout.Token);
+            // Wait briefly for the peer's close so the connection ends cleanly.
+            var scratch = new byte[256];
+            while ((await socket.ReceiveAsync(scratch, timeout.Token)).MessageType != WebSocketMessageType.Close)
+            {
+            }
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException)
         {
