@@ -344,7 +344,6 @@ public sealed class ParleyClient : IAsyncDisposable
                 LastConnectionError = null;
                 lock (_gate)
                 {
-                    _session = session;
                     _sessionReady.TrySetResult(session);
                 }
                 SetState(ConnectionState.Connected, null);
@@ -429,6 +428,11 @@ public sealed class ParleyClient : IAsyncDisposable
         var session = new Session();
         var uri = WebSocketUri(Credentials.Server);
         session.Connection = await FrameConnection.OpenAsync(uri, frame => OnPushAsync(session, frame), stop);
+        lock (_gate)
+        {
+            // Known before Welcome: the stored queue starts arriving right behind it.
+            _session = session;
+        }
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
