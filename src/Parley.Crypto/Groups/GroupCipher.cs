@@ -24,10 +24,10 @@ public sealed class GroupCipher
     }
 
     /// <summary>Encrypts and signs one group message and advances our chain.</summary>
-    /// <exception cref="NoSessionException">No chain exists yet; call <see cref="GroupSessionBuilder.CreateAsync"/> first.</exception>
-    public async Task<SenderKeyMessage> EncryptAsync(Guid distributionId, ReadOnlyMemory<byte> plaintext, CancellationToken cancellationToken = default)
+    /// <exception cref="NoSessionException">No chain exists yet; call <see cref="GroupSessionBuilder.Create"/> first.</exception>
+    public SenderKeyMessage Encrypt(Guid distributionId, ReadOnlySpan<byte> plaintext)
     {
-        SenderKeyRecord record = await _store.LoadSenderKeyAsync(_sender, distributionId, cancellationToken).ConfigureAwait(false)
+        SenderKeyRecord record = _store.LoadSenderKey(_sender, distributionId)
             ?? throw new NoSessionException($"No sender key for distribution {distributionId}.");
         SenderKeyState state = record.Current ?? throw new NoSessionException($"No sender key for distribution {distributionId}.");
         if (state.SigningPrivateKey is null)
@@ -40,12 +40,12 @@ public sealed class GroupCipher
         using (var aes = Aes.Create())
         {
             aes.Key = key.CipherKey;
-            ciphertext = aes.EncryptCbc(plaintext.Span, key.Iv, PaddingMode.PKCS7);
+            ciphertext = aes.EncryptCbc(plaintext, key.Iv, PaddingMode.PKCS7);
         }
 
         SenderKeyMessage message = SenderKeyMessage.Create(distributionId, state.ChainId, key.Iteration, ciphertext, state.SigningPrivateKey);
         state.ChainKey = state.ChainKey.Next();
-        await _store.StoreSenderKeyAsync(_sender, distributionId, record, cancellationToken).ConfigureAwait(false);
+        _store.StoreSenderKey(_sender, distributionId, record);
         return message;
     }
 
@@ -57,10 +57,10 @@ public sealed class GroupCipher
     /// <exception cref="InvalidSignatureException">The signature does not verify under the chain's signing key.</exception>
     /// <exception cref="DuplicateMessageException">This iteration was already decrypted.</exception>
     /// <exception cref="InvalidMessageException">Malformed, another version, too far ahead, or undecryptable.</exception>
-    public async Task<byte[]> DecryptAsync(ReadOnlyMemory<byte> senderKeyMessage, CancellationToken cancellationToken = default)
+    public byte[] Decrypt(ReadOnlySpan<byte> senderKeyMessage)
     {
-        SenderKeyMessage message = SenderKeyMessage.Deserialize(senderKeyMessage.Span);
-        SenderKeyRecord record = await _store.LoadSenderKeyAsync(_sender, message.DistributionId, cancellationToken).ConfigureAwait(false)
+        SenderKeyMessage message = SenderKeyMessage.Deserialize(senderKeyMessage);
+        SenderKeyRecord record = _store.LoadSenderKey(_sender, message.DistributionId)
             ?? throw new NoSessionException($"No sender key from {_sender} for distribution {message.DistributionId}.");
         SenderKeyState state = record.StateFor(message.ChainId)
             ?? throw new NoSessionException($"No sender key from {_sender} for distribution {message.DistributionId}, chain {message.ChainId}.");
@@ -87,7 +87,7 @@ public sealed class GroupCipher
             throw new InvalidMessageException("Sender key message does not decrypt.", e);
         }
 
-        await _store.StoreSenderKeyAsync(_sender, message.DistributionId, record, cancellationToken).ConfigureAwait(false);
+        _store.StoreSenderKey(_sender, message.DistributionId, record);
         return plaintext;
     }
 }

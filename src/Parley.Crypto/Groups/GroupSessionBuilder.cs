@@ -24,10 +24,10 @@ public sealed class GroupSessionBuilder
     /// creating the chain (random 31-bit id, random chain key, fresh signing key) if none exists.
     /// Send it to every member over 1:1 sessions before the first group message.
     /// </summary>
-    public async Task<SenderKeyDistributionMessage> CreateAsync(ProtocolAddress self, Guid distributionId, CancellationToken cancellationToken = default)
+    public SenderKeyDistributionMessage Create(ProtocolAddress self, Guid distributionId)
     {
         ArgumentNullException.ThrowIfNull(self);
-        SenderKeyRecord? record = await _store.LoadSenderKeyAsync(self, distributionId, cancellationToken).ConfigureAwait(false);
+        SenderKeyRecord? record = _store.LoadSenderKey(self, distributionId);
         if (record is null || record.IsEmpty)
         {
             // 31-bit chain ids, as libsignal-protocol-java reads them into a signed int.
@@ -35,7 +35,7 @@ public sealed class GroupSessionBuilder
             EcKeyPair signingKey = EcKeyPair.Generate();
             record = new SenderKeyRecord();
             record.AddState(SenderKeyLimits.MessageVersion, chainId, 0, RandomNumberGenerator.GetBytes(32), signingKey.PublicKey, signingKey.PrivateKey);
-            await _store.StoreSenderKeyAsync(self, distributionId, record, cancellationToken).ConfigureAwait(false);
+            _store.StoreSenderKey(self, distributionId, record);
         }
 
         SenderKeyState state = record.Current!;
@@ -43,13 +43,13 @@ public sealed class GroupSessionBuilder
     }
 
     /// <summary>Installs a member's chain so their group messages can be decrypted.</summary>
-    public async Task ProcessAsync(ProtocolAddress sender, SenderKeyDistributionMessage message, CancellationToken cancellationToken = default)
+    public void Process(ProtocolAddress sender, SenderKeyDistributionMessage message)
     {
         ArgumentNullException.ThrowIfNull(sender);
         ArgumentNullException.ThrowIfNull(message);
-        SenderKeyRecord record = await _store.LoadSenderKeyAsync(sender, message.DistributionId, cancellationToken).ConfigureAwait(false)
+        SenderKeyRecord record = _store.LoadSenderKey(sender, message.DistributionId)
             ?? new SenderKeyRecord();
         record.AddState(SenderKeyLimits.MessageVersion, message.ChainId, message.Iteration, message.ChainKey.ToArray(), message.SigningKey, null);
-        await _store.StoreSenderKeyAsync(sender, message.DistributionId, record, cancellationToken).ConfigureAwait(false);
+        _store.StoreSenderKey(sender, message.DistributionId, record);
     }
 }

@@ -7,8 +7,8 @@ namespace Parley.Crypto.Groups;
 public interface ISenderKeyStore
 {
     /// <summary>Returns the record, or null when none was stored.</summary>
-    Task<SenderKeyRecord?> LoadSenderKeyAsync(ProtocolAddress sender, Guid distributionId, CancellationToken cancellationToken = default);
+    SenderKeyRecord? LoadSenderKey(ProtocolAddress sender, Guid distributionId);
 
     /// <summary>Stores (replaces) the record.</summary>
-    Task StoreSenderKeyAsync(ProtocolAddress sender, Guid distributionId, SenderKeyRecord record, CancellationToken cancellationToken = default);
+    void StoreSenderKey(ProtocolAddress sender, Guid distributionId, SenderKeyRecord record);
 }

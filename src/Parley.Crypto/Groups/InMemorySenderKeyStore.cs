@@ -11,14 +11,13 @@ public sealed class InMemorySenderKeyStore : ISenderKeyStore
     private readonly ConcurrentDictionary<(ProtocolAddress Sender, Guid DistributionId), byte[]> _records = new();
 
     /// <inheritdoc />
-    public Task<SenderKeyRecord?> LoadSenderKeyAsync(ProtocolAddress sender, Guid distributionId, CancellationToken cancellationToken = default) =>
-        Task.FromResult(_records.TryGetValue((sender, distributionId), out byte[]? stored) ? SenderKeyRecord.Deserialize(stored) : null);
+    public SenderKeyRecord? LoadSenderKey(ProtocolAddress sender, Guid distributionId) =>
+        _records.TryGetValue((sender, distributionId), out byte[]? stored) ? SenderKeyRecord.Deserialize(stored) : null;
 
     /// <inheritdoc />
-    public Task StoreSenderKeyAsync(ProtocolAddress sender, Guid distributionId, SenderKeyRecord record, CancellationToken cancellationToken = default)
+    public void StoreSenderKey(ProtocolAddress sender, Guid distributionId, SenderKeyRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         _records[(sender, distributionId)] = record.Serialize();
-        return Task.CompletedTask;
     }
 }

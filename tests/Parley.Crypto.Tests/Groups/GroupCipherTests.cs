@@ -15,116 +15,116 @@ public class GroupCipherTests
     private readonly InMemorySenderKeyStore _bobStore = new();
 
     [Fact]
-    public async Task A_member_decrypts_group_messages_after_processing_the_distribution_message()
+    public void A_member_decrypts_group_messages_after_processing_the_distribution_message()
     {
-        await Distribute();
+        Distribute();
         var sending = new GroupCipher(_aliceStore, Alice);
         var receiving = new GroupCipher(_bobStore, Alice);
 
         for (int i = 0; i < 10; i++)
         {
             byte[] text = Encoding.UTF8.GetBytes($"hello group {i}");
-            SenderKeyMessage message = await sending.EncryptAsync(Group, text);
+            SenderKeyMessage message = sending.Encrypt(Group, text);
             Assert.Equal((uint)i, message.Iteration);
-            Assert.Equal(text, await receiving.DecryptAsync(message.Serialize()));
+            Assert.Equal(text, receiving.Decrypt(message.Serialize()));
         }
     }
 
     [Fact]
-    public async Task Messages_out_of_order_decrypt_once_each()
+    public void Messages_out_of_order_decrypt_once_each()
     {
-        await Distribute();
+        Distribute();
         var sending = new GroupCipher(_aliceStore, Alice);
         var receiving = new GroupCipher(_bobStore, Alice);
         var messages = new List<byte[]>();
         for (int i = 0; i < 50; i++)
         {
-            messages.Add((await sending.EncryptAsync(Group, BitConverter.GetBytes(i))).Serialize());
+            messages.Add(sending.Encrypt(Group, BitConverter.GetBytes(i)).Serialize());
         }
 
         int[] order = Enumerable.Range(0, 50).OrderBy(i => (i * 37) % 50).ToArray();
         foreach (int i in order)
         {
-            Assert.Equal(i, BitConverter.ToInt32(await receiving.DecryptAsync(messages[i])));
+            Assert.Equal(i, BitConverter.ToInt32(receiving.Decrypt(messages[i])));
         }
 
         foreach (int i in order.Take(5))
         {
-            await Assert.ThrowsAsync<DuplicateMessageException>(() => receiving.DecryptAsync(messages[i]));
+            Assert.Throws<DuplicateMessageException>(() => receiving.Decrypt(messages[i]));
         }
     }
 
     [Fact]
-    public async Task A_replayed_message_is_rejected_as_duplicate()
+    public void A_replayed_message_is_rejected_as_duplicate()
     {
-        await Distribute();
+        Distribute();
         var sending = new GroupCipher(_aliceStore, Alice);
         var receiving = new GroupCipher(_bobStore, Alice);
-        byte[] message = (await sending.EncryptAsync(Group, new byte[] { 1, 2, 3 })).Serialize();
+        byte[] message = sending.Encrypt(Group, new byte[] { 1, 2, 3 }).Serialize();
 
-        await receiving.DecryptAsync(message);
+        receiving.Decrypt(message);
 
-        await Assert.ThrowsAsync<DuplicateMessageException>(() => receiving.DecryptAsync(message));
+        Assert.Throws<DuplicateMessageException>(() => receiving.Decrypt(message));
     }
 
     [Fact]
-    public async Task A_message_more_than_25000_iterations_ahead_is_refused()
+    public void A_message_more_than_25000_iterations_ahead_is_refused()
     {
-        await Distribute();
-        SenderKeyMessage far = await Skip(new GroupCipher(_aliceStore, Alice), SenderKeyLimits.MaxForwardJumps + 1);
+        Distribute();
+        SenderKeyMessage far = Skip(new GroupCipher(_aliceStore, Alice), SenderKeyLimits.MaxForwardJumps + 1);
 
-        var error = await Assert.ThrowsAsync<InvalidMessageException>(() => new GroupCipher(_bobStore, Alice).DecryptAsync(far.Serialize()));
+        var error = Assert.Throws<InvalidMessageException>(() => new GroupCipher(_bobStore, Alice).Decrypt(far.Serialize()));
         Assert.Contains("future", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task A_message_exactly_25000_iterations_ahead_is_accepted()
+    public void A_message_exactly_25000_iterations_ahead_is_accepted()
     {
-        await Distribute();
-        SenderKeyMessage far = await Skip(new GroupCipher(_aliceStore, Alice), SenderKeyLimits.MaxForwardJumps);
+        Distribute();
+        SenderKeyMessage far = Skip(new GroupCipher(_aliceStore, Alice), SenderKeyLimits.MaxForwardJumps);
 
-        Assert.Equal(new byte[] { 7 }, await new GroupCipher(_bobStore, Alice).DecryptAsync(far.Serialize()));
+        Assert.Equal(new byte[] { 7 }, new GroupCipher(_bobStore, Alice).Decrypt(far.Serialize()));
     }
 
     [Fact]
-    public async Task Only_the_newest_2000_skipped_keys_are_kept()
+    public void Only_the_newest_2000_skipped_keys_are_kept()
     {
-        await Distribute();
+        Distribute();
         var sending = new GroupCipher(_aliceStore, Alice);
         var receiving = new GroupCipher(_bobStore, Alice);
         var early = new List<byte[]>();
         for (int i = 0; i < 3; i++)
         {
-            early.Add((await sending.EncryptAsync(Group, new byte[] { (byte)i })).Serialize());
+            early.Add(sending.Encrypt(Group, new byte[] { (byte)i }).Serialize());
         }
 
-        SenderKeyMessage late = await Skip(sending, SenderKeyLimits.MaxMessageKeys);
-        Assert.Equal(new byte[] { 7 }, await receiving.DecryptAsync(late.Serialize()));
+        SenderKeyMessage late = Skip(sending, SenderKeyLimits.MaxMessageKeys);
+        Assert.Equal(new byte[] { 7 }, receiving.Decrypt(late.Serialize()));
 
         // Iterations 0..2002 were skipped; 0..2 fell off the 2,000-key window.
-        await Assert.ThrowsAsync<DuplicateMessageException>(() => receiving.DecryptAsync(early[0]));
-        SenderKeyRecord? record = await _bobStore.LoadSenderKeyAsync(Alice, Group);
+        Assert.Throws<DuplicateMessageException>(() => receiving.Decrypt(early[0]));
+        SenderKeyRecord? record = _bobStore.LoadSenderKey(Alice, Group);
         Assert.Equal(SenderKeyLimits.MaxMessageKeys, record!.States[0].SkippedCount);
     }
 
     [Fact]
-    public async Task A_message_signed_by_another_key_is_rejected_and_changes_nothing()
+    public void A_message_signed_by_another_key_is_rejected_and_changes_nothing()
     {
-        await Distribute();
+        Distribute();
         var receiving = new GroupCipher(_bobStore, Alice);
-        SenderKeyDistributionMessage distribution = await new GroupSessionBuilder(_aliceStore).CreateAsync(Alice, Group);
+        SenderKeyDistributionMessage distribution = new GroupSessionBuilder(_aliceStore).Create(Alice, Group);
         // Same chain, forged signature: rebuild the message with a key the group does not know.
         var forger = new InMemorySenderKeyStore();
         var record = new SenderKeyRecord();
         EcKeyPair stranger = EcKeyPair.Generate();
         record.AddState(3, distribution.ChainId, 0, distribution.ChainKey.ToArray(), stranger.PublicKey, stranger.PrivateKey);
-        await forger.StoreSenderKeyAsync(Alice, Group, record);
-        SenderKeyMessage forged = await new GroupCipher(forger, Alice).EncryptAsync(Group, new byte[] { 6, 6, 6 });
+        forger.StoreSenderKey(Alice, Group, record);
+        SenderKeyMessage forged = new GroupCipher(forger, Alice).Encrypt(Group, new byte[] { 6, 6, 6 });
 
-        await Assert.ThrowsAsync<InvalidSignatureException>(() => receiving.DecryptAsync(forged.Serialize()));
+        Assert.Throws<InvalidSignatureException>(() => receiving.Decrypt(forged.Serialize()));
 
-        SenderKeyMessage genuine = await new GroupCipher(_aliceStore, Alice).EncryptAsync(Group, new byte[] { 1 });
-        Assert.Equal(new byte[] { 1 }, await receiving.DecryptAsync(genuine.Serialize()));
+        SenderKeyMessage genuine = new GroupCipher(_aliceStore, Alice).Encrypt(Group, new byte[] { 1 });
+        Assert.Equal(new byte[] { 1 }, receiving.Decrypt(genuine.Serialize()));
     }
 
     [Theory]
@@ -132,61 +132,61 @@ public class GroupCipherTests
     [InlineData(20)]
     [InlineData(-65)]
     [InlineData(-1)]
-    public async Task A_flipped_bit_in_a_message_is_rejected(int offset)
+    public void A_flipped_bit_in_a_message_is_rejected(int offset)
     {
-        await Distribute();
-        byte[] message = (await new GroupCipher(_aliceStore, Alice).EncryptAsync(Group, new byte[40])).Serialize();
+        Distribute();
+        byte[] message = new GroupCipher(_aliceStore, Alice).Encrypt(Group, new byte[40]).Serialize();
         message[offset >= 0 ? offset : message.Length + offset] ^= 0x04;
 
-        await Assert.ThrowsAnyAsync<CryptoException>(() => new GroupCipher(_bobStore, Alice).DecryptAsync(message));
+        Assert.ThrowsAny<CryptoException>(() => new GroupCipher(_bobStore, Alice).Decrypt(message));
     }
 
     [Fact]
-    public async Task Decrypting_without_a_distribution_message_is_a_missing_session()
+    public void Decrypting_without_a_distribution_message_is_a_missing_session()
     {
-        SenderKeyDistributionMessage _ = await new GroupSessionBuilder(_aliceStore).CreateAsync(Alice, Group);
-        byte[] message = (await new GroupCipher(_aliceStore, Alice).EncryptAsync(Group, new byte[] { 1 })).Serialize();
+        SenderKeyDistributionMessage _ = new GroupSessionBuilder(_aliceStore).Create(Alice, Group);
+        byte[] message = new GroupCipher(_aliceStore, Alice).Encrypt(Group, new byte[] { 1 }).Serialize();
 
-        await Assert.ThrowsAsync<NoSessionException>(() => new GroupCipher(_bobStore, Alice).DecryptAsync(message));
+        Assert.Throws<NoSessionException>(() => new GroupCipher(_bobStore, Alice).Decrypt(message));
     }
 
     [Fact]
-    public async Task Encrypting_before_creating_a_chain_is_a_missing_session()
+    public void Encrypting_before_creating_a_chain_is_a_missing_session()
     {
-        await Assert.ThrowsAsync<NoSessionException>(() => new GroupCipher(_aliceStore, Alice).EncryptAsync(Group, new byte[] { 1 }));
+        Assert.Throws<NoSessionException>(() => new GroupCipher(_aliceStore, Alice).Encrypt(Group, new byte[] { 1 }));
     }
 
     [Fact]
-    public async Task A_received_chain_cannot_be_used_to_send()
+    public void A_received_chain_cannot_be_used_to_send()
     {
-        await Distribute();
+        Distribute();
 
-        await Assert.ThrowsAsync<NoSessionException>(() => new GroupCipher(_bobStore, Alice).EncryptAsync(Group, new byte[] { 1 }));
+        Assert.Throws<NoSessionException>(() => new GroupCipher(_bobStore, Alice).Encrypt(Group, new byte[] { 1 }));
     }
 
     [Fact]
-    public async Task A_repeated_distribution_message_does_not_rewind_the_chain()
+    public void A_repeated_distribution_message_does_not_rewind_the_chain()
     {
-        SenderKeyDistributionMessage distribution = await Distribute();
+        SenderKeyDistributionMessage distribution = Distribute();
         var receiving = new GroupCipher(_bobStore, Alice);
-        byte[] message = (await new GroupCipher(_aliceStore, Alice).EncryptAsync(Group, new byte[] { 1 })).Serialize();
-        await receiving.DecryptAsync(message);
+        byte[] message = new GroupCipher(_aliceStore, Alice).Encrypt(Group, new byte[] { 1 }).Serialize();
+        receiving.Decrypt(message);
 
-        await new GroupSessionBuilder(_bobStore).ProcessAsync(Alice, SenderKeyDistributionMessage.Deserialize(distribution.Serialize()));
+        new GroupSessionBuilder(_bobStore).Process(Alice, SenderKeyDistributionMessage.Deserialize(distribution.Serialize()));
 
-        await Assert.ThrowsAsync<DuplicateMessageException>(() => receiving.DecryptAsync(message));
+        Assert.Throws<DuplicateMessageException>(() => receiving.Decrypt(message));
     }
 
     [Fact]
-    public async Task Create_returns_the_current_chain_position_after_sending()
+    public void Create_returns_the_current_chain_position_after_sending()
     {
         var builder = new GroupSessionBuilder(_aliceStore);
-        SenderKeyDistributionMessage first = await builder.CreateAsync(Alice, Group);
+        SenderKeyDistributionMessage first = builder.Create(Alice, Group);
         var sending = new GroupCipher(_aliceStore, Alice);
-        await sending.EncryptAsync(Group, new byte[] { 1 });
-        await sending.EncryptAsync(Group, new byte[] { 2 });
+        sending.Encrypt(Group, new byte[] { 1 });
+        sending.Encrypt(Group, new byte[] { 2 });
 
-        SenderKeyDistributionMessage later = await builder.CreateAsync(Alice, Group);
+        SenderKeyDistributionMessage later = builder.Create(Alice, Group);
 
         Assert.Equal(first.ChainId, later.ChainId);
         Assert.Equal(first.SigningKey, later.SigningKey);
@@ -195,13 +195,13 @@ public class GroupCipherTests
         Assert.True(first.ChainId < 0x8000_0000u);
 
         // A member that joins late starts at iteration 2 and reads the next message.
-        await new GroupSessionBuilder(_bobStore).ProcessAsync(Alice, later);
-        byte[] third = (await sending.EncryptAsync(Group, new byte[] { 3 })).Serialize();
-        Assert.Equal(new byte[] { 3 }, await new GroupCipher(_bobStore, Alice).DecryptAsync(third));
+        new GroupSessionBuilder(_bobStore).Process(Alice, later);
+        byte[] third = sending.Encrypt(Group, new byte[] { 3 }).Serialize();
+        Assert.Equal(new byte[] { 3 }, new GroupCipher(_bobStore, Alice).Decrypt(third));
     }
 
     [Fact]
-    public async Task Only_five_chains_are_remembered_per_sender()
+    public void Only_five_chains_are_remembered_per_sender()
     {
         var record = new SenderKeyRecord();
         for (uint chain = 1; chain <= 7; chain++)
@@ -212,44 +212,43 @@ public class GroupCipherTests
         Assert.Equal(SenderKeyLimits.MaxStates, record.States.Count);
         Assert.Equal(7u, record.States[0].ChainId);
         Assert.Null(record.StateFor(2));
-        await Task.CompletedTask;
-    }
+            }
 
     [Fact]
-    public async Task A_record_survives_serialization_with_its_skipped_keys()
+    public void A_record_survives_serialization_with_its_skipped_keys()
     {
-        await Distribute();
+        Distribute();
         var sending = new GroupCipher(_aliceStore, Alice);
-        byte[] skipped = (await sending.EncryptAsync(Group, new byte[] { 1 })).Serialize();
-        byte[] next = (await sending.EncryptAsync(Group, new byte[] { 2 })).Serialize();
+        byte[] skipped = sending.Encrypt(Group, new byte[] { 1 }).Serialize();
+        byte[] next = sending.Encrypt(Group, new byte[] { 2 }).Serialize();
         var receiving = new GroupCipher(_bobStore, Alice);
-        await receiving.DecryptAsync(next);
+        receiving.Decrypt(next);
 
-        SenderKeyRecord? stored = await _bobStore.LoadSenderKeyAsync(Alice, Group);
+        SenderKeyRecord? stored = _bobStore.LoadSenderKey(Alice, Group);
         var copy = SenderKeyRecord.Deserialize(stored!.Serialize());
 
         Assert.Equal(stored.Serialize(), copy.Serialize());
         Assert.Equal(1, copy.States[0].SkippedCount);
-        Assert.Equal(new byte[] { 1 }, await receiving.DecryptAsync(skipped));
+        Assert.Equal(new byte[] { 1 }, receiving.Decrypt(skipped));
     }
 
-    private async Task<SenderKeyDistributionMessage> Distribute()
+    private SenderKeyDistributionMessage Distribute()
     {
-        SenderKeyDistributionMessage distribution = await new GroupSessionBuilder(_aliceStore).CreateAsync(Alice, Group);
-        await new GroupSessionBuilder(_bobStore).ProcessAsync(Alice, SenderKeyDistributionMessage.Deserialize(distribution.Serialize()));
+        SenderKeyDistributionMessage distribution = new GroupSessionBuilder(_aliceStore).Create(Alice, Group);
+        new GroupSessionBuilder(_bobStore).Process(Alice, SenderKeyDistributionMessage.Deserialize(distribution.Serialize()));
         return distribution;
     }
 
-    private async Task<SenderKeyMessage> Skip(GroupCipher sending, int count)
+    private SenderKeyMessage Skip(GroupCipher sending, int count)
     {
         // Advance our own stored chain without producing messages, then send one.
-        SenderKeyRecord record = (await _aliceStore.LoadSenderKeyAsync(Alice, Group))!;
+        SenderKeyRecord record = _aliceStore.LoadSenderKey(Alice, Group)!;
         for (int i = 0; i < count; i++)
         {
             record.States[0].ChainKey = record.States[0].ChainKey.Next();
         }
 
-        await _aliceStore.StoreSenderKeyAsync(Alice, Group, record);
-        return await sending.EncryptAsync(Group, new byte[] { 7 });
+        _aliceStore.StoreSenderKey(Alice, Group, record);
+        return sending.Encrypt(Group, new byte[] { 7 });
     }
 }
