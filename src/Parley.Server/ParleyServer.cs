@@ -29,7 +29,8 @@ public static class ParleyServer
     /// Builds (does not start) the server from command-line arguments: <c>--urls URL</c>,
     /// <c>--data DIR</c>, and any <c>--Parley:Section:Key=value</c>.
     /// </summary>
-    public static WebApplication Build(string[] args, Action<ParleyOptions>? configure = null, TimeProvider? time = null)
+    public static WebApplication Build(string[] args, Action<ParleyOptions>? configure = null, TimeProvider? time = null,
+        Action<IServiceCollection>? services = null)
     {
         // Content root beside the binary, so appsettings.json is found wherever the server is started from.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -43,6 +44,7 @@ public static class ParleyServer
         builder.Configuration.GetSection("Parley").Bind(options);
         configure?.Invoke(options);
         AddParley(builder.Services, options, time ?? TimeProvider.System);
+        services?.Invoke(builder.Services); // last registration wins: e.g. a real SMS code sender
         var capacity = new ServerCapacity(Options.Create(options));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -72,9 +74,10 @@ public static class ParleyServer
     /// Starts the real server on http://127.0.0.1 with a free port and SQLite under
     /// <paramref name="dataDir"/>; returns once it accepts connections.
     /// </summary>
-    public static async Task<RunningServer> StartAsync(string dataDir, Action<ParleyOptions>? configure = null, TimeProvider? time = null)
+    public static async Task<RunningServer> StartAsync(string dataDir, Action<ParleyOptions>? configure = null, TimeProvider? time = null,
+        Action<IServiceCollection>? services = null)
     {
-        var app = Build(["--urls", "http://127.0.0.1:0", "--data", dataDir], configure, time);
+        var app = Build(["--urls", "http://127.0.0.1:0", "--data", dataDir], configure, time, services);
         await app.StartAsync();
         var address = app.Urls.First();
         return new RunningServer(app, new Uri(address.EndsWith('/') ? address : address + "/"));

@@ -15,10 +15,11 @@ public sealed class ServerFixture : IAsyncDisposable
 
     public string DataDir { get; }
 
-    public static async Task<ServerFixture> StartAsync(Action<ParleyOptions>? configure = null, TimeProvider? time = null, string? dataDir = null)
+    public static async Task<ServerFixture> StartAsync(Action<ParleyOptions>? configure = null, TimeProvider? time = null, string? dataDir = null,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("parley-test-").FullName;
-        var server = await ParleyServer.StartAsync(dataDir, configure, time);
+        var server = await ParleyServer.StartAsync(dataDir, configure, time, services);
         return new ServerFixture(server, dataDir);
     }
 

@@ -1,0 +1,137 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Protocol;
+using Parley.Server.Accounts;
+using Parley.Server.Configuration;
+
+namespace Parley.Server.Tests;
+
+public sealed class RegistrationTests
+{
+    private static HttpClient Http(ServerFixture fx) => new() { BaseAddress = fx.Server.BaseUri };
+
+    private static async Task<(HttpStatusCode Status, string? Code)> PostAsync(HttpClient http, string path, object body)
+    {
+        var response = await http.PostAsJsonAsync(path, body, ParleyJson.Options);
+        if (response.IsSuccessStatusCode)
+        {
+            return (response.StatusCode, null);
+        }
+        var error = await response.Content.ReadFromJsonAsync<ApiError>(ParleyJson.Options);
+        return (response.StatusCode, error!.Code);
+    }
+
+    [Fact]
+    public async Task Open_registration_gives_device_1_and_refuses_taken_or_malformed_names()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        using var http = Http(fx);
+        var credentials = await RawClient.RegisterAsync(fx.Server, "alice");
+        Assert.Equal(1u, credentials.DeviceId);
+        Assert.True(credentials.Password.Length >= 40);
+        Assert.Equal((HttpStatusCode.Conflict, "user_taken"), await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("alice")));
+        foreach (var bad in new[] { "al", "Alice", "1abc", "a b c", new string('a', 33), "ali:ce" })
+        {
+            Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest(bad)));
+        }
+        var garbage = await http.PostAsync(RegistrationApi.Accounts, new StringContent("{not json"));
+        Assert.Equal(HttpStatusCode.BadRequest, garbage.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_server_keeps_only_a_salted_hash_of_device_passwords()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        var credentials = await RawClient.RegisterAsync(fx.Server, "alice");
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var bytes = await File.ReadAllBytesAsync(Path.Combine(fx.DataDir, "parley.db"));
+        var wal = Path.Combine(fx.DataDir, "parley.db-wal");
+        if (File.Exists(wal))
+        {
+            using var stream = new FileStream(wal, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var copy = new MemoryStream();
+            await stream.CopyToAsync(copy);
+            bytes = [.. bytes, .. copy.ToArray()];
+        }
+        var password = System.Text.Encoding.UTF8.GetBytes(credentials.Password);
+        Assert.True(bytes.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes("alice")) >= 0, "the data was read");
+        Assert.True(bytes.AsSpan().IndexOf(password) < 0, "the password itself must not be stored");
+    }
+
+    [Fact]
+    public async Task Code_policy_needs_the_code_the_sender_delivered_and_a_code_works_once()
+    {
+        var sender = new RecordingCodeSender();
+        await using var fx = await ServerFixture.StartAsync(o => o.Registration.Policy = RegistrationPolicy.Code,
+            services: s => s.AddSingleton<IVerificationCodeSender>(sender));
+        using var http = Http(fx);
+        Assert.Equal((HttpStatusCode.Forbidden, "code_required"), await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("carol")));
+        Assert.Equal(HttpStatusCode.NoContent, (await PostAsync(http, RegistrationApi.VerificationCode, new CodeRequest("carol", "+15550100"))).Status);
+        var code = Assert.Single(sender.Sent);
+        Assert.Equal((HttpStatusCode.Forbidden, "bad_code"), await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("carol", Code: code == "123456" ? "654321" : "123456")));
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("carol", Code: code))).Status);
+        Assert.Equal((HttpStatusCode.Forbidden, "bad_code"), await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("dave", Code: code)));
+    }
+
+    [Fact]
+    public async Task Invite_policy_needs_an_admin_issued_token_used_once()
+    {
+        await using var fx = await ServerFixture.StartAsync(o =>
+        {
+            o.Registration.Policy = RegistrationPolicy.Invite;
+            o.AdminToken = "admin-secret";
+        });
+        using var http = Http(fx);
+        Assert.Equal((HttpStatusCode.Forbidden, "invite_required"), await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("erin")));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.PostAsync(RegistrationApi.Invites, null)).StatusCode);
+
+        using var admin = new HttpRequestMessage(HttpMethod.Post, RegistrationApi.Invites);
+        admin.Headers.Add("X-Admin-Token", "admin-secret");
+        var invite = (await (await http.SendAsync(admin)).Content.ReadFromJsonAsync<InviteResponse>(ParleyJson.Options))!.Invite;
+
+        Assert.Equal((HttpStatusCode.Forbidden, "bad_invite"), await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("erin", Invite: "forged")));
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("erin", Invite: invite))).Status);
+        Assert.Equal((HttpStatusCode.Forbidden, "bad_invite"), await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("frank", Invite: invite)));
+    }
+
+    [Fact]
+    public async Task Linking_needs_an_existing_device_and_stops_at_the_device_limit()
+    {
+        await using var fx = await ServerFixture.StartAsync(o => o.Limits.MaxDevicesPerAccount = 3);
+        var alice = await RawClient.RegisterAsync(fx.Server, "alice");
+        Assert.Equal(2u, (await RawClient.LinkAsync(fx.Server, alice)).DeviceId);
+        var third = await RawClient.LinkAsync(fx.Server, alice);
+        Assert.Equal(3u, third.DeviceId);
+        await using (var c = await RawClient.ConnectAsync(fx.Server, third))
+        {
+            Assert.Equal(ServerFrame.BodyOneofCase.Pong, (await c.RequestAsync(new ClientFrame { Ping = new Ping() })).BodyCase);
+        }
+        await Assert.ThrowsAsync<HttpRequestException>(() => RawClient.LinkAsync(fx.Server, alice));
+        await Assert.ThrowsAsync<HttpRequestException>(() => RawClient.LinkAsync(fx.Server, alice with { Password = "wrong" }));
+    }
+
+    [Fact]
+    public async Task Registration_is_rate_limited_per_address()
+    {
+        await using var fx = await ServerFixture.StartAsync(o => o.Limits.RegistrationsPerMinutePerAddress = 3);
+        using var http = Http(fx);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest($"user{i}"))).Status);
+        }
+        Assert.Equal((HttpStatusCode.TooManyRequests, "rate_limited"), await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("user9")));
+    }
+
+    private sealed class RecordingCodeSender : IVerificationCodeSender
+    {
+        public ConcurrentQueue<string> Sent { get; } = new();
+
+        public Task SendAsync(string user, string? phone, string code, CancellationToken cancellationToken)
+        {
+            Sent.Enqueue(code);
+            return Task.CompletedTask;
+        }
+    }
+}
