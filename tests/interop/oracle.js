@@ -35,6 +35,75 @@ function senderKeyStore(party) {
 
 const address = (name, device) => current.ProtocolAddress.new(name, device);
 
+// A party is one device with all its stores, bound to one library build ('current' or 'legacy');
+// records are kept serialized so each load is a fresh copy, as libsignal's own stores behave.
+const parties = new Map();
+
+function makeParty(libName, name, device, registrationId) {
+  const L = libName === 'legacy' ? legacy : current;
+  const identity = L.IdentityKeyPair.generate();
+  const maps = { identities: new Map(), sessions: new Map(), preKeys: new Map(), signedPreKeys: new Map(), kyberPreKeys: new Map() };
+  const key = (address) => `${address.name()}.${address.deviceId()}`;
+  const identityStore = new (class extends L.IdentityKeyStore {
+    async getIdentityKey() { return identity.privateKey; }
+    async getIdentityKeyPair() { return identity; }
+    async getLocalRegistrationId() { return registrationId; }
+    async saveIdentity(address, publicKey) {
+      const previous = maps.identities.get(key(address));
+      maps.identities.set(key(address), publicKey.serialize());
+      const replaced = previous !== undefined && Buffer.compare(Buffer.from(previous), Buffer.from(publicKey.serialize())) !== 0;
+      return replaced ? L.IdentityChange.ReplacedExisting : L.IdentityChange.NewOrUnchanged;
+    }
+    async isTrustedIdentity(address, publicKey) {
+      const known = maps.identities.get(key(address));
+      return known === undefined || Buffer.compare(Buffer.from(known), Buffer.from(publicKey.serialize())) === 0;
+    }
+    async getIdentity(address) {
+      const known = maps.identities.get(key(address));
+      return known === undefined ? null : L.PublicKey.deserialize(known);
+    }
+  })();
+  const sessionStore = new (class extends L.SessionStore {
+    async saveSession(address, record) { maps.sessions.set(key(address), record.serialize()); }
+    async getSession(address) {
+      const stored = maps.sessions.get(key(address));
+      return stored === undefined ? null : L.SessionRecord.deserialize(stored);
+    }
+    async getExistingSessions(addresses) { return Promise.all(addresses.map((a) => this.getSession(a))); }
+  })();
+  const preKeyStore = new (class extends L.PreKeyStore {
+    async savePreKey(id, record) { maps.preKeys.set(id, record.serialize()); }
+    async getPreKey(id) {
+      if (!maps.preKeys.has(id)) throw new Error(`no prekey ${id}`);
+      return L.PreKeyRecord.deserialize(maps.preKeys.get(id));
+    }
+    async removePreKey(id) { maps.preKeys.delete(id); }
+  })();
+  const signedPreKeyStore = new (class extends L.SignedPreKeyStore {
+    async saveSignedPreKey(id, record) { maps.signedPreKeys.set(id, record.serialize()); }
+    async getSignedPreKey(id) {
+      if (!maps.signedPreKeys.has(id)) throw new Error(`no signed prekey ${id}`);
+      return L.SignedPreKeyRecord.deserialize(maps.signedPreKeys.get(id));
+    }
+  })();
+  const kyberPreKeyStore = new (class extends L.KyberPreKeyStore {
+    async saveKyberPreKey(id, record) { maps.kyberPreKeys.set(id, record.serialize()); }
+    async getKyberPreKey(id) {
+      if (!maps.kyberPreKeys.has(id)) throw new Error(`no kyber prekey ${id}`);
+      return L.KyberPreKeyRecord.deserialize(maps.kyberPreKeys.get(id));
+    }
+    async markKyberPreKeyUsed() {}
+  })();
+  const address = L.ProtocolAddress.new(name, device);
+  return { L, libName, identity, registrationId, device, address, identityStore, sessionStore, preKeyStore, signedPreKeyStore, kyberPreKeyStore };
+}
+
+function party(name) {
+  const found = parties.get(name);
+  if (!found) throw new Error(`unknown party ${name}`);
+  return found;
+}
+
 const handlers = {
   ping: async () => ({ versions: { current: packageVersion('@signalapp/libsignal-client'), legacy: packageVersion('libsignal-x3dh') } }),
 
@@ -70,6 +139,89 @@ const handlers = {
       result.matches = scannable.compare(current.ScannableFingerprint._fromBuffer(bytes(scanned)));
     }
     return result;
+  },
+
+  'party.create': async ({ party: name, lib, device, registrationId }) => {
+    const created = makeParty(lib, name, device, registrationId);
+    parties.set(name, created);
+    return { identityKey: b64(created.identity.publicKey.serialize()), registrationId };
+  },
+
+  // Makes and stores fresh prekeys and returns the public bundle; kyber only when asked.
+  'party.bundle': async ({ party: name, preKeyId, signedPreKeyId, kyberPreKeyId }) => {
+    const p = party(name);
+    const { L } = p;
+    const bundle = { registrationId: p.registrationId, deviceId: p.device, signedPreKeyId };
+    if (preKeyId !== undefined && preKeyId !== null) {
+      const preKey = L.PrivateKey.generate();
+      await p.preKeyStore.savePreKey(preKeyId, L.PreKeyRecord.new(preKeyId, preKey.getPublicKey(), preKey));
+      Object.assign(bundle, { preKeyId, preKey: b64(preKey.getPublicKey().serialize()) });
+    }
+    const signedPreKey = L.PrivateKey.generate();
+    const signedPreKeySignature = p.identity.privateKey.sign(signedPreKey.getPublicKey().serialize());
+    await p.signedPreKeyStore.saveSignedPreKey(signedPreKeyId, L.SignedPreKeyRecord.new(signedPreKeyId, Date.now(), signedPreKey.getPublicKey(), signedPreKey, signedPreKeySignature));
+    Object.assign(bundle, { signedPreKey: b64(signedPreKey.getPublicKey().serialize()), signedPreKeySignature: b64(signedPreKeySignature), identityKey: b64(p.identity.publicKey.serialize()) });
+    if (kyberPreKeyId !== undefined && kyberPreKeyId !== null) {
+      const kyber = L.KEMKeyPair.generate();
+      const kyberSignature = p.identity.privateKey.sign(kyber.getPublicKey().serialize());
+      await p.kyberPreKeyStore.saveKyberPreKey(kyberPreKeyId, L.KyberPreKeyRecord.new(kyberPreKeyId, Date.now(), kyber, kyberSignature));
+      Object.assign(bundle, { kyberPreKeyId, kyberPreKey: b64(kyber.getPublicKey().serialize()), kyberPreKeySignature: b64(kyberSignature) });
+    }
+    return bundle;
+  },
+
+  // Starts a session from a bundle (X3DH when it has no kyber prekey, PQXDH otherwise).
+  'party.process': async ({ party: name, remoteName, remoteDevice, bundle }) => {
+    const p = party(name);
+    const { L } = p;
+    const hasPreKey = bundle.preKeyId !== undefined && bundle.preKeyId !== null;
+    const hasKyber = bundle.kyberPreKeyId !== undefined && bundle.kyberPreKeyId !== null;
+    const preKeyBundle = L.PreKeyBundle.new(
+      bundle.registrationId, bundle.deviceId,
+      hasPreKey ? bundle.preKeyId : null, hasPreKey ? L.PublicKey.deserialize(bytes(bundle.preKey)) : null,
+      bundle.signedPreKeyId, L.PublicKey.deserialize(bytes(bundle.signedPreKey)), bytes(bundle.signedPreKeySignature),
+      L.PublicKey.deserialize(bytes(bundle.identityKey)),
+      hasKyber ? bundle.kyberPreKeyId : null, hasKyber ? L.KEMPublicKey.deserialize(bytes(bundle.kyberPreKey)) : null,
+      hasKyber ? bytes(bundle.kyberPreKeySignature) : null);
+    const remote = L.ProtocolAddress.new(remoteName, remoteDevice);
+    if (p.libName === 'legacy') {
+      await L.processPreKeyBundle(preKeyBundle, remote, p.sessionStore, p.identityStore);
+    } else {
+      await L.processPreKeyBundle(preKeyBundle, remote, p.address, p.sessionStore, p.identityStore);
+    }
+    return {};
+  },
+
+  'party.encrypt': async ({ party: name, remoteName, remoteDevice, plaintext }) => {
+    const p = party(name);
+    const { L } = p;
+    const remote = L.ProtocolAddress.new(remoteName, remoteDevice);
+    const message = p.libName === 'legacy'
+      ? await L.signalEncrypt(Buffer.from(bytes(plaintext)), remote, p.sessionStore, p.identityStore)
+      : await L.signalEncrypt(bytes(plaintext), remote, p.address, p.sessionStore, p.identityStore);
+    return { type: message.type(), body: b64(message.serialize()) };
+  },
+
+  // type 3 = PreKeySignalMessage, 2 = SignalMessage (libsignal's CiphertextMessageType).
+  'party.decrypt': async ({ party: name, remoteName, remoteDevice, type, body }) => {
+    const p = party(name);
+    const { L } = p;
+    const remote = L.ProtocolAddress.new(remoteName, remoteDevice);
+    const legacyApi = p.libName === 'legacy';
+    const data = legacyApi ? Buffer.from(bytes(body)) : bytes(body);
+    let plaintext;
+    if (type === 3) {
+      const message = L.PreKeySignalMessage.deserialize(data);
+      plaintext = legacyApi
+        ? await L.signalDecryptPreKey(message, remote, p.sessionStore, p.identityStore, p.preKeyStore, p.signedPreKeyStore, p.kyberPreKeyStore)
+        : await L.signalDecryptPreKey(message, remote, p.address, p.sessionStore, p.identityStore, p.preKeyStore, p.signedPreKeyStore, p.kyberPreKeyStore);
+    } else {
+      const message = L.SignalMessage.deserialize(data);
+      plaintext = legacyApi
+        ? await L.signalDecrypt(message, remote, p.sessionStore, p.identityStore)
+        : await L.signalDecrypt(message, remote, p.address, p.sessionStore, p.identityStore);
+    }
+    return { plaintext: b64(plaintext) };
   },
 
   'group.create': async ({ party, name, device, distributionId }) => {
