@@ -14,6 +14,9 @@ internal ref struct ProtoReader
         _position = 0;
     }
 
+    /// <summary>Bytes consumed so far.</summary>
+    public readonly int Position => _position;
+
     /// <summary>Reads the next tag; false at the end of the data.</summary>
     public bool TryReadTag(out int field, out ProtoWireType wireType)
     {

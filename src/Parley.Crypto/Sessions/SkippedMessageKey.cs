@@ -1,0 +1,13 @@
+using Parley.Crypto.Ratchet;
+
+namespace Parley.Crypto.Sessions;
+
+/// <summary>
+/// A message key kept for a message not yet received. Stored as the 32-byte chain seed (as current libsignal
+/// does); records written by older libsignal versions carry the expanded keys instead.
+/// </summary>
+internal sealed record SkippedMessageKey(uint Index, byte[]? Seed, MessageKeys? Keys)
+{
+    public MessageKeys ToMessageKeys() =>
+        Keys ?? MessageKeys.Derive(Seed ?? throw new InvalidSessionException("Skipped message key has neither seed nor keys."), Index);
+}
