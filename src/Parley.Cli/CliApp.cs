@@ -1,0 +1,26 @@
+using System.CommandLine;
+using Parley.Cli.Commands;
+
+namespace Parley.Cli;
+
+/// <summary>The <c>parley</c> command tree.</summary>
+internal static class CliApp
+{
+    /// <summary>Builds the root command with every subcommand and the shared --profile/--json options.</summary>
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Parley: self-hosted messaging. Run a server, register, send and receive.");
+        root.Options.Add(CliOptions.Profile);
+        root.Options.Add(CliOptions.Json);
+        root.Subcommands.Add(ServerCommand.Create());
+        root.Subcommands.Add(RegisterCommand.Create());
+        root.Subcommands.Add(LinkCommand.Create());
+        root.Subcommands.Add(SendCommand.Create());
+        root.Subcommands.Add(ReceiveCommand.Create());
+        root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(ReadCommand.Create());
+        root.Subcommands.Add(DevicesCommand.Create());
+        root.Subcommands.Add(ChatCommand.Create());
+        return root;
+    }
+}

@@ -1,0 +1,121 @@
+using System.CommandLine;
+using System.Net.WebSockets;
+using Parley.Client;
+using Parley.Protocol;
+
+namespace Parley.Cli;
+
+/// <summary>
+/// What a command action gets: its output, its profile folder, and a way to open and connect the
+/// device's client. <see cref="RunAsync"/> turns failures into the documented exit codes.
+/// </summary>
+internal sealed class CliContext
+{
+    /// <summary>How long a command waits for the server before giving up with exit code 2.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
+
+    private CliContext(ParseResult parse)
+    {
+        Parse = parse;
+        Output = new CliOutput(parse.GetValue(CliOptions.Json));
+        ProfileDir = Path.GetFullPath(parse.GetValue(CliOptions.Profile) ?? ParleyClient.DefaultProfileDirectory);
+    }
+
+    public ParseResult Parse { get; }
+
+    public CliOutput Output { get; }
+
+    public string ProfileDir { get; }
+
+    /// <summary>Runs <paramref name="action"/>, mapping exceptions to exit codes with a clear message.</summary>
+    public static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken, Func<CliContext, CancellationToken, Task<int>> action)
+    {
+        var context = new CliContext(parse);
+        try
+        {
+            return await action(context, cancellationToken);
+        }
+        catch (ParleyException e) when (e.IsConnectionLost)
+        {
+            return context.Output.Error(ExitCodes.Server, $"lost the connection to the server: {e.Message}", "unavailable");
+        }
+        catch (ParleyException e)
+        {
+            return context.Output.Error(ExitCodes.Server, $"server refused: {e.Message}", e.ApiCode ?? CodeName(e.Code));
+        }
+        catch (Exception e) when (e is HttpRequestException or WebSocketException or IOException && e is not FileNotFoundException)
+        {
+            return context.Output.Error(ExitCodes.Server, $"cannot reach the server: {e.Message}", "unreachable");
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return context.Output.Error(ExitCodes.Usage, "interrupted", "interrupted");
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FileNotFoundException)
+        {
+            return context.Output.Error(ExitCodes.Usage, e.Message, "usage");
+        }
+    }
+
+    /// <summary>Opens this profile's client; fails with a usage error when the profile has no account.</summary>
+    public ParleyClient OpenClient()
+    {
+        if (!ParleyClient.IsRegistered(ProfileDir))
+        {
+            throw new InvalidOperationException($"no account in profile {ProfileDir}: run `parley register --server URL --user NAME` (or pass --profile)");
+        }
+        return ParleyClient.Open(ProfileDir);
+    }
+
+    /// <summary>Opens and connects this profile's client, giving up after <see cref="ConnectTimeout"/>.</summary>
+    public async Task<ParleyClient> ConnectAsync(CancellationToken cancellationToken)
+    {
+        var client = OpenClient();
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(ConnectTimeout);
+            try
+            {
+                await client.ConnectAsync(timeout.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                var why = client.LastConnectionError?.Message ?? "no answer";
+                throw new ParleyException(ErrorCode.Unavailable, $"cannot reach {client.Credentials.Server} ({why})");
+            }
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The lower-case wire name of an error code (e.g. <c>unknown_user</c>).</summary>
+    public static string CodeName(ErrorCode code) => code switch
+    {
+        ErrorCode.BadRequest => "bad_request",
+        ErrorCode.UnsupportedVersion => "unsupported_version",
+        ErrorCode.Unauthorized => "unauthorized",
+        ErrorCode.UnknownUser => "unknown_user",
+        ErrorCode.StaleDevices => "stale_devices",
+        ErrorCode.TooLarge => "too_large",
+        ErrorCode.RateLimited => "rate_limited",
+        ErrorCode.UnknownType => "unknown_type",
+        ErrorCode.NotFound => "not_found",
+        ErrorCode.Unavailable => "unavailable",
+        _ => "internal",
+    };
+
+    /// <summary>The lower-case name of a status for output.</summary>
+    public static string StatusName(MessageStatus status) => status switch
+    {
+        MessageStatus.Pending => "pending",
+        MessageStatus.Sent => "sent",
+        MessageStatus.Delivered => "delivered",
+        MessageStatus.Read => "read",
+        _ => "failed",
+    };
+}

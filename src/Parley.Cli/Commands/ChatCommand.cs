@@ -1,0 +1,34 @@
+using System.CommandLine;
+using Parley.Protocol;
+
+namespace Parley.Cli.Commands;
+
+/// <summary><c>parley chat PEER</c>: an interactive conversation with live messages, ticks and typing.</summary>
+internal static class ChatCommand
+{
+    public static Command Create()
+    {
+        var peer = new Argument<string>("peer") { Description = "The user to chat with" };
+        var command = new Command("chat", "Chat with someone: live messages, ticks (✓ sent, ✓✓ delivered, blue ✓✓ read), typing. Esc or Ctrl+C quits.")
+        {
+            peer,
+        };
+        command.SetAction((parse, cancellationToken) => CliContext.RunAsync(parse, cancellationToken, async (ctx, ct) =>
+        {
+            var with = parse.GetValue(peer)!;
+            if (!UserName.IsValid(with))
+            {
+                return ctx.Output.Error(ExitCodes.Usage, $"not a user name: {with}", "usage");
+            }
+            await using var client = await ctx.ConnectAsync(ct);
+            if (with == client.Credentials.User)
+            {
+                return ctx.Output.Error(ExitCodes.Usage, "chat with another user; your other devices see what you send", "usage");
+            }
+            var screen = new ChatScreen(client, with, ctx.Output);
+            var interactive = !ctx.Output.Json && !Console.IsInputRedirected && !Console.IsOutputRedirected;
+            return interactive ? await screen.RunInteractiveAsync(ct) : await screen.RunLinesAsync(ct);
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,63 @@
+using System.CommandLine;
+using System.Threading.Channels;
+using Parley.Client;
+using Spectre.Console;
+
+namespace Parley.Cli.Commands;
+
+/// <summary>
+/// <c>parley receive [--wait SECONDS]</c>: drains the server queue, prints every message not printed
+/// before (across runs), then keeps printing live messages for up to SECONDS more.
+/// </summary>
+internal static class ReceiveCommand
+{
+    public static Command Create()
+    {
+        var wait = new Option<double>("--wait") { Description = "Seconds to keep listening for live messages after the queue is drained", DefaultValueFactory = _ => 0, HelpName = "SECONDS" };
+        var command = new Command("receive", "Print new messages (each one once), then optionally wait for more")
+        {
+            wait,
+        };
+        command.SetAction((parse, cancellationToken) => CliContext.RunAsync(parse, cancellationToken, async (ctx, ct) =>
+        {
+            var seconds = parse.GetValue(wait);
+            if (seconds < 0 || double.IsNaN(seconds))
+            {
+                return ctx.Output.Error(ExitCodes.Usage, "--wait must be zero or more seconds", "usage");
+            }
+            await using var client = await ctx.ConnectAsync(ct);
+            var arrived = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+            client.MessageReceived += (_, _) => arrived.Writer.TryWrite(true);
+            await client.SyncAsync(ct);
+            Print(ctx.Output, client);
+
+            using var listen = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            listen.CancelAfter(TimeSpan.FromSeconds(seconds));
+            try
+            {
+                while (await arrived.Reader.WaitToReadAsync(listen.Token))
+                {
+                    arrived.Reader.TryRead(out _);
+                    Print(ctx.Output, client);
+                }
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // --wait is over.
+            }
+            Print(ctx.Output, client);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static void Print(CliOutput output, ParleyClient client)
+    {
+        foreach (var m in client.TakeUnshownMessages())
+        {
+            output.Result(
+                new { id = m.Id, from = m.Sender, text = m.Text, sent_at = CliOutput.Time(m.SentAt) },
+                $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{Markup.Escape(m.Sender)}[/]: {Markup.Escape(m.Text)} [grey]({m.Id})[/]");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+namespace Parley.Cli;
+
+/// <summary>The exit codes of every <c>parley</c> command.</summary>
+internal static class ExitCodes
+{
+    /// <summary>Done.</summary>
+    public const int Ok = 0;
+
+    /// <summary>Bad arguments, or a local problem the user must fix (no profile, unknown message id).</summary>
+    public const int Usage = 1;
+
+    /// <summary>The server refused, or could not be reached.</summary>
+    public const int Server = 2;
+}

@@ -1,0 +1,3 @@
+using Parley.Cli;
+
+return await CliApp.Build().Parse(args).InvokeAsync();
