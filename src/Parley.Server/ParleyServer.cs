@@ -12,6 +12,7 @@ using Parley.Protocol;
 using Parley.Server.Accounts;
 using Parley.Server.Configuration;
 using Parley.Server.Gateway;
+using Parley.Server.Keys;
 using Parley.Server.Messaging;
 using Parley.Server.Observability;
 using Parley.Server.Presence;
@@ -98,6 +99,8 @@ public static class ParleyServer
         services.AddSingleton<IMessageStore, SqliteMessageStore>();
         services.AddSingleton<MessageRouter>();
         services.AddSingleton<PresenceHub>();
+        services.AddSingleton<IDeviceKeyStore, SqliteDeviceKeyStore>();
+        services.AddSingleton<PreKeyService>();
         services.AddSingleton<ServerCapacity>();
         services.AddSingleton<WebSocketGateway>();
         services.AddSingleton<ExpirySweeper>();

@@ -49,4 +49,19 @@ public sealed class LimitOptions
 
     /// <summary>Days a (sender device, message id) is remembered for dedup; resends after that are deduped by clients.</summary>
     public int DedupDays { get; set; } = 7;
+
+    /// <summary>Prekey bundle fetches per minute per requesting account: enough to start many chats, too few to drain others' one-time prekeys.</summary>
+    public int BundleFetchesPerMinute { get; set; } = 60;
+
+    /// <summary>One-time prekeys of each kind kept per device; uploads beyond it are refused (a device needs ~100).</summary>
+    public int MaxStoredPreKeys { get; set; } = 200;
+
+    /// <summary>One-time prekeys of each kind in one upload.</summary>
+    public int MaxPreKeysPerUpload { get; set; } = 100;
+
+    /// <summary>Below this many one-time prekeys the device is told to upload more.</summary>
+    public int PreKeysLowThreshold { get; set; } = 10;
+
+    /// <summary>A signed prekey older than this is due for rotation (the device is told at connect).</summary>
+    public int SignedPreKeyRotationDays { get; set; } = 7;
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Parley.Protocol;
 using Parley.Server.Accounts;
 using Parley.Server.Configuration;
+using Parley.Server.Keys;
 using Parley.Server.Messaging;
 using Parley.Server.Presence;
 
@@ -23,6 +24,7 @@ public sealed partial class WebSocketGateway(
     MessageRouter router,
     IMessageStore store,
     PresenceHub presence,
+    PreKeyService preKeys,
     ServerCapacity capacity,
     IOptions<ParleyOptions> options,
     TimeProvider time,
@@ -80,6 +82,10 @@ public sealed partial class WebSocketGateway(
             },
         });
         registry.Register(connection)?.RequestClose(CloseCodes.Replaced, "replaced by a newer connection of this device");
+        if (preKeys.LowFor(connection.DeviceKey) is { } low)
+        {
+            connection.TrySend(new ServerFrame { PrekeysLow = low });
+        }
         presence.DeviceOnline(connection);
         LogConnected(logger, account.User, deviceId, remote);
         var sending = connection.RunSendLoopAsync();
@@ -249,6 +255,17 @@ public sealed partial class WebSocketGateway(
 
             case ClientFrame.BodyOneofCase.GetDevices:
                 return router.Devices(frame.GetDevices.User);
+
+            case ClientFrame.BodyOneofCase.UploadPrekeys:
+                return preKeys.Upload(c.Account, c.DeviceId, frame.UploadPrekeys);
+
+            case ClientFrame.BodyOneofCase.GetBundles:
+                var (bundles, ranLow) = preKeys.Fetch(c.Account, frame.GetBundles);
+                foreach (var (deviceKey, lowKeys) in ranLow)
+                {
+                    registry.Find(deviceKey)?.TrySend(new ServerFrame { PrekeysLow = lowKeys });
+                }
+                return bundles;
 
             case ClientFrame.BodyOneofCase.Ping:
                 return new ServerFrame { Pong = new Pong { ClientTime = frame.Ping.ClientTime, ServerTime = time.GetUtcNow().ToUnixTimeMilliseconds() } };

@@ -1,0 +1,229 @@
+using System.Threading.RateLimiting;
+using Google.Protobuf;
+using Microsoft.Extensions.Options;
+using Parley.Crypto;
+using Parley.Crypto.Keys;
+using Parley.Protocol;
+using Parley.Server.Accounts;
+using Parley.Server.Configuration;
+using Parley.Server.Messaging;
+
+namespace Parley.Server.Keys;
+
+/// <summary>
+/// The prekey directory: devices upload public keys (checked: sizes, counts, signatures by the
+/// identity key), others fetch one bundle per device, each fetch consuming a one-time prekey.
+/// Fetches are rate-limited per requesting account so nobody can drain another's prekeys.
+/// </summary>
+public sealed class PreKeyService : IDisposable
+{
+    /// <summary>0x05 ‖ 32 bytes.</summary>
+    public const int EcKeyBytes = 33;
+
+    /// <summary>Type byte ‖ 1568 bytes (ML-KEM-1024 / Kyber1024 public key).</summary>
+    public const int KyberKeyBytes = 1569;
+
+    public const int SignatureBytes = 64;
+
+    private readonly IDeviceKeyStore _store;
+    private readonly AccountDirectory _directory;
+    private readonly LimitOptions _limits;
+    private readonly TimeProvider _time;
+    private readonly PartitionedRateLimiter<long> _fetches;
+
+    public PreKeyService(IDeviceKeyStore store, AccountDirectory directory, IOptions<ParleyOptions> options, TimeProvider time)
+    {
+        _store = store;
+        _directory = directory;
+        _limits = options.Value.Limits;
+        _time = time;
+        _fetches = PartitionedRateLimiter.Create<long, long>(account => RateLimitPartition.GetTokenBucketLimiter(account, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = _limits.BundleFetchesPerMinute,
+            TokensPerPeriod = _limits.BundleFetchesPerMinute,
+            ReplenishmentPeriod = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+    }
+
+    /// <summary>Checks and stores an upload; an Error frame says what was wrong.</summary>
+    public ServerFrame Upload(Account account, uint deviceId, UploadPreKeys upload)
+    {
+        long deviceKey = new DeviceAddress(account.Id, deviceId).Key;
+        var current = _store.Get(deviceKey);
+        if (upload.OneTimePrekeys.Count > _limits.MaxPreKeysPerUpload || upload.KyberPrekeys.Count > _limits.MaxPreKeysPerUpload)
+        {
+            return MessageRouter.Fail(ErrorCode.TooLarge, $"at most {_limits.MaxPreKeysPerUpload} one-time prekeys of each kind per upload");
+        }
+
+        byte[] identityBytes;
+        if (upload.IdentityKey.IsEmpty)
+        {
+            if (current is null)
+            {
+                return MessageRouter.Fail(ErrorCode.BadRequest, "the first upload must carry the identity key");
+            }
+            identityBytes = current.IdentityKey;
+        }
+        else
+        {
+            identityBytes = upload.IdentityKey.ToByteArray();
+            if (current is not null && !current.IdentityKey.AsSpan().SequenceEqual(identityBytes))
+            {
+                return MessageRouter.Fail(ErrorCode.BadRequest, "a device's identity key cannot change; register the device again");
+            }
+        }
+        EcPublicKey identity;
+        try
+        {
+            identity = EcPublicKey.Deserialize(identityBytes);
+        }
+        catch (CryptoException)
+        {
+            return MessageRouter.Fail(ErrorCode.BadRequest, "identity_key must be a Curve25519 key (0x05 ‖ 32 bytes)");
+        }
+
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var signed = current?.SignedPreKey;
+        if (upload.SignedPrekey is { } sp)
+        {
+            if (Check(identity, sp, EcKeyBytes, "signed_prekey") is { } bad)
+            {
+                return bad;
+            }
+            signed = new StoredSignedKey(sp.Id, sp.PublicKey.ToByteArray(), sp.Signature.ToByteArray(), now);
+        }
+        var lastResort = current?.KyberLastResort;
+        if (upload.KyberLastResort is { } lr)
+        {
+            if (Check(identity, lr, KyberKeyBytes, "kyber_last_resort") is { } bad)
+            {
+                return bad;
+            }
+            lastResort = new StoredSignedKey(lr.Id, lr.PublicKey.ToByteArray(), lr.Signature.ToByteArray(), now);
+        }
+        if (signed is null)
+        {
+            return MessageRouter.Fail(ErrorCode.BadRequest, "a signed prekey is required");
+        }
+
+        var ec = new List<StoredSignedKey>();
+        foreach (var k in upload.OneTimePrekeys)
+        {
+            if (k.PublicKey.Length != EcKeyBytes || k.PublicKey[0] != EcPublicKey.DjbType)
+            {
+                return MessageRouter.Fail(ErrorCode.BadRequest, "one-time prekeys must be Curve25519 keys (0x05 ‖ 32 bytes)");
+            }
+            ec.Add(new StoredSignedKey(k.Id, k.PublicKey.ToByteArray(), []));
+        }
+        var kyber = new List<StoredSignedKey>();
+        foreach (var k in upload.KyberPrekeys)
+        {
+            if (Check(identity, k, KyberKeyBytes, "kyber_prekeys") is { } bad)
+            {
+                return bad;
+            }
+            kyber.Add(new StoredSignedKey(k.Id, k.PublicKey.ToByteArray(), k.Signature.ToByteArray()));
+        }
+        if (_store.Count(deviceKey, PreKeyKind.Ec) + ec.Count > _limits.MaxStoredPreKeys ||
+            _store.Count(deviceKey, PreKeyKind.Kyber) + kyber.Count > _limits.MaxStoredPreKeys)
+        {
+            return MessageRouter.Fail(ErrorCode.TooLarge, $"at most {_limits.MaxStoredPreKeys} one-time prekeys of each kind are kept");
+        }
+        _store.Save(deviceKey, new StoredDeviceKeys(identityBytes, upload.RegistrationId == 0 && current is not null ? current.RegistrationId : upload.RegistrationId, signed, lastResort), ec, kyber);
+        return new ServerFrame { Ok = new Ok() };
+    }
+
+    /// <summary>
+    /// One bundle per device of the user that has keys (or just the named device), consuming one
+    /// one-time prekey of each kind. Devices that ran low are returned so the caller can tell them.
+    /// </summary>
+    public (ServerFrame Answer, List<(long DeviceKey, PreKeysLow Low)> RanLow) Fetch(Account requester, GetPreKeyBundles request)
+    {
+        var ranLow = new List<(long, PreKeysLow)>();
+        if (!UserName.IsValid(request.User) || _directory.Find(request.User) is not { } target)
+        {
+            return (MessageRouter.Fail(ErrorCode.UnknownUser, "no such user"), ranLow);
+        }
+        using var lease = _fetches.AttemptAcquire(requester.Id);
+        if (!lease.IsAcquired)
+        {
+            var error = new Error { Code = ErrorCode.RateLimited, Message = "too many prekey fetches; wait a minute", RetryAfterMs = 60_000 };
+            if (lease.TryGetMetadata(MetadataName.RetryAfter, out var retry))
+            {
+                error.RetryAfterMs = (uint)Math.Max(1, retry.TotalMilliseconds);
+            }
+            return (new ServerFrame { Error = error }, ranLow);
+        }
+
+        var bundles = new PreKeyBundles();
+        foreach (var device in target.Devices)
+        {
+            if (request.DeviceId != 0 && device.Id != request.DeviceId)
+            {
+                continue;
+            }
+            long deviceKey = new DeviceAddress(target.Id, device.Id).Key;
+            if (_store.Get(deviceKey) is not { SignedPreKey: { } signed } keys)
+            {
+                continue; // never uploaded keys: nobody can start a session with it yet
+            }
+            var bundle = new PreKeyBundle
+            {
+                User = target.User,
+                DeviceId = device.Id,
+                RegistrationId = keys.RegistrationId,
+                IdentityKey = ByteString.CopyFrom(keys.IdentityKey),
+                SignedPrekey = ToWire(signed),
+            };
+            if (_store.Take(deviceKey, PreKeyKind.Ec) is { } oneTime)
+            {
+                bundle.OneTimePrekey = new PreKey { Id = oneTime.Id, PublicKey = ByteString.CopyFrom(oneTime.PublicKey) };
+            }
+            if ((_store.Take(deviceKey, PreKeyKind.Kyber) ?? keys.KyberLastResort) is { } kyber)
+            {
+                bundle.KyberPrekey = ToWire(kyber);
+            }
+            bundles.Bundles.Add(bundle);
+            if (LowFor(deviceKey, keys) is { } low)
+            {
+                ranLow.Add((deviceKey, low));
+            }
+        }
+        return (new ServerFrame { PrekeyBundles = bundles }, ranLow);
+    }
+
+    /// <summary>What a device should be told about its keys now, or null when they are fine.</summary>
+    public PreKeysLow? LowFor(long deviceKey, StoredDeviceKeys? keys = null)
+    {
+        keys ??= _store.Get(deviceKey);
+        int ec = _store.Count(deviceKey, PreKeyKind.Ec);
+        int kyber = _store.Count(deviceKey, PreKeyKind.Kyber);
+        bool rotate = keys?.SignedPreKey is null ||
+            _time.GetUtcNow().ToUnixTimeMilliseconds() - keys.SignedPreKey.UploadedAt > TimeSpan.FromDays(_limits.SignedPreKeyRotationDays).TotalMilliseconds;
+        if (ec >= _limits.PreKeysLowThreshold && kyber >= _limits.PreKeysLowThreshold && !rotate)
+        {
+            return null;
+        }
+        return new PreKeysLow { Remaining = (uint)ec, KyberRemaining = (uint)kyber, RotateSignedPrekey = rotate };
+    }
+
+    public void Dispose() => _fetches.Dispose();
+
+    private static ServerFrame? Check(EcPublicKey identity, SignedPreKey key, int length, string field)
+    {
+        if (key.PublicKey.Length != length || key.Signature.Length != SignatureBytes)
+        {
+            return MessageRouter.Fail(ErrorCode.BadRequest, $"{field}: a {length}-byte public key with a {SignatureBytes}-byte signature");
+        }
+        if (!identity.VerifySignature(key.PublicKey.Span, key.Signature.Span))
+        {
+            return MessageRouter.Fail(ErrorCode.BadRequest, $"{field}: the signature does not verify with the identity key");
+        }
+        return null;
+    }
+
+    private static SignedPreKey ToWire(StoredSignedKey key) =>
+        new() { Id = key.Id, PublicKey = ByteString.CopyFrom(key.PublicKey), Signature = ByteString.CopyFrom(key.Signature) };
+}
