@@ -40,6 +40,7 @@ if (scenario is null)
     return 2;
 }
 
+await CpuWindow.MeasureBusyBeforeRunAsync(cancel.Token);
 var serverArgs = options.ServerSettings.Select(s => "--" + s).ToList();
 await using var server = options.Server is Uri url
     ? await ServerUnderTest.AttachAsync(url, options.ServerPid, cancel.Token)

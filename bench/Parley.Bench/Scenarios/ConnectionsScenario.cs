@@ -82,12 +82,36 @@ internal static class ConnectionsScenario
                 pinged += WorkerProcess.Value(answer, "of");
             }
 
+            // Close everything and time until the server has let go of every connection.
+            clock.Restart();
+            await Task.WhenAll(workers.Select(w => w.StopAsync()));
+            double closedSeconds = clock.Elapsed.TotalSeconds;
+            long? serverOpenAfter = null;
+            while (clock.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                var metrics = await server.MetricsAsync(ct);
+                if (!metrics.TryGetValue("connections", out var left) || left == 0)
+                {
+                    serverOpenAfter = metrics.ContainsKey("connections") ? 0 : null;
+                    break;
+                }
+                serverOpenAfter = left;
+                await Task.Delay(100, ct);
+            }
+            double releasedSeconds = clock.Elapsed.TotalSeconds;
+
             report.Row("connections asked", n.ToString(CultureInfo.InvariantCulture));
             report.Row("opened (Hello → QueueEmpty)", $"{open} in {connectSeconds:0.0} s ({open / connectSeconds:0}/s), {workerCount} worker processes");
             report.Row("refused as full", $"{refused}  (HTTP 503, close 1013 or UNAVAILABLE)");
             report.Row("failed otherwise", failed.ToString(CultureInfo.InvariantCulture) + FirstFailure(workers));
             report.Row("still open after hold", $"{stillOpen} of {open} after {holdSeconds:0} s");
             report.Row("answer Ping after the run", $"{pongs} of {pinged} sampled");
+            report.Row("close all", serverOpenAfter switch
+            {
+                null => $"clients closed in {closedSeconds:0.0} s",
+                0 => $"clients closed in {closedSeconds:0.0} s; server at 0 connections after {releasedSeconds:0.0} s",
+                long left => $"clients closed in {closedSeconds:0.0} s; server still counts {left} after {releasedSeconds:0} s",
+            });
             report.Row("registration", $"{n} users in {registerSeconds:0.0} s ({n / registerSeconds:0}/s, 32 concurrent)");
             if (metricsOpen.TryGetValue("connections", out var serverCount))
             {

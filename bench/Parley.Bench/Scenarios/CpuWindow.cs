@@ -23,6 +23,19 @@ internal sealed class CpuWindow
 
     public static CpuWindow Start(ServerUnderTest server) => new(server);
 
+    /// <summary>How busy the machine was in the second before the run started (0..1), or null when not measured.</summary>
+    public static double? BusyBeforeRun { get; private set; }
+
+    /// <summary>Samples the whole machine for a second before anything starts: other work skews every figure.</summary>
+    public static async Task MeasureBusyBeforeRunAsync(CancellationToken ct)
+    {
+        var before = ProcessProbe.MachineJiffies();
+        await Task.Delay(1000, ct);
+        var after = ProcessProbe.MachineJiffies();
+        long total = after.Total - before.Total;
+        BusyBeforeRun = total == 0 ? 0 : (double)(after.Busy - before.Busy) / total;
+    }
+
     public double Seconds { get; private set; }
 
     /// <summary>Server CPU microseconds in the window; null when the server's pid is unknown.</summary>
@@ -57,6 +70,10 @@ internal sealed class CpuWindow
         }
         report.Row("bench CPU", BenchCpuSeconds / Seconds * 100, "0", "% of one core");
         report.Row("machine busy", MachineBusy * 100, "0", $"% of {Environment.ProcessorCount} cores");
+        if (BusyBeforeRun is double idleBusy)
+        {
+            report.Row("machine busy before the run", idleBusy * 100, "0", $"% of {Environment.ProcessorCount} cores" + (idleBusy > 0.15 ? " (other work running: figures are pessimistic)" : ""));
+        }
         if (ServerCpuMicroseconds is long serverCpu)
         {
             // What neither the server nor this process used: other work on the machine, which
