@@ -6,6 +6,14 @@
 const readline = require('node:readline');
 const current = require('@signalapp/libsignal-client');
 const legacy = require('libsignal-x3dh'); // 0.72.1: the last release that still starts X3DH sessions
+const spqrOptional = require('libsignal-pqxdh'); // 0.90.0: the last release that lets a PQXDH peer skip SPQR
+
+// Which build a party runs, and whether its session calls take the local address (newer API).
+const libraries = {
+  current: { L: current, localAddress: true },
+  pqxdh: { L: spqrOptional, localAddress: false },
+  legacy: { L: legacy, localAddress: false },
+};
 
 const b64 = (bytes) => Buffer.from(bytes).toString('base64');
 const bytes = (text) => new Uint8Array(Buffer.from(text ?? '', 'base64'));
@@ -40,7 +48,9 @@ const address = (name, device) => current.ProtocolAddress.new(name, device);
 const parties = new Map();
 
 function makeParty(libName, name, device, registrationId) {
-  const L = libName === 'legacy' ? legacy : current;
+  const library = libraries[libName];
+  if (!library) throw new Error(`unknown library ${libName}`);
+  const { L } = library;
   const identity = L.IdentityKeyPair.generate();
   const maps = { identities: new Map(), sessions: new Map(), preKeys: new Map(), signedPreKeys: new Map(), kyberPreKeys: new Map() };
   const key = (address) => `${address.name()}.${address.deviceId()}`;
@@ -95,7 +105,7 @@ function makeParty(libName, name, device, registrationId) {
     async markKyberPreKeyUsed() {}
   })();
   const address = L.ProtocolAddress.new(name, device);
-  return { L, libName, identity, registrationId, device, address, identityStore, sessionStore, preKeyStore, signedPreKeyStore, kyberPreKeyStore };
+  return { L, libName, withLocalAddress: library.localAddress, identity, registrationId, device, address, identityStore, sessionStore, preKeyStore, signedPreKeyStore, kyberPreKeyStore };
 }
 
 function party(name) {
@@ -105,7 +115,9 @@ function party(name) {
 }
 
 const handlers = {
-  ping: async () => ({ versions: { current: packageVersion('@signalapp/libsignal-client'), legacy: packageVersion('libsignal-x3dh') } }),
+  ping: async () => ({
+    versions: { current: packageVersion('@signalapp/libsignal-client'), pqxdh: packageVersion('libsignal-pqxdh'), legacy: packageVersion('libsignal-x3dh') },
+  }),
 
   'keys.generate': async () => {
     const privateKey = current.PrivateKey.generate();
@@ -184,10 +196,10 @@ const handlers = {
       hasKyber ? bundle.kyberPreKeyId : null, hasKyber ? L.KEMPublicKey.deserialize(bytes(bundle.kyberPreKey)) : null,
       hasKyber ? bytes(bundle.kyberPreKeySignature) : null);
     const remote = L.ProtocolAddress.new(remoteName, remoteDevice);
-    if (p.libName === 'legacy') {
-      await L.processPreKeyBundle(preKeyBundle, remote, p.sessionStore, p.identityStore);
-    } else {
+    if (p.withLocalAddress) {
       await L.processPreKeyBundle(preKeyBundle, remote, p.address, p.sessionStore, p.identityStore);
+    } else {
+      await L.processPreKeyBundle(preKeyBundle, remote, p.sessionStore, p.identityStore);
     }
     return {};
   },
@@ -196,9 +208,9 @@ const handlers = {
     const p = party(name);
     const { L } = p;
     const remote = L.ProtocolAddress.new(remoteName, remoteDevice);
-    const message = p.libName === 'legacy'
-      ? await L.signalEncrypt(Buffer.from(bytes(plaintext)), remote, p.sessionStore, p.identityStore)
-      : await L.signalEncrypt(bytes(plaintext), remote, p.address, p.sessionStore, p.identityStore);
+    const message = p.withLocalAddress
+      ? await L.signalEncrypt(bytes(plaintext), remote, p.address, p.sessionStore, p.identityStore)
+      : await L.signalEncrypt(Buffer.from(bytes(plaintext)), remote, p.sessionStore, p.identityStore);
     return { type: message.type(), body: b64(message.serialize()) };
   },
 
@@ -207,7 +219,7 @@ const handlers = {
     const p = party(name);
     const { L } = p;
     const remote = L.ProtocolAddress.new(remoteName, remoteDevice);
-    const legacyApi = p.libName === 'legacy';
+    const legacyApi = !p.withLocalAddress;
     const data = legacyApi ? Buffer.from(bytes(body)) : bytes(body);
     let plaintext;
     if (type === 3) {
@@ -288,4 +300,4 @@ main().catch((error) => {
   process.exit(1);
 });
 
-module.exports = { handlers, legacy };
+module.exports = { handlers };
