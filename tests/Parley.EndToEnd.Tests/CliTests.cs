@@ -1,0 +1,126 @@
+using Parley.Client;
+
+namespace Parley.EndToEnd.Tests;
+
+public sealed class CliTests
+{
+    [Fact]
+    public async Task Send_receive_status_and_read_speak_json_lines()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = server.NewProfileDir();
+        var bob = server.NewProfileDir();
+        var url = server.BaseUri.ToString();
+
+        var registered = (await Cli.RunAsync("register", "--server", url, "--user", "alice", "--profile", alice, "--json")).Single;
+        Assert.Equal(("alice", 1u), (registered.GetProperty("user").GetString(), registered.GetProperty("device_id").GetUInt32()));
+        Assert.Equal(0, (await Cli.RunAsync("register", "--server", url, "--user", "bob", "--profile", bob, "--json")).ExitCode);
+
+        var send = await Cli.RunAsync("send", "bob", "hello from the cli", "--profile", alice, "--json");
+        Assert.Equal(0, send.ExitCode);
+        var id = send.Single.GetProperty("id").GetString()!;
+        Assert.Equal("sent", send.Single.GetProperty("status").GetString());
+
+        var receive = await Cli.RunAsync("receive", "--profile", bob, "--json");
+        Assert.Equal(0, receive.ExitCode);
+        var line = receive.Single;
+        Assert.Equal((id, "alice", "hello from the cli"),
+            (line.GetProperty("id").GetString(), line.GetProperty("from").GetString(), line.GetProperty("text").GetString()));
+        Assert.True(DateTimeOffset.TryParse(line.GetProperty("sent_at").GetString(), out _));
+
+        // Each message is printed once across runs.
+        Assert.Empty((await Cli.RunAsync("receive", "--profile", bob, "--json")).Lines);
+
+        var delivered = await Cli.RunAsync("status", id, "--profile", alice, "--json");
+        Assert.Equal("delivered", delivered.Single.GetProperty("status").GetString());
+
+        var read = await Cli.RunAsync("read", id, "--profile", bob, "--json");
+        Assert.Equal((id, "read"), (read.Single.GetProperty("id").GetString(), read.Single.GetProperty("status").GetString()));
+
+        var status = await Cli.RunAsync("status", id, "--profile", alice, "--json");
+        Assert.Equal((0, "read"), (status.ExitCode, status.Single.GetProperty("status").GetString()));
+    }
+
+    [Fact]
+    public async Task Receive_with_wait_prints_a_live_message()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        await bob.DisposeAsync();
+        var online = new TaskCompletionSource();
+        alice.PresenceChanged += (_, e) =>
+        {
+            if (e is { User: "bob", Online: true })
+            {
+                online.TrySetResult();
+            }
+        };
+        await alice.SubscribePresenceAsync(["bob"], Wait.Token());
+
+        using var receiving = Cli.Start("receive", "--wait", "10", "--profile", bob.ProfileDirectory, "--json");
+        await online.Task.WaitAsync(Wait.Limit);
+        var id = await alice.SendTextAsync("bob", "live", Wait.Token());
+        var run = await Cli.FinishAsync(receiving);
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal((id, "live"), (run.Single.GetProperty("id").GetString(), run.Single.GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public async Task Link_adds_a_device_that_devices_lists()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = server.NewProfileDir();
+        var laptop = server.NewProfileDir();
+        await Cli.RunAsync("register", "--server", server.BaseUri.ToString(), "--user", "alice", "--profile", alice);
+
+        var link = await Cli.RunAsync("link", "--from", alice, "--profile", laptop, "--json");
+        Assert.Equal(2u, link.Single.GetProperty("device_id").GetUInt32());
+
+        var devices = (await Cli.RunAsync("devices", "--profile", laptop, "--json")).Single;
+        Assert.Equal([1u, 2u], devices.GetProperty("devices").EnumerateArray().Select(d => d.GetUInt32()));
+        Assert.Equal(2u, devices.GetProperty("this_device").GetUInt32());
+    }
+
+    [Fact]
+    public async Task Server_refusals_exit_2_and_usage_errors_exit_1()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = server.NewProfileDir();
+        await Cli.RunAsync("register", "--server", server.BaseUri.ToString(), "--user", "alice", "--profile", alice);
+
+        var unknown = await Cli.RunAsync("send", "nobody", "hi", "--profile", alice, "--json");
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Equal("unknown_user", unknown.Single.GetProperty("code").GetString());
+        Assert.Contains("no such user", unknown.Error, StringComparison.Ordinal);
+
+        var taken = await Cli.RunAsync("register", "--server", server.BaseUri.ToString(), "--user", "alice", "--profile", server.NewProfileDir(), "--json");
+        Assert.Equal((2, "user_taken"), (taken.ExitCode, taken.Single.GetProperty("code").GetString()));
+
+        var noProfile = await Cli.RunAsync("send", "alice", "hi", "--profile", server.NewProfileDir(), "--json");
+        Assert.Equal(1, noProfile.ExitCode);
+        Assert.True(noProfile.Single.TryGetProperty("error", out _));
+
+        var missing = await Cli.RunAsync("send", "--profile", alice);
+        Assert.Equal(1, missing.ExitCode);
+
+        var unknownId = await Cli.RunAsync("status", "01a204a4-0000-7000-8000-000000000000", "--profile", alice, "--json");
+        Assert.Equal((1, "not_found"), (unknownId.ExitCode, unknownId.Single.GetProperty("code").GetString()));
+    }
+
+    [Fact]
+    public async Task An_unreachable_server_exits_2()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop(); // nothing listens there now
+
+        var run = await Cli.RunAsync("register", "--server", $"http://127.0.0.1:{port}", "--user", "alice",
+            "--profile", Path.Combine(Path.GetTempPath(), "parley-cli-" + Guid.NewGuid().ToString("N")), "--json");
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal("unreachable", run.Single.GetProperty("code").GetString());
+    }
+}
