@@ -7,6 +7,7 @@ const readline = require('node:readline');
 const current = require('@signalapp/libsignal-client');
 const legacy = require('libsignal-x3dh'); // 0.72.1: the last release that still starts X3DH sessions
 const spqrOptional = require('libsignal-pqxdh'); // 0.90.0: the last release that lets a PQXDH peer skip SPQR
+const { makeParty, makeSenderKeyStore } = require('./stores.js');
 
 // Which build a party runs, and whether its session calls take the local address (newer API).
 const libraries = {
@@ -18,95 +19,15 @@ const libraries = {
 const b64 = (bytes) => Buffer.from(bytes).toString('base64');
 const bytes = (text) => new Uint8Array(Buffer.from(text ?? '', 'base64'));
 
-class MemorySenderKeyStore extends current.SenderKeyStore {
-  constructor() {
-    super();
-    this.records = new Map();
-  }
-  key(sender, distributionId) {
-    return `${sender.name()}.${sender.deviceId()}/${distributionId}`;
-  }
-  async saveSenderKey(sender, distributionId, record) {
-    this.records.set(this.key(sender, distributionId), record.serialize());
-  }
-  async getSenderKey(sender, distributionId) {
-    const stored = this.records.get(this.key(sender, distributionId));
-    return stored ? current.SenderKeyRecord.deserialize(stored) : null;
-  }
-}
-
 const senderKeyStores = new Map();
 function senderKeyStore(party) {
-  if (!senderKeyStores.has(party)) senderKeyStores.set(party, new MemorySenderKeyStore());
+  if (!senderKeyStores.has(party)) senderKeyStores.set(party, makeSenderKeyStore(current));
   return senderKeyStores.get(party);
 }
 
 const address = (name, device) => current.ProtocolAddress.new(name, device);
 
-// A party is one device with all its stores, bound to one library build ('current' or 'legacy');
-// records are kept serialized so each load is a fresh copy, as libsignal's own stores behave.
 const parties = new Map();
-
-function makeParty(libName, name, device, registrationId) {
-  const library = libraries[libName];
-  if (!library) throw new Error(`unknown library ${libName}`);
-  const { L } = library;
-  const identity = L.IdentityKeyPair.generate();
-  const maps = { identities: new Map(), sessions: new Map(), preKeys: new Map(), signedPreKeys: new Map(), kyberPreKeys: new Map() };
-  const key = (address) => `${address.name()}.${address.deviceId()}`;
-  const identityStore = new (class extends L.IdentityKeyStore {
-    async getIdentityKey() { return identity.privateKey; }
-    async getIdentityKeyPair() { return identity; }
-    async getLocalRegistrationId() { return registrationId; }
-    async saveIdentity(address, publicKey) {
-      const previous = maps.identities.get(key(address));
-      maps.identities.set(key(address), publicKey.serialize());
-      const replaced = previous !== undefined && Buffer.compare(Buffer.from(previous), Buffer.from(publicKey.serialize())) !== 0;
-      return replaced ? L.IdentityChange.ReplacedExisting : L.IdentityChange.NewOrUnchanged;
-    }
-    async isTrustedIdentity(address, publicKey) {
-      const known = maps.identities.get(key(address));
-      return known === undefined || Buffer.compare(Buffer.from(known), Buffer.from(publicKey.serialize())) === 0;
-    }
-    async getIdentity(address) {
-      const known = maps.identities.get(key(address));
-      return known === undefined ? null : L.PublicKey.deserialize(known);
-    }
-  })();
-  const sessionStore = new (class extends L.SessionStore {
-    async saveSession(address, record) { maps.sessions.set(key(address), record.serialize()); }
-    async getSession(address) {
-      const stored = maps.sessions.get(key(address));
-      return stored === undefined ? null : L.SessionRecord.deserialize(stored);
-    }
-    async getExistingSessions(addresses) { return Promise.all(addresses.map((a) => this.getSession(a))); }
-  })();
-  const preKeyStore = new (class extends L.PreKeyStore {
-    async savePreKey(id, record) { maps.preKeys.set(id, record.serialize()); }
-    async getPreKey(id) {
-      if (!maps.preKeys.has(id)) throw new Error(`no prekey ${id}`);
-      return L.PreKeyRecord.deserialize(maps.preKeys.get(id));
-    }
-    async removePreKey(id) { maps.preKeys.delete(id); }
-  })();
-  const signedPreKeyStore = new (class extends L.SignedPreKeyStore {
-    async saveSignedPreKey(id, record) { maps.signedPreKeys.set(id, record.serialize()); }
-    async getSignedPreKey(id) {
-      if (!maps.signedPreKeys.has(id)) throw new Error(`no signed prekey ${id}`);
-      return L.SignedPreKeyRecord.deserialize(maps.signedPreKeys.get(id));
-    }
-  })();
-  const kyberPreKeyStore = new (class extends L.KyberPreKeyStore {
-    async saveKyberPreKey(id, record) { maps.kyberPreKeys.set(id, record.serialize()); }
-    async getKyberPreKey(id) {
-      if (!maps.kyberPreKeys.has(id)) throw new Error(`no kyber prekey ${id}`);
-      return L.KyberPreKeyRecord.deserialize(maps.kyberPreKeys.get(id));
-    }
-    async markKyberPreKeyUsed() {}
-  })();
-  const address = L.ProtocolAddress.new(name, device);
-  return { L, libName, withLocalAddress: library.localAddress, identity, registrationId, device, address, identityStore, sessionStore, preKeyStore, signedPreKeyStore, kyberPreKeyStore };
-}
 
 function party(name) {
   const found = parties.get(name);
@@ -154,7 +75,9 @@ const handlers = {
   },
 
   'party.create': async ({ party: name, lib, device, registrationId }) => {
-    const created = makeParty(lib, name, device, registrationId);
+    const library = libraries[lib];
+    if (!library) throw new Error(`unknown library ${lib}`);
+    const created = makeParty(library, name, device, registrationId);
     parties.set(name, created);
     return { identityKey: b64(created.identity.publicKey.serialize()), registrationId };
   },
