@@ -56,19 +56,20 @@ public sealed class KemPublicKey : IEquatable<KemPublicKey>
     /// <summary>Creates a fresh shared secret for the holder of the matching secret key, and the ciphertext that carries it.</summary>
     public KemEncapsulation Encapsulate()
     {
-        try
-        {
-            _parameters ??= Kem1024.LoadPublic(_key);
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidKeyException("KEM public key is not a valid 1024 key.", e);
-        }
-
         var ciphertext = new byte[Kem1024.CiphertextLength + 1];
         ciphertext[0] = (byte)KeyType;
         var secret = new byte[Kem1024.SharedSecretLength];
-        Kem1024.Encapsulate(KeyType, _parameters, ciphertext.AsSpan(1), secret);
+        try
+        {
+            _parameters ??= Kem1024.LoadPublic(_key);
+            Kem1024.Encapsulate(KeyType, _parameters, ciphertext.AsSpan(1), secret);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            // FIPS 203 rejects public keys whose coefficients are out of range.
+            throw new InvalidKeyException("KEM public key is not a valid 1024 key.", e);
+        }
+
         return new KemEncapsulation(secret, ciphertext);
     }
 

@@ -51,17 +51,17 @@ public sealed class KemSecretKey
             throw new InvalidMessageException("KEM ciphertext has the wrong type or length for this key.");
         }
 
+        var secret = new byte[Kem1024.SharedSecretLength];
         try
         {
             _parameters ??= Kem1024.LoadSecret(_key);
+            Kem1024.Decapsulate(KeyType, _parameters, _key.AsSpan(_key.Length - 32), serializedCiphertext[1..], secret);
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
             throw new InvalidKeyException("KEM secret key is not a valid 1024 key.", e);
         }
 
-        var secret = new byte[Kem1024.SharedSecretLength];
-        Kem1024.Decapsulate(KeyType, _parameters, _key.AsSpan(_key.Length - 32), serializedCiphertext[1..], secret);
         return secret;
     }
 

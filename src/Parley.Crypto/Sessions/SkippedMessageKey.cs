@@ -8,6 +8,14 @@ namespace Parley.Crypto.Sessions;
 /// </summary>
 internal sealed record SkippedMessageKey(uint Index, byte[]? Seed, MessageKeys? Keys)
 {
-    public MessageKeys ToMessageKeys() =>
-        Keys ?? MessageKeys.Derive(Seed ?? throw new InvalidSessionException("Skipped message key has neither seed nor keys."), Index);
+    /// <summary>Fresh key material the caller may zero: states share entries with their copies, so stored arrays are never handed out.</summary>
+    public MessageKeys ToMessageKeys()
+    {
+        if (Keys is { } keys)
+        {
+            return new MessageKeys((byte[])keys.CipherKey.Clone(), (byte[])keys.MacKey.Clone(), (byte[])keys.Iv.Clone(), Index);
+        }
+
+        return MessageKeys.Derive(Seed ?? throw new InvalidSessionException("Skipped message key has neither seed nor keys."), Index);
+    }
 }

@@ -85,4 +85,14 @@ public class KemTests
         Assert.Throws<InvalidKeyException>(() => KemPublicKey.Deserialize(bytes.AsSpan(0, 100)));
         Assert.Throws<InvalidKeyException>(() => KemPublicKey.Deserialize([]));
     }
+
+    [Fact]
+    public void Public_key_with_out_of_range_coefficients_is_an_invalid_key()
+    {
+        var bytes = new byte[1569];
+        bytes.AsSpan().Fill(0xFF);
+        bytes[0] = (byte)KemKeyType.Kyber1024;
+
+        Assert.Throws<InvalidKeyException>(() => KemPublicKey.Deserialize(bytes).Encapsulate());
+    }
 }
