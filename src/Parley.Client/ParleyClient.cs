@@ -393,6 +393,7 @@ public sealed class ParleyClient : IAsyncDisposable
                 if (session is not null)
                 {
                     session.Drained.TrySetException(lost);
+                    session.ReleaseAckWaiters();
                     await session.Connection.DisposeAsync();
                 }
             }
@@ -541,6 +542,7 @@ public sealed class ParleyClient : IAsyncDisposable
             if (ack.Seqs.Count > 0)
             {
                 await session.Connection.RequestAsync(new ClientFrame { Ack = ack }, cancellationToken);
+                session.Acked(ack.Seqs.Count);
             }
         }
     }
@@ -809,7 +811,7 @@ public sealed class ParleyClient : IAsyncDisposable
         }
         foreach (var chunk in ids.Chunk(WireLimits.MaxIdsPerFrame))
         {
-            await RequestAsync(() =>
+            await RequestAsync(afterAcks: true, () =>
             {
                 var read = new ReadReceipt { Peer = peer };
                 read.MessageIds.AddRange(chunk.Select(ByteString.CopyFrom));
@@ -873,13 +875,20 @@ public sealed class ParleyClient : IAsyncDisposable
         new(update.User, update.Online, update.LastSeen > 0 ? FromUnixMs(update.LastSeen) : null);
 
     /// <summary>Makes a request on the current connection, retrying on a new one when the connection drops or the server asks to slow down.</summary>
-    private async Task<ServerFrame> RequestAsync(Func<ClientFrame> frame, CancellationToken cancellationToken)
+    private Task<ServerFrame> RequestAsync(Func<ClientFrame> frame, CancellationToken cancellationToken) =>
+        RequestAsync(afterAcks: false, frame, cancellationToken);
+
+    private async Task<ServerFrame> RequestAsync(bool afterAcks, Func<ClientFrame> frame, CancellationToken cancellationToken)
     {
         while (true)
         {
             var session = await GetSessionAsync(cancellationToken);
             try
             {
+                if (afterAcks)
+                {
+                    await session.AckedSoFarAsync().WaitAsync(cancellationToken);
+                }
                 return await session.Connection.RequestAsync(frame(), cancellationToken);
             }
             catch (ParleyException e) when (e.IsConnectionLost)
@@ -901,8 +910,11 @@ public sealed class ParleyClient : IAsyncDisposable
     /// <summary>The last <paramref name="limit"/> messages with <paramref name="peer"/>, oldest first.</summary>
     public IReadOnlyList<StoredMessage> GetConversation(string peer, int limit = 50) => _store.Conversation(peer, limit);
 
-    /// <summary>Incoming messages not yet shown, oldest first; each is returned once across calls and processes.</summary>
-    public IReadOnlyList<StoredMessage> TakeUnshownMessages() => _store.TakeUnshown();
+    /// <summary>
+    /// Incoming messages not yet shown (from <paramref name="peer"/>, or from anyone), oldest first;
+    /// each is returned once across calls and processes.
+    /// </summary>
+    public IReadOnlyList<StoredMessage> TakeUnshownMessages(string? peer = null) => _store.TakeUnshown(peer);
 
     /// <summary>Number of messages still waiting in the outbox for SENT.</summary>
     public int PendingSends => _store.OutboxCount();
@@ -1042,7 +1054,7 @@ public sealed class ParleyClient : IAsyncDisposable
     {
         if (AcksEnabled)
         {
-            session.Acks.Writer.TryWrite(seq);
+            session.QueueAck(seq);
         }
     }
 

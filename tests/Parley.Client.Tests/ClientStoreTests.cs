@@ -144,4 +144,15 @@ public sealed class ClientStoreTests : IDisposable
         }
         Assert.Equal(["m2", "m3", "m4"], _store.Conversation("bob", 3).Select(m => m.Text));
     }
+
+    [Fact]
+    public void Taking_one_conversation_leaves_the_others_unshown()
+    {
+        var a = MessageId.New();
+        var b = MessageId.New();
+        _store.InsertReceived(Incoming(a, "bob", "from bob"), a);
+        _store.InsertReceived(Incoming(b, "carol", "from carol"), b);
+        Assert.Equal(["from bob"], _store.TakeUnshown("bob").Select(m => m.Text));
+        Assert.Equal(["from carol"], _store.TakeUnshown().Select(m => m.Text));
+    }
 }

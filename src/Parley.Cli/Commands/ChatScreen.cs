@@ -106,6 +106,7 @@ internal sealed class ChatScreen
         {
             PrintMessage(m);
         }
+        _client.TakeUnshownMessages(_peer);
         await MarkShownReadAsync(cancellationToken);
         _ = Task.Run(async () =>
         {
@@ -145,6 +146,7 @@ internal sealed class ChatScreen
             if (!refreshOnly)
             {
                 PrintMessage(e.Message);
+                _client.TakeUnshownMessages(_peer);
             }
             _inputs.Writer.TryWrite(new Input(InputKind.Refresh));
         };
@@ -313,6 +315,7 @@ internal sealed class ChatScreen
         lines.Add($"[grey]{new string('─', width - 1)}[/]");
         var room = height - 5;
         var messages = _client.GetConversation(_peer, room);
+        _client.TakeUnshownMessages(_peer); // on screen now: `parley receive` need not print them again
         for (var i = messages.Count; i < room; i++)
         {
             lines.Add("");

@@ -6,6 +6,11 @@ namespace Parley.Client.Connection;
 /// <summary>One authenticated connection and what belongs to it: its Welcome, its drain marker and its acks to send.</summary>
 internal sealed class Session
 {
+    private readonly Lock _gate = new();
+    private readonly List<(long Target, TaskCompletionSource Done)> _ackWaiters = [];
+    private long _queued;
+    private long _acked;
+
     /// <summary>The socket; set right after it opens.</summary>
     public FrameConnection Connection { get; set; } = null!;
 
@@ -17,4 +22,63 @@ internal sealed class Session
 
     /// <summary>Seqs of envelopes already committed to the store, waiting to be acked (batched by the ack pump).</summary>
     public Channel<ulong> Acks { get; } = Channel.CreateUnbounded<ulong>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+    /// <summary>Queues the ack of an envelope that is already stored.</summary>
+    public void QueueAck(ulong seq)
+    {
+        if (Acks.Writer.TryWrite(seq))
+        {
+            Interlocked.Increment(ref _queued);
+        }
+    }
+
+    /// <summary>Records that the server answered an Ack for <paramref name="count"/> seqs.</summary>
+    public void Acked(int count)
+    {
+        lock (_gate)
+        {
+            _acked += count;
+            for (var i = _ackWaiters.Count - 1; i >= 0; i--)
+            {
+                if (_ackWaiters[i].Target <= _acked)
+                {
+                    _ackWaiters[i].Done.TrySetResult();
+                    _ackWaiters.RemoveAt(i);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Completes once every ack queued so far has been answered, so a request sent after it is
+    /// ordered behind them (a READ must not overtake the DELIVERED its ack produces).
+    /// Also completes when the connection ends.
+    /// </summary>
+    public Task AckedSoFarAsync()
+    {
+        lock (_gate)
+        {
+            var target = Interlocked.Read(ref _queued);
+            if (_acked >= target || Connection.Completion.IsCompleted)
+            {
+                return Task.CompletedTask;
+            }
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _ackWaiters.Add((target, done));
+            return done.Task;
+        }
+    }
+
+    /// <summary>Releases everyone waiting on acks: the connection is over.</summary>
+    public void ReleaseAckWaiters()
+    {
+        lock (_gate)
+        {
+            foreach (var (_, done) in _ackWaiters)
+            {
+                done.TrySetResult();
+            }
+            _ackWaiters.Clear();
+        }
+    }
 }

@@ -235,20 +235,22 @@ internal sealed class ClientStore : IDisposable
         }
     }
 
-    /// <summary>Returns the incoming messages not yet shown, oldest first, and marks them shown in the same transaction.</summary>
-    public IReadOnlyList<StoredMessage> TakeUnshown()
+    /// <summary>Returns the incoming messages not yet shown (of one conversation, or all), oldest first, and marks them shown in the same transaction.</summary>
+    public IReadOnlyList<StoredMessage> TakeUnshown(string? peer = null)
     {
         lock (_gate)
         {
             using var tx = _db.BeginTransaction();
-            var list = Query(tx, "SELECT * FROM messages WHERE shown = 0 AND direction = 0 ORDER BY local_order");
-            Execute(tx, "UPDATE messages SET shown = 1 WHERE shown = 0 AND direction = 0");
+            var where = peer is null ? "shown = 0 AND direction = 0" : "shown = 0 AND direction = 0 AND peer = $peer";
+            var args = peer is null ? [] : new[] { ("$peer", (object)peer) };
+            var list = Query(tx, $"SELECT * FROM messages WHERE {where} ORDER BY local_order", args);
+            Execute(tx, $"UPDATE messages SET shown = 1 WHERE {where}", args);
             tx.Commit();
             return list;
         }
     }
 
-    /// <summary>Finds a message by its text id (either direction); null when unknown.</summary>
+    /// <summary>Finds a message by its id (either direction); null when unknown.</summary>
     public StoredMessage? Find(byte[] id)
     {
         lock (_gate)
