@@ -4,9 +4,8 @@
 
 // A party is one device with all its stores, bound to one library build:
 // library = { L: the loaded package, localAddress: whether session calls take the local address }.
-function makeParty(library, name, device, registrationId) {
+function makeParty(library, name, device, registrationId, identity = library.L.IdentityKeyPair.generate()) {
   const { L } = library;
-  const identity = L.IdentityKeyPair.generate();
   const maps = { identities: new Map(), sessions: new Map(), preKeys: new Map(), signedPreKeys: new Map(), kyberPreKeys: new Map() };
   const key = (address) => `${address.name()}.${address.deviceId()}`;
   const identityStore = new (class extends L.IdentityKeyStore {
@@ -60,7 +59,7 @@ function makeParty(library, name, device, registrationId) {
     async markKyberPreKeyUsed() {}
   })();
   const address = L.ProtocolAddress.new(name, device);
-  return { L, withLocalAddress: library.localAddress, identity, registrationId, device, address, identityStore, sessionStore, preKeyStore, signedPreKeyStore, kyberPreKeyStore };
+  return { L, withLocalAddress: library.localAddress, maps, identity, registrationId, device, address, identityStore, sessionStore, preKeyStore, signedPreKeyStore, kyberPreKeyStore };
 }
 
 function makeSenderKeyStore(L) {
