@@ -8,7 +8,7 @@ namespace Parley.Cli;
 /// Where a command's results go: JSON lines on stdout with <c>--json</c>, friendly text otherwise.
 /// Errors always get a plain line on stderr (and an <c>{"error":…}</c> line on stdout with --json).
 /// </summary>
-internal sealed class CliOutput(bool json)
+internal sealed class CliOutput
 {
     private static readonly JsonSerializerOptions Options = new()
     {
@@ -18,8 +18,18 @@ internal sealed class CliOutput(bool json)
 
     private readonly Lock _gate = new();
 
+    public CliOutput(bool json)
+    {
+        Json = json;
+        if (Console.IsOutputRedirected)
+        {
+            // Piped output is read by programs, not a screen: never wrap a line at 80 columns.
+            AnsiConsole.Profile.Width = 4096;
+        }
+    }
+
     /// <summary>True when output is JSON lines.</summary>
-    public bool Json { get; } = json;
+    public bool Json { get; }
 
     /// <summary>Writes one result: <paramref name="value"/> as a JSON line, or <paramref name="text"/> (Spectre markup) for people.</summary>
     public void Result(object value, string text)
