@@ -82,7 +82,9 @@ public sealed class PreKeySignalMessage : CiphertextMessage
 
         uint registrationId = 0;
         uint? preKeyId = null, signedPreKeyId = null, kyberPreKeyId = null;
-        byte[]? kyberCiphertext = null, baseKey = null, identityKey = null, message = null;
+        byte[]? kyberCiphertext = null;
+        ReadOnlySpan<byte> baseKey = default, identityKey = default, message = default;
+        bool hasBaseKey = false, hasIdentityKey = false, hasMessage = false;
         try
         {
             var reader = new ProtoReader(serialized[1..]);
@@ -96,15 +98,18 @@ public sealed class PreKeySignalMessage : CiphertextMessage
                         break;
                     case 2:
                         reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        baseKey = reader.ReadLengthDelimited().ToArray();
+                        baseKey = reader.ReadLengthDelimited();
+                        hasBaseKey = true;
                         break;
                     case 3:
                         reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        identityKey = reader.ReadLengthDelimited().ToArray();
+                        identityKey = reader.ReadLengthDelimited();
+                        hasIdentityKey = true;
                         break;
                     case 4:
                         reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        message = reader.ReadLengthDelimited().ToArray();
+                        message = reader.ReadLengthDelimited();
+                        hasMessage = true;
                         break;
                     case 5:
                         reader.Expect(wire, ProtoWireType.Varint);
@@ -133,7 +138,7 @@ public sealed class PreKeySignalMessage : CiphertextMessage
             throw new InvalidMessageException("Malformed PreKey message: " + e.Message, e);
         }
 
-        if (baseKey is null || identityKey is null || message is null || signedPreKeyId is null)
+        if (!hasBaseKey || !hasIdentityKey || !hasMessage || signedPreKeyId is null)
         {
             throw new InvalidMessageException("PreKey message lacks a base key, identity key, message or signed prekey id.");
         }

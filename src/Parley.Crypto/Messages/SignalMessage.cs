@@ -61,7 +61,8 @@ public sealed class SignalMessage : CiphertextMessage
         MessageVersions.Check(version);
 
         var copy = serialized.ToArray();
-        byte[]? ratchetKey = null;
+        ReadOnlySpan<byte> ratchetKey = default;
+        bool hasRatchetKey = false;
         uint? counter = null;
         uint previousCounter = 0;
         int bodyOffset = -1, bodyLength = 0;
@@ -75,7 +76,8 @@ public sealed class SignalMessage : CiphertextMessage
                 {
                     case 1:
                         reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        ratchetKey = reader.ReadLengthDelimited().ToArray();
+                        ratchetKey = reader.ReadLengthDelimited();
+                        hasRatchetKey = true;
                         break;
                     case 2:
                         reader.Expect(wire, ProtoWireType.Varint);
@@ -102,7 +104,7 @@ public sealed class SignalMessage : CiphertextMessage
             throw new InvalidMessageException("Malformed Signal message: " + e.Message, e);
         }
 
-        if (ratchetKey is null || counter is null || bodyOffset < 0)
+        if (!hasRatchetKey || counter is null || bodyOffset < 0)
         {
             throw new InvalidMessageException("Signal message lacks a ratchet key, counter or ciphertext.");
         }
