@@ -15,7 +15,7 @@ internal static class OneToOneScenario
     {
         int users = Math.Max(2, options.Users ?? 1000);
         double measureSeconds = options.Duration ?? 10;
-        double warmupSeconds = options.Warmup ?? 3;
+        double warmupSeconds = options.Warmup ?? 5; // tiered JIT settles within a few seconds of load
         double? rate = options.Rate is > 0 ? options.Rate : null;
         int window = options.Window ?? (rate is null ? 32 : 256);
         var report = new ResultReport("one-to-one");
