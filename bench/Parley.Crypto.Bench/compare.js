@@ -1,5 +1,5 @@
 // Joins the BenchmarkDotNet JSON report (Parley.Crypto) with libsignal-bench.js output and prints
-// one row per operation: Parley mean, libsignal mean, and libsignal / Parley (above 1: Parley faster).
+// one row per operation: Parley median, libsignal median, and libsignal / Parley (above 1: Parley faster).
 'use strict';
 
 const fs = require('node:fs');
@@ -16,7 +16,7 @@ for (const file of fs.readdirSync(resultsDir).filter((f) => f.endsWith('.json'))
     const description = /'([^']+)'/.exec(benchmark.DisplayInfo)?.[1] ?? benchmark.Method;
     const parameter = benchmark.Parameters ? ` [${benchmark.Parameters.split('=').pop()}]` : '';
     parley[description + parameter] = {
-      mean: benchmark.Statistics.Mean,
+      median: benchmark.Statistics.Median,
       allocated: benchmark.Memory?.BytesAllocatedPerOperation,
     };
   }
@@ -27,8 +27,8 @@ const format = (ns) => (ns === undefined ? '-' : ns >= 1e6 ? `${(ns / 1e6).toFix
 const rows = [['operation', 'Parley.Crypto', 'libsignal (node)', 'ratio']];
 for (const name of Object.keys(parley).sort()) {
   const theirs = libsignal.results[name];
-  const ratio = theirs === undefined ? '-' : `${(theirs / parley[name].mean).toFixed(2)}x`;
-  rows.push([name, format(parley[name].mean), format(theirs), ratio]);
+  const ratio = theirs === undefined ? '-' : `${(theirs / parley[name].median).toFixed(2)}x`;
+  rows.push([name, format(parley[name].median), format(theirs), ratio]);
 }
 
 console.log(`libsignal-client ${libsignal.versions.current} (X3DH: ${libsignal.versions.legacy}) on node ${libsignal.node}; ratio = libsignal time / Parley time`);
