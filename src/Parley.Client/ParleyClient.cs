@@ -42,6 +42,7 @@ public sealed class ParleyClient : IAsyncDisposable
     private TaskCompletionSource<Session> _sessionReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Session? _session;
     private bool _disposed;
+    private int _rateLimited;
 
     private ParleyClient(string profileDirectory, ClientStore store, DeviceCredentialsProfile credentials, ParleyClientOptions? options)
     {
@@ -80,6 +81,9 @@ public sealed class ParleyClient : IAsyncDisposable
 
     /// <summary>Why the last connection attempt or connection failed; null after a clean connect.</summary>
     public Exception? LastConnectionError { get; private set; }
+
+    /// <summary>How many times the server answered RATE_LIMITED and this client waited (for tests and diagnostics).</summary>
+    internal int RateLimitedCount => Volatile.Read(ref _rateLimited);
 
     /// <summary>Test switch: when false, envelopes are stored but never acked (the server will redeliver them).</summary>
     internal bool AcksEnabled { get; set; } = true;
@@ -539,10 +543,18 @@ public sealed class ParleyClient : IAsyncDisposable
             {
                 ack.Seqs.Add(seq);
             }
-            if (ack.Seqs.Count > 0)
+            while (ack.Seqs.Count > 0)
             {
-                await session.Connection.RequestAsync(new ClientFrame { Ack = ack }, cancellationToken);
-                session.Acked(ack.Seqs.Count);
+                try
+                {
+                    await session.Connection.RequestAsync(new ClientFrame { Ack = ack.Clone() }, cancellationToken);
+                    session.Acked(ack.Seqs.Count);
+                    break;
+                }
+                catch (ParleyException e) when (e.Code == ErrorCode.RateLimited)
+                {
+                    await Task.Delay(RetryDelay(e), _options.Time, cancellationToken);
+                }
             }
         }
     }
@@ -564,6 +576,10 @@ public sealed class ParleyClient : IAsyncDisposable
                 // No Pong in time: the link is dead even if the socket has not noticed.
                 session.Connection.Abort();
                 return;
+            }
+            catch (ParleyException e) when (e.Code == ErrorCode.RateLimited)
+            {
+                // Refused, but the server saw the frame: the link is alive, which is all a ping is for.
             }
         }
     }
@@ -731,7 +747,7 @@ public sealed class ParleyClient : IAsyncDisposable
             }
             catch (ParleyException e) when (e.Code == ErrorCode.RateLimited)
             {
-                await Task.Delay(e.RetryAfter is { } wait && wait > TimeSpan.Zero ? wait : TimeSpan.FromSeconds(1), _options.Time, cancellationToken);
+                await Task.Delay(RetryDelay(e), _options.Time, cancellationToken);
             }
             catch (ParleyException e) when (e.Code == ErrorCode.Internal && attempt < 20)
             {
@@ -896,7 +912,7 @@ public sealed class ParleyClient : IAsyncDisposable
             }
             catch (ParleyException e) when (e.Code == ErrorCode.RateLimited)
             {
-                await Task.Delay(e.RetryAfter is { } wait && wait > TimeSpan.Zero ? wait : TimeSpan.FromSeconds(1), _options.Time, cancellationToken);
+                await Task.Delay(RetryDelay(e), _options.Time, cancellationToken);
             }
         }
     }
@@ -1056,6 +1072,13 @@ public sealed class ParleyClient : IAsyncDisposable
         {
             session.QueueAck(seq);
         }
+    }
+
+    /// <summary>How long to wait after RATE_LIMITED: what the server asked (bounded, it may be hostile), else a second.</summary>
+    private TimeSpan RetryDelay(ParleyException e)
+    {
+        Interlocked.Increment(ref _rateLimited);
+        return e.RetryAfter is { } wait && wait > TimeSpan.Zero ? TimeSpan.FromMilliseconds(Math.Min(wait.TotalMilliseconds, 60_000)) : TimeSpan.FromSeconds(1);
     }
 
     private static DateTimeOffset FromUnixMs(long ms) =>

@@ -189,4 +189,26 @@ public sealed class DeliveryTests
 
         Assert.Equal(ErrorCode.Unauthorized, error.Code);
     }
+
+    [Fact]
+    public async Task A_rate_limited_client_slows_down_and_everything_still_arrives_in_order()
+    {
+        await using var server = await TestServer.StartAsync(o =>
+        {
+            o.Limits.FramesPerSecond = 40;
+            o.Limits.FrameBurst = 5;
+        });
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var inbox = new Inbox(bob);
+        await bob.SyncAsync(Wait.Token());
+
+        // Far more frames than the burst: the server answers RATE_LIMITED and the SDK waits as told.
+        var ids = await Task.WhenAll(Enumerable.Range(0, 60).Select(i => alice.SendTextAsync("bob", $"r{i}", Wait.Token())));
+
+        await inbox.CountAsync(60);
+        Assert.Equal(ids, inbox.Messages.Select(m => m.Id));
+        Assert.True(alice.RateLimitedCount > 0, "the server never pushed back, so this test proved nothing");
+        Assert.Equal(ConnectionState.Connected, alice.State);
+    }
 }

@@ -17,10 +17,10 @@ public sealed class TestServer : IAsyncDisposable
 
     public string DataDir => Path.Combine(_root, "data");
 
-    public static async Task<TestServer> StartAsync()
+    public static async Task<TestServer> StartAsync(Action<Parley.Server.Configuration.ParleyOptions>? configure = null)
     {
         var test = new TestServer();
-        test._server = await ParleyServer.StartAsync(test.DataDir);
+        test._server = await ParleyServer.StartAsync(test.DataDir, configure);
         return test;
     }
 
