@@ -43,6 +43,8 @@ public sealed class GroupCipher
             ciphertext = aes.EncryptCbc(plaintext, key.Iv, PaddingMode.PKCS7);
         }
 
+        key.Zero();
+
         SenderKeyMessage message = SenderKeyMessage.Create(distributionId, state.ChainId, key.Iteration, ciphertext, state.SigningPrivateKey);
         state.ChainKey = state.ChainKey.Next();
         _store.StoreSenderKey(_sender, distributionId, record);
@@ -85,6 +87,10 @@ public sealed class GroupCipher
         catch (CryptographicException e)
         {
             throw new InvalidMessageException("Sender key message does not decrypt.", e);
+        }
+        finally
+        {
+            key.Zero();
         }
 
         _store.StoreSenderKey(_sender, message.DistributionId, record);

@@ -29,4 +29,12 @@ internal sealed class SenderMessageKey
     internal byte[] Iv { get; }
 
     internal byte[] CipherKey { get; }
+
+    /// <summary>Wipes the key material once the message is done.</summary>
+    internal void Zero()
+    {
+        CryptographicOperations.ZeroMemory(Seed);
+        CryptographicOperations.ZeroMemory(Iv);
+        CryptographicOperations.ZeroMemory(CipherKey);
+    }
 }
