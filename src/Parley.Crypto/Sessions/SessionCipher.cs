@@ -296,7 +296,7 @@ public sealed class SessionCipher
         }
 
         var remoteIdentity = state.RemoteIdentity ?? throw new InvalidSessionException("Session state has no remote identity.");
-        var chain = GetOrCreateReceiverChain(state, message.SenderRatchetKey);
+        int chain = GetOrCreateReceiverChain(state, message.SenderRatchetKey);
         var keys = GetOrCreateMessageKeys(state, chain, message.Counter);
         try
         {
@@ -315,10 +315,10 @@ public sealed class SessionCipher
         }
     }
 
-    private static ReceiverChain GetOrCreateReceiverChain(SessionState state, EcPublicKey theirRatchetKey)
+    private static int GetOrCreateReceiverChain(SessionState state, EcPublicKey theirRatchetKey)
     {
-        var existing = state.FindReceiverChain(theirRatchetKey);
-        if (existing is not null)
+        int existing = state.FindReceiverChainIndex(theirRatchetKey);
+        if (existing >= 0)
         {
             return existing;
         }
@@ -331,15 +331,16 @@ public sealed class SessionCipher
         CryptographicOperations.ZeroMemory(receiveRoot);
 
         state.RootKey = sendRoot;
-        state.AddReceiverChain(theirRatchetKey, receiveChain);
+        int index = state.AddReceiverChain(theirRatchetKey, receiveChain);
         uint currentIndex = sender.ChainKey.Index;
         state.PreviousCounter = currentIndex > 0 ? currentIndex - 1 : 0;
         state.Sender = new SenderChain(ourNewRatchetKey, sendChain);
-        return state.ReceiverChains[^1];
+        return index;
     }
 
-    private static MessageKeys GetOrCreateMessageKeys(SessionState state, ReceiverChain chain, uint counter)
+    private static MessageKeys GetOrCreateMessageKeys(SessionState state, int chainIndex, uint counter)
     {
+        var chain = state.ReceiverChains[chainIndex];
         var chainKey = chain.ChainKey;
         if (chainKey.Index > counter)
         {
@@ -348,9 +349,10 @@ public sealed class SessionCipher
             {
                 if (skipped[i].Index == counter)
                 {
-                    var found = skipped[i];
-                    skipped.RemoveAt(i);
-                    return found.ToMessageKeys();
+                    var remaining = new List<SkippedMessageKey>(skipped);
+                    remaining.RemoveAt(i);
+                    state.ReceiverChains[chainIndex] = new ReceiverChain(chain.RatchetKey, chainKey, remaining);
+                    return skipped[i].ToMessageKeys();
                 }
             }
 
@@ -366,22 +368,24 @@ public sealed class SessionCipher
 
         // Keep keys for the skipped messages, but never more than the bound: only the newest can still be used.
         uint keepFrom = jump > ProtocolLimits.MaxMessageKeys ? counter - ProtocolLimits.MaxMessageKeys : chainKey.Index;
+        List<SkippedMessageKey>? keys = null;
         while (chainKey.Index < counter)
         {
             if (chainKey.Index >= keepFrom)
             {
-                chain.MessageKeys.Add(new SkippedMessageKey(chainKey.Index, chainKey.MessageKeySeedBytes(), null));
+                keys ??= new List<SkippedMessageKey>(chain.MessageKeys);
+                keys.Add(new SkippedMessageKey(chainKey.Index, chainKey.MessageKeySeedBytes(), null));
             }
 
             chainKey = chainKey.Next();
         }
 
-        if (chain.MessageKeys.Count > ProtocolLimits.MaxMessageKeys)
+        if (keys is not null && keys.Count > ProtocolLimits.MaxMessageKeys)
         {
-            chain.MessageKeys.RemoveRange(0, chain.MessageKeys.Count - ProtocolLimits.MaxMessageKeys);
+            keys.RemoveRange(0, keys.Count - ProtocolLimits.MaxMessageKeys);
         }
 
-        chain.ChainKey = chainKey.Next();
+        state.ReceiverChains[chainIndex] = new ReceiverChain(chain.RatchetKey, chainKey.Next(), keys ?? chain.MessageKeys);
         return chainKey.MessageKeys();
     }
 }

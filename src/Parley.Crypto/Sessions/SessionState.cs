@@ -5,7 +5,8 @@ namespace Parley.Crypto.Sessions;
 
 /// <summary>
 /// One Double Ratchet session, mirroring libsignal's SessionStructure. Mutable, and only mutated on a
-/// private copy (<see cref="Clone"/>) until an operation has fully succeeded.
+/// private copy (<see cref="Clone"/>) until an operation has fully succeeded. Copies are cheap: key arrays and
+/// chains are immutable and shared; only the list of chains is copied.
 /// </summary>
 internal sealed class SessionState
 {
@@ -44,7 +45,7 @@ internal sealed class SessionState
     public SessionState Clone()
     {
         var copy = (SessionState)MemberwiseClone();
-        copy.ReceiverChains = ReceiverChains.ConvertAll(c => c.Clone());
+        copy.ReceiverChains = [.. ReceiverChains];
         return copy;
     }
 
@@ -52,23 +53,32 @@ internal sealed class SessionState
 
     public ReceiverChain? FindReceiverChain(EcPublicKey ratchetKey)
     {
-        foreach (var chain in ReceiverChains)
+        int index = FindReceiverChainIndex(ratchetKey);
+        return index < 0 ? null : ReceiverChains[index];
+    }
+
+    public int FindReceiverChainIndex(EcPublicKey ratchetKey)
+    {
+        for (int i = 0; i < ReceiverChains.Count; i++)
         {
-            if (chain.RatchetKey.Equals(ratchetKey))
+            if (ReceiverChains[i].RatchetKey.Equals(ratchetKey))
             {
-                return chain;
+                return i;
             }
         }
 
-        return null;
+        return -1;
     }
 
-    public void AddReceiverChain(EcPublicKey ratchetKey, ChainKey chainKey)
+    /// <summary>Adds a chain and returns its index (the oldest chain is dropped beyond the bound).</summary>
+    public int AddReceiverChain(EcPublicKey ratchetKey, ChainKey chainKey)
     {
-        ReceiverChains.Add(new ReceiverChain(ratchetKey, chainKey, []));
+        ReceiverChains.Add(new ReceiverChain(ratchetKey, chainKey));
         if (ReceiverChains.Count > ProtocolLimits.MaxReceiverChains)
         {
             ReceiverChains.RemoveAt(0);
         }
+
+        return ReceiverChains.Count - 1;
     }
 }

@@ -356,7 +356,7 @@ internal static class SessionStructureCodec
         }
 
         keys.Reverse(); // stored newest first; kept oldest first in memory
-        return new ReceiverChain(EcPublicKey.Deserialize(publicKey), chainKey.Value, keys);
+        return new ReceiverChain(EcPublicKey.Deserialize(publicKey), chainKey.Value, keys.Count == 0 ? null : keys);
     }
 
     private static SkippedMessageKey ReadMessageKey(ReadOnlySpan<byte> data)
