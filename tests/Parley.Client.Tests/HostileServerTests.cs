@@ -1,0 +1,170 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using Google.Protobuf;
+using Parley.Client.Events;
+using Parley.Protocol;
+
+namespace Parley.Client.Tests;
+
+/// <summary>The SDK treats everything from the network as hostile: bad frames end the connection, bad envelopes are dropped.</summary>
+public sealed class HostileServerTests : IDisposable
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
+    private readonly TempProfile _profile = new();
+
+    public void Dispose() => _profile.Dispose();
+
+    private static async Task<Exception> FirstDropAsync(Func<WebSocket, Task> misbehave)
+    {
+        await using var server = new HostileServer(async (ws, n) =>
+        {
+            if (n == 1)
+            {
+                await misbehave(ws);
+            }
+            // Later connections behave: stay open until the client leaves.
+            while (await HostileServer.ReceiveAsync(ws) is not null)
+            {
+            }
+        });
+        using var profile = new TempProfile();
+        await using var client = server.NewClient(profile.Path);
+        var dropped = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.ConnectionStateChanged += (_, e) =>
+        {
+            if (e is { State: ConnectionState.Disconnected, Error: { } error })
+            {
+                dropped.TrySetResult(error);
+            }
+            if (e.State == ConnectionState.Connected && dropped.Task.IsCompleted)
+            {
+                reconnected.TrySetResult();
+            }
+        };
+        await client.ConnectAsync();
+        var why = await dropped.Task.WaitAsync(Limit);
+        await reconnected.Task.WaitAsync(Limit); // and it comes back on its own
+        Assert.True(server.Connections >= 2);
+        return why;
+    }
+
+    [Fact]
+    public async Task A_text_frame_ends_the_connection_and_the_client_reconnects()
+    {
+        var why = await FirstDropAsync(ws => ws.SendAsync("hello"u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None));
+        Assert.Equal(ErrorCode.BadRequest, Assert.IsType<ParleyException>(why).Code);
+    }
+
+    [Fact]
+    public async Task An_oversized_frame_ends_the_connection()
+    {
+        var why = await FirstDropAsync(ws => ws.SendAsync(new byte[WireLimits.MaxFrameBytes + 1], WebSocketMessageType.Binary, true, CancellationToken.None));
+        Assert.Equal(ErrorCode.TooLarge, Assert.IsType<ParleyException>(why).Code);
+    }
+
+    [Fact]
+    public async Task An_unparsable_frame_ends_the_connection()
+    {
+        var why = await FirstDropAsync(ws => ws.SendAsync(new byte[] { 0xFF, 0xFF, 0xFF, 0xFF }, WebSocketMessageType.Binary, true, CancellationToken.None));
+        Assert.Equal(ErrorCode.BadRequest, Assert.IsType<ParleyException>(why).Code);
+    }
+
+    [Fact]
+    public async Task Malformed_and_repeated_envelopes_are_acked_but_only_one_good_message_is_raised()
+    {
+        var acked = new ConcurrentBag<ulong>();
+        var good = MessageId.New();
+        var text = new Content { Text = new TextMessage { Text = "the good one" } }.ToByteString();
+        await using var server = new HostileServer(async (ws, _) =>
+        {
+            Envelope Env(ulong seq, byte[] id, string sender, ByteString payload) => new()
+            {
+                Seq = seq, Kind = EnvelopeKind.Message, MessageId = ByteString.CopyFrom(id), Sender = sender, SenderDevice = 1, Conversation = "bob", Payload = payload,
+            };
+            var envelopes = new[]
+            {
+                Env(1, [1, 2, 3], "alice", text),                          // id is not 16 bytes
+                Env(2, MessageId.New(), "Not A User!", text),               // sender is not a user name
+                Env(3, MessageId.New(), "alice", ByteString.CopyFrom(0xFF, 0xFF)), // payload is not Content
+                Env(4, good, "alice", text),
+                Env(5, good, "alice", text),                                // redelivered duplicate
+                Env(6, MessageId.New(), "bob", text),                        // claims to be our own device
+            };
+            foreach (var envelope in envelopes)
+            {
+                await HostileServer.SendAsync(ws, new ServerFrame { Envelope = envelope });
+            }
+            await HostileServer.SendAsync(ws, new ServerFrame { QueueEmpty = new QueueEmpty() });
+            while (await HostileServer.ReceiveAsync(ws) is { } frame)
+            {
+                if (frame.Ack is { } ack)
+                {
+                    foreach (var seq in ack.Seqs)
+                    {
+                        acked.Add(seq);
+                    }
+                    await HostileServer.SendAsync(ws, new ServerFrame { RequestId = frame.RequestId, AckResult = new AckResult { Acked = (uint)ack.Seqs.Count } });
+                }
+            }
+        });
+        await using var client = server.NewClient(_profile.Path);
+        var raised = new ConcurrentQueue<StoredMessage>();
+        client.MessageReceived += (_, e) => raised.Enqueue(e.Message);
+
+        await client.SyncAsync().WaitAsync(Limit);
+        var deadline = DateTime.UtcNow + Limit;
+        while (acked.Count < 6 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(new ulong[] { 1, 2, 3, 4, 5, 6 }, acked.Order());
+        var message = Assert.Single(raised);
+        Assert.Equal((MessageId.ToText(good), "the good one", "alice"), (message.Id, message.Text, message.Sender));
+        Assert.Single(client.GetConversation("alice"));
+    }
+
+    [Fact]
+    public async Task Receipts_for_another_conversation_do_not_move_a_message()
+    {
+        var receiptAcked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = new HostileServer(async (ws, _) =>
+        {
+            while (await HostileServer.ReceiveAsync(ws) is { } frame)
+            {
+                if (frame.GetDevices is { } get)
+                {
+                    var list = new DeviceList { User = get.User };
+                    list.DeviceIds.Add(1);
+                    await HostileServer.SendAsync(ws, new ServerFrame { RequestId = frame.RequestId, DeviceList = list });
+                }
+                else if (frame.Send is { } send)
+                {
+                    await HostileServer.SendAsync(ws, new ServerFrame { RequestId = frame.RequestId, SendResult = new SendResult { MessageId = send.MessageId } });
+                    // mallory claims to have read bob's message to carol.
+                    var receipt = new Envelope { Seq = 1, Kind = EnvelopeKind.ReadReceipt, Sender = "mallory", SenderDevice = 1 };
+                    receipt.ReceiptIds.Add(send.MessageId);
+                    await HostileServer.SendAsync(ws, new ServerFrame { Envelope = receipt });
+                }
+                else if (frame.Ack is { } ack)
+                {
+                    await HostileServer.SendAsync(ws, new ServerFrame { RequestId = frame.RequestId, AckResult = new AckResult { Acked = (uint)ack.Seqs.Count } });
+                    if (ack.Seqs.Contains(1ul))
+                    {
+                        receiptAcked.TrySetResult();
+                    }
+                }
+            }
+        });
+        await using var client = server.NewClient(_profile.Path);
+        var statuses = new ConcurrentQueue<MessageStatusChangedEventArgs>();
+        client.MessageStatusChanged += (_, e) => statuses.Enqueue(e);
+
+        var id = await client.SendTextAsync("carol", "for carol only").WaitAsync(Limit);
+        await receiptAcked.Task.WaitAsync(Limit); // the client has handled the receipt (it acks only after)
+
+        Assert.Equal(MessageStatus.Sent, client.FindMessage(id)!.Status);
+        Assert.Equal([MessageStatus.Sent], statuses.Select(s => s.Status));
+    }
+}
