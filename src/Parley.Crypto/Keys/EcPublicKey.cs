@@ -20,10 +20,20 @@ public sealed class EcPublicKey : IEquatable<EcPublicKey>
     private readonly byte[] _key;
     private byte[]? _serialized;
 
+    // Decoded Edwards forms (by sign bit), cached: an identity key verifies many signatures.
+    private Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.PublicPoint? _edwardsPositive;
+    private Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.PublicPoint? _edwardsNegative;
+
     private EcPublicKey(byte[] key)
     {
         _key = key;
     }
+
+    /// <summary>The decoded Edwards point with this u-coordinate and sign bit, or null if there is none.</summary>
+    internal Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.PublicPoint? EdwardsPoint(int signBit) =>
+        signBit == 0
+            ? _edwardsPositive ??= XEdDsa.EdwardsPoint(_key, 0)
+            : _edwardsNegative ??= XEdDsa.EdwardsPoint(_key, 1);
 
     /// <summary>The 32 raw key bytes (Montgomery u-coordinate), without the type byte.</summary>
     public ReadOnlySpan<byte> PublicKeyBytes => _key;
@@ -82,7 +92,7 @@ public sealed class EcPublicKey : IEquatable<EcPublicKey>
 
     /// <summary>True only if <paramref name="signature"/> is a valid XEdDSA signature of <paramref name="message"/> by this key.</summary>
     public bool VerifySignature(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
-        XEdDsa.Verify(_key, message, signature);
+        XEdDsa.Verify(this, message, signature);
 
     /// <summary>True only if <paramref name="signature"/> is a valid XEdDSA signature of <paramref name="message"/> by <paramref name="key"/>.</summary>
     public static bool VerifySignature(EcPublicKey key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)

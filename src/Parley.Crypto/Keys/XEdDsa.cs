@@ -73,15 +73,25 @@ internal static class XEdDsa
         }
     }
 
-    public static bool Verify(ReadOnlySpan<byte> montgomeryPublicKey, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+    /// <summary>The Edwards public point for a Montgomery key and sign bit, or null when there is none.</summary>
+    public static Ed25519.PublicPoint? EdwardsPoint(ReadOnlySpan<byte> montgomeryPublicKey, int signBit)
     {
-        if (signature.Length != SignatureLength || montgomeryPublicKey.Length != 32)
+        Span<byte> edwards = stackalloc byte[32];
+        return Ed25519Arithmetic.MontgomeryToEdwards(montgomeryPublicKey, signBit, edwards)
+            ? Ed25519.ValidatePublicKeyPartialExport(edwards)
+            : null;
+    }
+
+    /// <summary>Verifies with the signer's Edwards point for the signature's sign bit (decoded once per key and cached there).</summary>
+    public static bool Verify(EcPublicKey signer, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+    {
+        if (signature.Length != SignatureLength)
         {
             return false;
         }
 
-        Span<byte> edwards = stackalloc byte[32];
-        if (!Ed25519Arithmetic.MontgomeryToEdwards(montgomeryPublicKey, signature[63] >> 7, edwards))
+        var point = signer.EdwardsPoint(signature[63] >> 7);
+        if (point is null)
         {
             return false;
         }
@@ -95,6 +105,6 @@ internal static class XEdDsa
         }
 
         // With A rebuilt, the check R == s·B − h·A is exactly Ed25519 verification.
-        return Ed25519.Verify(standard, edwards, message);
+        return Ed25519.Verify(standard, point, message);
     }
 }
