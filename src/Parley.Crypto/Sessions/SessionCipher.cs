@@ -9,6 +9,8 @@ namespace Parley.Crypto.Sessions;
 /// <summary>
 /// Encrypts to and decrypts from one remote device with the Double Ratchet, as libsignal. Each call loads the
 /// session record, and stores it back only when the operation succeeded: a failed decrypt never changes state.
+/// Calls are not synchronized: the caller runs one operation at a time per remote address (as a per-conversation
+/// queue does), or two concurrent calls could both start from the same record.
 /// </summary>
 public sealed class SessionCipher
 {
