@@ -3,9 +3,9 @@ using System.Security.Cryptography;
 namespace Parley.Crypto.Tests.Attachments;
 
 /// <summary>
-/// A read-only stream of a given length whose bytes are made on the fly (AES-CTR-like from a
-/// seed), so a test can push a large file through without holding it; also a write sink that
-/// only hashes what it receives.
+/// A read-only stream of a given length whose bytes are computed from their position, so a test
+/// can push a large file through without holding it; also a write sink that only hashes what it
+/// receives.
 /// </summary>
 internal sealed class GeneratedStream : Stream
 {

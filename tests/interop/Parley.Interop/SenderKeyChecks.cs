@@ -120,6 +120,41 @@ internal static class SenderKeyChecks
             }
         });
 
+        await runner.RunAsync("sender key: a late joiner starts where libsignal's chain is and cannot read older messages", async () =>
+        {
+            var store = new InMemorySenderKeyStore();
+            var distributionId = Guid.NewGuid();
+            string party = $"erin-{distributionId}";
+            var erin = new ProtocolAddress("erin", 3);
+            JsonObject sender = new() { ["party"] = party, ["name"] = "erin", ["device"] = 3, ["distributionId"] = distributionId.ToString() };
+            await oracle.CallAsync("group.create", sender);
+            var early = new List<byte[]>();
+            for (int i = 0; i < 5; i++)
+            {
+                JsonObject request = (JsonObject)sender.DeepClone();
+                request["plaintext"] = Oracle.B64([(byte)i]);
+                early.Add(Oracle.Bytes(await oracle.CallAsync("group.encrypt", request), "ciphertext"));
+            }
+
+            JsonObject late = await oracle.CallAsync("group.create", sender);
+            var distribution = SenderKeyDistributionMessage.Deserialize(Oracle.Bytes(late, "message"));
+            CheckFailedException.Unless(distribution.Iteration == 5, $"libsignal's distribution message is at iteration {distribution.Iteration}, expected 5");
+            new GroupSessionBuilder(store).Process(erin, distribution);
+            JsonObject next = (JsonObject)sender.DeepClone();
+            next["plaintext"] = Oracle.B64([5]);
+            byte[] fifth = Oracle.Bytes(await oracle.CallAsync("group.encrypt", next), "ciphertext");
+            var cipher = new GroupCipher(store, erin);
+            CheckFailedException.Unless(cipher.Decrypt(fifth).SequenceEqual(new byte[] { 5 }), "the message after joining did not decrypt");
+            try
+            {
+                cipher.Decrypt(early[4]);
+                throw new CheckFailedException("a message from before joining decrypted");
+            }
+            catch (DuplicateMessageException)
+            {
+            }
+        });
+
         await runner.RunAsync("sender key: libsignal accepts a 25,000-message jump and refuses 25,001 like Parley", async () =>
         {
             var store = new InMemorySenderKeyStore();
