@@ -90,6 +90,24 @@ public sealed class EcPublicKey : IEquatable<EcPublicKey>
         }
     }
 
+    /// <summary>
+    /// Whether the key is a canonical encoding (u &lt; p) of a point in the prime-order subgroup, as current
+    /// libsignal requires of incoming base keys. Honestly generated keys always are.
+    /// </summary>
+    internal bool IsCanonical()
+    {
+        bool belowFieldPrime = (_key[31] & 0x80) == 0
+            && !(_key[0] >= 256 - 19 && _key.AsSpan(1, 30).IndexOfAnyExcept((byte)0xFF) < 0 && _key[31] == 0x7F);
+        if (!belowFieldPrime)
+        {
+            return false;
+        }
+
+        Span<byte> edwards = stackalloc byte[32];
+        return Ed25519Arithmetic.MontgomeryToEdwards(_key, 0, edwards)
+            && Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.ValidatePublicKeyFull(edwards);
+    }
+
     /// <summary>True only if <paramref name="signature"/> is a valid XEdDSA signature of <paramref name="message"/> by this key.</summary>
     public bool VerifySignature(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
         XEdDsa.Verify(this, message, signature);

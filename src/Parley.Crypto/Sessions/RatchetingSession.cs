@@ -78,6 +78,12 @@ internal static class RatchetingSession
             throw new InvalidMessageException("Kyber prekey and ciphertext must both be present or both absent.");
         }
 
+        // As current libsignal: a base key outside the prime-order subgroup (or non-canonically encoded) is refused.
+        if (!p.TheirBaseKey.IsCanonical())
+        {
+            throw new InvalidMessageException("Incoming base key is not a canonical prime-order point.");
+        }
+
         Span<byte> secrets = stackalloc byte[MaxSecretLength];
         int length = 0;
         try

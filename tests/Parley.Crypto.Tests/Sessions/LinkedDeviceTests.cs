@@ -48,21 +48,42 @@ public class LinkedDeviceTests
         Assert.False(alice.Store.ContainsSession(bobLaptop.Address));
     }
 
-    [Fact]
-    public void PreKey_message_with_a_low_order_base_key_is_refused()
+    [Theory]
+    [InlineData("zero")]
+    [InlineData("twisted")]
+    [InlineData("above-prime")]
+    public void PreKey_message_with_a_non_canonical_base_key_is_refused(string kind)
     {
         var alice = new TestDevice("alice");
         var bob = new TestDevice("bob");
         alice.StartSessionWith(bob, bob.CreateBundle(kem: null));
         var genuine = PreKeySignalMessage.Deserialize(alice.Encrypt(bob, "x").Serialize());
 
-        // Rebuild the message with the all-zero (small-order) point as base key.
         var wire = genuine.Serialize();
         var baseKey = genuine.BaseKey.Serialize();
-        int at = wire.AsSpan().IndexOf(baseKey);
-        wire.AsSpan(at + 1, 32).Clear();
+        int at = wire.AsSpan().IndexOf(baseKey) + 1;
+        var p = System.Numerics.BigInteger.Pow(2, 255) - 19;
+        var u = new System.Numerics.BigInteger(baseKey.AsSpan(1), isUnsigned: true);
+        var replacement = kind switch
+        {
+            "zero" => System.Numerics.BigInteger.Zero, // order-2 point
+            "twisted" => System.Numerics.BigInteger.ModPow(u, p - 2, p), // 1/u: the same point plus the order-2 point
+            _ => u + p, // the same point, encoded non-canonically
+        };
+        var bytes = new byte[32];
+        replacement.TryWriteBytes(bytes, out _, isUnsigned: true);
+        bytes.CopyTo(wire, at);
 
-        Assert.Throws<InvalidKeyException>(() => bob.Decrypt(alice, CiphertextMessageType.PreKey, wire));
+        Assert.Throws<InvalidMessageException>(() => bob.Decrypt(alice, CiphertextMessageType.PreKey, wire));
         Assert.False(bob.Store.ContainsSession(alice.Address));
+    }
+
+    [Fact]
+    public void Honest_keys_are_canonical()
+    {
+        for (int i = 0; i < 50; i++)
+        {
+            Assert.True(EcKeyPair.Generate().PublicKey.IsCanonical());
+        }
     }
 }
