@@ -159,8 +159,8 @@ public sealed class ParleyClient : IAsyncDisposable
         var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Me}.{Credentials.DeviceId}:{Credentials.Password}"));
         var creds = await PostAsync(Credentials.Server, RegistrationApi.Devices, new LinkDeviceRequest(deviceName),
             new AuthenticationHeaderValue("Basic", basic), cancellationToken);
-        // Our own device list just changed: forget the cached one so the next send fetches it.
-        _store.CacheDevices(Me, [.. (_store.CachedDevices(Me) ?? [Credentials.DeviceId]), creds.DeviceId]);
+        // Our own device list just changed: forget the cached one (empty = not cached) so the next send fetches it.
+        _store.CacheDevices(Me, []);
         return SaveProfile(newProfileDirectory, Credentials.Server, creds, _options);
     }
 
@@ -441,7 +441,7 @@ public sealed class ParleyClient : IAsyncDisposable
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
-            timeout.CancelAfter(_options.ResponseTimeout);
+            timeout.CancelAfter(_options.HelloTimeout);
             var hello = new Hello { User = Me, DeviceId = Credentials.DeviceId, Password = Credentials.Password, Client = _options.ClientName };
             for (var v = ProtocolVersion.Oldest; v <= ProtocolVersion.Current; v++)
             {

@@ -14,8 +14,11 @@ public sealed class ParleyClientOptions
     /// <summary>Heartbeat period: the server closes a connection silent for 75 s, so 25 s leaves room for two lost pings.</summary>
     public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(25);
 
-    /// <summary>How long to wait for a Pong (or the Welcome) before the connection is taken as dead.</summary>
+    /// <summary>How long to wait for a Pong before the connection is taken as dead.</summary>
     public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>How long to wait for the Welcome after Hello: the server itself allows 10 s for the Hello to arrive.</summary>
+    public TimeSpan HelloTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>First reconnect delay ceiling; doubles per failed attempt.</summary>
     public TimeSpan ReconnectInitialDelay { get; set; } = TimeSpan.FromMilliseconds(250);

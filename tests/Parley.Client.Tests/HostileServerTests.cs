@@ -167,4 +167,50 @@ public sealed class HostileServerTests : IDisposable
         Assert.Equal(MessageStatus.Sent, client.FindMessage(id)!.Status);
         Assert.Equal([MessageStatus.Sent], statuses.Select(s => s.Status));
     }
+
+    [Fact]
+    public async Task A_server_that_stops_answering_pings_is_dropped_and_redialled()
+    {
+        var pings = 0;
+        await using var server = new HostileServer(async (ws, n) =>
+        {
+            while (await HostileServer.ReceiveAsync(ws) is { } frame)
+            {
+                if (frame.Ping is { } ping)
+                {
+                    Interlocked.Increment(ref pings);
+                    if (n > 1)
+                    {
+                        await HostileServer.SendAsync(ws, new ServerFrame { RequestId = frame.RequestId, Pong = new Pong { ClientTime = ping.ClientTime } });
+                    }
+                    // The first connection reads pings but never answers: a half-dead link.
+                }
+            }
+        });
+        using (var store = Storage.ClientStore.Open(_profile.Path))
+        {
+            store.SaveCredentials(new DeviceCredentialsProfile(server.BaseUri, "bob", 1, "secret"));
+        }
+        await using var client = ParleyClient.Open(_profile.Path, new ParleyClientOptions
+        {
+            PingInterval = TimeSpan.FromMilliseconds(100),
+            ResponseTimeout = TimeSpan.FromMilliseconds(300),
+            ReconnectInitialDelay = TimeSpan.FromMilliseconds(20),
+        });
+        var dropped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.ConnectionStateChanged += (_, e) =>
+        {
+            if (e.State == ConnectionState.Disconnected)
+            {
+                dropped.TrySetResult();
+            }
+        };
+
+        await client.ConnectAsync();
+        await dropped.Task.WaitAsync(Limit);
+        await client.ConnectAsync().WaitAsync(Limit);
+
+        Assert.True(Volatile.Read(ref pings) >= 1);
+        Assert.True(server.Connections >= 2);
+    }
 }

@@ -123,4 +123,31 @@ public sealed class CliTests
         Assert.Equal(2, run.ExitCode);
         Assert.Equal("unreachable", run.Single.GetProperty("code").GetString());
     }
+
+    [Fact]
+    public async Task Chat_in_line_mode_sends_each_input_line_and_prints_json_events()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = server.NewProfileDir();
+        await Cli.RunAsync("register", "--server", server.BaseUri.ToString(), "--user", "alice", "--profile", alice);
+        var bob = await server.RegisterAsync("bob");
+        var inbox = new Inbox(bob);
+        var earlier = await bob.SendTextAsync("alice", "are you there?", Wait.Token());
+
+        using var chat = Cli.Start("chat", "bob", "--profile", alice, "--json");
+        await chat.StandardInput.WriteLineAsync("yes, here");
+        var run = await Cli.FinishAsync(chat); // closes stdin: the chat ends after sending
+
+        Assert.Equal(0, run.ExitCode);
+        var events = run.Json;
+        var shown = Assert.Single(events, e => e.GetProperty("event").GetString() == "message");
+        Assert.Equal((earlier, "bob", "are you there?"),
+            (shown.GetProperty("id").GetString(), shown.GetProperty("from").GetString(), shown.GetProperty("text").GetString()));
+        var sent = Assert.Single(events, e => e.GetProperty("event").GetString() == "sent");
+        await bob.SyncAsync(Wait.Token());
+        await inbox.CountAsync(1);
+        Assert.Equal((sent.GetProperty("id").GetString(), "yes, here"), (inbox.Messages[0].Id, inbox.Messages[0].Text));
+        // An open chat reads what it shows: bob's message turns blue.
+        await Wait.UntilAsync(() => bob.FindMessage(earlier)!.Status == MessageStatus.Read, "READ for bob's message");
+    }
 }

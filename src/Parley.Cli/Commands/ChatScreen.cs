@@ -24,6 +24,7 @@ internal sealed class ChatScreen
     private readonly CliOutput _output;
     private readonly Channel<Input> _inputs = Channel.CreateUnbounded<Input>();
     private readonly StringBuilder _line = new();
+    private readonly HashSet<string> _printed = new(StringComparer.Ordinal);
     private DateTimeOffset? _peerTypingAt;
     private bool _peerOnline;
     private DateTimeOffset? _peerLastSeen;
@@ -201,9 +202,20 @@ internal sealed class ChatScreen
         }
     }
 
-    private void PrintMessage(StoredMessage m) => _output.Result(
-        new { @event = "message", id = m.Id, from = m.Sender, text = m.Text, sent_at = CliOutput.Time(m.SentAt), status = CliContext.StatusName(m.Status) },
-        $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{Markup.Escape(m.Sender)}[/]: {Markup.Escape(m.Text)}");
+    /// <summary>Prints a message line once: the history and the live event of the same message may both offer it.</summary>
+    private void PrintMessage(StoredMessage m)
+    {
+        lock (_printed)
+        {
+            if (!_printed.Add(m.Id))
+            {
+                return;
+            }
+            _output.Result(
+                new { @event = "message", id = m.Id, from = m.Sender, text = m.Text, sent_at = CliOutput.Time(m.SentAt), status = CliContext.StatusName(m.Status) },
+                $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{Markup.Escape(m.Sender)}[/]: {Markup.Escape(m.Text)}");
+        }
+    }
 
     /// <summary>An open chat shows the peer's messages, so they count as read: send READ for the ones not yet read.</summary>
     private async Task MarkShownReadAsync(CancellationToken cancellationToken)
