@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text;
 using Parley.Crypto.Keys;
 
 namespace Parley.Crypto.Fingerprints;
@@ -60,6 +61,17 @@ public sealed class FingerprintGenerator
         ArgumentNullException.ThrowIfNull(localIdentityKey);
         ArgumentNullException.ThrowIfNull(remoteIdentityKey);
         return Create(version, localStableId, localIdentityKey.Serialize(), remoteStableId, remoteIdentityKey.Serialize());
+    }
+
+    /// <summary>
+    /// The safety number Parley shows for a conversation between two users: the stable
+    /// identifiers are the UTF-8 user names, the version <see cref="CurrentVersion"/>.
+    /// </summary>
+    public Fingerprint Create(string localUser, IdentityKey localIdentityKey, string remoteUser, IdentityKey remoteIdentityKey)
+    {
+        ArgumentNullException.ThrowIfNull(localUser);
+        ArgumentNullException.ThrowIfNull(remoteUser);
+        return Create(CurrentVersion, Encoding.UTF8.GetBytes(localUser), localIdentityKey, Encoding.UTF8.GetBytes(remoteUser), remoteIdentityKey);
     }
 
     private byte[] Hash(ReadOnlySpan<byte> stableId, ReadOnlySpan<byte> identityKey)

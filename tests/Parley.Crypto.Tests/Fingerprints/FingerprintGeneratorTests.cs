@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Parley.Crypto.Fingerprints;
+using Parley.Crypto.Keys;
 
 namespace Parley.Crypto.Tests.Fingerprints;
 
@@ -117,6 +118,18 @@ public class FingerprintGeneratorTests
 
         Assert.Equal(alice.Scannable.Serialize(), copy.Serialize());
         Assert.Equal(2, copy.Version);
+    }
+
+    [Fact]
+    public void User_name_overload_is_version_2_over_the_utf8_names()
+    {
+        IdentityKey aliceKey = IdentityKey.Deserialize(AliceIdentity);
+        IdentityKey bobKey = IdentityKey.Deserialize(BobIdentity);
+
+        Fingerprint byName = _generator.Create("+14152222222", aliceKey, "+14153333333", bobKey);
+
+        Assert.Equal(DisplayableVector, byName.Displayable.Digits);
+        Assert.Equal(AliceScannableV2, Convert.ToHexStringLower(byName.Scannable.Serialize()));
     }
 
     [Fact]
