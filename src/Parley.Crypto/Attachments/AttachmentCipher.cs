@@ -7,6 +7,8 @@ namespace Parley.Crypto.Attachments;
 /// Encrypts and decrypts attachments in Signal's layout, IV(16) ‖ AES-256-CBC ciphertext ‖
 /// HMAC-SHA256(IV ‖ ciphertext)(32), streaming in fixed-size chunks so a file of any size is
 /// never held whole in memory. The SHA-256 of the whole blob is the digest the sender announces.
+/// <see cref="EncryptPadded"/> also pads the plaintext to Signal's size buckets so the server
+/// learns a size class, not the exact size.
 /// </summary>
 public static class AttachmentCipher
 {
@@ -19,6 +21,47 @@ public static class AttachmentCipher
     /// <summary>Bytes the blob adds on top of the plaintext length (IV, padding, MAC).</summary>
     public static long CiphertextLength(long plaintextLength) =>
         AttachmentEncryptor.BlockSize + (plaintextLength / AttachmentEncryptor.BlockSize + 1) * AttachmentEncryptor.BlockSize + AttachmentEncryptor.MacSize;
+
+    /// <summary>
+    /// Signal's size bucket for a file: at least 541 bytes, else the next power of 1.05, so the
+    /// server sees a size class rather than the exact size, for at most 5% more bytes.
+    /// </summary>
+    public static long PaddedLength(long plaintextLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(plaintextLength);
+        const long minimum = 541;
+        if (plaintextLength <= minimum)
+        {
+            return minimum;
+        }
+
+        long bucket = (long)Math.Floor(Math.Pow(1.05, Math.Ceiling(Math.Log(plaintextLength) / Math.Log(1.05))));
+        // Floating point may land one step low at an exact bucket boundary; never pad below the size.
+        return Math.Max(bucket, plaintextLength);
+    }
+
+    /// <summary>
+    /// Encrypts exactly <paramref name="plaintextLength"/> bytes of <paramref name="plaintext"/>
+    /// followed by zeros up to <see cref="PaddedLength"/>, as Signal does; send the unpadded
+    /// length in the message and pass it to decryption, which drops the padding.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The plaintext ends before <paramref name="plaintextLength"/> bytes.</exception>
+    public static EncryptedAttachment EncryptPadded(Stream plaintext, long plaintextLength, Stream output, AttachmentKey key)
+    {
+        ArgumentNullException.ThrowIfNull(plaintext);
+        var padded = new PaddedReadStream(plaintext, plaintextLength, PaddedLength(plaintextLength));
+        return Encrypt(padded, output, key) with { PlaintextLength = plaintextLength };
+    }
+
+    /// <summary>Asynchronous <see cref="EncryptPadded"/>.</summary>
+    public static async Task<EncryptedAttachment> EncryptPaddedAsync(
+        Stream plaintext, long plaintextLength, Stream output, AttachmentKey key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(plaintext);
+        var padded = new PaddedReadStream(plaintext, plaintextLength, PaddedLength(plaintextLength));
+        EncryptedAttachment result = await EncryptAsync(padded, output, key, cancellationToken).ConfigureAwait(false);
+        return result with { PlaintextLength = plaintextLength };
+    }
 
     /// <summary>Encrypts <paramref name="plaintext"/> to <paramref name="output"/> under a fresh random IV.</summary>
     public static EncryptedAttachment Encrypt(Stream plaintext, Stream output, AttachmentKey key) =>
@@ -105,15 +148,19 @@ public static class AttachmentCipher
     /// <see cref="AttachmentIntegrityException"/>, the end of the plaintext is never written, and a
     /// seekable output is cut back to where it started; a non-seekable output (a socket, a pipe)
     /// may hold unauthenticated leading plaintext that the caller must discard, so prefer
-    /// decrypting into a temporary file and moving it into place after success.
+    /// decrypting into a temporary file and moving it into place after success. With
+    /// <paramref name="plaintextLength"/> (the length the message declares, for padded blobs) only
+    /// that many bytes are written, and a blob holding fewer is rejected.
     /// </summary>
-    public static long Decrypt(Stream blob, Stream plaintext, AttachmentKey key, ReadOnlySpan<byte> expectedDigest)
+    public static long Decrypt(Stream blob, Stream plaintext, AttachmentKey key, ReadOnlySpan<byte> expectedDigest, long? plaintextLength = null)
     {
         ArgumentNullException.ThrowIfNull(blob);
         ArgumentNullException.ThrowIfNull(plaintext);
         ArgumentNullException.ThrowIfNull(key);
         CheckDigestLength(expectedDigest);
         long start = plaintext.CanSeek ? plaintext.Position : -1;
+        long limit = plaintextLength ?? long.MaxValue;
+        ArgumentOutOfRangeException.ThrowIfNegative(limit, nameof(plaintextLength));
         using var decryptor = new AttachmentDecryptor(key, expectedDigest);
         byte[] input = ArrayPool<byte>.Shared.Rent(ChunkSize + AttachmentDecryptor.Reserve);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSize + AttachmentDecryptor.Reserve);
@@ -126,7 +173,7 @@ public static class AttachmentCipher
             }
 
             decryptor.Start(input.AsSpan(0, AttachmentEncryptor.BlockSize));
-            long plaintextLength = 0;
+            long written = 0;
             int held = 0;
             int capacity = ChunkSize + AttachmentDecryptor.Reserve;
             while (true)
@@ -135,13 +182,15 @@ public static class AttachmentCipher
                 if (held < capacity)
                 {
                     int last = decryptor.Finish(input.AsSpan(0, held), buffer);
-                    plaintext.Write(buffer, 0, last);
-                    return plaintextLength + last;
+                    int keep = Keep(written, last, limit, final: true);
+                    plaintext.Write(buffer, 0, keep);
+                    return written + keep;
                 }
 
                 int n = decryptor.Update(input.AsSpan(0, ChunkSize), buffer);
-                plaintext.Write(buffer, 0, n);
-                plaintextLength += n;
+                int kept = Keep(written, n, limit, final: false);
+                plaintext.Write(buffer, 0, kept);
+                written += kept;
                 input.AsSpan(ChunkSize, AttachmentDecryptor.Reserve).CopyTo(input);
                 held = AttachmentDecryptor.Reserve;
             }
@@ -160,16 +209,18 @@ public static class AttachmentCipher
 
     /// <summary>
     /// Checks and decrypts a blob into <paramref name="plaintext"/>; same guarantees as
-    /// <see cref="Decrypt(Stream, Stream, AttachmentKey, ReadOnlySpan{byte})"/>.
+    /// <see cref="Decrypt(Stream, Stream, AttachmentKey, ReadOnlySpan{byte}, long?)"/>.
     /// </summary>
     public static async Task<long> DecryptAsync(
-        Stream blob, Stream plaintext, AttachmentKey key, ReadOnlyMemory<byte> expectedDigest, CancellationToken cancellationToken = default)
+        Stream blob, Stream plaintext, AttachmentKey key, ReadOnlyMemory<byte> expectedDigest, long? plaintextLength = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(blob);
         ArgumentNullException.ThrowIfNull(plaintext);
         ArgumentNullException.ThrowIfNull(key);
         CheckDigestLength(expectedDigest.Span);
         long start = plaintext.CanSeek ? plaintext.Position : -1;
+        long limit = plaintextLength ?? long.MaxValue;
+        ArgumentOutOfRangeException.ThrowIfNegative(limit, nameof(plaintextLength));
         using var decryptor = new AttachmentDecryptor(key, expectedDigest.Span);
         byte[] input = ArrayPool<byte>.Shared.Rent(ChunkSize + AttachmentDecryptor.Reserve);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSize + AttachmentDecryptor.Reserve);
@@ -182,7 +233,7 @@ public static class AttachmentCipher
             }
 
             decryptor.Start(input.AsSpan(0, AttachmentEncryptor.BlockSize));
-            long plaintextLength = 0;
+            long written = 0;
             int held = 0;
             int capacity = ChunkSize + AttachmentDecryptor.Reserve;
             while (true)
@@ -191,13 +242,15 @@ public static class AttachmentCipher
                 if (held < capacity)
                 {
                     int last = decryptor.Finish(input.AsSpan(0, held), buffer);
-                    await plaintext.WriteAsync(buffer.AsMemory(0, last), cancellationToken).ConfigureAwait(false);
-                    return plaintextLength + last;
+                    int keep = Keep(written, last, limit, final: true);
+                    await plaintext.WriteAsync(buffer.AsMemory(0, keep), cancellationToken).ConfigureAwait(false);
+                    return written + keep;
                 }
 
                 int n = decryptor.Update(input.AsSpan(0, ChunkSize), buffer);
-                await plaintext.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
-                plaintextLength += n;
+                int kept = Keep(written, n, limit, final: false);
+                await plaintext.WriteAsync(buffer.AsMemory(0, kept), cancellationToken).ConfigureAwait(false);
+                written += kept;
                 input.AsSpan(ChunkSize, AttachmentDecryptor.Reserve).CopyTo(input);
                 held = AttachmentDecryptor.Reserve;
             }
@@ -212,6 +265,19 @@ public static class AttachmentCipher
             ArrayPool<byte>.Shared.Return(input, clearArray: true);
             ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
         }
+    }
+
+    // How many of the next `count` plaintext bytes to write: padding past the declared length is
+    // dropped, and at the end a blob shorter than declared is rejected.
+    private static int Keep(long written, int count, long limit, bool final)
+    {
+        int keep = (int)Math.Min(count, limit - written);
+        if (final && limit != long.MaxValue && written + keep < limit)
+        {
+            throw new AttachmentIntegrityException(AttachmentIntegrityFailure.LengthMismatch);
+        }
+
+        return keep;
     }
 
     private static void CheckDigestLength(ReadOnlySpan<byte> digest)

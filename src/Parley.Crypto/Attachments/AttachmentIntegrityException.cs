@@ -22,6 +22,7 @@ public sealed class AttachmentIntegrityException : CryptoException
         AttachmentIntegrityFailure.BadMac => "Attachment MAC does not match.",
         AttachmentIntegrityFailure.DigestMismatch => "Attachment digest does not match the announced digest.",
         AttachmentIntegrityFailure.BadPadding => "Attachment padding is invalid.",
+        AttachmentIntegrityFailure.LengthMismatch => "Attachment is shorter than its declared length.",
         _ => "Attachment failed integrity checks.",
     };
 }

@@ -14,4 +14,7 @@ public enum AttachmentIntegrityFailure
 
     /// <summary>The MAC matched but the padding did not decode, which only a sender bug produces.</summary>
     BadPadding,
+
+    /// <summary>The blob holds fewer plaintext bytes than the length the message declares.</summary>
+    LengthMismatch,
 }
