@@ -4,6 +4,7 @@
 'use strict';
 
 const readline = require('node:readline');
+const crypto = require('node:crypto');
 const current = require('@signalapp/libsignal-client');
 const legacy = require('libsignal-x3dh'); // 0.72.1: the last release that still starts X3DH sessions
 const spqrOptional = require('libsignal-pqxdh'); // 0.90.0: the last release that lets a PQXDH peer skip SPQR
@@ -157,6 +158,30 @@ const handlers = {
         : await L.signalDecrypt(message, remote, p.address, p.sessionStore, p.identityStore);
     }
     return { plaintext: b64(plaintext) };
+  },
+
+  // Signal's attachment layout written independently with node's crypto (libsignal has no
+  // attachment API): IV ‖ AES-256-CBC ‖ HMAC-SHA256(IV ‖ ciphertext), digest = SHA-256 of it all.
+  'attachment.encrypt': async ({ key, plaintext }) => {
+    const material = Buffer.from(key, 'base64');
+    const iv = crypto.randomBytes(16);
+    const cipher = crypto.createCipheriv('aes-256-cbc', material.subarray(0, 32), iv);
+    const body = Buffer.concat([iv, cipher.update(Buffer.from(plaintext, 'base64')), cipher.final()]);
+    const mac = crypto.createHmac('sha256', material.subarray(32, 64)).update(body).digest();
+    const blob = Buffer.concat([body, mac]);
+    return { blob: blob.toString('base64'), digest: crypto.createHash('sha256').update(blob).digest('base64') };
+  },
+
+  'attachment.decrypt': async ({ key, blob, digest, length }) => {
+    const material = Buffer.from(key, 'base64');
+    const data = Buffer.from(blob, 'base64');
+    if (!crypto.createHash('sha256').update(data).digest().equals(Buffer.from(digest, 'base64'))) throw new Error('digest mismatch');
+    const body = data.subarray(0, data.length - 32);
+    const mac = crypto.createHmac('sha256', material.subarray(32, 64)).update(body).digest();
+    if (!crypto.timingSafeEqual(mac, data.subarray(data.length - 32))) throw new Error('bad mac');
+    const decipher = crypto.createDecipheriv('aes-256-cbc', material.subarray(0, 32), body.subarray(0, 16));
+    const plaintext = Buffer.concat([decipher.update(body.subarray(16)), decipher.final()]);
+    return { plaintext: (length === undefined ? plaintext : plaintext.subarray(0, length)).toString('base64') };
   },
 
   'group.create': async ({ party, name, device, distributionId }) => {

@@ -10,6 +10,7 @@ Console.WriteLine($"libsignal-client {versions["current"]} (newest), {versions["
 var runner = new CheckRunner(strict: Environment.GetEnvironmentVariable("INTEROP_STRICT") == "1");
 await SignatureChecks.RunAsync(runner, oracle);
 await FingerprintChecks.RunAsync(runner, oracle);
+await AttachmentChecks.RunAsync(runner, oracle);
 await SenderKeyChecks.RunAsync(runner, oracle);
 await SessionChecks.RunAsync(runner, oracle);
 
