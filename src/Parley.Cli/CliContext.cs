@@ -58,19 +58,19 @@ internal sealed class CliContext
     }
 
     /// <summary>Opens this profile's client; fails with a usage error when the profile has no account.</summary>
-    public ParleyClient OpenClient()
+    public ParleyClient OpenClient(ParleyClientOptions? options = null)
     {
         if (!ParleyClient.IsRegistered(ProfileDir))
         {
             throw new InvalidOperationException($"no account in profile {ProfileDir}: run `parley register --server URL --user NAME` (or pass --profile)");
         }
-        return ParleyClient.Open(ProfileDir);
+        return ParleyClient.Open(ProfileDir, options);
     }
 
     /// <summary>Opens and connects this profile's client, giving up after <see cref="ConnectTimeout"/>.</summary>
-    public async Task<ParleyClient> ConnectAsync(CancellationToken cancellationToken)
+    public async Task<ParleyClient> ConnectAsync(CancellationToken cancellationToken, ParleyClientOptions? options = null)
     {
-        var client = OpenClient();
+        var client = OpenClient(options);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

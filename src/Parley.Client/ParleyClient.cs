@@ -341,6 +341,7 @@ public sealed class ParleyClient : IAsyncDisposable
             Session? session = null;
             Exception? failure = null;
             Exception? fatal = null;
+            var minimumDelay = TimeSpan.Zero;
             try
             {
                 session = await OpenSessionAsync(stop);
@@ -356,7 +357,17 @@ public sealed class ParleyClient : IAsyncDisposable
                     ?? (session.Connection.LastPushedError is { } err ? ParleyException.FromError(err) : null);
                 if (session.Connection.CloseStatus == (WebSocketCloseStatus)4001)
                 {
-                    fatal = new ParleyException(ErrorCode.Unavailable, "This device connected again elsewhere; this connection was replaced.");
+                    var replaced = new ParleyException(ErrorCode.Unavailable, "This device connected again elsewhere; this connection was replaced.");
+                    if (_options.ReplacedRetryDelay is { } wait)
+                    {
+                        // Another short-lived process of the same profile took over: take the device back after it is done.
+                        failure = replaced;
+                        minimumDelay = wait;
+                    }
+                    else
+                    {
+                        fatal = replaced;
+                    }
                 }
                 else if (failure is ParleyException { Code: ErrorCode.Unauthorized })
                 {
@@ -419,7 +430,8 @@ public sealed class ParleyClient : IAsyncDisposable
             }
             try
             {
-                await Task.Delay(backoff.Next(), _options.Time, stop);
+                var delay = backoff.Next();
+                await Task.Delay(delay > minimumDelay ? delay : minimumDelay, _options.Time, stop);
             }
             catch (OperationCanceledException)
             {

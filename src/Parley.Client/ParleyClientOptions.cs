@@ -26,6 +26,13 @@ public sealed class ParleyClientOptions
     /// <summary>Largest reconnect delay ceiling: 30 s keeps a recovering server from being stampeded yet retries soon enough.</summary>
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// When another connection of this same device replaces ours (close 4001): null stops reconnecting
+    /// (the default: two live instances of one device would keep evicting each other); a delay
+    /// reconnects after it, for a long-running view that shares its profile with one-shot commands.
+    /// </summary>
+    public TimeSpan? ReplacedRetryDelay { get; set; }
+
     /// <summary>Client name sent in Hello (for server logs only).</summary>
     public string ClientName { get; set; } = "parley-dotnet/1";
 }

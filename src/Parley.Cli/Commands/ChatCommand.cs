@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Parley.Client;
 using Parley.Protocol;
 
 namespace Parley.Cli.Commands;
@@ -20,7 +21,9 @@ internal static class ChatCommand
             {
                 return ctx.Output.Error(ExitCodes.Usage, $"not a user name: {with}", "usage");
             }
-            await using var client = await ctx.ConnectAsync(ct);
+            // A chat stays open for long: when a one-shot command of the same profile (send, read)
+            // briefly takes the device's connection, take it back a few seconds later.
+            await using var client = await ctx.ConnectAsync(ct, new ParleyClientOptions { ReplacedRetryDelay = TimeSpan.FromSeconds(3) });
             if (with == client.Credentials.User)
             {
                 return ctx.Output.Error(ExitCodes.Usage, "chat with another user; your other devices see what you send", "usage");
