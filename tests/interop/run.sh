@@ -5,10 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-node --version >/dev/null || { echo "node (>= 20) is required"; exit 2; }
+major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+[ "$major" -ge 20 ] || { echo "node >= 20 is required (found: $(node --version 2>/dev/null || echo none))"; echo "0 passed, 1 failed"; exit 2; }
 npm ci --no-audit --no-fund --loglevel=error >/dev/null
-node -e 'require("@signalapp/libsignal-client"); require("libsignal-x3dh")' \
-  || { echo "libsignal native module does not load under $(node --version)"; exit 2; }
+node -e 'for (const p of ["@signalapp/libsignal-client", "libsignal-pqxdh", "libsignal-x3dh"]) require(p)' \
+  || { echo "libsignal native module does not load under $(node --version)"; echo "0 passed, 1 failed"; exit 2; }
 
 dotnet build Parley.Interop -c Release --nologo -v quiet -clp:ErrorsOnly
 dotnet Parley.Interop/bin/Release/net10.0/Parley.Interop.dll "$PWD/oracle.js"
