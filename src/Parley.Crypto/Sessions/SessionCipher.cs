@@ -179,6 +179,15 @@ public sealed class SessionCipher
         return plaintext;
     }
 
+    /// <summary>Decrypts either kind of 1:1 message (see the two typed overloads); other kinds throw <see cref="InvalidMessageException"/>.</summary>
+    public byte[] Decrypt(CiphertextMessage message) => message switch
+    {
+        PreKeySignalMessage preKey => Decrypt(preKey),
+        SignalMessage signal => Decrypt(signal),
+        null => throw new ArgumentNullException(nameof(message)),
+        _ => throw new InvalidMessageException($"{message.Type} messages cannot be decrypted by a session cipher."),
+    };
+
     /// <summary>The remote device's registration id from the current session.</summary>
     public uint GetRemoteRegistrationId() =>
         (_sessions.LoadSession(_remote) ?? throw new NoSessionException($"No session with {_remote}.")).RemoteRegistrationId;

@@ -100,4 +100,24 @@ public class MessageFormatTests
         var bytes = Convert.FromHexString("44" + "0a21" + Convert.ToHexString(key) + "220100" + "0000000000000000");
         Assert.Throws<InvalidMessageException>(() => SignalMessage.Deserialize(bytes));
     }
+
+    [Fact]
+    public void Typed_parse_and_decrypt_handle_both_kinds_of_session_message()
+    {
+        var alice = new TestDevice("alice");
+        var bob = new TestDevice("bob");
+        alice.StartSessionWith(bob, bob.CreateBundle());
+        var first = alice.Encrypt(bob, "first");
+        var parsedFirst = CiphertextMessage.Deserialize(first.Type, first.Serialize());
+        Assert.IsType<PreKeySignalMessage>(parsedFirst);
+        Assert.Equal("first"u8.ToArray(), bob.CipherFor(alice).Decrypt(parsedFirst));
+
+        var reply = bob.Encrypt(alice, "reply");
+        var parsedReply = CiphertextMessage.Deserialize(reply.Type, reply.Serialize());
+        Assert.IsType<SignalMessage>(parsedReply);
+        Assert.Equal("reply"u8.ToArray(), alice.CipherFor(bob).Decrypt(parsedReply));
+
+        Assert.Throws<InvalidMessageException>(() => CiphertextMessage.Deserialize(CiphertextMessageType.SenderKey, reply.Serialize()));
+        Assert.ThrowsAny<InvalidMessageException>(() => CiphertextMessage.Deserialize(CiphertextMessageType.PreKey, reply.Serialize()));
+    }
 }
