@@ -39,8 +39,12 @@ public sealed class DeviceConnection
     private string _closeReason = "";
     private long _lastActivity;
 
-    public DeviceConnection(WebSocket socket, Account account, uint deviceId, IMessageStore store, int maxInFlight, int maxQueued, TimeProvider time)
+    private readonly IFrameObserver? _observer;
+
+    public DeviceConnection(WebSocket socket, Account account, uint deviceId, IMessageStore store, int maxInFlight, int maxQueued, TimeProvider time,
+        IFrameObserver? observer = null)
     {
+        _observer = observer;
         _socket = socket;
         Account = account;
         DeviceId = deviceId;
@@ -267,6 +271,7 @@ public sealed class DeviceConnection
         try
         {
             frame.WriteTo(buffer.AsSpan(0, size));
+            _observer?.OnFrame(inbound: false, buffer.AsSpan(0, size));
             await _socket.SendAsync(buffer.AsMemory(0, size), WebSocketMessageType.Binary, true, token);
         }
         finally

@@ -28,7 +28,8 @@ public sealed partial class WebSocketGateway(
     ServerCapacity capacity,
     IOptions<ParleyOptions> options,
     TimeProvider time,
-    ILogger<WebSocketGateway> logger)
+    ILogger<WebSocketGateway> logger,
+    IFrameObserver? observer = null)
 {
     /// <summary>Requests of one connection waiting for their answer (mostly sends in group commit); reading pauses beyond it.</summary>
     private const int MaxPendingRequests = 256;
@@ -68,7 +69,7 @@ public sealed partial class WebSocketGateway(
             return;
         }
         var (frame, account, deviceId) = hello.Value;
-        var connection = new DeviceConnection(socket, account, deviceId, store, _limits.MaxInFlight, _limits.OutboundQueueFrames, time);
+        var connection = new DeviceConnection(socket, account, deviceId, store, _limits.MaxInFlight, _limits.OutboundQueueFrames, time, observer);
         connection.TrySend(new ServerFrame
         {
             RequestId = frame.RequestId,
@@ -299,7 +300,7 @@ public sealed partial class WebSocketGateway(
     /// Reads one whole message. Null frame with a problem: the frame was bad (the caller closes);
     /// null without a problem: the peer closed or the read was cancelled.
     /// </summary>
-    private static async Task<(ClientFrame? Frame, (WebSocketCloseStatus Status, string Reason, ErrorCode Code)? Problem)> ReadFrameAsync(WebSocket socket, CancellationToken token)
+    private async Task<(ClientFrame? Frame, (WebSocketCloseStatus Status, string Reason, ErrorCode Code)? Problem)> ReadFrameAsync(WebSocket socket, CancellationToken token)
     {
         try
         {
@@ -341,6 +342,7 @@ public sealed partial class WebSocketGateway(
                 }
                 try
                 {
+                    observer?.OnFrame(inbound: true, buffer.AsSpan(0, length));
                     return (ClientFrame.Parser.ParseFrom(buffer, 0, length), null);
                 }
                 catch (InvalidProtocolBufferException)
