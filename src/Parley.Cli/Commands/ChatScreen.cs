@@ -321,7 +321,7 @@ internal sealed class ChatScreen
         {
             ConnectionState.Connected => "",
             ConnectionState.Connecting => " [yellow]connecting…[/]",
-            _ => " [red]offline[/]",
+            _ => " [red](disconnected, retrying)[/]",
         };
         lines.Add($"[bold]{Markup.Escape(_peer)}[/] {presence}{link} [grey](you are {Markup.Escape(me)}; Esc quits)[/]");
         lines.Add($"[grey]{new string('─', width - 1)}[/]");
