@@ -398,6 +398,13 @@ public sealed class ParleyClient : IAsyncDisposable
                     _sessionReady = new TaskCompletionSource<Session>(TaskCreationOptions.RunContinuationsAsynchronously);
                     if (fatal is not null)
                     {
+                        // Retrying cannot help (bad credentials, replaced): stop until asked again. Cleared in
+                        // the same lock as the swap, so a caller arriving now starts a fresh run, not waits on this one.
+                        if (!stop.IsCancellationRequested)
+                        {
+                            _runTask = null;
+                            _runCts = null;
+                        }
                         old.TrySetException(fatal);
                     }
                     else
@@ -417,15 +424,6 @@ public sealed class ParleyClient : IAsyncDisposable
             SetState(ConnectionState.Disconnected, fatal ?? failure);
             if (fatal is not null)
             {
-                // Retrying cannot help (bad credentials, replaced by a newer connection): stop until asked again.
-                lock (_gate)
-                {
-                    if (!stop.IsCancellationRequested)
-                    {
-                        _runTask = null;
-                        _runCts = null;
-                    }
-                }
                 return;
             }
             try
@@ -663,8 +661,9 @@ public sealed class ParleyClient : IAsyncDisposable
             await GetSessionAsync(cancellationToken);
             await sent.Task.WaitAsync(cancellationToken);
         }
-        catch (OperationCanceledException)
+        catch
         {
+            // Cancelled, or no connection possible: the message stays in the outbox for the next connect.
             _sendWaiters.TryRemove(idText, out _);
             throw;
         }
