@@ -150,4 +150,34 @@ public sealed class CliTests
         // An open chat reads what it shows: bob's message turns blue.
         await Wait.UntilAsync(() => bob.FindMessage(earlier)!.Status == MessageStatus.Read, "READ for bob's message");
     }
+
+    [Fact]
+    public async Task Parley_server_runs_a_server_the_other_commands_can_use()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "parley-cli-server-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var server = await ServerProcess.StartThroughCliAsync(Path.Combine(root, "data"));
+            var url = server.BaseUri.ToString();
+            await Cli.RunAsync("register", "--server", url, "--user", "alice", "--profile", Path.Combine(root, "alice"));
+            await Cli.RunAsync("register", "--server", url, "--user", "bob", "--profile", Path.Combine(root, "bob"));
+
+            var sent = await Cli.RunAsync("send", "bob", "through parley server", "--profile", Path.Combine(root, "alice"), "--json");
+            var received = await Cli.RunAsync("receive", "--profile", Path.Combine(root, "bob"), "--json");
+
+            Assert.Equal((0, 0), (sent.ExitCode, received.ExitCode));
+            Assert.Equal("through parley server", received.Single.GetProperty("text").GetString());
+            Assert.NotEmpty(Directory.EnumerateFiles(Path.Combine(root, "data"))); // --data reached the server
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(root, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
 }

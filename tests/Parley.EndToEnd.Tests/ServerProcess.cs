@@ -10,12 +10,14 @@ namespace Parley.EndToEnd.Tests;
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
+    private readonly string[] _command;
     private Process? _process;
 
-    private ServerProcess(int port, string dataDir)
+    private ServerProcess(int port, string dataDir, string[] command)
     {
         Port = port;
         DataDir = dataDir;
+        _command = command;
     }
 
     public int Port { get; }
@@ -27,7 +29,15 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>Starts the server on a free loopback port and waits until /v1/health answers.</summary>
     public static async Task<ServerProcess> StartAsync(string dataDir)
     {
-        var server = new ServerProcess(FreePort(), dataDir);
+        var server = new ServerProcess(FreePort(), dataDir, [RepoPaths.ServerDll]);
+        await server.RestartAsync();
+        return server;
+    }
+
+    /// <summary>Same, but through the CLI: <c>parley server --urls ... --data ...</c>.</summary>
+    public static async Task<ServerProcess> StartThroughCliAsync(string dataDir)
+    {
+        var server = new ServerProcess(FreePort(), dataDir, [RepoPaths.CliDll, "server"]);
         await server.RestartAsync();
         return server;
     }
@@ -37,12 +47,12 @@ public sealed class ServerProcess : IAsyncDisposable
     {
         var info = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = Path.GetDirectoryName(RepoPaths.ServerDll)!,
+            WorkingDirectory = Path.GetDirectoryName(_command[0])!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { RepoPaths.ServerDll, "--urls", BaseUri.ToString().TrimEnd('/'), "--data", DataDir })
+        foreach (var arg in _command.Concat(["--urls", BaseUri.ToString().TrimEnd('/'), "--data", DataDir]))
         {
             info.ArgumentList.Add(arg);
         }
