@@ -31,8 +31,9 @@ snapshot() { for t in /proc/"$pid"/task/*; do s=$(cat "$t/stat" 2>/dev/null) || 
 snapshot >"$out/threads.before"
 perf stat -e syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync,syscalls:sys_enter_pwrite64,syscalls:sys_enter_pread64,syscalls:sys_enter_sendto,syscalls:sys_enter_recvfrom,syscalls:sys_enter_futex \
   -p "$pid" -o "$out/syscalls.txt" -- sleep "$secs" &
+stat=$!
 perf record -F 999 -g -p "$pid" -o "$out/perf.data" -- sleep "$secs" 2>/dev/null
-wait
+wait $stat
 snapshot >"$out/threads.after"
 awk -v secs="$secs" 'NR==FNR { before[$1]=$2; next } { d=$2-before[$1]; if (d>0) printf "%6.1f%% of a core  %s %s %s\n", d/secs, $3, $4, $5 }' \
   "$out/threads.before" "$out/threads.after" | sort -rn | head -12 >"$out/threads.txt"
