@@ -43,6 +43,7 @@ public sealed class ParleyClient : IAsyncDisposable
     private Session? _session;
     private bool _disposed;
     private int _rateLimited;
+    private int _duplicates;
 
     private ParleyClient(string profileDirectory, ClientStore store, DeviceCredentialsProfile credentials, ParleyClientOptions? options)
     {
@@ -84,6 +85,9 @@ public sealed class ParleyClient : IAsyncDisposable
 
     /// <summary>How many times the server answered RATE_LIMITED and this client waited (for tests and diagnostics).</summary>
     internal int RateLimitedCount => Volatile.Read(ref _rateLimited);
+
+    /// <summary>How many delivered messages were already stored (redeliveries), acked and not raised again.</summary>
+    internal int DuplicateDeliveries => Volatile.Read(ref _duplicates);
 
     /// <summary>Test switch: when false, envelopes are stored but never acked (the server will redeliver them).</summary>
     internal bool AcksEnabled { get; set; } = true;
@@ -987,6 +991,10 @@ public sealed class ParleyClient : IAsyncDisposable
                 if (isNew)
                 {
                     Raise(MessageReceived, new MessageReceivedEventArgs(message!));
+                }
+                else if (message is not null)
+                {
+                    Interlocked.Increment(ref _duplicates);
                 }
                 break;
             case EnvelopeKind.DeliveryReceipt:

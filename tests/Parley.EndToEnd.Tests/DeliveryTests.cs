@@ -107,6 +107,7 @@ public sealed class DeliveryTests
         await second.CountAsync(1);
 
         Assert.Equal([marker], second.Messages.Select(m => m.Id));
+        Assert.Equal(1, bobAgain.DuplicateDeliveries); // the server did deliver it again
         Assert.Single(bobAgain.GetConversation("alice"), m => m.Id == id);
     }
 
