@@ -39,10 +39,13 @@ awk -v secs="$secs" 'NR==FNR { before[$1]=$2; next } { d=$2-before[$1]; if (d>0)
   "$out/threads.before" "$out/threads.after" | sort -rn | head -12 >"$out/threads.txt"
 wait $bench || true
 cat "$out/bench.log"
+set +e +o pipefail # the reports below cut perf's output short on purpose
 perf report -i "$out/perf.data" --no-children -g none --sort dso,symbol 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60 >"$out/self.txt"
 perf report -i "$out/perf.data" --children -g none --sort symbol 2>/dev/null | grep -v '^#' | grep -v '^$' | head -120 >"$out/inclusive.txt"
 perf report -i "$out/perf.data" --no-children -g none --sort comm,dso 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20 >"$out/by-thread-dso.txt"
 echo "== CPU by thread"; cat "$out/threads.txt"
+echo "== samples by category"
+perf script -i "$out/perf.data" -F comm,tid,ip,sym,dso 2>/dev/null | python3 "$root/bench/Parley.Bench/profile-summary.py" | tee "$out/summary.txt"
 echo "== samples by thread and library"; cat "$out/by-thread-dso.txt"
 echo "== syscalls in ${secs} s"; grep syscalls "$out/syscalls.txt" || true
 echo "profile files: $out/self.txt (self time), $out/inclusive.txt (inclusive), perf.data"

@@ -19,6 +19,30 @@ internal static class ProcessProbe
         return (long)((utime + stime) * (1_000_000 / ClockTicksPerSecond));
     }
 
+    /// <summary>CPU time (user+system, microseconds) of the process's threads whose name starts with <paramref name="prefix"/>.</summary>
+    public static long ThreadCpuMicroseconds(int pid, string prefix)
+    {
+        long ticks = 0;
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                if (!File.ReadAllText(Path.Combine(task, "comm")).StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+                // the thread ended while we looked
+            }
+        }
+        return (long)(ticks * (1_000_000 / ClockTicksPerSecond));
+    }
+
     /// <summary>Resident set size (VmRSS) in bytes.</summary>
     public static long RssBytes(int pid)
     {

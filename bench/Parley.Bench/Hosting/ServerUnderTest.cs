@@ -98,6 +98,34 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     /// <summary>The server's CPU time (user+system) in microseconds, or null when its pid is unknown.</summary>
     public long? CpuMicroseconds() => Pid is int pid ? ProcessProbe.CpuMicroseconds(pid) : null;
 
+    /// <summary>
+    /// Waits until the server's JIT has settled: at least <paramref name="minimum"/>, then until its
+    /// tiered-compilation thread used under 2% of a core for a second, at most <paramref name="maximum"/>.
+    /// Under load, tier-1 recompilation can run for many seconds on two busy cores, and
+    /// measuring before it ends charges the JIT to every message. Returns the time waited.
+    /// </summary>
+    public async Task<TimeSpan> WarmUpAsync(TimeSpan minimum, TimeSpan maximum, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        await Task.Delay(minimum, ct);
+        if (Pid is not int pid)
+        {
+            return clock.Elapsed;
+        }
+        long before = ProcessProbe.ThreadCpuMicroseconds(pid, ".NET Tiered");
+        while (clock.Elapsed < maximum)
+        {
+            await Task.Delay(1000, ct);
+            long now = ProcessProbe.ThreadCpuMicroseconds(pid, ".NET Tiered");
+            if (now - before < 20_000)
+            {
+                break;
+            }
+            before = now;
+        }
+        return clock.Elapsed;
+    }
+
     /// <summary>The server's resident set size in bytes, or null when its pid is unknown.</summary>
     public long? RssBytes() => Pid is int pid ? ProcessProbe.RssBytes(pid) : null;
 

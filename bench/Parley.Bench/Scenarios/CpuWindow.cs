@@ -15,10 +15,13 @@ internal sealed class CpuWindow
     private readonly TimeSpan _benchCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
     private readonly (long Busy, long Total) _machine0 = ProcessProbe.MachineJiffies();
 
+    private readonly long? _jit0;
+
     private CpuWindow(ServerUnderTest server)
     {
         _server = server;
         _serverCpu0 = server.CpuMicroseconds();
+        _jit0 = server.Pid is int pid ? ProcessProbe.ThreadCpuMicroseconds(pid, ".NET Tiered") : null;
     }
 
     public static CpuWindow Start(ServerUnderTest server) => new(server);
@@ -43,6 +46,9 @@ internal sealed class CpuWindow
 
     public double BenchCpuSeconds { get; private set; }
 
+    /// <summary>CPU microseconds the server's tiered-compilation (JIT) thread used in the window.</summary>
+    public long? ServerJitMicroseconds { get; private set; }
+
     /// <summary>Busy share of all cores, 0..1.</summary>
     public double MachineBusy { get; private set; }
 
@@ -51,6 +57,7 @@ internal sealed class CpuWindow
         Seconds = Stopwatch.GetElapsedTime(_start).TotalSeconds;
         var serverCpu1 = _server.CpuMicroseconds();
         ServerCpuMicroseconds = serverCpu1 - _serverCpu0;
+        ServerJitMicroseconds = _server.Pid is int pid ? ProcessProbe.ThreadCpuMicroseconds(pid, ".NET Tiered") - _jit0 : null;
         BenchCpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - _benchCpu0).TotalSeconds;
         var machine1 = ProcessProbe.MachineJiffies();
         long total = machine1.Total - _machine0.Total;
@@ -62,7 +69,8 @@ internal sealed class CpuWindow
     {
         if (ServerCpuMicroseconds is long cpu)
         {
-            report.Row("server CPU", cpu / 1e6 / Seconds * 100, "0", "% of one core");
+            report.Row("server CPU", cpu / 1e6 / Seconds * 100, "0", "% of one core" +
+                (ServerJitMicroseconds is long jit && cpu > 0 ? $" ({100.0 * jit / cpu:0.0}% of it in the JIT's tiered compilation)" : ""));
             if (messages > 0)
             {
                 report.Row("server CPU per message", (double)cpu / messages, "0.0", "µs");
