@@ -138,8 +138,8 @@ internal sealed class FrameConnection : IAsyncDisposable
         Abort();
         await _receiveLoop;
         _socket.Dispose();
-        _stop.Dispose();
-        _sendLock.Dispose();
+        // _sendLock and _stop are left to the GC: a request racing the end of the connection may still
+        // touch them, and must fail as "connection lost", not as "disposed".
     }
 
     private async Task SendAsync(ClientFrame frame, CancellationToken cancellationToken)

@@ -10,7 +10,7 @@ namespace Parley.Client.Storage;
 /// A message is keyed by (sender user, message id): a redelivered envelope inserts nothing.
 /// Thread-safe: one connection, used under a lock.
 /// </summary>
-internal sealed class ClientStore : IDisposable
+internal sealed partial class ClientStore : IDisposable
 {
     /// <summary>The store's file name inside a profile folder.</summary>
     public const string FileName = "parley.db";
@@ -60,6 +60,7 @@ internal sealed class ClientStore : IDisposable
                 content BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS devices (user TEXT PRIMARY KEY, ids TEXT NOT NULL);
             """);
+        store.CreateCryptoTables();
         if (File.Exists(path) && !OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
