@@ -106,6 +106,7 @@ public static class ParleyServer
         services.AddSingleton<ExpirySweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<ExpirySweeper>());
         services.AddHostedService<IdleSweeper>();
+        services.AddHostedService<WalCheckpointer>();
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;

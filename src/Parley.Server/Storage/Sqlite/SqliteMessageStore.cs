@@ -37,7 +37,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         using (var connection = database.Open())
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM queue";
+            command.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM envelopes";
             _lastSeq = (ulong)(long)command.ExecuteScalar()!;
         }
         _writer = Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -69,7 +69,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     {
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT body FROM queue WHERE device = $d AND seq > $s ORDER BY seq LIMIT $n";
+        command.CommandText = "SELECT body FROM envelopes WHERE device = $d AND seq > $s ORDER BY seq LIMIT $n";
         command.Parameters.AddWithValue("$d", deviceKey);
         command.Parameters.AddWithValue("$s", (long)afterSeq);
         command.Parameters.AddWithValue("$n", limit);
@@ -99,6 +99,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private void WriteLoop()
     {
         using var connection = _database.Open();
+        SqliteDatabase.Execute(connection, "PRAGMA wal_autocheckpoint=0;"); // WalCheckpointer does it off this thread
         using var statements = new Statements(connection);
         var batch = new List<WriteOp>(_maxBatch);
         var committed = new List<QueuedEnvelope>(_maxBatch);
@@ -174,11 +175,11 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 
         public Statements(SqliteConnection connection)
         {
-            Insert = Make(connection, "INSERT INTO queue(device, seq, expires, body) VALUES ($d, $s, $e, $b)", out InsertDevice, "$d", out InsertSeq, "$s", out InsertExpires, "$e", out InsertBody, "$b");
-            Dedup = Make(connection, "INSERT OR IGNORE INTO sent(sender, message_id, at) VALUES ($s, $m, $a)", out DedupSender, "$s", out DedupId, "$m", out DedupAt, "$a");
-            Delete = Make(connection, "DELETE FROM queue WHERE device = $d AND seq = $s", out DeleteDevice, "$d", out DeleteSeq, "$s");
-            Expire = Make(connection, "DELETE FROM queue WHERE expires < $n", out ExpireNow, "$n");
-            ExpireDedup = Make(connection, "DELETE FROM sent WHERE at < $b", out ExpireDedupBefore, "$b");
+            Insert = Make(connection, "INSERT INTO envelopes(device, seq, expires, body) VALUES ($d, $s, $e, $b)", out InsertDevice, "$d", out InsertSeq, "$s", out InsertExpires, "$e", out InsertBody, "$b");
+            Dedup = Make(connection, "INSERT OR IGNORE INTO dedup(sender, message_id, at) VALUES ($s, $m, $a)", out DedupSender, "$s", out DedupId, "$m", out DedupAt, "$a");
+            Delete = Make(connection, "DELETE FROM envelopes WHERE seq = $s AND device = $d", out DeleteDevice, "$d", out DeleteSeq, "$s");
+            Expire = Make(connection, "DELETE FROM envelopes WHERE expires < $n", out ExpireNow, "$n");
+            ExpireDedup = Make(connection, "DELETE FROM dedup WHERE at < $b", out ExpireDedupBefore, "$b");
         }
 
         public void Bind(SqliteTransaction tx)
