@@ -7,6 +7,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Parley.Client.Connection;
+using Parley.Client.Encryption;
 using Parley.Client.Events;
 using Parley.Client.Storage;
 using Parley.Protocol;
@@ -20,7 +21,7 @@ namespace Parley.Client;
 /// message once however often it is delivered. Every method is safe to call from any thread.
 /// Events are raised on the connection's receive loop: handlers must return quickly and not block on this client.
 /// </summary>
-public sealed class ParleyClient : IAsyncDisposable
+public sealed partial class ParleyClient : IAsyncDisposable
 {
     /// <summary>The default profile folder: <c>~/.parley</c>.</summary>
     public static readonly string DefaultProfileDirectory =
@@ -51,6 +52,7 @@ public sealed class ParleyClient : IAsyncDisposable
         _store = store;
         Credentials = credentials;
         _options = options ?? new ParleyClientOptions();
+        StartEncryption();
     }
 
     /// <summary>A message was stored for the first time (raised once per message, never for a duplicate).</summary>
@@ -138,7 +140,9 @@ public sealed class ParleyClient : IAsyncDisposable
             throw new InvalidOperationException($"Profile {profileDirectory} already holds an account.");
         }
         var creds = await PostAsync(server, RegistrationApi.Accounts, new RegisterRequest(user, null, code, invite, deviceName), null, cancellationToken);
-        return SaveProfile(profileDirectory, server, creds, options);
+        var client = SaveProfile(profileDirectory, server, creds, options);
+        await client.PublishFirstKeysAsync(null, cancellationToken);
+        return client;
     }
 
     /// <summary>Asks the server to send a verification code for <paramref name="user"/> (registration policy "code").</summary>
@@ -165,7 +169,14 @@ public sealed class ParleyClient : IAsyncDisposable
             new AuthenticationHeaderValue("Basic", basic), cancellationToken);
         // Our own device list just changed: forget the cached one (empty = not cached) so the next send fetches it.
         _store.CacheDevices(Me, []);
-        return SaveProfile(newProfileDirectory, Credentials.Server, creds, _options);
+        var linked = SaveProfile(newProfileDirectory, Credentials.Server, creds, _options);
+        if (_e2e is not null)
+        {
+            // The identity is the account's: the new device adopts this one's, so safety numbers stay per user.
+            PreKeyRefill.EnsureIdentity(_store, null);
+            await linked.PublishFirstKeysAsync(_store.GetIdentityKeyPair(), cancellationToken);
+        }
+        return linked;
     }
 
     private static ParleyClient SaveProfile(string profileDirectory, Uri server, DeviceCredentials creds, ParleyClientOptions? options)
@@ -709,24 +720,7 @@ public sealed class ParleyClient : IAsyncDisposable
         {
             try
             {
-                var send = new SendMessage
-                {
-                    MessageId = ByteString.CopyFrom(entry.Id),
-                    Recipient = entry.Peer,
-                    SentAt = entry.SentAt,
-                    Kind = EnvelopeKind.Message,
-                };
-                foreach (var device in await DevicesOnAsync(session, entry.Peer, cancellationToken))
-                {
-                    send.Payloads.Add(await SealAsync(entry.Peer, device, entry.Content, cancellationToken));
-                }
-                foreach (var device in await DevicesOnAsync(session, Me, cancellationToken))
-                {
-                    if (device != Credentials.DeviceId)
-                    {
-                        send.Payloads.Add(await SealAsync(Me, device, entry.Content, cancellationToken));
-                    }
-                }
+                var send = await BuildSendAsync(session, entry, cancellationToken);
                 if (send.Payloads.Count > WireLimits.MaxPayloadsPerSend)
                 {
                     throw new ParleyException(ErrorCode.TooLarge, "Too many devices to address in one send.");
@@ -736,6 +730,7 @@ public sealed class ParleyClient : IAsyncDisposable
                 {
                     throw new ParleyException(ErrorCode.BadRequest, "The server did not answer SendMessage with SendResult.");
                 }
+                AfterEncryptedSend(entry);
                 if (_store.CompleteOutbox(entry.Id, Me))
                 {
                     Raise(MessageStatusChanged, new MessageStatusChangedEventArgs(idText, entry.Peer, MessageStatus.Sent));
@@ -781,7 +776,7 @@ public sealed class ParleyClient : IAsyncDisposable
 
     private async Task<DevicePayload> SealAsync(string user, uint device, byte[] content, CancellationToken cancellationToken)
     {
-        var payload = await _options.Cipher.EncryptAsync(user, device, content, cancellationToken);
+        var payload = await _options.Cipher!.EncryptAsync(user, device, content, cancellationToken);
         return new DevicePayload { User = user, DeviceId = device, Payload = ByteString.CopyFrom(payload) };
     }
 
@@ -973,8 +968,11 @@ public sealed class ParleyClient : IAsyncDisposable
                     Raise(TypingChanged, new TypingChangedEventArgs(t.User, t.DeviceId, t.Typing));
                 }
                 break;
+            case ServerFrame.BodyOneofCase.PrekeysLow:
+                OnPreKeysLow(session, frame.PrekeysLow);
+                break;
             default:
-                // PreKeysLow (no keys yet) and anything newer than this build: nothing to do.
+                // Anything newer than this build: nothing to do.
                 break;
         }
     }
@@ -984,8 +982,18 @@ public sealed class ParleyClient : IAsyncDisposable
         switch (envelope.Kind)
         {
             case EnvelopeKind.Message:
-                var message = await OpenMessageAsync(envelope);
-                var isNew = message is not null && _store.InsertReceived(message, envelope.MessageId.ToByteArray());
+                StoredMessage? message;
+                bool isNew;
+                if (_e2e is not null)
+                {
+                    // Decrypted and stored in one transaction (or a retry request queued) before the ack.
+                    (message, isNew) = ReceiveEncrypted(envelope);
+                }
+                else
+                {
+                    message = await OpenMessageAsync(envelope);
+                    isNew = message is not null && _store.InsertReceived(message, envelope.MessageId.ToByteArray());
+                }
                 // Stored (or known to be unusable) before acking: nothing acked can be lost.
                 Ack(session, envelope.Seq);
                 if (isNew)
@@ -1006,8 +1014,12 @@ public sealed class ParleyClient : IAsyncDisposable
                     Raise(MessageStatusChanged, change);
                 }
                 break;
+            case EnvelopeKind.RetryRequest:
+                // The resend is queued durably before the ack.
+                OnRetryRequest(envelope);
+                Ack(session, envelope.Seq);
+                break;
             default:
-                // RETRY_REQUEST needs sessions (Parley.Crypto): acked and dropped until then.
                 Ack(session, envelope.Seq);
                 break;
         }
@@ -1028,7 +1040,7 @@ public sealed class ParleyClient : IAsyncDisposable
         Content content;
         try
         {
-            var plain = await _options.Cipher.DecryptAsync(envelope.Sender, envelope.SenderDevice, envelope.Payload.Memory, CancellationToken.None);
+            var plain = await _options.Cipher!.DecryptAsync(envelope.Sender, envelope.SenderDevice, envelope.Payload.Memory, CancellationToken.None);
             content = Content.Parser.ParseFrom(plain);
         }
         catch (Exception e) when (e is not OperationCanceledException)

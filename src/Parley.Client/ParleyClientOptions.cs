@@ -5,8 +5,11 @@ namespace Parley.Client;
 /// <summary>Tunables of one <see cref="ParleyClient"/>; the defaults follow docs/protocol.md.</summary>
 public sealed class ParleyClientOptions
 {
-    /// <summary>Encrypts and decrypts payloads; pass-through until Parley.Crypto is plugged in.</summary>
-    public IPayloadCipher Cipher { get; set; } = PlaintextPayloadCipher.Instance;
+    /// <summary>
+    /// Null (the default): Signal-protocol end-to-end encryption (docs/protocol.md, "Payload encryption").
+    /// A custom cipher replaces it for tests of the transport alone; <see cref="PlaintextPayloadCipher"/> gives no confidentiality.
+    /// </summary>
+    public IPayloadCipher? Cipher { get; set; }
 
     /// <summary>Clock for message timestamps and heartbeats.</summary>
     public TimeProvider Time { get; set; } = TimeProvider.System;

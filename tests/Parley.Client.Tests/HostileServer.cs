@@ -34,7 +34,11 @@ public sealed class HostileServer : IAsyncDisposable
 
     public int Connections => Volatile.Read(ref _connections);
 
-    /// <summary>Opens a client whose profile points at this server.</summary>
+    /// <summary>
+    /// Opens a client whose profile points at this server. The scripted server speaks plaintext
+    /// payloads and serves no prekeys, so these clients use the pass-through cipher: the tests are of
+    /// the transport's defences (encryption has its own tests).
+    /// </summary>
     public ParleyClient NewClient(string profileDir)
     {
         using (var store = Storage.ClientStore.Open(profileDir))
@@ -45,6 +49,7 @@ public sealed class HostileServer : IAsyncDisposable
         {
             ReconnectInitialDelay = TimeSpan.FromMilliseconds(20),
             ReconnectMaxDelay = TimeSpan.FromMilliseconds(100),
+            Cipher = Encryption.PlaintextPayloadCipher.Instance,
         });
     }
 

@@ -30,6 +30,7 @@ internal sealed partial class ClientStore : IProtocolStore
         CREATE TABLE IF NOT EXISTS peer_identities (user TEXT PRIMARY KEY, key BLOB NOT NULL, verified_key BLOB, changed INTEGER NOT NULL DEFAULT 0);
         CREATE TABLE IF NOT EXISTS recent_sends (id BLOB PRIMARY KEY, peer TEXT NOT NULL, sent_at INTEGER NOT NULL, content BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS resends (id BLOB PRIMARY KEY, original BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS retry_requests (id BLOB PRIMARY KEY);
         """);
 
     /// <summary>
@@ -297,6 +298,28 @@ internal sealed partial class ClientStore : IProtocolStore
         lock (_gate)
         {
             return Scalar("SELECT original FROM resends WHERE id = $id", ("$id", id)) as byte[];
+        }
+    }
+
+    /// <summary>Queues a retry request for <paramref name="id"/> (a message of <paramref name="peer"/> that could not be decrypted) in the outbox.</summary>
+    public void AddRetryRequest(byte[] id, string peer, long sentAt)
+    {
+        lock (_gate)
+        {
+            using var tx = _db.BeginTransaction();
+            Execute(tx, "INSERT OR IGNORE INTO retry_requests (id) VALUES ($id)", ("$id", id));
+            Execute(tx, "INSERT OR IGNORE INTO outbox (id, peer, sent_at, content) VALUES ($id, $peer, $sent_at, $content)",
+                ("$id", id), ("$peer", peer), ("$sent_at", sentAt), ("$content", Array.Empty<byte>()));
+            tx.Commit();
+        }
+    }
+
+    /// <summary>Whether an outbox id is a retry request.</summary>
+    public bool IsRetryRequest(byte[] id)
+    {
+        lock (_gate)
+        {
+            return Scalar("SELECT 1 FROM retry_requests WHERE id = $id", ("$id", id)) is not null;
         }
     }
 

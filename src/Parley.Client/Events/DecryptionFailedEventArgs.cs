@@ -1,0 +1,24 @@
+namespace Parley.Client.Events;
+
+/// <summary>
+/// An envelope could not be decrypted (no session, a damaged session, or a forged payload). It was
+/// acked; when <see cref="RetryRequested"/> is true the sender's device was asked to send it again
+/// on a fresh session, so the message still arrives.
+/// </summary>
+public sealed class DecryptionFailedEventArgs(string sender, uint senderDevice, string messageId, string reason, bool retryRequested) : EventArgs
+{
+    /// <summary>The user the envelope came from.</summary>
+    public string Sender { get; } = sender;
+
+    /// <summary>The device it came from.</summary>
+    public uint SenderDevice { get; } = senderDevice;
+
+    /// <summary>The envelope's message id.</summary>
+    public string MessageId { get; } = messageId;
+
+    /// <summary>Why it failed (the crypto error's kind; never key material).</summary>
+    public string Reason { get; } = reason;
+
+    /// <summary>Whether a retry request went (durably queued) to the sender's device.</summary>
+    public bool RetryRequested { get; } = retryRequested;
+}

@@ -1,0 +1,425 @@
+using Google.Protobuf;
+using Parley.Client.Connection;
+using Parley.Client.Encryption;
+using Parley.Client.Events;
+using Parley.Client.Storage;
+using Parley.Crypto;
+using Parley.Crypto.Fingerprints;
+using Parley.Crypto.Keys;
+using Parley.Protocol;
+
+namespace Parley.Client;
+
+// End-to-end encryption: key uploads, sessions per device, encrypted sends and receives, identity
+// changes and verification, and self-healing through retry requests. Active unless a custom
+// IPayloadCipher is set in the options (tests of the transport alone).
+public sealed partial class ParleyClient
+{
+    /// <summary>How long sent plaintexts are kept to answer retry requests.</summary>
+    private static readonly TimeSpan KeepSentFor = TimeSpan.FromDays(7);
+
+    /// <summary>At most this many sent plaintexts are kept (a bound on the store whatever the rate).</summary>
+    private const int KeepSentCount = 1000;
+
+    /// <summary>Bundle fetches before a send to a device without published keys fails.</summary>
+    private const int BundleAttempts = 3;
+
+    private EndToEndCipher? _e2e;
+    private int _uploading;
+    private int _preKeyUploads;
+
+    /// <summary>A peer's identity key changed; show <see cref="IdentityChangedEventArgs.Warning"/>.</summary>
+    public event EventHandler<IdentityChangedEventArgs>? IdentityChanged;
+
+    /// <summary>An envelope could not be decrypted; it was acked and (for a peer's device) a resend was requested.</summary>
+    public event EventHandler<DecryptionFailedEventArgs>? DecryptionFailed;
+
+    /// <summary>Key uploads this client has made since it was opened (registration upload included).</summary>
+    internal int PreKeyUploads => Volatile.Read(ref _preKeyUploads);
+
+    /// <summary>The local store (tests reach session rows and counters through it).</summary>
+    internal ClientStore Store => _store;
+
+    /// <summary>The session version with one device of a user (3 = X3DH, 4 = PQXDH), or null without a session.</summary>
+    internal uint? SessionVersionWith(string user, uint device) => _e2e?.SessionVersion(user, device);
+
+    private void StartEncryption()
+    {
+        if (_options.Cipher is null)
+        {
+            _e2e = new EndToEndCipher(_store, _options.Time);
+        }
+    }
+
+    // ───────────────────────── safety numbers and verification ─────────────────────────
+
+    /// <summary>
+    /// The 60-digit safety number for the conversation with <paramref name="peer"/>: the same digits on
+    /// both sides while both accounts keep their identity keys. Fetches the peer's keys when none are known.
+    /// </summary>
+    public async Task<string> GetSafetyNumberAsync(string peer, CancellationToken cancellationToken = default)
+    {
+        var theirs = await PeerIdentityAsync(peer, cancellationToken);
+        var fingerprint = new FingerprintGenerator().Create(Me, _store.GetIdentityKeyPair().IdentityKey, peer, theirs);
+        return fingerprint.Displayable.Digits;
+    }
+
+    /// <summary>Marks <paramref name="peer"/>'s current identity key verified (after comparing safety numbers). If it later changes, sends to the peer fail until <see cref="AcceptIdentityAsync"/>.</summary>
+    public async Task MarkVerifiedAsync(string peer, CancellationToken cancellationToken = default)
+    {
+        await PeerIdentityAsync(peer, cancellationToken);
+        _store.MarkVerified(peer);
+    }
+
+    /// <summary>Accepts <paramref name="peer"/>'s new identity key after a change: sends resume (the peer is no longer marked verified).</summary>
+    public Task AcceptIdentityAsync(string peer, CancellationToken cancellationToken = default)
+    {
+        RequireEncryption();
+        _store.AcceptIdentity(peer);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Whether <paramref name="peer"/> is marked verified with the identity key known now.</summary>
+    public bool IsVerified(string peer) => _e2e is not null && _store.IsVerified(peer);
+
+    /// <summary>Whether <paramref name="peer"/>'s identity key changed and the change was not yet accepted or verified.</summary>
+    public bool HasUnacceptedIdentityChange(string peer) => _e2e is not null && _store.IdentityChangedUnacknowledged(peer);
+
+    private async Task<IdentityKey> PeerIdentityAsync(string peer, CancellationToken cancellationToken)
+    {
+        RequireEncryption();
+        if (!UserName.IsValid(peer) || peer == Me)
+        {
+            throw new ArgumentException("A safety number is with another user.", nameof(peer));
+        }
+        if (_store.PeerIdentity(peer) is { } known)
+        {
+            return known;
+        }
+        var devices = await GetDevicesAsync(peer, cancellationToken);
+        while (true)
+        {
+            var session = await GetSessionAsync(cancellationToken);
+            try
+            {
+                await EnsureSessionsAsync(session, peer, devices, cancellationToken);
+                break;
+            }
+            catch (ParleyException e) when (e.IsConnectionLost)
+            {
+            }
+        }
+        return _store.PeerIdentity(peer) ?? throw new ParleyException(ErrorCode.NotFound, $"{peer} has not published an identity key.", "no_keys");
+    }
+
+    private void RequireEncryption()
+    {
+        if (_e2e is null)
+        {
+            throw new InvalidOperationException("End-to-end encryption is replaced by a custom cipher in this client's options.");
+        }
+    }
+
+    // ───────────────────────── key uploads ─────────────────────────
+
+    /// <summary>
+    /// Right after registration or linking: makes (or adopts) the identity, stores the prekeys and
+    /// uploads them over a short connection, so peers can message this device before it first
+    /// connects. A failure is not fatal: the first connect's PreKeysLow asks again.
+    /// </summary>
+    private async Task PublishFirstKeysAsync(IdentityKeyPair? accountIdentity, CancellationToken cancellationToken)
+    {
+        if (_e2e is null)
+        {
+            return;
+        }
+        PreKeyRefill.EnsureIdentity(_store, accountIdentity);
+        try
+        {
+            var upload = PreKeyRefill.Build(_store, null, _options.Time.GetUtcNow());
+            await using var connection = await FrameConnection.OpenAsync(WebSocketUri(Credentials.Server), _ => Task.CompletedTask, cancellationToken);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.HelloTimeout);
+            var hello = new Hello { User = Me, DeviceId = Credentials.DeviceId, Password = Credentials.Password, Client = _options.ClientName };
+            for (var v = ProtocolVersion.Oldest; v <= ProtocolVersion.Current; v++)
+            {
+                hello.ProtocolVersions.Add(v);
+            }
+            await connection.RequestAsync(new ClientFrame { Hello = hello }, timeout.Token);
+            await connection.RequestAsync(new ClientFrame { UploadPrekeys = upload }, cancellationToken);
+            Interlocked.Increment(ref _preKeyUploads);
+            await connection.CloseAsync();
+        }
+        catch (Exception e) when (e is ParleyException or System.Net.WebSockets.WebSocketException or HttpRequestException or IOException or OperationCanceledException)
+        {
+            // Uploaded on first connect instead (the server reports a device without keys as low).
+        }
+    }
+
+    /// <summary>PreKeysLow: refill and/or rotate in the background (one upload at a time), on the connection that asked.</summary>
+    private void OnPreKeysLow(Session session, PreKeysLow low)
+    {
+        if (_e2e is null || Interlocked.Exchange(ref _uploading, 1) == 1)
+        {
+            return;
+        }
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                PreKeyRefill.EnsureIdentity(_store, null);
+                var upload = PreKeyRefill.Build(_store, low, _options.Time.GetUtcNow());
+                await session.Connection.RequestAsync(new ClientFrame { UploadPrekeys = upload }, CancellationToken.None);
+                Interlocked.Increment(ref _preKeyUploads);
+            }
+            catch (Exception e) when (e is ParleyException or CryptoException or InvalidOperationException or ObjectDisposedException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                // The connection ended or the server refused: the next connect reports the keys low again.
+            }
+            finally
+            {
+                Volatile.Write(ref _uploading, 0);
+            }
+        });
+    }
+
+    // ───────────────────────── sending ─────────────────────────
+
+    /// <summary>
+    /// Builds the SendMessage for an outbox entry: one payload per device of the peer and per other
+    /// device of this account, each encrypted on its own session (started from a fetched bundle when
+    /// there is none). Retry requests carry empty payloads; resends carry the original id inside.
+    /// </summary>
+    private async Task<SendMessage> BuildSendAsync(Session session, OutboxEntry entry, CancellationToken cancellationToken)
+    {
+        var send = new SendMessage
+        {
+            MessageId = ByteString.CopyFrom(entry.Id),
+            Recipient = entry.Peer,
+            SentAt = entry.SentAt,
+            Kind = EnvelopeKind.Message,
+        };
+        var peerDevices = await DevicesOnAsync(session, entry.Peer, cancellationToken);
+        var ownDevices = (await DevicesOnAsync(session, Me, cancellationToken)).Where(d => d != Credentials.DeviceId).ToArray();
+        if (_e2e is null)
+        {
+            foreach (var device in peerDevices)
+            {
+                send.Payloads.Add(await SealAsync(entry.Peer, device, entry.Content, cancellationToken));
+            }
+            foreach (var device in ownDevices)
+            {
+                send.Payloads.Add(await SealAsync(Me, device, entry.Content, cancellationToken));
+            }
+            return send;
+        }
+
+        if (_store.IsRetryRequest(entry.Id))
+        {
+            send.Kind = EnvelopeKind.RetryRequest;
+            send.Payloads.AddRange(peerDevices.Select(d => new DevicePayload { User = entry.Peer, DeviceId = d }));
+            send.Payloads.AddRange(ownDevices.Select(d => new DevicePayload { User = Me, DeviceId = d }));
+            return send;
+        }
+
+        if (_store.IsBlockedByVerification(entry.Peer))
+        {
+            throw IdentityBlocked(entry.Peer);
+        }
+        var original = _store.ResendOriginal(entry.Id);
+        var plaintext = original is null ? entry.Content : SignalPayload.ResendPlaintext(original, entry.Content);
+        await EnsureSessionsAsync(session, entry.Peer, peerDevices, cancellationToken);
+        await EnsureSessionsAsync(session, Me, ownDevices, cancellationToken);
+        foreach (var device in peerDevices)
+        {
+            send.Payloads.Add(SealEncrypted(entry.Peer, device, plaintext, original is not null));
+        }
+        foreach (var device in ownDevices)
+        {
+            send.Payloads.Add(SealEncrypted(Me, device, plaintext, original is not null));
+        }
+        return send;
+    }
+
+    /// <summary>After SENT: remember a message's plaintext (bounded) so a retry request can be answered.</summary>
+    private void AfterEncryptedSend(OutboxEntry entry)
+    {
+        if (_e2e is null || _store.IsRetryRequest(entry.Id) || _store.ResendOriginal(entry.Id) is not null)
+        {
+            return;
+        }
+        var now = _options.Time.GetUtcNow();
+        _store.RememberSent(entry.Id, entry.Peer, entry.SentAt, entry.Content, (now - KeepSentFor).ToUnixTimeMilliseconds(), KeepSentCount);
+    }
+
+    private DevicePayload SealEncrypted(string user, uint device, byte[] plaintext, bool resend)
+    {
+        try
+        {
+            var payload = _e2e!.Seal(user, device, plaintext, resend);
+            return new DevicePayload { User = user, DeviceId = device, Payload = ByteString.CopyFrom(payload) };
+        }
+        catch (UntrustedIdentityException)
+        {
+            RaiseIdentityChanges();
+            throw IdentityBlocked(user);
+        }
+        catch (CryptoException e)
+        {
+            throw new ParleyException(ErrorCode.BadRequest, $"Cannot encrypt for {user}'s device {device}: {e.Message}", "encryption_failed", inner: e);
+        }
+    }
+
+    /// <summary>
+    /// Makes sure every listed device of <paramref name="user"/> has a usable session: fetches bundles
+    /// for those without, verifies them and starts sessions. A device that has published no keys is
+    /// asked for again twice (it may be uploading right now), then the send fails with code NotFound
+    /// (<c>no_keys</c>): nothing is sent unencrypted.
+    /// </summary>
+    private async Task EnsureSessionsAsync(Session session, string user, IReadOnlyList<uint> devices, CancellationToken cancellationToken)
+    {
+        var missing = devices.Where(d => !(user == Me && d == Credentials.DeviceId) && !_e2e!.HasUsableSession(user, d)).ToList();
+        for (var attempt = 0; missing.Count > 0; attempt++)
+        {
+            if (attempt == BundleAttempts)
+            {
+                throw new ParleyException(ErrorCode.NotFound,
+                    $"{user}'s device {string.Join(", ", missing)} has not published encryption keys, so nothing can be encrypted for it; the message was not sent.",
+                    "no_keys");
+            }
+            if (attempt > 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), _options.Time, cancellationToken);
+            }
+            var request = new GetPreKeyBundles { User = user, DeviceId = missing.Count == 1 ? missing[0] : 0 };
+            var answer = await session.Connection.RequestAsync(new ClientFrame { GetBundles = request }, cancellationToken);
+            foreach (var bundle in answer.PrekeyBundles?.Bundles ?? [])
+            {
+                if (bundle.User != user || !missing.Contains(bundle.DeviceId))
+                {
+                    continue;
+                }
+                try
+                {
+                    _e2e!.StartSession(user, bundle);
+                }
+                catch (UntrustedIdentityException)
+                {
+                    RaiseIdentityChanges();
+                    throw IdentityBlocked(user);
+                }
+                catch (CryptoException e)
+                {
+                    throw new ParleyException(ErrorCode.BadRequest,
+                        $"{user}'s device {bundle.DeviceId} published keys that fail verification ({e.Message}); the message was not sent.", "bad_bundle", inner: e);
+                }
+                RaiseIdentityChanges();
+            }
+            missing = [.. missing.Where(d => !_e2e!.HasUsableSession(user, d))];
+        }
+    }
+
+    private static ParleyException IdentityBlocked(string user) => new(ErrorCode.BadRequest,
+        $"The safety number with {user} changed and {user} was verified: accept the new key (AcceptIdentityAsync, or `parley verify {user}` after comparing) before sending.",
+        "identity_changed");
+
+    // ───────────────────────── receiving ─────────────────────────
+
+    /// <summary>
+    /// Decrypts a MESSAGE envelope and stores it in one transaction. A replay is dropped (reported as
+    /// an already-stored message); anything undecryptable is reported and, for a peer's device, a
+    /// retry request is queued durably before the caller acks.
+    /// </summary>
+    private (StoredMessage? Message, bool IsNew) ReceiveEncrypted(Envelope envelope)
+    {
+        if (envelope.MessageId.Length != WireLimits.MessageIdBytes || !UserName.IsValid(envelope.Sender))
+        {
+            return (null, false);
+        }
+        var fromSelf = envelope.Sender == Me;
+        var peer = fromSelf ? envelope.Conversation : envelope.Sender;
+        if (!UserName.IsValid(peer) || peer == Me || (fromSelf && envelope.SenderDevice == Credentials.DeviceId))
+        {
+            return (null, false);
+        }
+        try
+        {
+            var result = _e2e!.Open(envelope.Sender, envelope.SenderDevice, envelope.Payload.Span, (plain, original) =>
+            {
+                Content content;
+                try
+                {
+                    content = Content.Parser.ParseFrom(plain);
+                }
+                catch (InvalidProtocolBufferException)
+                {
+                    // Authentic but not a Content we understand: keep the session step, show nothing.
+                    return ((StoredMessage?)null, false);
+                }
+                if (content.BodyCase != Content.BodyOneofCase.Text)
+                {
+                    return (null, false);
+                }
+                var id = original ?? envelope.MessageId.ToByteArray();
+                var message = new StoredMessage(
+                    MessageId.ToText(id),
+                    peer,
+                    fromSelf ? MessageDirection.Outgoing : MessageDirection.Incoming,
+                    envelope.Sender,
+                    envelope.SenderDevice,
+                    content.Text.Text,
+                    FromUnixMs(envelope.SentAt),
+                    fromSelf ? MessageStatus.Sent : MessageStatus.Delivered);
+                return (message, _store.InsertReceived(message, id));
+            });
+            RaiseIdentityChanges();
+            return result;
+        }
+        catch (DuplicateMessageException)
+        {
+            // A replay or a redelivery of what we already decrypted and stored: ack it, never show it twice.
+            return (_store.Find(envelope.MessageId.ToByteArray()), false);
+        }
+        catch (CryptoException e)
+        {
+            var retry = !fromSelf;
+            if (retry)
+            {
+                _store.AddRetryRequest(envelope.MessageId.ToByteArray(), envelope.Sender, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
+                _outboxSignal.Writer.TryWrite(true);
+            }
+            Raise(DecryptionFailed, new DecryptionFailedEventArgs(envelope.Sender, envelope.SenderDevice,
+                MessageId.ToText(envelope.MessageId.Span), e.GetType().Name, retry));
+            return (null, false);
+        }
+    }
+
+    /// <summary>
+    /// A peer's device could not decrypt one of our messages: if this device sent it recently, archive
+    /// the session with that device and queue a resend (fresh envelope id, original id inside the
+    /// ciphertext) that starts a new session from a fresh bundle. Anything else is ignored.
+    /// </summary>
+    private void OnRetryRequest(Envelope envelope)
+    {
+        if (_e2e is null || envelope.MessageId.Length != WireLimits.MessageIdBytes || !UserName.IsValid(envelope.Sender) || envelope.Sender == Me)
+        {
+            return;
+        }
+        var original = envelope.MessageId.ToByteArray();
+        if (_store.FindSent(original) is not { } sent || sent.Peer != envelope.Sender)
+        {
+            return;
+        }
+        _e2e.ArchiveSession(envelope.Sender, envelope.SenderDevice);
+        _store.AddResend(MessageId.New(_options.Time), original, sent.Peer, sent.SentAt, sent.Content);
+        _outboxSignal.Writer.TryWrite(true);
+    }
+
+    private void RaiseIdentityChanges()
+    {
+        foreach (var user in _store.TakeIdentityChanges())
+        {
+            Raise(IdentityChanged, new IdentityChangedEventArgs(user, _store.IsBlockedByVerification(user)));
+        }
+    }
+}
