@@ -100,7 +100,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
     /// <summary>
     /// Waits until the server's JIT has settled: at least <paramref name="minimum"/>, then until its
-    /// tiered-compilation thread used under 2% of a core for a second, at most <paramref name="maximum"/>.
+    /// tiered-compilation thread used under 2% of a core for three seconds in a row, at most <paramref name="maximum"/>.
     /// Under load, tier-1 recompilation can run for many seconds on two busy cores, and
     /// measuring before it ends charges the JIT to every message. Returns the time waited.
     /// </summary>
@@ -113,14 +113,12 @@ internal sealed class ServerUnderTest : IAsyncDisposable
             return clock.Elapsed;
         }
         long before = ProcessProbe.ThreadCpuMicroseconds(pid, ".NET Tiered");
-        while (clock.Elapsed < maximum)
+        int quietSeconds = 0;
+        while (clock.Elapsed < maximum && quietSeconds < 3)
         {
             await Task.Delay(1000, ct);
             long now = ProcessProbe.ThreadCpuMicroseconds(pid, ".NET Tiered");
-            if (now - before < 20_000)
-            {
-                break;
-            }
+            quietSeconds = now - before < 20_000 ? quietSeconds + 1 : 0;
             before = now;
         }
         return clock.Elapsed;
