@@ -16,7 +16,10 @@ public static class Cli
     }
 
     /// <summary>Starts <c>parley ARGS</c>; the caller waits for it.</summary>
-    public static Process Start(params string[] args)
+    public static Process Start(params string[] args) => Start(null, args);
+
+    /// <summary>Starts <c>parley ARGS</c> with extra environment variables.</summary>
+    public static Process Start(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -31,6 +34,11 @@ public static class Cli
             info.ArgumentList.Add(arg);
         }
         info.Environment["NO_COLOR"] = "1";
+        info.Environment.Remove("PARLEY_PROFILE");
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
         return Process.Start(info) ?? throw new InvalidOperationException("Could not start parley.");
     }
 
@@ -38,6 +46,13 @@ public static class Cli
     public static async Task<Run> RunAsync(params string[] args)
     {
         using var process = Start(args);
+        return await FinishAsync(process);
+    }
+
+    /// <summary>Runs <c>parley ARGS</c> to the end with extra environment variables.</summary>
+    public static async Task<Run> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        using var process = Start(environment, args);
         return await FinishAsync(process);
     }
 

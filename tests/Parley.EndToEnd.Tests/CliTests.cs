@@ -180,4 +180,20 @@ public sealed class CliTests
             }
         }
     }
+
+    [Fact]
+    public async Task PARLEY_PROFILE_picks_the_profile_when_no_option_is_given()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = new Dictionary<string, string> { ["PARLEY_PROFILE"] = server.NewProfileDir() };
+        var bob = new Dictionary<string, string> { ["PARLEY_PROFILE"] = server.NewProfileDir() };
+        await Cli.RunAsync(alice, "register", "--server", server.BaseUri.ToString(), "--user", "alice");
+        await Cli.RunAsync(bob, "register", "--server", server.BaseUri.ToString(), "--user", "bob");
+
+        var id = (await Cli.RunAsync(alice, "send", "bob", "by environment", "--json")).Single.GetProperty("id").GetString();
+        var received = await Cli.RunAsync(bob, "receive", "--json");
+
+        Assert.Equal((id, "alice"), (received.Single.GetProperty("id").GetString(), received.Single.GetProperty("from").GetString()));
+        Assert.True(Directory.Exists(alice["PARLEY_PROFILE"]));
+    }
 }
