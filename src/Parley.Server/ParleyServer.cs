@@ -68,6 +68,8 @@ public static class ParleyServer
                 connection.RequestClose(System.Net.WebSockets.WebSocketCloseStatus.EndpointUnavailable, "server shutting down");
             }
         });
+        // Connections closed during shutdown record last-seen after the flusher stopped: flush once more.
+        app.Lifetime.ApplicationStopped.Register(() => app.Services.GetRequiredService<AccountDirectory>().FlushLastSeen());
         return app;
     }
 
@@ -107,6 +109,7 @@ public static class ParleyServer
         services.AddHostedService(sp => sp.GetRequiredService<ExpirySweeper>());
         services.AddHostedService<IdleSweeper>();
         services.AddHostedService<WalCheckpointer>();
+        services.AddHostedService<LastSeenFlusher>();
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;

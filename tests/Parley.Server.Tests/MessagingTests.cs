@@ -210,7 +210,7 @@ public sealed class MessagingTests
     }
 
     [Fact]
-    public async Task Queued_envelopes_and_accounts_survive_a_server_restart()
+    public async Task Queued_envelopes_accounts_and_last_seen_survive_a_server_restart()
     {
         var dataDir = Directory.CreateTempSubdirectory("parley-test-").FullName;
         Protocol.DeviceCredentials bob;
@@ -220,10 +220,14 @@ public sealed class MessagingTests
             bob = await RawClient.RegisterAsync(first, "bob");
             await using var a = await RawClient.ConnectAsync(first, alice);
             Assert.Equal(ServerFrame.BodyOneofCase.SendResult, (await a.RequestAsync(Wire.Send("bob", text: "kept"))).BodyCase);
+            await a.DisposeAsync();
+            await Wait.UntilAsync(() => first.App.Services.GetRequiredService<Accounts.AccountDirectory>().Find("alice")!.LastSeen > 0);
         }
         await using var fx = await ServerFixture.StartAsync(dataDir: dataDir);
         await using var b = await RawClient.ConnectAsync(fx.Server, bob);
         Assert.Equal("kept", (await b.ReceiveAsync()).Envelope.Payload.ToStringUtf8());
+        var presence = await b.RequestAsync(new ClientFrame { Presence = new SubscribePresence { Users = { "alice" } } });
+        Assert.True(Assert.Single(presence.PresenceSnapshot.Users).LastSeen > 0, "last seen was saved at shutdown");
     }
 
     [Fact]

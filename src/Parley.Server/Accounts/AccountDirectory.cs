@@ -15,6 +15,7 @@ public sealed class AccountDirectory
     private readonly ConcurrentDictionary<string, Account> _byUser = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, Account> _byId = new();
     private readonly Lock _writeLock = new();
+    private readonly ConcurrentDictionary<long, long> _unsavedLastSeen = new();
 
     public AccountDirectory(IAccountStore store, TimeProvider time)
     {
@@ -85,10 +86,32 @@ public sealed class AccountDirectory
         }
     }
 
+    /// <summary>
+    /// Updates last seen at once in memory; the database gets it with the next flush (every few
+    /// seconds, and at shutdown), so a wave of disconnects costs one transaction, not one each.
+    /// </summary>
     public void SetLastSeen(Account account, long unixMs)
     {
         account.LastSeen = unixMs;
-        _store.SetLastSeen(account.Id, unixMs);
+        _unsavedLastSeen[account.Id] = unixMs;
+    }
+
+    /// <summary>Writes pending last-seen times; returns how many.</summary>
+    public int FlushLastSeen()
+    {
+        var batch = new List<KeyValuePair<long, long>>();
+        foreach (var id in _unsavedLastSeen.Keys)
+        {
+            if (_unsavedLastSeen.TryRemove(id, out var at))
+            {
+                batch.Add(new(id, at));
+            }
+        }
+        if (batch.Count > 0)
+        {
+            _store.SetLastSeen(batch);
+        }
+        return batch.Count;
     }
 
     public static ImmutableArray<uint> DeviceIds(Account account) => [.. account.Devices.Select(d => d.Id)];

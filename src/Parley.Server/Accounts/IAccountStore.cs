@@ -12,8 +12,8 @@ public interface IAccountStore
     /// <summary>Adds a device to an existing account.</summary>
     void AddDevice(long accountId, DeviceRecord device);
 
-    /// <summary>Records when the account's last device went offline.</summary>
-    void SetLastSeen(long accountId, long unixMs);
+    /// <summary>Records when accounts' last devices went offline, in one transaction.</summary>
+    void SetLastSeen(IReadOnlyCollection<KeyValuePair<long, long>> lastSeenByAccount);
 
     /// <summary>Stores a new invite (only its hash).</summary>
     void AddInvite(byte[] tokenHash, long createdAt);

@@ -72,14 +72,22 @@ public sealed class SqliteAccountStore(SqliteDatabase database, TimeProvider tim
         tx.Commit();
     }
 
-    public void SetLastSeen(long accountId, long unixMs)
+    public void SetLastSeen(IReadOnlyCollection<KeyValuePair<long, long>> lastSeenByAccount)
     {
         using var connection = database.Open();
+        using var tx = connection.BeginTransaction();
         using var command = connection.CreateCommand();
+        command.Transaction = tx;
         command.CommandText = "UPDATE accounts SET last_seen = $t WHERE id = $id";
-        command.Parameters.AddWithValue("$t", unixMs);
-        command.Parameters.AddWithValue("$id", accountId);
-        command.ExecuteNonQuery();
+        var t = command.Parameters.Add("$t", SqliteType.Integer);
+        var id = command.Parameters.Add("$id", SqliteType.Integer);
+        foreach (var (account, at) in lastSeenByAccount)
+        {
+            t.Value = at;
+            id.Value = account;
+            command.ExecuteNonQuery();
+        }
+        tx.Commit();
     }
 
     public void AddInvite(byte[] tokenHash, long createdAt)
