@@ -53,14 +53,18 @@ public static class ParleyServer
             // so descriptors never run out even under a storm of plain HTTP connections.
             kestrel.Limits.MaxConcurrentConnections = capacity.MaxConnections + (ServerCapacity.ReservedDescriptors / 2);
             kestrel.AddServerHeader = false;
+            kestrel.ConfigureEndpointDefaults(listen => listen.Use(next =>
+            {
+                WebSocketListener? listener = null;
+                return connection => (listener ??= listen.ApplicationServices.GetRequiredService<WebSocketListener>()).OnConnectionAsync(connection, next);
+            }));
         });
 
         var app = builder.Build();
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero }); // clients ping; no timer per socket
         app.UseRateLimiter();
         app.MapRegistration();
         app.MapMetrics();
-        app.Map(RegistrationApi.WebSocket, (HttpContext http, WebSocketGateway gateway) => gateway.HandleAsync(http));
+        // /v1/ws never reaches this pipeline: WebSocketListener takes those connections off the transport.
         app.Lifetime.ApplicationStopping.Register(() =>
         {
             foreach (var connection in app.Services.GetRequiredService<ConnectionRegistry>().Connections)
@@ -105,6 +109,7 @@ public static class ParleyServer
         services.AddSingleton<PreKeyService>();
         services.AddSingleton<ServerCapacity>();
         services.AddSingleton<WebSocketGateway>();
+        services.AddSingleton<WebSocketListener>();
         services.AddSingleton<ExpirySweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<ExpirySweeper>());
         services.AddHostedService<IdleSweeper>();

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using Google.Protobuf;
 using Parley.Protocol;
@@ -24,12 +23,11 @@ public sealed class DeviceConnection
     private readonly int _maxInFlight;
     private readonly int _maxQueued;
     private readonly AsyncSignal _wake = new();
-    private readonly ConcurrentQueue<ServerFrame> _control = new();
-    private int _controlCount;
 
     // Delivery state, guarded by _delivery.
     private readonly Lock _delivery = new();
     private readonly Queue<Envelope> _live = new();
+    private readonly Queue<ServerFrame> _control = new();
     private readonly Dictionary<ulong, Envelope> _inFlight = [];
     private bool _needsRead = true;
     private bool _queueEmptySent;
@@ -80,12 +78,14 @@ public sealed class DeviceConnection
     /// </summary>
     public bool TrySend(ServerFrame frame)
     {
-        if (Interlocked.Increment(ref _controlCount) > _maxQueued)
+        lock (_delivery)
         {
-            Interlocked.Decrement(ref _controlCount);
-            return false;
+            if (_control.Count >= _maxQueued)
+            {
+                return false;
+            }
+            _control.Enqueue(frame);
         }
-        _control.Enqueue(frame);
         _wake.Signal();
         return true;
     }
@@ -156,13 +156,12 @@ public sealed class DeviceConnection
         {
             while (!token.IsCancellationRequested)
             {
-                await _wake.WaitAsync(token);
-                while (true)
+                await _wake.WaitAsync();
+                while (!token.IsCancellationRequested)
                 {
                     bool wrote = false;
-                    while (_control.TryDequeue(out var frame))
+                    while (NextControl() is { } frame)
                     {
-                        Interlocked.Decrement(ref _controlCount);
                         await WriteAsync(frame, token);
                         wrote = true;
                     }
@@ -199,6 +198,14 @@ public sealed class DeviceConnection
         {
             await Closing.CancelAsync();
             throw;
+        }
+    }
+
+    private ServerFrame? NextControl()
+    {
+        lock (_delivery)
+        {
+            return _control.TryDequeue(out var frame) ? frame : null;
         }
     }
 

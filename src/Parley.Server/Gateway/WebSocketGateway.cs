@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using Google.Protobuf;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Parley.Protocol;
@@ -36,15 +35,9 @@ public sealed partial class WebSocketGateway(
 
     private readonly LimitOptions _limits = options.Value.Limits;
 
-    public async Task HandleAsync(HttpContext http)
+    /// <summary>Serves one accepted WebSocket until it closes: capacity check, Hello, then frames.</summary>
+    public async Task ServeAsync(WebSocket socket, string remote)
     {
-        if (!http.WebSockets.IsWebSocketRequest)
-        {
-            http.Response.StatusCode = StatusCodes.Status400BadRequest;
-            await http.Response.WriteAsync("WebSocket upgrade expected");
-            return;
-        }
-        using var socket = await http.WebSockets.AcceptWebSocketAsync();
         if (!registry.TryReserve(capacity.MaxConnections))
         {
             capacity.NoteRefused(logger);
@@ -53,7 +46,7 @@ public sealed partial class WebSocketGateway(
         }
         try
         {
-            await ServeAsync(socket, http.Connection.RemoteIpAddress?.ToString() ?? "?");
+            await ServeAuthenticatedAsync(socket, remote);
         }
         finally
         {
@@ -61,7 +54,7 @@ public sealed partial class WebSocketGateway(
         }
     }
 
-    private async Task ServeAsync(WebSocket socket, string remote)
+    private async Task ServeAuthenticatedAsync(WebSocket socket, string remote)
     {
         var hello = await ReadHelloAsync(socket);
         if (hello is null)
