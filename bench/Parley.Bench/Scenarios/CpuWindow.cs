@@ -57,7 +57,9 @@ internal sealed class CpuWindow
         Seconds = Stopwatch.GetElapsedTime(_start).TotalSeconds;
         var serverCpu1 = _server.CpuMicroseconds();
         ServerCpuMicroseconds = serverCpu1 - _serverCpu0;
-        ServerJitMicroseconds = _server.Pid is int pid ? ProcessProbe.ThreadCpuMicroseconds(pid, ".NET Tiered") - _jit0 : null;
+        // The JIT's thread may end when idle, taking its CPU time out of the sum: then say nothing.
+        long? jit = _server.Pid is int pid ? ProcessProbe.ThreadCpuMicroseconds(pid, ".NET Tiered") - _jit0 : null;
+        ServerJitMicroseconds = jit >= 0 ? jit : null;
         BenchCpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - _benchCpu0).TotalSeconds;
         var machine1 = ProcessProbe.MachineJiffies();
         long total = machine1.Total - _machine0.Total;
