@@ -25,8 +25,11 @@ public sealed partial class ParleyClient
     private const int BundleAttempts = 3;
 
     private EndToEndCipher? _e2e;
-    private int _uploading;
+    private readonly Lock _uploadGate = new();
+    private bool _uploadRunning;
+    private PreKeysLow? _pendingLow;
     private int _preKeyUploads;
+    private int _ecRefills;
 
     /// <summary>A peer's identity key changed; show <see cref="IdentityChangedEventArgs.Warning"/>.</summary>
     public event EventHandler<IdentityChangedEventArgs>? IdentityChanged;
@@ -36,6 +39,9 @@ public sealed partial class ParleyClient
 
     /// <summary>Key uploads this client has made since it was opened (registration upload included).</summary>
     internal int PreKeyUploads => Volatile.Read(ref _preKeyUploads);
+
+    /// <summary>Uploads that refilled one-time EC prekeys after the server reported them low.</summary>
+    internal int EcPreKeyRefills => Volatile.Read(ref _ecRefills);
 
     /// <summary>The local store (tests reach session rows and counters through it).</summary>
     internal ClientStore Store => _store;
@@ -156,31 +162,61 @@ public sealed partial class ParleyClient
         }
     }
 
-    /// <summary>PreKeysLow: refill and/or rotate in the background (one upload at a time), on the connection that asked.</summary>
+    /// <summary>
+    /// PreKeysLow: refill and/or rotate in the background, one upload at a time, on the connection
+    /// that asked. A report arriving during an upload is handled after it, less what that upload sent.
+    /// </summary>
     private void OnPreKeysLow(Session session, PreKeysLow low)
     {
-        if (_e2e is null || Interlocked.Exchange(ref _uploading, 1) == 1)
+        if (_e2e is null)
         {
             return;
         }
-        _ = Task.Run(async () =>
+        lock (_uploadGate)
         {
+            if (_uploadRunning)
+            {
+                _pendingLow = low;
+                return;
+            }
+            _uploadRunning = true;
+        }
+        _ = Task.Run(() => UploadWhileLowAsync(session, low));
+    }
+
+    private async Task UploadWhileLowAsync(Session session, PreKeysLow low)
+    {
+        while (true)
+        {
+            UploadPreKeys? sent = null;
             try
             {
                 PreKeyRefill.EnsureIdentity(_store, null);
                 var upload = PreKeyRefill.Build(_store, low, _options.Time.GetUtcNow());
                 await session.Connection.RequestAsync(new ClientFrame { UploadPrekeys = upload }, CancellationToken.None);
+                sent = upload;
                 Interlocked.Increment(ref _preKeyUploads);
+                if (upload.OneTimePrekeys.Count > 0)
+                {
+                    Interlocked.Increment(ref _ecRefills);
+                }
             }
             catch (Exception e) when (e is ParleyException or CryptoException or InvalidOperationException or ObjectDisposedException or Microsoft.Data.Sqlite.SqliteException)
             {
                 // The connection ended or the server refused: the next connect reports the keys low again.
             }
-            finally
+            lock (_uploadGate)
             {
-                Volatile.Write(ref _uploading, 0);
+                var next = _pendingLow is { } pending ? PreKeyRefill.WithoutWhatWasSent(pending, sent) : null;
+                _pendingLow = null;
+                if (next is null || !PreKeyRefill.AsksForKeys(next) || session.Connection.Completion.IsCompleted)
+                {
+                    _uploadRunning = false;
+                    return;
+                }
+                low = next;
             }
-        });
+        }
     }
 
     // ───────────────────────── sending ─────────────────────────

@@ -17,10 +17,11 @@ public sealed class TestServer : IAsyncDisposable
 
     public string DataDir => Path.Combine(_root, "data");
 
-    public static async Task<TestServer> StartAsync(Action<Parley.Server.Configuration.ParleyOptions>? configure = null)
+    public static async Task<TestServer> StartAsync(Action<Parley.Server.Configuration.ParleyOptions>? configure = null,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         var test = new TestServer();
-        test._server = await ParleyServer.StartAsync(test.DataDir, configure);
+        test._server = await ParleyServer.StartAsync(test.DataDir, configure, services: services);
         return test;
     }
 

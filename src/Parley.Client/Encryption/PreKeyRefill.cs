@@ -56,6 +56,7 @@ internal static class PreKeyRefill
             RegistrationId = store.GetLocalRegistrationId(),
         };
 
+        // Only a rotation sends the signed prekey: re-sending the current one would reset the server's rotation clock.
         var rotate = low is null || low.RotateSignedPrekey || store.NewestSignedPreKeyId() is null;
         if (rotate)
         {
@@ -68,17 +69,6 @@ internal static class PreKeyRefill
                 Signature = ByteString.CopyFrom(signed.Signature),
             };
         }
-        else if (store.NewestSignedPreKeyId() is { } id && store.LoadSignedPreKey(id) is { } current)
-        {
-            // The server needs a signed prekey with every upload that has none stored; resending the current one is harmless.
-            upload.SignedPrekey = new SignedPreKey
-            {
-                Id = current.Id,
-                PublicKey = ByteString.CopyFrom(current.KeyPair.PublicKey.Serialize()),
-                Signature = ByteString.CopyFrom(current.Signature),
-            };
-        }
-
         if (rotate || !store.HasKyberLastResort())
         {
             var lastResort = KyberPreKeyRecord.Generate(store.NextKeyId("kyber", 1), identity, now);
@@ -114,6 +104,36 @@ internal static class PreKeyRefill
             upload.KyberPrekeys.AddRange(keys.Select(ToWire));
         }
         return upload;
+    }
+
+    /// <summary>Whether a PreKeysLow report asks for anything.</summary>
+    public static bool AsksForKeys(PreKeysLow low) =>
+        low.RotateSignedPrekey || low.Remaining < LowThreshold || low.KyberRemaining < LowThreshold;
+
+    /// <summary>
+    /// A report that arrived while <paramref name="justSent"/> was being uploaded may predate it: the
+    /// kinds that upload refilled (or rotated) are taken as done, so the store limit is never overshot.
+    /// </summary>
+    public static PreKeysLow WithoutWhatWasSent(PreKeysLow low, UploadPreKeys? justSent)
+    {
+        var rest = low.Clone();
+        if (justSent is null)
+        {
+            return rest;
+        }
+        if (justSent.OneTimePrekeys.Count > 0)
+        {
+            rest.Remaining = Math.Max(rest.Remaining, LowThreshold);
+        }
+        if (justSent.KyberPrekeys.Count > 0)
+        {
+            rest.KyberRemaining = Math.Max(rest.KyberRemaining, LowThreshold);
+        }
+        if (justSent.SignedPrekey is not null)
+        {
+            rest.RotateSignedPrekey = false;
+        }
+        return rest;
     }
 
     private static SignedPreKey ToWire(KyberPreKeyRecord record) => new()

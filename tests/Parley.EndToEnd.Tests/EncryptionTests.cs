@@ -1,0 +1,271 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Google.Protobuf;
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Client;
+using Parley.Client.Events;
+using Parley.Crypto.Keys;
+using Parley.Crypto.Messages;
+using Parley.Protocol;
+using Parley.Server.Gateway;
+
+namespace Parley.EndToEnd.Tests;
+
+/// <summary>End-to-end encryption with the real server and real SDK clients.</summary>
+public sealed class EncryptionTests
+{
+    private static bool Contains(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle) >= 0;
+
+    private static IEnumerable<(string Path, byte[] Bytes)> FilesUnder(string folder) =>
+        Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Select(path =>
+        {
+            // The server (or client) still has its SQLite files open: read beside it, WAL and all.
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            return (path, copy.ToArray());
+        });
+
+    [Fact]
+    public async Task The_server_never_holds_a_message_text_while_the_recipient_reads_it()
+    {
+        var tap = new FrameTap();
+        await using var server = await TestServer.StartAsync(services: s => s.AddSingleton<IFrameObserver>(tap));
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var inbox = new Inbox(bob);
+        await bob.ConnectAsync(Wait.Token());
+        const string marker = "MARKER-only-bob-may-read-this-3f9c2a";
+        var needle = Encoding.UTF8.GetBytes(marker);
+
+        await alice.SendTextAsync("bob", marker, Wait.Token());
+        await inbox.CountAsync(1);
+        await alice.SendTextAsync("bob", "a second message, so the first one's envelopes are certainly stored and acked", Wait.Token());
+        await inbox.CountAsync(2);
+
+        // Control: the recipient decrypted the marker, and the same file scan finds it in the recipient's own store.
+        Assert.Equal(marker, inbox.Texts[0]);
+        Assert.Contains(FilesUnder(bob.ProfileDirectory), f => Contains(f.Bytes, needle));
+
+        // The tap saw the send (its ciphertext payload for bob) but never the text.
+        Assert.Contains(tap.Sends, s => s.Payloads.Any(p => p.User == "bob" && p.Payload.Length > needle.Length));
+        Assert.DoesNotContain(tap.Frames, f => Contains(f.Bytes, needle));
+        var files = FilesUnder(server.DataDir).ToList();
+        Assert.NotEmpty(files);
+        Assert.DoesNotContain(files, f => Contains(f.Bytes, needle));
+    }
+
+    [Fact]
+    public async Task The_first_message_is_a_PQXDH_prekey_message_when_the_bundle_has_a_Kyber_prekey()
+    {
+        var tap = new FrameTap();
+        await using var server = await TestServer.StartAsync(services: s => s.AddSingleton<IFrameObserver>(tap));
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var inbox = new Inbox(bob);
+
+        await alice.SendTextAsync("bob", "post-quantum hello", Wait.Token());
+        await bob.SyncAsync(Wait.Token());
+        await inbox.CountAsync(1);
+
+        var payload = tap.Sends.First().Payloads.Single(p => p.User == "bob").Payload.ToByteArray();
+        Assert.Equal((byte)CiphertextMessageType.PreKey, payload[0]);
+        var first = PreKeySignalMessage.Deserialize(payload.AsSpan(1));
+        Assert.Equal(4, first.MessageVersion);
+        Assert.NotNull(first.KyberPreKeyId);
+        Assert.NotNull(first.KyberCiphertext);
+        Assert.Equal(4u, alice.SessionVersionWith("bob", 1));
+        Assert.Equal(4u, bob.SessionVersionWith("alice", 1));
+        Assert.Equal("post-quantum hello", inbox.Texts.Single());
+    }
+
+    [Fact]
+    public async Task Prekeys_are_refilled_after_fetches_use_them_up_and_the_new_ones_work()
+    {
+        await using var server = await TestServer.StartAsync(o => o.Limits.BundleFetchesPerMinute = 10_000);
+        var bob = await server.RegisterAsync("bob");
+        var inbox = new Inbox(bob);
+        await bob.ConnectAsync(Wait.Token());
+        Assert.Equal(1, bob.PreKeyUploads); // the registration upload
+        await using var mallory = await RawDevice.RegisterAsync(server.BaseUri, "mallory");
+
+        async Task<Parley.Protocol.PreKeyBundle> FetchAsync()
+        {
+            var answer = await mallory.RequestAsync(new ClientFrame { GetBundles = new GetPreKeyBundles { User = "bob" } });
+            return Assert.Single(answer.PrekeyBundles.Bundles);
+        }
+
+        // 95 of the 100 one-time EC prekeys (and all 40 one-time Kyber ones) go: the server tells bob, bob refills.
+        for (var i = 0; i < 95; i++)
+        {
+            await FetchAsync();
+        }
+        await Wait.UntilAsync(() => bob.EcPreKeyRefills >= 1, "an EC prekey refill");
+        Assert.True(bob.PreKeyUploads >= 3); // registration, the Kyber refill (at 9 of 40 left), the EC refill
+
+        // Keys from the new batch are handed out (ids past the first 100), and a session made from one works.
+        var sawNewBatch = false;
+        for (var i = 0; i < 10 && !sawNewBatch; i++)
+        {
+            var bundle = await FetchAsync();
+            Assert.NotNull(bundle.OneTimePrekey);
+            sawNewBatch = bundle.OneTimePrekey.Id > 100;
+        }
+        Assert.True(sawNewBatch);
+        var alice = await server.RegisterAsync("alice");
+        await alice.SendTextAsync("bob", "made from a refilled prekey", Wait.Token());
+        await inbox.CountAsync(1);
+        Assert.Equal("made from a refilled prekey", inbox.Texts.Single());
+    }
+
+    [Fact]
+    public async Task A_changed_identity_warns_and_a_verified_peer_gets_nothing_until_the_new_key_is_accepted()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var bobInbox = new Inbox(bob);
+        var changes = new ConcurrentQueue<IdentityChangedEventArgs>();
+        alice.IdentityChanged += (_, e) => changes.Enqueue(e);
+        await alice.SendTextAsync("bob", "before", Wait.Token());
+        await bob.SyncAsync(Wait.Token());
+        await alice.MarkVerifiedAsync("bob", Wait.Token());
+        Assert.True(alice.IsVerified("bob"));
+
+        // bob's account gets a device that publishes a different identity key (a reinstall elsewhere, or an attacker).
+        await using var impostor = await RawDevice.LinkAsync(server.BaseUri, "bob", bob.Credentials.DeviceId, bob.Credentials.Password);
+        await impostor.UploadKeysAsync(IdentityKeyPair.Generate());
+
+        var refused = await Assert.ThrowsAsync<ParleyException>(() => alice.SendTextAsync("bob", "held back", Wait.Token()));
+        Assert.Equal("identity_changed", refused.ApiCode);
+        Assert.Contains("safety number with bob changed", refused.Message, StringComparison.Ordinal);
+        var change = Assert.Single(changes);
+        Assert.Equal(("bob", true), (change.Peer, change.WasVerified));
+        Assert.StartsWith("safety number with bob changed", change.Warning, StringComparison.Ordinal);
+        Assert.True(alice.HasUnacceptedIdentityChange("bob"));
+        Assert.False(alice.IsVerified("bob"));
+
+        await alice.AcceptIdentityAsync("bob", Wait.Token());
+        await alice.SendTextAsync("bob", "after accepting", Wait.Token());
+        await bob.SyncAsync(Wait.Token());
+        await bobInbox.CountAsync(2);
+        Assert.Equal(["before", "after accepting"], bobInbox.Texts);
+        Assert.Contains(impostor.Envelopes, e => e.Kind == EnvelopeKind.Message);
+        Assert.Single(changes);
+    }
+
+    [Fact]
+    public async Task A_changed_identity_of_an_unverified_peer_only_warns()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var changes = new ConcurrentQueue<IdentityChangedEventArgs>();
+        alice.IdentityChanged += (_, e) => changes.Enqueue(e);
+        await alice.SendTextAsync("bob", "hello", Wait.Token());
+        await using var other = await RawDevice.LinkAsync(server.BaseUri, "bob", bob.Credentials.DeviceId, bob.Credentials.Password);
+        await other.UploadKeysAsync(IdentityKeyPair.Generate());
+
+        await alice.SendTextAsync("bob", "still sent", Wait.Token());
+
+        var change = Assert.Single(changes);
+        Assert.Equal(("bob", false, "safety number with bob changed"), (change.Peer, change.WasVerified, change.Warning));
+    }
+
+    [Fact]
+    public async Task A_recipient_that_lost_its_sessions_still_gets_the_next_message_exactly_once()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var inbox = new Inbox(bob);
+        var failures = new ConcurrentQueue<DecryptionFailedEventArgs>();
+        bob.DecryptionFailed += (_, e) => failures.Enqueue(e);
+        await bob.ConnectAsync(Wait.Token());
+        await alice.ConnectAsync(Wait.Token());
+        await alice.SendTextAsync("bob", "one", Wait.Token());
+        await inbox.CountAsync(1);
+        var aliceInbox = new Inbox(alice);
+        await bob.SendTextAsync("alice", "reply", Wait.Token());
+        await aliceInbox.CountAsync(1);
+        await alice.SendTextAsync("bob", "two", Wait.Token()); // alice's session is answered now: a plain ratchet message
+        await inbox.CountAsync(2);
+
+        // bob's device loses every session (a restore from an old backup, a damaged store).
+        Assert.True(bob.Store.DeleteAllSessionRecords() > 0);
+
+        var three = await alice.SendTextAsync("bob", "three", Wait.Token());
+        await inbox.CountAsync(3);
+        var four = await alice.SendTextAsync("bob", "four", Wait.Token());
+        await inbox.CountAsync(4);
+
+        Assert.Equal(["one", "two", "three", "four"], inbox.Texts);
+        Assert.Equal(three, inbox.Messages[2].Id); // the resend keeps the original id
+        var failure = Assert.Single(failures);
+        Assert.Equal(("alice", three, true), (failure.Sender, failure.MessageId, failure.RetryRequested));
+        Assert.Single(bob.GetConversation("alice"), m => m.Id == three);
+        Assert.Single(bob.GetConversation("alice"), m => m.Id == four);
+    }
+
+    [Fact]
+    public async Task A_garbage_payload_is_acked_reported_and_answered_with_a_retry_request_and_later_messages_still_arrive()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var inbox = new Inbox(bob);
+        var failures = new ConcurrentQueue<DecryptionFailedEventArgs>();
+        bob.DecryptionFailed += (_, e) => failures.Enqueue(e);
+        await bob.ConnectAsync(Wait.Token());
+        await using var mallory = await RawDevice.RegisterAsync(server.BaseUri, "mallory");
+
+        var garbageIds = new List<byte[]>();
+        foreach (var payload in new[] { new byte[] { 3, 0xFF, 0x00, 0x13 }, [2, .. Enumerable.Repeat((byte)0x41, 80)], [], [9, 1, 2] })
+        {
+            var id = MessageId.New();
+            garbageIds.Add(id);
+            var send = new SendMessage { MessageId = ByteString.CopyFrom(id), Recipient = "bob", SentAt = 1, Kind = EnvelopeKind.Message };
+            send.Payloads.Add(new DevicePayload { User = "bob", DeviceId = 1, Payload = ByteString.CopyFrom(payload) });
+            Assert.Equal(ServerFrame.BodyOneofCase.SendResult, (await mallory.RequestAsync(new ClientFrame { Send = send })).BodyCase);
+        }
+        await alice.SendTextAsync("bob", "a real message after the garbage", Wait.Token());
+
+        await inbox.CountAsync(1);
+        Assert.Equal("a real message after the garbage", inbox.Texts.Single());
+        await Wait.UntilAsync(() => failures.Count == 4, "four decryption failures");
+        Assert.All(failures, f => Assert.Equal(("mallory", true), (f.Sender, f.RetryRequested)));
+        await Wait.UntilAsync(() => mallory.Envelopes.Count(e => e.Kind == EnvelopeKind.RetryRequest) == 4, "four retry requests at mallory");
+        Assert.Equal(
+            garbageIds.Select(i => MessageId.ToText(i)).Order(),
+            mallory.Envelopes.Where(e => e.Kind == EnvelopeKind.RetryRequest).Select(e => MessageId.ToText(e.MessageId.Span)).Order());
+        Assert.Empty(bob.GetConversation("mallory"));
+    }
+
+    [Fact]
+    public async Task A_replayed_envelope_is_acked_and_shown_once()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var inbox = new Inbox(bob);
+        var failures = new ConcurrentQueue<DecryptionFailedEventArgs>();
+        bob.DecryptionFailed += (_, e) => failures.Enqueue(e);
+        bob.AcksEnabled = false;
+        await alice.SendTextAsync("bob", "only once", Wait.Token());
+        await bob.SyncAsync(Wait.Token());
+        await inbox.CountAsync(1);
+
+        // The envelope was never acked: the next connection gets the same ciphertext again.
+        bob.AcksEnabled = true;
+        await bob.DisconnectAsync();
+        await bob.SyncAsync(Wait.Token());
+        await Wait.UntilAsync(() => bob.DuplicateDeliveries == 1, "the replay recognised");
+        await bob.DisconnectAsync();
+        var drained = new Inbox(bob);
+        await bob.SyncAsync(Wait.Token());
+
+        Assert.Equal(["only once"], inbox.Texts);
+        Assert.Empty(drained.Messages);
+        Assert.Empty(failures);
+    }
+}
