@@ -21,6 +21,8 @@ internal static class CliApp
         root.Subcommands.Add(ReadCommand.Create());
         root.Subcommands.Add(DevicesCommand.Create());
         root.Subcommands.Add(ChatCommand.Create());
+        root.Subcommands.Add(SafetyNumberCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
         return root;
     }
 }

@@ -186,6 +186,30 @@ internal sealed class ChatScreen
             }
         };
         _client.ConnectionStateChanged += (_, _) => _inputs.Writer.TryWrite(new Input(InputKind.Refresh));
+        _client.IdentityChanged += (_, e) =>
+        {
+            if (e.Peer == _peer)
+            {
+                WarnIdentityChanged(e.Warning, refreshOnly);
+            }
+        };
+        if (_client.HasUnacceptedIdentityChange(_peer))
+        {
+            // The change was seen earlier (another command, an earlier chat) and not yet accepted or verified.
+            WarnIdentityChanged($"safety number with {_peer} changed", refreshOnly);
+        }
+    }
+
+    /// <summary>Shows the identity-change warning: an event line in line mode, the notice line on screen.</summary>
+    private void WarnIdentityChanged(string warning, bool refreshOnly)
+    {
+        if (!refreshOnly)
+        {
+            _output.Result(new { @event = "identity_changed", peer = _peer, warning },
+                $"[yellow]⚠ {Markup.Escape(warning)}[/] [grey](compare with `parley safety-number {Markup.Escape(_peer)}`, then `parley verify {Markup.Escape(_peer)}`)[/]");
+        }
+        _notice = "⚠ " + warning;
+        _inputs.Writer.TryWrite(new Input(InputKind.Refresh));
     }
 
     private void ApplyPresence(Client.Events.PresenceChangedEventArgs? presence)
