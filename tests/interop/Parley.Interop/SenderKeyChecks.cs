@@ -155,6 +155,56 @@ internal static class SenderKeyChecks
             }
         });
 
+        await runner.RunAsync("sender key: after 6 chain rotations both sides read the newest 5 chains and refuse the oldest", async () =>
+        {
+            const int chains = SenderKeyLimits.MaxStates + 1;
+            var distributionId = Guid.NewGuid();
+
+            // Parley rotates (a fresh record per chain); libsignal receives.
+            var parleySender = new ProtocolAddress("gina", 5);
+            string receiver = $"gina-reader-{distributionId}";
+            var parleyMessages = new List<byte[]>();
+            for (int chain = 0; chain < chains; chain++)
+            {
+                var store = new InMemorySenderKeyStore();
+                SenderKeyDistributionMessage distribution = new GroupSessionBuilder(store).Create(parleySender, distributionId);
+                await oracle.CallAsync("group.process", new JsonObject { ["party"] = receiver, ["name"] = "gina", ["device"] = 5, ["message"] = Oracle.B64(distribution.Serialize()) });
+                parleyMessages.Add(new GroupCipher(store, parleySender).Encrypt(distributionId, new[] { (byte)chain }).Serialize());
+            }
+
+            // libsignal rotates (a fresh store per chain); Parley receives.
+            var libsignalSender = new ProtocolAddress("hank", 6);
+            var parleyReceiver = new InMemorySenderKeyStore();
+            var libsignalMessages = new List<byte[]>();
+            for (int chain = 0; chain < chains; chain++)
+            {
+                var sender = new JsonObject { ["party"] = $"hank-{chain}-{distributionId}", ["name"] = "hank", ["device"] = 6, ["distributionId"] = distributionId.ToString() };
+                JsonObject created = await oracle.CallAsync("group.create", sender);
+                new GroupSessionBuilder(parleyReceiver).Process(libsignalSender, SenderKeyDistributionMessage.Deserialize(Oracle.Bytes(created, "message")));
+                sender["plaintext"] = Oracle.B64([(byte)chain]);
+                libsignalMessages.Add(Oracle.Bytes(await oracle.CallAsync("group.encrypt", sender), "ciphertext"));
+            }
+
+            var cipher = new GroupCipher(parleyReceiver, libsignalSender);
+            for (int chain = chains - 1; chain >= 1; chain--)
+            {
+                JsonObject read = await oracle.CallAsync("group.decrypt", new JsonObject { ["party"] = receiver, ["name"] = "gina", ["device"] = 5, ["ciphertext"] = Oracle.B64(parleyMessages[chain]) });
+                CheckFailedException.UnlessEqual(new[] { (byte)chain }, Oracle.Bytes(read, "plaintext"), $"libsignal reading Parley chain {chain}");
+                byte[] plaintext = cipher.Decrypt(libsignalMessages[chain]);
+                CheckFailedException.UnlessEqual(new[] { (byte)chain }, plaintext, $"Parley reading libsignal chain {chain}");
+            }
+
+            await ExpectRefusal(() => oracle.CallAsync("group.decrypt", new JsonObject { ["party"] = receiver, ["name"] = "gina", ["device"] = 5, ["ciphertext"] = Oracle.B64(parleyMessages[0]) }), "message of an evicted chain");
+            try
+            {
+                cipher.Decrypt(libsignalMessages[0]);
+                throw new CheckFailedException("Parley read a message of an evicted chain");
+            }
+            catch (NoSessionException)
+            {
+            }
+        });
+
         await runner.RunAsync("sender key: libsignal accepts a 25,000-message jump and refuses 25,001 like Parley", async () =>
         {
             var store = new InMemorySenderKeyStore();
