@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -22,8 +22,12 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private readonly long _ttlMs;
     private readonly int _maxBatch;
     private readonly TimeProvider _time;
-    private readonly Channel<WriteOp> _ops = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _writer;
+    // The writer sleeps on an event the callers set, not on a channel: a channel wakes its reader
+    // through the thread pool, and under load that wake-up waits behind every connection's work.
+    private readonly ConcurrentQueue<WriteOp> _ops = new();
+    private readonly ManualResetEventSlim _opsWaiting = new(false, spinCount: 20);
+    private volatile bool _stopping;
+    private readonly Thread _writer;
     private ulong _lastSeq;
 
     public SqliteMessageStore(SqliteDatabase database, IEnvelopeSink sink, ParleyOptions options, TimeProvider time, ILogger<SqliteMessageStore> logger)
@@ -40,7 +44,8 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             command.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM envelopes";
             _lastSeq = (ulong)(long)command.ExecuteScalar()!;
         }
-        _writer = Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "parley-group-commit" };
+        _writer.Start();
     }
 
     public Task<bool> AppendAsync(DedupKey? dedup, IReadOnlyList<QueuedEnvelope> envelopes)
@@ -82,18 +87,45 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         return result;
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        _ops.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
+        _stopping = true;
+        _opsWaiting.Set();
+        _writer.Join();
+        while (_ops.TryDequeue(out var op))
+        {
+            op.Fail(new ObjectDisposedException(nameof(SqliteMessageStore)));
+        }
+        return ValueTask.CompletedTask;
     }
 
     private void Enqueue(WriteOp op)
     {
-        if (!_ops.Writer.TryWrite(op))
+        if (_stopping)
         {
             op.Fail(new ObjectDisposedException(nameof(SqliteMessageStore)));
+            return;
         }
+        _ops.Enqueue(op);
+        _opsWaiting.Set();
+    }
+
+    /// <summary>Blocks the writer thread until an operation is queued; false when stopping with nothing left.</summary>
+    private bool WaitForOps()
+    {
+        while (_ops.IsEmpty)
+        {
+            if (_stopping)
+            {
+                return false;
+            }
+            _opsWaiting.Reset();
+            if (_ops.IsEmpty && !_stopping)
+            {
+                _opsWaiting.Wait();
+            }
+        }
+        return true;
     }
 
     private void WriteLoop()
@@ -103,12 +135,11 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         using var statements = new Statements(connection);
         var batch = new List<WriteOp>(_maxBatch);
         var committed = new List<QueuedEnvelope>(_maxBatch);
-        var reader = _ops.Reader;
-        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        while (WaitForOps())
         {
             batch.Clear();
             committed.Clear();
-            while (batch.Count < _maxBatch && reader.TryRead(out var op))
+            while (batch.Count < _maxBatch && _ops.TryDequeue(out var op))
             {
                 batch.Add(op);
             }
