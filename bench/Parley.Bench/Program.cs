@@ -1,9 +1,20 @@
 using Parley.Bench;
+using Parley.Bench.Diagnostics;
 using Parley.Bench.Hosting;
 using Parley.Bench.Scenarios;
 
 // Load generator for the Parley server: speaks the wire protocol directly over WebSockets.
 // See docs/performance.md for the scenarios and the figures they produced.
+
+if (args.Length > 0 && args[0] == LiveHeap.Verb)
+{
+    return LiveHeap.Run(args);
+}
+if (args.Length > 0 && args[0] == GcReport.Verb)
+{
+    return GcReport.Run(args);
+}
+
 BenchOptions options;
 try
 {
