@@ -252,9 +252,13 @@ public sealed partial class ParleyClient
 
         if (_store.IsRetryRequest(entry.Id))
         {
+            // Addressed to the user whose device failed us; to one's own account every device is the recipient's.
             send.Kind = EnvelopeKind.RetryRequest;
             send.Payloads.AddRange(peerDevices.Select(d => new DevicePayload { User = entry.Peer, DeviceId = d }));
-            send.Payloads.AddRange(ownDevices.Select(d => new DevicePayload { User = Me, DeviceId = d }));
+            if (entry.Peer != Me)
+            {
+                send.Payloads.AddRange(ownDevices.Select(d => new DevicePayload { User = Me, DeviceId = d }));
+            }
             return send;
         }
 
@@ -418,14 +422,11 @@ public sealed partial class ParleyClient
         }
         catch (CryptoException e)
         {
-            var retry = !fromSelf;
-            if (retry)
-            {
-                _store.AddRetryRequest(envelope.MessageId.ToByteArray(), envelope.Sender, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
-                _outboxSignal.Writer.TryWrite(true);
-            }
+            // Queued durably before the caller acks: the sender's device resends on a fresh session.
+            _store.AddRetryRequest(envelope.MessageId.ToByteArray(), envelope.Sender, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
+            _outboxSignal.Writer.TryWrite(true);
             Raise(DecryptionFailed, new DecryptionFailedEventArgs(envelope.Sender, envelope.SenderDevice,
-                MessageId.ToText(envelope.MessageId.Span), e.GetType().Name, retry));
+                MessageId.ToText(envelope.MessageId.Span), e.GetType().Name, retryRequested: true));
             return (null, false);
         }
     }
@@ -437,12 +438,14 @@ public sealed partial class ParleyClient
     /// </summary>
     private void OnRetryRequest(Envelope envelope)
     {
-        if (_e2e is null || envelope.MessageId.Length != WireLimits.MessageIdBytes || !UserName.IsValid(envelope.Sender) || envelope.Sender == Me)
+        if (_e2e is null || envelope.MessageId.Length != WireLimits.MessageIdBytes || !UserName.IsValid(envelope.Sender)
+            || (envelope.Sender == Me && envelope.SenderDevice == Credentials.DeviceId))
         {
             return;
         }
         var original = envelope.MessageId.ToByteArray();
-        if (_store.FindSent(original) is not { } sent || sent.Peer != envelope.Sender)
+        // Only the device that sent the message remembers it; the asker is the peer or one of our other devices.
+        if (_store.FindSent(original) is not { } sent || (sent.Peer != envelope.Sender && envelope.Sender != Me))
         {
             return;
         }

@@ -1077,7 +1077,8 @@ public sealed partial class ParleyClient : IAsyncDisposable
             {
                 continue;
             }
-            var id = raw.ToByteArray();
+            // A resend travels under its own id: its receipts belong to the original message.
+            var id = _store.ResendOriginal(raw.ToByteArray()) ?? raw.ToByteArray();
             StoredMessage? changed = null;
             if (envelope.Sender != Me)
             {

@@ -200,11 +200,37 @@ public sealed class EncryptionTests
         await inbox.CountAsync(4);
 
         Assert.Equal(["one", "two", "three", "four"], inbox.Texts);
+        await aliceInbox.StatusAsync(three, MessageStatus.Delivered); // the resend's receipt counts for the original
         Assert.Equal(three, inbox.Messages[2].Id); // the resend keeps the original id
         var failure = Assert.Single(failures);
         Assert.Equal(("alice", three, true), (failure.Sender, failure.MessageId, failure.RetryRequested));
         Assert.Single(bob.GetConversation("alice"), m => m.Id == three);
         Assert.Single(bob.GetConversation("alice"), m => m.Id == four);
+    }
+
+    [Fact]
+    public async Task An_own_device_that_lost_its_sessions_still_gets_the_sync_copy_exactly_once()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var phone = await server.LinkAsync(alice);
+        await server.RegisterAsync("bob");
+        var synced = new List<StoredMessage>();
+        phone.MessageReceived += (_, e) => { lock (synced) { synced.Add(e.Message); } };
+        var failures = new ConcurrentQueue<DecryptionFailedEventArgs>();
+        phone.DecryptionFailed += (_, e) => failures.Enqueue(e);
+        await phone.ConnectAsync(Wait.Token());
+        await alice.SendTextAsync("bob", "first", Wait.Token());
+        await Wait.UntilAsync(() => phone.FindMessage(synced.FirstOrDefault()?.Id ?? "") is not null, "the first sync copy");
+
+        Assert.True(phone.Store.DeleteAllSessionRecords() > 0);
+        var second = await alice.SendTextAsync("bob", "second", Wait.Token());
+
+        await Wait.UntilAsync(() => phone.FindMessage(second) is not null, "the second sync copy, after a retry request");
+        Assert.Equal(["first", "second"], phone.GetConversation("bob").Select(m => m.Text));
+        Assert.All(phone.GetConversation("bob"), m => Assert.Equal(MessageDirection.Outgoing, m.Direction));
+        var failure = Assert.Single(failures);
+        Assert.Equal(("alice", second), (failure.Sender, failure.MessageId));
     }
 
     [Fact]

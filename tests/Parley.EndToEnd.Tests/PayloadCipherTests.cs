@@ -70,7 +70,7 @@ public sealed class PayloadCipherTests
         Assert.Equal([("alice", 1u)], bobCipher.Opened);
         Assert.Equal((id, "only for the right device"), (inbox.Messages.Single().Id, inbox.Messages.Single().Text));
 
-        // A device that cannot open its payload (here: the pass-through cipher) drops it and shows nothing.
+        // A device that cannot open its payload (here: an end-to-end client given the toy ciphertext) shows nothing.
         await using var plainPhone = ParleyClient.Open(profiles[1].Item1, Wait.Options());
         var phoneInbox = new Inbox(plainPhone);
         await plainPhone.SyncAsync(Wait.Token());
