@@ -2,7 +2,9 @@
 # Profiles the server's CPU under one bench scenario with perf (JIT'd methods named through perf
 # maps). Usage: bench/Parley.Bench/profile-server.sh SCENARIO [bench options...]
 # Env: PROFILE_DELAY (s before recording, default 12: registration + connect + warm-up),
-#      PROFILE_SECONDS (default 10), PROFILE_OUT (folder, default /tmp/parley-profile).
+#      PROFILE_SECONDS (default 10), PROFILE_OUT (folder, default /tmp/parley-profile),
+#      PROFILE_GC=1 to record allocations and GC pauses with dotnet-trace instead of perf
+#      (dotnet tool install -g dotnet-trace), summarized by the bench's gc-report verb.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -26,6 +28,14 @@ dotnet bench/Parley.Bench/bin/Release/net10.0/Parley.Bench.dll "$scenario" --ser
 bench=$!
 sleep "${PROFILE_DELAY:-12}"
 secs=${PROFILE_SECONDS:-10}
+if [ "${PROFILE_GC:-0}" = 1 ]; then
+  PATH="$PATH:$HOME/.dotnet/tools" dotnet-trace collect -p "$pid" --profile gc-verbose --duration "00:00:00:$(printf %02d "$secs")" -o "$out/gc.nettrace" >/dev/null
+  wait $bench || true
+  cat "$out/bench.log"
+  rate=$(grep -oP 'msgs_per_s=\K[0-9]+' "$out/bench.log" || echo 0)
+  dotnet bench/Parley.Bench/bin/Release/net10.0/Parley.Bench.dll gc-report "$out/gc.nettrace" 30 "$rate"
+  exit 0
+fi
 # Per-thread CPU over the same window (utime+stime ticks from /proc), to see which thread saturates.
 snapshot() { for t in /proc/"$pid"/task/*; do s=$(cat "$t/stat" 2>/dev/null) || continue; n=$(cat "$t/comm"); s=${s##*) }; set -- $s; echo "${t##*/} $(( ${12} + ${13} )) $n"; done; }
 snapshot >"$out/threads.before"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the full set of load scenarios one after another (about 5 minutes) and prints every
+# Runs the full set of load scenarios one after another (about 10 minutes) and prints every
 # table plus the RESULT lines. Usage: bench/Parley.Bench/run-all.sh [output file]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,6 +13,8 @@ bench() { echo "\$ dotnet run -c Release --project bench/Parley.Bench -- $*"; do
   echo
   bench one-to-one --duration 20
   bench one-to-one --duration 20 --rate 10000
+  bench one-to-one --duration 20 --rate 5000
+  bench one-to-one --duration 20 --rate 2000
   bench offline-drain
   bench connections --duration 15
 } >"$out"
