@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -208,7 +209,8 @@ public sealed partial class WebSocketGateway(
     }
 
     /// <summary>The answer to one frame; null when the frame needs none.</summary>
-    private async Task<ServerFrame?> AnswerAsync(DeviceConnection c, ClientFrame frame)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ServerFrame?> AnswerAsync(DeviceConnection c, ClientFrame frame)
     {
         switch (frame.BodyCase)
         {
@@ -293,7 +295,8 @@ public sealed partial class WebSocketGateway(
     /// Reads one whole message. Null frame with a problem: the frame was bad (the caller closes);
     /// null without a problem: the peer closed or the read was cancelled.
     /// </summary>
-    private async Task<(ClientFrame? Frame, (WebSocketCloseStatus Status, string Reason, ErrorCode Code)? Problem)> ReadFrameAsync(WebSocket socket, CancellationToken token)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // one per frame: reuse the state machine
+    private async ValueTask<(ClientFrame? Frame, (WebSocketCloseStatus Status, string Reason, ErrorCode Code)? Problem)> ReadFrameAsync(WebSocket socket, CancellationToken token)
     {
         try
         {

@@ -79,18 +79,29 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
     public Task AckAsync(Account reader, uint readerDevice, IReadOnlyList<Envelope> acked)
     {
         var receipts = new List<QueuedEnvelope>();
-        foreach (var group in acked
-            .Where(e => e.Kind == EnvelopeKind.Message && e.Sender != reader.User)
-            .GroupBy(e => e.Sender))
+        var seqs = new List<ulong>(acked.Count);
+        Dictionary<string, List<ByteString>>? bySender = null;
+        foreach (var e in acked)
         {
-            if (directory.Find(group.Key) is not { } original)
+            seqs.Add(e.Seq);
+            if (e.Kind != EnvelopeKind.Message || e.Sender == reader.User)
             {
-                continue; // the sender's account is gone
+                continue; // receipts and our own sync copies cause no receipt
             }
-            var ids = group.Select(e => e.MessageId).ToList();
-            AddReceipts(receipts, EnvelopeKind.DeliveryReceipt, reader, readerDevice, original, reader.User, ids);
+            bySender ??= new Dictionary<string, List<ByteString>>(StringComparer.Ordinal);
+            if (!bySender.TryGetValue(e.Sender, out var ids))
+            {
+                bySender[e.Sender] = ids = [];
+            }
+            ids.Add(e.MessageId);
         }
-        var seqs = acked.Select(e => e.Seq).ToList();
+        foreach (var (sender, ids) in bySender ?? [])
+        {
+            if (directory.Find(sender) is { } original) // else the sender's account is gone
+            {
+                AddReceipts(receipts, EnvelopeKind.DeliveryReceipt, reader, readerDevice, original, reader.User, ids);
+            }
+        }
         return store.AckAsync(new DeviceAddress(reader.Id, readerDevice).Key, seqs, receipts);
     }
 
@@ -144,28 +155,25 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         }
     }
 
-    /// <summary>The exact device set a send must address, compared with what it addressed.</summary>
-    private static ServerFrame? StaleDevices(Account sender, uint senderDevice, Account recipient, IEnumerable<DevicePayload> payloads)
+    /// <summary>
+    /// The exact device set a send must address, compared with what it addressed. Device lists
+    /// are short (a handful per account), so plain scans beat building sets on this hot path.
+    /// </summary>
+    private static ServerFrame? StaleDevices(Account sender, uint senderDevice, Account recipient, IList<DevicePayload> payloads)
     {
-        var expected = new HashSet<(string, uint)>();
-        foreach (var d in recipient.Devices)
+        int expected = recipient.Devices.Length + (sender == recipient ? -1 : sender.Devices.Length - 1);
+        bool exact = payloads.Count == expected;
+        for (int i = 0; exact && i < payloads.Count; i++)
         {
-            expected.Add((recipient.User, d.Id));
-        }
-        foreach (var d in sender.Devices)
-        {
-            if (d.Id != senderDevice)
+            var p = payloads[i];
+            exact = (p.User == recipient.User && recipient.FindDevice(p.DeviceId) is not null && !(sender == recipient && p.DeviceId == senderDevice)) ||
+                    (p.User == sender.User && p.DeviceId != senderDevice && sender.FindDevice(p.DeviceId) is not null);
+            for (int j = 0; exact && j < i; j++)
             {
-                expected.Add((sender.User, d.Id));
+                exact = payloads[j].DeviceId != p.DeviceId || payloads[j].User != p.User;
             }
         }
-        var given = new HashSet<(string, uint)>();
-        bool duplicate = false;
-        foreach (var p in payloads)
-        {
-            duplicate |= !given.Add((p.User, p.DeviceId));
-        }
-        if (!duplicate && given.SetEquals(expected))
+        if (exact)
         {
             return null;
         }
