@@ -266,6 +266,8 @@ public sealed partial class ParleyClient
         {
             throw IdentityBlocked(entry.Peer);
         }
+        // A profile made before encryption has no identity yet: make it now (the next PreKeysLow publishes it).
+        PreKeyRefill.EnsureIdentity(_store, null);
         var original = _store.ResendOriginal(entry.Id);
         var plaintext = original is null ? entry.Content : SignalPayload.ResendPlaintext(original, entry.Content);
         await EnsureSessionsAsync(session, entry.Peer, peerDevices, cancellationToken);
@@ -382,6 +384,7 @@ public sealed partial class ParleyClient
         {
             return (null, false);
         }
+        PreKeyRefill.EnsureIdentity(_store, null);
         try
         {
             var result = _e2e!.Open(envelope.Sender, envelope.SenderDevice, envelope.Payload.Span, (plain, original) =>
