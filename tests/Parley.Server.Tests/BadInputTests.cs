@@ -237,4 +237,24 @@ public sealed class BadInputTests
         forged.Send.Kind = EnvelopeKind.DeliveryReceipt;
         Assert.Equal(ErrorCode.BadRequest, (await c.RequestAsync(forged)).Error.Code);
     }
+
+    [Fact]
+    public async Task A_connection_silent_past_the_idle_timeout_is_closed_with_4002_and_a_pinging_one_is_kept()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var fx = await ServerFixture.StartAsync(o => o.Limits.IdleTimeoutSeconds = 75, clock);
+        var alice = await RawClient.RegisterAsync(fx.Server, "alice");
+        var bob = await RawClient.RegisterAsync(fx.Server, "bob");
+        await using var silent = await RawClient.ConnectAsync(fx.Server, alice);
+        await using var pinging = await RawClient.ConnectAsync(fx.Server, bob);
+        for (int i = 0; i < 4; i++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(25));
+            Assert.Equal(ServerFrame.BodyOneofCase.Pong, (await pinging.RequestAsync(new ClientFrame { Ping = new Ping() })).BodyCase);
+        }
+        clock.Advance(TimeSpan.FromSeconds(15)); // one more sweep tick
+        var (status, _) = await silent.ReadUntilClosedAsync();
+        Assert.Equal((WebSocketCloseStatus)4002, status);
+        Assert.Equal(ServerFrame.BodyOneofCase.Pong, (await pinging.RequestAsync(new ClientFrame { Ping = new Ping() })).BodyCase);
+    }
 }
