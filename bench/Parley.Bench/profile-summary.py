@@ -73,7 +73,7 @@ def samples(lines):
 
 writer, others = Counter(), Counter()
 for head, frames in samples(sys.stdin):
-    (writer if "Long Runni" in head else others)[classify(frames)] += 1
+    (writer if ("Long Runni" in head or "parley-group" in head) else others)[classify(frames)] += 1
 total = sum(writer.values()) + sum(others.values())
 if total == 0:
     sys.exit("no samples")
