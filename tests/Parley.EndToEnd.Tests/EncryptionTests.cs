@@ -118,6 +118,39 @@ public sealed class EncryptionTests
         Assert.Equal("made from a refilled prekey", inbox.Texts.Single());
     }
 
+    /// <summary>The system clock moved forward by <see cref="Offset"/> (timers still run in real time).</summary>
+    private sealed class ShiftedTime : TimeProvider
+    {
+        public TimeSpan Offset { get; set; }
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Offset;
+    }
+
+    [Fact]
+    public async Task A_rotated_signed_prekey_still_opens_prekey_messages_made_before_the_rotation()
+    {
+        var time = new ShiftedTime();
+        await using var server = await TestServer.StartAsync(time: time);
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var inbox = new Inbox(bob);
+        await alice.SendTextAsync("bob", "made with the first signed prekey", Wait.Token()); // bob is offline
+
+        time.Offset = TimeSpan.FromDays(8); // past the server's 7-day rotation period
+        await bob.ConnectAsync(Wait.Token());
+        await Wait.UntilAsync(() => bob.PreKeyUploads == 2, "the rotation upload");
+        await inbox.CountAsync(1);
+
+        await using var carol = await RawDevice.RegisterAsync(server.BaseUri, "carol");
+        var bundle = (await carol.RequestAsync(new ClientFrame { GetBundles = new GetPreKeyBundles { User = "bob" } })).PrekeyBundles.Bundles.Single();
+        Assert.Equal(2, bob.Store.LoadSignedPreKeys().Count); // the new one, and the previous one kept for messages in flight
+        Assert.Equal(bob.Store.NewestSignedPreKeyId(), bundle.SignedPrekey.Id);
+        Assert.NotEqual(1u, bundle.SignedPrekey.Id);
+        await alice.SendTextAsync("bob", "after the rotation", Wait.Token());
+        await inbox.CountAsync(2);
+        Assert.Equal(["made with the first signed prekey", "after the rotation"], inbox.Texts);
+    }
+
     [Fact]
     public async Task A_changed_identity_warns_and_a_verified_peer_gets_nothing_until_the_new_key_is_accepted()
     {

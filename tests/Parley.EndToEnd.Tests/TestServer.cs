@@ -18,10 +18,10 @@ public sealed class TestServer : IAsyncDisposable
     public string DataDir => Path.Combine(_root, "data");
 
     public static async Task<TestServer> StartAsync(Action<Parley.Server.Configuration.ParleyOptions>? configure = null,
-        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null, TimeProvider? time = null)
     {
         var test = new TestServer();
-        test._server = await ParleyServer.StartAsync(test.DataDir, configure, services: services);
+        test._server = await ParleyServer.StartAsync(test.DataDir, configure, time, services);
         return test;
     }
 
