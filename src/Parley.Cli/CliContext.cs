@@ -39,6 +39,11 @@ internal sealed class CliContext
         {
             return context.Output.Error(ExitCodes.Server, $"lost the connection to the server: {e.Message}", "unavailable");
         }
+        catch (ParleyException e) when (e.ApiCode is "identity_changed" or "no_keys" or "bad_bundle" or "encryption_failed")
+        {
+            // Refused by this client's end-to-end encryption, not by the server.
+            return context.Output.Error(ExitCodes.Server, $"not sent: {e.Message}", e.ApiCode);
+        }
         catch (ParleyException e)
         {
             return context.Output.Error(ExitCodes.Server, $"server refused: {e.Message}", e.ApiCode ?? CodeName(e.Code));

@@ -52,6 +52,7 @@ public sealed class CliEncryptionTests
         var refused = await Cli.RunAsync("send", "bob", "held back", "--profile", alice, "--json");
         Assert.NotEqual(0, refused.ExitCode);
         Assert.Contains("safety number with bob changed", refused.Error, StringComparison.Ordinal);
+        Assert.Equal("identity_changed", refused.Single.GetProperty("code").GetString());
 
         using var chat = Cli.Start("chat", "bob", "--profile", alice, "--json");
         var run = await Cli.FinishAsync(chat);
