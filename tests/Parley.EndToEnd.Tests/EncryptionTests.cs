@@ -267,6 +267,23 @@ public sealed class EncryptionTests
     }
 
     [Fact]
+    public async Task Sending_to_a_device_that_published_no_keys_fails_clearly_and_sends_nothing()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        await using var keyless = await RawDevice.RegisterAsync(server.BaseUri, "keyless");
+
+        var refused = await Assert.ThrowsAsync<ParleyException>(() => alice.SendTextAsync("keyless", "cannot be encrypted", Wait.Token()));
+
+        Assert.Equal((ErrorCode.NotFound, "no_keys"), (refused.Code, refused.ApiCode));
+        Assert.Contains("has not published encryption keys", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(MessageStatus.Failed, alice.GetConversation("keyless").Single().Status);
+        Assert.Equal(0, alice.PendingSends);
+        await keyless.RequestAsync(new ClientFrame { Ping = new Ping() }); // anything queued would have arrived before this answer
+        Assert.Empty(keyless.Envelopes);
+    }
+
+    [Fact]
     public async Task A_garbage_payload_is_acked_reported_and_answered_with_a_retry_request_and_later_messages_still_arrive()
     {
         await using var server = await TestServer.StartAsync();
