@@ -252,13 +252,13 @@ public sealed partial class ParleyClient
 
         if (_store.IsRetryRequest(entry.Id))
         {
-            // Addressed to the user whose device failed us; to one's own account every device is the recipient's.
+            // Addressed to the user whose device failed us (and our other devices); to our own account, our other devices.
             send.Kind = EnvelopeKind.RetryRequest;
-            send.Payloads.AddRange(peerDevices.Select(d => new DevicePayload { User = entry.Peer, DeviceId = d }));
             if (entry.Peer != Me)
             {
-                send.Payloads.AddRange(ownDevices.Select(d => new DevicePayload { User = Me, DeviceId = d }));
+                send.Payloads.AddRange(peerDevices.Select(d => new DevicePayload { User = entry.Peer, DeviceId = d }));
             }
+            send.Payloads.AddRange(ownDevices.Select(d => new DevicePayload { User = Me, DeviceId = d }));
             return send;
         }
 
