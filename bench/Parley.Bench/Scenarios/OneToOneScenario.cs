@@ -85,6 +85,21 @@ internal static class OneToOneScenario
         }
         long missing = Interlocked.Read(ref traffic.Sent) - Interlocked.Read(ref traffic.Delivered);
         long missingReceipts = Interlocked.Read(ref traffic.Delivered) - Interlocked.Read(ref traffic.Receipts);
+        long inFlightLeft = everyone.Sum(d => (long)d.InFlight);
+        string woken = "";
+        if (missing != 0 || missingReceipts != 0 || inFlightLeft != 0)
+        {
+            // Something stayed behind with no traffic left to push it out. A Ping to every
+            // connection tells a server that did not wake its send loop from one that lost it.
+            long delivered1 = Interlocked.Read(ref traffic.Delivered), receipts1 = Interlocked.Read(ref traffic.Receipts), sent1 = Interlocked.Read(ref traffic.Sent);
+            foreach (var device in everyone)
+            {
+                await device.PingAsync();
+            }
+            await Task.Delay(2000, ct);
+            woken = $"; after a Ping to every connection: +{Interlocked.Read(ref traffic.Sent) - sent1} SENT, " +
+                    $"+{Interlocked.Read(ref traffic.Delivered) - delivered1} delivered, +{Interlocked.Read(ref traffic.Receipts) - receipts1} receipts arrived";
+        }
 
         traffic.Stopping = true;
         await receiving.CancelAsync();
@@ -113,7 +128,7 @@ internal static class OneToOneScenario
         {
             report.Row("pacing backlog at end", backlog.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
-        report.Row("after stop", $"{missing} SENT not delivered, {missingReceipts} receipts missing (after {drain.Elapsed.TotalSeconds:0.0} s drain)");
+        report.Row("after stop", $"{missing} SENT not delivered, {missingReceipts} receipts missing, {inFlightLeft} sends unanswered (after {drain.Elapsed.TotalSeconds:0.0} s drain){woken}");
         report.Row("errors", traffic.Errors.Count == 0 ? "none" : string.Join(", ", traffic.Errors.Select(e => $"{e.Key}×{e.Value}")));
         report.Row("unexpected closes", traffic.Closed == 0 ? "none" : $"{traffic.Closed} (first: {traffic.FirstClose})");
         report.Row("unknown seqs in AckResult", traffic.UnknownAcks.ToString(System.Globalization.CultureInfo.InvariantCulture));

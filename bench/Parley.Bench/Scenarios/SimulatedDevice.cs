@@ -57,6 +57,10 @@ internal sealed class SimulatedDevice
 
     public TaskCompletionSource QueueEmpty { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Sends a Ping: any frame the server queued for this connection but did not write goes out with the Pong.</summary>
+    public ValueTask PingAsync() =>
+        Connection.SendAsync(new ClientFrame { RequestId = Connection.NextRequestId(), Ping = new Ping() }, CancellationToken.None);
+
     public int InFlight
     {
         get
@@ -82,7 +86,9 @@ internal sealed class SimulatedDevice
                 await Window.WaitAsync(stop);
                 int pick = _random.Next(everyone.Length - 1);
                 var peer = everyone[pick] == this ? everyone[^1] : everyone[pick];
-                await SendToAsync(peer.Device, stop);
+                // Not cancellable: a send cut off half-way would abort the socket, and one never
+                // written would stay counted as in flight.
+                await SendToAsync(peer.Device, CancellationToken.None);
             }
         }
         catch (OperationCanceledException)
