@@ -270,15 +270,23 @@ public sealed partial class ParleyClient
         PreKeyRefill.EnsureIdentity(_store, null);
         var original = _store.ResendOriginal(entry.Id);
         var plaintext = original is null ? entry.Content : SignalPayload.ResendPlaintext(original, entry.Content);
-        await EnsureSessionsAsync(session, entry.Peer, peerDevices, cancellationToken);
-        await EnsureSessionsAsync(session, Me, ownDevices, cancellationToken);
-        foreach (var device in peerDevices)
+        try
         {
-            send.Payloads.Add(SealEncrypted(entry.Peer, device, plaintext, original is not null));
+            await EnsureSessionsAsync(session, entry.Peer, peerDevices, cancellationToken);
+            await EnsureSessionsAsync(session, Me, ownDevices, cancellationToken);
+            foreach (var device in peerDevices)
+            {
+                send.Payloads.Add(SealEncrypted(entry.Peer, device, plaintext, original is not null));
+            }
+            foreach (var device in ownDevices)
+            {
+                send.Payloads.Add(SealEncrypted(Me, device, plaintext, original is not null));
+            }
         }
-        foreach (var device in ownDevices)
+        catch (CryptoException e)
         {
-            send.Payloads.Add(SealEncrypted(Me, device, plaintext, original is not null));
+            // For example a session record that no longer parses: this send fails, the connection and outbox go on.
+            throw new ParleyException(ErrorCode.BadRequest, $"Cannot encrypt the message: {e.Message}", "encryption_failed", inner: e);
         }
         return send;
     }
