@@ -433,6 +433,11 @@ public sealed partial class ParleyClient
         }
         catch (CryptoException e)
         {
+            if (e is InvalidSessionException)
+            {
+                // The stored record is damaged: drop it so the resend's PreKey message can start a new one.
+                _e2e!.ForgetSession(envelope.Sender, envelope.SenderDevice);
+            }
             // Queued durably before the caller acks: the sender's device resends on a fresh session.
             _store.AddRetryRequest(envelope.MessageId.ToByteArray(), envelope.Sender, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
             _outboxSignal.Writer.TryWrite(true);

@@ -242,6 +242,34 @@ public sealed class EncryptionTests
     }
 
     [Fact]
+    public async Task Damaged_session_records_on_both_sides_heal_and_every_message_arrives_once()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var bobInbox = new Inbox(bob);
+        var aliceInbox = new Inbox(alice);
+        await bob.ConnectAsync(Wait.Token());
+        await alice.SendTextAsync("bob", "one", Wait.Token());
+        await bobInbox.CountAsync(1);
+        await bob.SendTextAsync("alice", "reply", Wait.Token());
+        await aliceInbox.CountAsync(1);
+
+        Assert.True(bob.Store.DamageAllSessionRecords() > 0);
+        Assert.True(alice.Store.DamageAllSessionRecords() > 0);
+        await alice.SendTextAsync("bob", "two", Wait.Token()); // alice starts over from a fresh bundle
+        await bobInbox.CountAsync(2);
+        Assert.True(bob.Store.DamageAllSessionRecords() > 0);
+        await alice.SendTextAsync("bob", "three", Wait.Token()); // bob cannot read it: retry request, resend
+        await bobInbox.CountAsync(3);
+        await bob.SendTextAsync("alice", "still here", Wait.Token());
+        await aliceInbox.CountAsync(2);
+
+        Assert.Equal(["one", "two", "three"], bobInbox.Texts);
+        Assert.Equal(["reply", "still here"], aliceInbox.Texts);
+    }
+
+    [Fact]
     public async Task An_own_device_that_lost_its_sessions_still_gets_the_sync_copy_exactly_once()
     {
         await using var server = await TestServer.StartAsync();

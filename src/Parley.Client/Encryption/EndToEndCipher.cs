@@ -17,12 +17,33 @@ internal sealed class EndToEndCipher(ClientStore store, TimeProvider time)
 {
     private readonly Lock _gate = new();
 
-    /// <summary>Whether a session with this device can encrypt now (it exists and is not a stale unanswered one).</summary>
+    /// <summary>
+    /// Whether a session with this device can encrypt now (it exists and is not a stale unanswered one).
+    /// A record that no longer parses is deleted, so a fresh session replaces it.
+    /// </summary>
     public bool HasUsableSession(string user, uint device)
+    {
+        var address = new ProtocolAddress(user, device);
+        lock (_gate)
+        {
+            try
+            {
+                return store.LoadSession(address) is { } record && record.HasUsableSenderChain(time.GetUtcNow());
+            }
+            catch (InvalidSessionException)
+            {
+                store.DeleteSession(address);
+                return false;
+            }
+        }
+    }
+
+    /// <summary>Deletes the session record with this device (a damaged one), so the peer's next PreKey message starts afresh.</summary>
+    public void ForgetSession(string user, uint device)
     {
         lock (_gate)
         {
-            return store.LoadSession(new ProtocolAddress(user, device)) is { } record && record.HasUsableSenderChain(time.GetUtcNow());
+            store.DeleteSession(new ProtocolAddress(user, device));
         }
     }
 

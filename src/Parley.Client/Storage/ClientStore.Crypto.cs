@@ -334,6 +334,15 @@ internal sealed partial class ClientStore : IProtocolStore
         }
     }
 
+    /// <summary>Overwrites every session record with bytes that do not parse (a damaged store).</summary>
+    public int DamageAllSessionRecords()
+    {
+        lock (_gate)
+        {
+            return Execute(null, "UPDATE sessions SET record = x'0a02ffff'");
+        }
+    }
+
     /// <summary>Number of one-time EC prekeys this device still holds private keys for.</summary>
     public int PreKeyCount()
     {
