@@ -138,9 +138,14 @@ internal sealed class SimulatedDevice
                 Handle(frame);
             }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // stopped
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or System.Net.WebSockets.WebSocketException or IOException or ObjectDisposedException)
+        {
+            // An aborted socket ends a pending receive with one of these: it is a close too.
+            _traffic.ConnectionClosed(Connection);
         }
     }
 
