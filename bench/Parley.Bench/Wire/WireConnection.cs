@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using Google.Protobuf;
@@ -168,6 +169,7 @@ internal sealed class WireConnection : IAsyncDisposable
     }
 
     /// <summary>Reads the next whole ServerFrame; null when the server closed (see <see cref="CloseStatus"/>).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // one per frame: no box per await
     public async ValueTask<ServerFrame?> ReceiveAsync(CancellationToken ct)
     {
         int filled = 0;
