@@ -288,16 +288,17 @@ public sealed partial class ParleyClient
             // For example a session record that no longer parses: this send fails, the connection and outbox go on.
             throw new ParleyException(ErrorCode.BadRequest, $"Cannot encrypt the message: {e.Message}", "encryption_failed", inner: e);
         }
+        if (original is null)
+        {
+            // Remembered before it goes out: a fast peer's retry request must find it.
+            RememberForResend(entry);
+        }
         return send;
     }
 
-    /// <summary>After SENT: remember a message's plaintext (bounded) so a retry request can be answered.</summary>
-    private void AfterEncryptedSend(OutboxEntry entry)
+    /// <summary>Remembers a message's plaintext (bounded by age and count) so a retry request for it can be answered.</summary>
+    private void RememberForResend(OutboxEntry entry)
     {
-        if (_e2e is null || _store.IsRetryRequest(entry.Id) || _store.ResendOriginal(entry.Id) is not null)
-        {
-            return;
-        }
         var now = _options.Time.GetUtcNow();
         _store.RememberSent(entry.Id, entry.Peer, entry.SentAt, entry.Content, (now - KeepSentFor).ToUnixTimeMilliseconds(), KeepSentCount);
     }

@@ -730,7 +730,6 @@ public sealed partial class ParleyClient : IAsyncDisposable
                 {
                     throw new ParleyException(ErrorCode.BadRequest, "The server did not answer SendMessage with SendResult.");
                 }
-                AfterEncryptedSend(entry);
                 if (_store.CompleteOutbox(entry.Id, Me))
                 {
                     Raise(MessageStatusChanged, new MessageStatusChangedEventArgs(idText, entry.Peer, MessageStatus.Sent));

@@ -343,15 +343,6 @@ internal sealed partial class ClientStore : IProtocolStore
         }
     }
 
-    /// <summary>Number of one-time EC prekeys this device still holds private keys for.</summary>
-    public int PreKeyCount()
-    {
-        lock (_gate)
-        {
-            return Convert.ToInt32(Scalar("SELECT COUNT(*) FROM prekeys"), CultureInfo.InvariantCulture);
-        }
-    }
-
     // ───────────── IIdentityKeyStore ─────────────
 
     /// <inheritdoc />
