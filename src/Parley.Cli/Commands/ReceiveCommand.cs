@@ -28,6 +28,8 @@ internal static class ReceiveCommand
             await using var client = await ctx.ConnectAsync(ct);
             var arrived = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
             client.MessageReceived += (_, _) => arrived.Writer.TryWrite(true);
+            // For people (stderr); JSON output stays one line per message.
+            client.IdentityChanged += (_, e) => ctx.Output.Note("warning: " + e.Warning);
             await client.SyncAsync(ct);
             Print(ctx.Output, client);
 
