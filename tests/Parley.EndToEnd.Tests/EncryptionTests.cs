@@ -80,6 +80,36 @@ public sealed class EncryptionTests
     }
 
     [Fact]
+    public async Task Sessions_and_keys_survive_restarting_both_clients()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        await alice.SendTextAsync("bob", "before the restart", Wait.Token());
+        await bob.SyncAsync(Wait.Token());
+        var aliceDir = alice.ProfileDirectory;
+        var bobDir = bob.ProfileDirectory;
+        await alice.DisposeAsync();
+        await bob.DisposeAsync();
+
+        var alice2 = server.Reopen(aliceDir);
+        var bob2 = server.Reopen(bobDir);
+        var inbox = new Inbox(bob2);
+        var failures = new ConcurrentQueue<DecryptionFailedEventArgs>();
+        bob2.DecryptionFailed += (_, e) => failures.Enqueue(e);
+        var uploadsBefore = bob2.PreKeyUploads;
+        await alice2.SendTextAsync("bob", "after the restart", Wait.Token());
+        await bob2.SyncAsync(Wait.Token());
+        await inbox.CountAsync(1);
+
+        Assert.Equal("after the restart", inbox.Texts.Single());
+        Assert.Empty(failures); // the same session went on: no retry, no new keys
+        Assert.Equal(uploadsBefore, bob2.PreKeyUploads);
+        Assert.Equal(4u, bob2.SessionVersionWith("alice", 1));
+        Assert.Equal(["before the restart", "after the restart"], bob2.GetConversation("alice").Select(m => m.Text));
+    }
+
+    [Fact]
     public async Task Prekeys_are_refilled_after_fetches_use_them_up_and_the_new_ones_work()
     {
         await using var server = await TestServer.StartAsync(o => o.Limits.BundleFetchesPerMinute = 10_000);
