@@ -339,7 +339,7 @@ public sealed partial class WebSocketGateway(
                 try
                 {
                     observer?.OnFrame(inbound: true, buffer.AsSpan(0, length));
-                    return (ClientFrame.Parser.ParseFrom(buffer, 0, length), null);
+                    return (ClientFrame.Parser.ParseFrom(buffer.AsSpan(0, length)), null);
                 }
                 catch (InvalidProtocolBufferException)
                 {
