@@ -18,7 +18,8 @@ namespace Parley.Client;
 /// One device of one account, backed by a profile folder (a SQLite store). Keeps a connection to the
 /// server (reconnecting with jittered exponential backoff), sends through a durable outbox (resent on
 /// every connect until SENT), stores every incoming message before acking it, and raises each
-/// message once however often it is delivered. Every method is safe to call from any thread.
+/// message once however often it is delivered. Every payload is end-to-end encrypted per device with
+/// the Signal protocol (see ParleyClient.Encryption.cs). Every method is safe to call from any thread.
 /// Events are raised on the connection's receive loop: handlers must return quickly and not block on this client.
 /// </summary>
 public sealed partial class ParleyClient : IAsyncDisposable
@@ -639,6 +640,8 @@ public sealed partial class ParleyClient : IAsyncDisposable
     /// account's other devices). The message is in the durable outbox before this returns or
     /// throws; the returned id comes back once the server has it durably (SENT). If cancelled or
     /// disconnected first, the message stays in the outbox and is sent on the next connect.
+    /// Throws <see cref="ParleyException"/> (message marked Failed) when it cannot be encrypted:
+    /// <c>ApiCode</c> <c>identity_changed</c> (a verified peer's key changed), <c>no_keys</c> or <c>bad_bundle</c>.
     /// </summary>
     public async Task<string> SendTextAsync(string peer, string text, CancellationToken cancellationToken = default)
     {
