@@ -169,6 +169,10 @@ public sealed partial class WebSocketGateway(
                     connection.TrySend(new ServerFrame { RequestId = frame.RequestId, Error = error });
                     continue;
                 }
+                if (AnswerInline(connection, frame))
+                {
+                    continue;
+                }
                 await pending.WaitAsync(token);
                 _ = DispatchAsync(connection, frame, pending);
             }
@@ -177,6 +181,41 @@ public sealed partial class WebSocketGateway(
         {
             // Peer went away or we are closing.
         }
+    }
+
+    /// <summary>
+    /// Handles, right on the receive loop, the frames that never wait: fire-and-forget acks (the
+    /// delete is queued for the next group commit; if it failed, the envelope would simply be
+    /// delivered again) and pings. Saves a task and a thread-pool hop on the commonest frames.
+    /// </summary>
+    private bool AnswerInline(DeviceConnection c, ClientFrame frame)
+    {
+        switch (frame.BodyCase)
+        {
+            case ClientFrame.BodyOneofCase.Ack when frame.RequestId == 0 && frame.Ack.Seqs.Count <= WireLimits.MaxIdsPerFrame:
+                var (_, _, unknown) = Acknowledge(c, frame.Ack);
+                if (unknown.Count > 0)
+                {
+                    c.TrySend(MessageRouter.Fail(ErrorCode.NotFound, $"{unknown.Count} seqs were not delivered to this connection"));
+                }
+                return true;
+            case ClientFrame.BodyOneofCase.Ping:
+                c.TrySend(new ServerFrame
+                {
+                    RequestId = frame.RequestId,
+                    Pong = new Pong { ClientTime = frame.Ping.ClientTime, ServerTime = time.GetUtcNow().ToUnixTimeMilliseconds() },
+                });
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Takes acked envelopes out of flight and queues their delete (and receipts) for the next commit.</summary>
+    private (Task Stored, int Acked, List<ulong> Unknown) Acknowledge(DeviceConnection c, Ack ack)
+    {
+        var (acked, unknown) = c.TakeAcked(ack.Seqs);
+        return (acked.Count > 0 ? router.AckAsync(c.Account, c.DeviceId, acked) : Task.CompletedTask, acked.Count, unknown);
     }
 
     private async Task DispatchAsync(DeviceConnection connection, ClientFrame frame, SemaphoreSlim pending)
@@ -222,17 +261,9 @@ public sealed partial class WebSocketGateway(
                 {
                     return MessageRouter.Fail(ErrorCode.TooLarge, $"at most {WireLimits.MaxIdsPerFrame} seqs per ack");
                 }
-                var (acked, unknown) = c.TakeAcked(frame.Ack.Seqs);
-                if (acked.Count > 0)
-                {
-                    await router.AckAsync(c.Account, c.DeviceId, acked);
-                }
-                if (frame.RequestId == 0)
-                {
-                    // Fire-and-forget acks are answered only when something was wrong.
-                    return unknown.Count == 0 ? null : MessageRouter.Fail(ErrorCode.NotFound, $"{unknown.Count} seqs were not delivered to this connection");
-                }
-                var result = new AckResult { Acked = (uint)acked.Count };
+                var (stored, acked, unknown) = Acknowledge(c, frame.Ack);
+                await stored;
+                var result = new AckResult { Acked = (uint)acked };
                 result.UnknownSeqs.AddRange(unknown);
                 return new ServerFrame { AckResult = result };
 
@@ -262,9 +293,6 @@ public sealed partial class WebSocketGateway(
                     registry.Find(deviceKey)?.TrySend(new ServerFrame { PrekeysLow = lowKeys });
                 }
                 return bundles;
-
-            case ClientFrame.BodyOneofCase.Ping:
-                return new ServerFrame { Pong = new Pong { ClientTime = frame.Ping.ClientTime, ServerTime = time.GetUtcNow().ToUnixTimeMilliseconds() } };
 
             case ClientFrame.BodyOneofCase.Hello:
                 return MessageRouter.Fail(ErrorCode.BadRequest, "already authenticated");
