@@ -201,9 +201,9 @@ public sealed partial class ParleyClient
                     Interlocked.Increment(ref _ecRefills);
                 }
             }
-            catch (Exception e) when (e is ParleyException or CryptoException or InvalidOperationException or ObjectDisposedException or Microsoft.Data.Sqlite.SqliteException)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                // The connection ended or the server refused: the next connect reports the keys low again.
+                // The connection ended, the server refused, or the store failed: the next connect reports the keys low again.
             }
             lock (_uploadGate)
             {
