@@ -59,8 +59,9 @@ internal sealed class WireConnection : IAsyncDisposable
                 socket.Bind(new IPEndPoint(source, 0));
             }
             await socket.ConnectAsync(new IPEndPoint(host, server.Port), ct);
-            var stream = new NetworkStream(socket, ownsSocket: true);
-            await UpgradeAsync(stream, server, ct);
+            var network = new NetworkStream(socket, ownsSocket: true);
+            var early = await UpgradeAsync(network, server, ct);
+            Stream stream = early.Length == 0 ? network : new PrefixedStream(network, early);
             var webSocket = WebSocket.CreateFromStream(stream, new WebSocketCreationOptions
             {
                 IsServer = false,
@@ -75,7 +76,8 @@ internal sealed class WireConnection : IAsyncDisposable
         }
     }
 
-    private static async Task UpgradeAsync(NetworkStream stream, Uri server, CancellationToken ct)
+    /// <summary>Upgrades; returns the bytes that came after the response headers (WebSocket frames).</summary>
+    private static async Task<byte[]> UpgradeAsync(NetworkStream stream, Uri server, CancellationToken ct)
     {
         Span<byte> nonce = stackalloc byte[16];
         RandomNumberGenerator.Fill(nonce);
@@ -84,8 +86,6 @@ internal sealed class WireConnection : IAsyncDisposable
                       $"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n";
         await stream.WriteAsync(Encoding.ASCII.GetBytes(request), ct);
 
-        // The server sends nothing after the 101 until our Hello, so reading up to the blank line
-        // never swallows WebSocket bytes.
         var buffer = new byte[4096];
         int filled = 0;
         int end;
@@ -117,6 +117,7 @@ internal sealed class WireConnection : IAsyncDisposable
         {
             throw new IOException("bad Sec-WebSocket-Accept");
         }
+        return buffer.AsSpan(end + 4, filled - end - 4).ToArray();
     }
 
     /// <summary>Sends Hello and waits for Welcome. Throws <see cref="ServerFullException"/> on UNAVAILABLE or close 1013.</summary>
@@ -205,7 +206,7 @@ internal sealed class WireConnection : IAsyncDisposable
     {
         try
         {
-            if (_webSocket.State == WebSocketState.Open)
+            if (_webSocket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 await _webSocket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
