@@ -18,6 +18,8 @@ public sealed class DeviceConnection
 {
     private const int DrainPage = 256;
 
+    private static readonly List<Envelope> NoEnvelopes = [];
+
     private readonly WebSocket _socket;
     private readonly IMessageStore _store;
     private readonly int _maxInFlight;
@@ -226,11 +228,15 @@ public sealed class DeviceConnection
             room = _maxInFlight - _inFlight.Count;
             if (room <= 0)
             {
-                return ([], false);
+                return (NoEnvelopes, false);
             }
             if (!_needsRead)
             {
-                var live = new List<Envelope>();
+                if (_live.Count == 0)
+                {
+                    return (NoEnvelopes, false); // the common case when woken for a response
+                }
+                var live = new List<Envelope>(Math.Min(room, _live.Count));
                 while (live.Count < room && _live.TryDequeue(out var envelope))
                 {
                     if (envelope.Seq > _lastSentSeq)
