@@ -34,7 +34,7 @@ internal sealed class ChatTraffic
 
     public IReadOnlyDictionary<string, long> Errors => _errors;
 
-    public void Failed(Error error) => _errors.AddOrUpdate(error.Code.ToString(), 1, (_, n) => n + 1);
+    public void Failed(ErrorCode code) => _errors.AddOrUpdate(code.ToString(), 1, (_, n) => n + 1);
 
     public void ConnectionClosed(WireConnection connection)
     {

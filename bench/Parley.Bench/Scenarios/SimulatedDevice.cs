@@ -129,13 +129,13 @@ internal sealed class SimulatedDevice
         {
             while (true)
             {
-                var frame = await Connection.ReceiveAsync(ct);
-                if (frame is null)
+                int length = await Connection.ReceiveRawAsync(ct);
+                if (length < 0)
                 {
                     _traffic.ConnectionClosed(Connection);
                     return;
                 }
-                Handle(frame);
+                Handle(ServerFrameView.Parse(Connection.Received(length)));
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -149,42 +149,41 @@ internal sealed class SimulatedDevice
         }
     }
 
-    private void Handle(ServerFrame frame)
+    private void Handle(ServerFrameView frame)
     {
-        switch (frame.BodyCase)
+        switch (frame.Body)
         {
-            case ServerFrame.BodyOneofCase.SendResult:
+            case ServerFrameView.SendResultField:
                 if (TryCompleteSend(frame.RequestId, out long sentAt))
                 {
                     _traffic.SentLatency.RecordSince(sentAt);
                     Interlocked.Increment(ref _traffic.Sent);
                 }
                 break;
-            case ServerFrame.BodyOneofCase.Error:
+            case ServerFrameView.ErrorField:
                 TryCompleteSend(frame.RequestId, out _);
-                _traffic.Failed(frame.Error);
+                _traffic.Failed((ErrorCode)frame.ErrorCode);
                 break;
-            case ServerFrame.BodyOneofCase.Envelope:
-                var envelope = frame.Envelope;
-                if (envelope.Kind == EnvelopeKind.Message && envelope.Payload.Length >= 8)
+            case ServerFrameView.EnvelopeField:
+                if (frame.Kind == (int)EnvelopeKind.Message && frame.Payload.Length >= 8)
                 {
-                    _traffic.EndToEnd.RecordSince(BinaryPrimitives.ReadInt64LittleEndian(envelope.Payload.Span));
+                    _traffic.EndToEnd.RecordSince(frame.PayloadTimestamp);
                     Interlocked.Increment(ref _traffic.Delivered);
                 }
-                else if (envelope.Kind == EnvelopeKind.DeliveryReceipt)
+                else if (frame.Kind == (int)EnvelopeKind.DeliveryReceipt)
                 {
                     // One receipt envelope may carry the ids of several messages acked together.
-                    Interlocked.Add(ref _traffic.Receipts, envelope.ReceiptIds.Count);
+                    Interlocked.Add(ref _traffic.Receipts, frame.ReceiptIds);
                 }
-                EnqueueAck(envelope.Seq);
+                EnqueueAck(frame.Seq);
                 break;
-            case ServerFrame.BodyOneofCase.AckResult:
-                if (frame.AckResult.UnknownSeqs.Count > 0)
+            case ServerFrameView.AckResultField:
+                if (frame.UnknownSeqs > 0)
                 {
-                    Interlocked.Add(ref _traffic.UnknownAcks, frame.AckResult.UnknownSeqs.Count);
+                    Interlocked.Add(ref _traffic.UnknownAcks, frame.UnknownSeqs);
                 }
                 break;
-            case ServerFrame.BodyOneofCase.QueueEmpty:
+            case ServerFrameView.QueueEmptyField:
                 QueueEmpty.TrySetResult();
                 break;
             default:

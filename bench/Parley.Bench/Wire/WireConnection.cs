@@ -170,8 +170,18 @@ internal sealed class WireConnection : IAsyncDisposable
     }
 
     /// <summary>Reads the next whole ServerFrame; null when the server closed (see <see cref="CloseStatus"/>).</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // one per frame: no box per await
     public async ValueTask<ServerFrame?> ReceiveAsync(CancellationToken ct)
+    {
+        int length = await ReceiveRawAsync(ct);
+        return length < 0 ? null : ServerFrame.Parser.ParseFrom(_receiveBuffer.AsSpan(0, length));
+    }
+
+    /// <summary>The bytes of the frame the last <see cref="ReceiveRawAsync"/> read; valid until the next receive.</summary>
+    public ReadOnlySpan<byte> Received(int length) => _receiveBuffer.AsSpan(0, length);
+
+    /// <summary>Reads the next whole frame into this connection's buffer; its length, or -1 when the server closed.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // one per frame: no box per await
+    public async ValueTask<int> ReceiveRawAsync(CancellationToken ct)
     {
         int filled = 0;
         while (true)
@@ -187,16 +197,16 @@ internal sealed class WireConnection : IAsyncDisposable
             }
             catch (WebSocketException) when (!ct.IsCancellationRequested)
             {
-                return null;
+                return -1;
             }
             if (result.MessageType == WebSocketMessageType.Close)
             {
-                return null;
+                return -1;
             }
             filled += result.Count;
             if (result.EndOfMessage)
             {
-                return ServerFrame.Parser.ParseFrom(_receiveBuffer.AsSpan(0, filled));
+                return filled;
             }
         }
     }
