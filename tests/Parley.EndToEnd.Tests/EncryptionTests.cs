@@ -77,6 +77,12 @@ public sealed class EncryptionTests
         Assert.Equal(4u, alice.SessionVersionWith("bob", 1));
         Assert.Equal(4u, bob.SessionVersionWith("alice", 1));
         Assert.Equal("post-quantum hello", inbox.Texts.Single());
+
+        // The post-quantum prekeys devices publish are FIPS 203 ML-KEM-1024 (libsignal type byte 0x0A).
+        var uploads = tap.Frames.Where(f => f.Inbound).Select(f => ClientFrame.Parser.ParseFrom(f.Bytes))
+            .Where(f => f.UploadPrekeys?.KyberLastResort is not null).ToList();
+        Assert.NotEmpty(uploads);
+        Assert.All(uploads, u => Assert.Equal((byte)KemKeyType.MlKem1024, u.UploadPrekeys.KyberLastResort.PublicKey[0]));
     }
 
     [Fact]

@@ -16,6 +16,12 @@ internal static class PreKeyRefill
     /// <summary>One-time EC prekeys per batch: the server's per-upload maximum.</summary>
     public const int EcBatch = 100;
 
+    /// <summary>
+    /// Parley devices publish FIPS 203 ML-KEM-1024 prekeys. (Parley.Crypto also speaks libsignal's
+    /// deployed Kyber1024, type 0x08, which the interop suite uses against libsignal.)
+    /// </summary>
+    public const KemKeyType PostQuantumKem = KemKeyType.MlKem1024;
+
     /// <summary>One-time ML-KEM prekeys per batch: each is 1.6 KB public + 3 KB private, and the last-resort key covers any gap.</summary>
     public const int KyberBatch = 40;
 
@@ -71,7 +77,7 @@ internal static class PreKeyRefill
         }
         if (rotate || !store.HasKyberLastResort())
         {
-            var lastResort = KyberPreKeyRecord.Generate(store.NextKeyId("kyber", 1), identity, now);
+            var lastResort = KyberPreKeyRecord.Generate(store.NextKeyId("kyber", 1), identity, now, PostQuantumKem);
             store.AddKyberPreKeys([lastResort], lastResort: true, nowMs, forgetBefore);
             upload.KyberLastResort = ToWire(lastResort);
         }
@@ -98,7 +104,7 @@ internal static class PreKeyRefill
             var keys = new List<KyberPreKeyRecord>(count);
             for (var i = 0; i < count; i++)
             {
-                keys.Add(KyberPreKeyRecord.Generate((uint)((first - 1 + i) % 0xFFFFFF) + 1, identity, now));
+                keys.Add(KyberPreKeyRecord.Generate((uint)((first - 1 + i) % 0xFFFFFF) + 1, identity, now, PostQuantumKem));
             }
             store.AddKyberPreKeys(keys, lastResort: false, nowMs);
             upload.KyberPrekeys.AddRange(keys.Select(ToWire));
