@@ -44,9 +44,9 @@ public static class ParleyServer
         var options = new ParleyOptions();
         builder.Configuration.GetSection("Parley").Bind(options);
         configure?.Invoke(options);
-        AddParley(builder.Services, options, time ?? TimeProvider.System);
-        services?.Invoke(builder.Services); // last registration wins: e.g. a real SMS code sender
         var capacity = new ServerCapacity(Options.Create(options));
+        AddParley(builder.Services, options, capacity, time ?? TimeProvider.System);
+        services?.Invoke(builder.Services); // last registration wins: e.g. a real SMS code sender
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // A backstop behind the gateway's own limit: Kestrel drops sockets past it at accept,
@@ -90,7 +90,7 @@ public static class ParleyServer
         return new RunningServer(app, new Uri(address.EndsWith('/') ? address : address + "/"));
     }
 
-    private static void AddParley(IServiceCollection services, ParleyOptions options, TimeProvider time)
+    private static void AddParley(IServiceCollection services, ParleyOptions options, ServerCapacity capacity, TimeProvider time)
     {
         services.AddSingleton(time);
         services.AddSingleton(options);
@@ -107,7 +107,7 @@ public static class ParleyServer
         services.AddSingleton<PresenceHub>();
         services.AddSingleton<IDeviceKeyStore, SqliteDeviceKeyStore>();
         services.AddSingleton<PreKeyService>();
-        services.AddSingleton<ServerCapacity>();
+        services.AddSingleton(capacity);
         services.AddSingleton<WebSocketGateway>();
         services.AddSingleton<WebSocketListener>();
         services.AddSingleton<ExpirySweeper>();

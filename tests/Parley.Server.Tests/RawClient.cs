@@ -14,6 +14,7 @@ public sealed class RawClient : IAsyncDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
     private readonly ClientWebSocket _socket = new();
+    private readonly List<ServerFrame> _held = [];
     private ulong _nextId;
 
     public DeviceCredentials Credentials { get; private set; } = null!;
@@ -85,8 +86,6 @@ public sealed class RawClient : IAsyncDisposable
         var id = await SendAsync(frame);
         return await ReceiveAsync(f => f.RequestId == id);
     }
-
-    private readonly List<ServerFrame> _held = [];
 
     /// <summary>
     /// The next frame matching <paramref name="match"/>; frames that do not match are held for

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Collections.Immutable;
 using Parley.Protocol;
 
 namespace Parley.Server.Accounts;
@@ -113,8 +112,6 @@ public sealed class AccountDirectory
         }
         return batch.Count;
     }
-
-    public static ImmutableArray<uint> DeviceIds(Account account) => [.. account.Devices.Select(d => d.Id)];
 
     private (DeviceRecord Record, string Password) NewDevice(uint id, string name)
     {

@@ -5,6 +5,4 @@ public readonly record struct DeviceAddress(long AccountId, uint DeviceId)
 {
     /// <summary>Device ids stay below 2^16, so the pair packs into one 64-bit key.</summary>
     public long Key => (AccountId << 16) | DeviceId;
-
-    public static DeviceAddress FromKey(long key) => new(key >> 16, (uint)(key & 0xFFFF));
 }

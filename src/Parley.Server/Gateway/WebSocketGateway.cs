@@ -151,7 +151,7 @@ public sealed partial class WebSocketGateway(
                 {
                     if (problem is { } p)
                     {
-                        Refuse(connection, 0, p.Code, p.Reason);
+                        connection.TrySend(MessageRouter.Fail(p.Code, p.Reason));
                         connection.RequestClose(p.Status, p.Reason);
                     }
                     return;
@@ -315,9 +315,6 @@ public sealed partial class WebSocketGateway(
         }
         return new ServerFrame { Ok = new Ok() };
     }
-
-    private static void Refuse(DeviceConnection connection, ulong requestId, ErrorCode code, string message) =>
-        connection.TrySend(new ServerFrame { RequestId = requestId, Error = new Error { Code = code, Message = message } });
 
     /// <summary>
     /// Reads one whole message. Null frame with a problem: the frame was bad (the caller closes);

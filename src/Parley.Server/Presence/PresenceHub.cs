@@ -17,14 +17,6 @@ public sealed class PresenceHub(AccountDirectory directory, TimeProvider time)
     private readonly Dictionary<long, int> _onlineDevices = [];
     private readonly Dictionary<long, HashSet<DeviceConnection>> _watchers = [];
 
-    public bool IsOnline(long accountId)
-    {
-        lock (_lock)
-        {
-            return _onlineDevices.ContainsKey(accountId);
-        }
-    }
-
     public void DeviceOnline(DeviceConnection connection)
     {
         bool first;
