@@ -11,5 +11,6 @@ public interface IDeviceKeyStore
     /// <summary>Removes and returns the oldest one-time prekey of a kind; null when none is left.</summary>
     StoredSignedKey? Take(long deviceKey, PreKeyKind kind);
 
-    int Count(long deviceKey, PreKeyKind kind);
+    /// <summary>One-time prekeys left of each kind, in one query.</summary>
+    (int Ec, int Kyber) Count(long deviceKey);
 }

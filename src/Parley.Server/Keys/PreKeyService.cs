@@ -126,8 +126,8 @@ public sealed class PreKeyService : IDisposable
             }
             kyber.Add(new StoredSignedKey(k.Id, k.PublicKey.ToByteArray(), k.Signature.ToByteArray()));
         }
-        if (_store.Count(deviceKey, PreKeyKind.Ec) + ec.Count > _limits.MaxStoredPreKeys ||
-            _store.Count(deviceKey, PreKeyKind.Kyber) + kyber.Count > _limits.MaxStoredPreKeys)
+        var stored = _store.Count(deviceKey);
+        if (stored.Ec + ec.Count > _limits.MaxStoredPreKeys || stored.Kyber + kyber.Count > _limits.MaxStoredPreKeys)
         {
             return MessageRouter.Fail(ErrorCode.TooLarge, $"at most {_limits.MaxStoredPreKeys} one-time prekeys of each kind are kept");
         }
@@ -198,9 +198,12 @@ public sealed class PreKeyService : IDisposable
     public PreKeysLow? LowFor(long deviceKey, StoredDeviceKeys? keys = null)
     {
         keys ??= _store.Get(deviceKey);
-        int ec = _store.Count(deviceKey, PreKeyKind.Ec);
-        int kyber = _store.Count(deviceKey, PreKeyKind.Kyber);
-        bool rotate = keys?.SignedPreKey is null ||
+        if (keys is null)
+        {
+            return new PreKeysLow { RotateSignedPrekey = true }; // never uploaded: it has nothing at all
+        }
+        var (ec, kyber) = _store.Count(deviceKey);
+        bool rotate = keys.SignedPreKey is null ||
             _time.GetUtcNow().ToUnixTimeMilliseconds() - keys.SignedPreKey.UploadedAt > TimeSpan.FromDays(_limits.SignedPreKeyRotationDays).TotalMilliseconds;
         if (ec >= _limits.PreKeysLowThreshold && kyber >= _limits.PreKeysLowThreshold && !rotate)
         {

@@ -102,14 +102,26 @@ public sealed class SqliteDeviceKeyStore : IDeviceKeyStore
         return reader.Read() ? new StoredSignedKey((uint)reader.GetInt64(0), (byte[])reader[1], (byte[])reader[2]) : null;
     }
 
-    public int Count(long deviceKey, PreKeyKind kind)
+    public (int Ec, int Kyber) Count(long deviceKey)
     {
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM prekeys WHERE device = $d AND kind = $k";
+        command.CommandText = "SELECT kind, COUNT(*) FROM prekeys WHERE device = $d GROUP BY kind";
         command.Parameters.AddWithValue("$d", deviceKey);
-        command.Parameters.AddWithValue("$k", (long)kind);
-        return (int)(long)command.ExecuteScalar()!;
+        using var reader = command.ExecuteReader();
+        int ec = 0, kyber = 0;
+        while (reader.Read())
+        {
+            if (reader.GetInt64(0) == (long)PreKeyKind.Ec)
+            {
+                ec = reader.GetInt32(1);
+            }
+            else
+            {
+                kyber = reader.GetInt32(1);
+            }
+        }
+        return (ec, kyber);
     }
 
     private static StoredSignedKey? SignedAt(SqliteDataReader reader, int column) =>
