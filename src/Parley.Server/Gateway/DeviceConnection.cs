@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Net.WebSockets;
-using Google.Protobuf;
 using Parley.Protocol;
 using Parley.Server.Accounts;
 using Parley.Server.Messaging;
@@ -12,15 +10,19 @@ namespace Parley.Server.Gateway;
 /// ephemeral pushes wait in a bounded control queue; envelopes come from the durable queue
 /// (drain) or straight from the commit (live), always in seq order, at most MaxInFlight unacked.
 /// Live envelopes that find the bounded live queue full are dropped here and read back from the
-/// database instead, so a slow reader costs the server nothing but a flag.
+/// database instead, so a slow reader costs the server nothing but a flag. Each pass of the send
+/// loop writes everything ready and flushes once: one send syscall for a batch of frames.
 /// </summary>
 public sealed class DeviceConnection
 {
     private const int DrainPage = 256;
 
+    /// <summary>Bytes one pass writes before it flushes, so a long drain goes out in pieces.</summary>
+    private const int FlushBytes = 64 * 1024;
+
     private static readonly List<Envelope> NoEnvelopes = [];
 
-    private readonly WebSocket _socket;
+    private readonly PipeWebSocket _socket;
     private readonly IMessageStore _store;
     private readonly int _maxInFlight;
     private readonly int _maxQueued;
@@ -35,13 +37,14 @@ public sealed class DeviceConnection
     private bool _queueEmptySent;
     private ulong _lastSentSeq;
 
+    private byte[]? _pong;
     private WebSocketCloseStatus? _closeStatus;
     private string _closeReason = "";
     private long _lastActivity;
 
     private readonly IFrameObserver? _observer;
 
-    public DeviceConnection(WebSocket socket, Account account, uint deviceId, IMessageStore store, int maxInFlight, int maxQueued, TimeProvider time,
+    public DeviceConnection(PipeWebSocket socket, Account account, uint deviceId, IMessageStore store, int maxInFlight, int maxQueued, TimeProvider time,
         IFrameObserver? observer = null)
     {
         _observer = observer;
@@ -90,6 +93,16 @@ public sealed class DeviceConnection
         }
         _wake.Signal();
         return true;
+    }
+
+    /// <summary>Queues a pong for a WebSocket ping; only the latest ping is answered (RFC 6455 allows it).</summary>
+    public void QueuePong(ReadOnlySpan<byte> payload)
+    {
+        lock (_delivery)
+        {
+            _pong = payload.ToArray();
+        }
+        _wake.Signal();
     }
 
     /// <summary>Called on the commit thread for each new envelope of this device, in seq order.</summary>
@@ -161,11 +174,20 @@ public sealed class DeviceConnection
                 await _wake.WaitAsync();
                 while (!token.IsCancellationRequested)
                 {
-                    bool wrote = false;
+                    int written = 0;
                     while (NextControl() is { } frame)
                     {
-                        await WriteAsync(frame, token);
-                        wrote = true;
+                        _socket.Write(frame, _observer);
+                        written++;
+                        if (_socket.UnflushedBytes >= FlushBytes)
+                        {
+                            await FlushAsync(token);
+                        }
+                    }
+                    if (TakePong() is { } pong)
+                    {
+                        _socket.WritePong(pong);
+                        written++;
                     }
                     if (TakeClose() is { } close)
                     {
@@ -178,28 +200,43 @@ public sealed class DeviceConnection
                     var (envelopes, drained) = NextEnvelopes();
                     foreach (var envelope in envelopes)
                     {
-                        await WriteAsync(new ServerFrame { Envelope = envelope }, token);
+                        _socket.Write(new ServerFrame { Envelope = envelope }, _observer);
+                        if (_socket.UnflushedBytes >= FlushBytes)
+                        {
+                            await FlushAsync(token);
+                        }
                     }
                     if (drained)
                     {
-                        await WriteAsync(new ServerFrame { QueueEmpty = new QueueEmpty() }, token);
+                        _socket.Write(new ServerFrame { QueueEmpty = new QueueEmpty() }, _observer);
                     }
-                    if (!wrote && envelopes.Count == 0 && !drained)
+                    if (written == 0 && envelopes.Count == 0 && !drained)
                     {
                         break;
                     }
+                    await FlushAsync(token);
                 }
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException)
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or IOException or InvalidOperationException)
         {
             // The connection is gone; the durable queue keeps whatever was not acked.
-            await Closing.CancelAsync();
         }
         catch
         {
             await Closing.CancelAsync();
             throw;
+        }
+        await Closing.CancelAsync();
+    }
+
+    /// <summary>Sends what the pass wrote; throws <see cref="IOException"/> when the peer is gone.</summary>
+    private async ValueTask FlushAsync(CancellationToken token)
+    {
+        var result = await _socket.FlushAsync(token);
+        if (result.IsCompleted || result.IsCanceled)
+        {
+            throw new IOException("the connection is gone");
         }
     }
 
@@ -208,6 +245,16 @@ public sealed class DeviceConnection
         lock (_delivery)
         {
             return _control.TryDequeue(out var frame) ? frame : null;
+        }
+    }
+
+    private byte[]? TakePong()
+    {
+        lock (_delivery)
+        {
+            var pong = _pong;
+            _pong = null;
+            return pong;
         }
     }
 
@@ -277,30 +324,15 @@ public sealed class DeviceConnection
         }
     }
 
-    private async ValueTask WriteAsync(ServerFrame frame, CancellationToken token)
-    {
-        int size = frame.CalculateSize();
-        var buffer = ArrayPool<byte>.Shared.Rent(size);
-        try
-        {
-            frame.WriteTo(buffer.AsSpan(0, size));
-            _observer?.OnFrame(inbound: false, buffer.AsSpan(0, size));
-            await _socket.SendAsync(buffer.AsMemory(0, size), WebSocketMessageType.Binary, true, token);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
     private async Task CloseAsync(WebSocketCloseStatus status, string reason)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         try
         {
-            await _socket.CloseOutputAsync(status, reason, timeout.Token);
+            _socket.WriteClose(status, reason);
+            await _socket.FlushAsync(timeout.Token);
         }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException)
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or IOException or InvalidOperationException)
         {
             _socket.Abort();
         }

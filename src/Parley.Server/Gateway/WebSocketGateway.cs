@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using Google.Protobuf;
@@ -37,7 +36,7 @@ public sealed partial class WebSocketGateway(
     private readonly LimitOptions _limits = options.Value.Limits;
 
     /// <summary>Serves one accepted WebSocket until it closes: capacity check, Hello, then frames.</summary>
-    public async Task ServeAsync(WebSocket socket, string remote)
+    public async Task ServeAsync(PipeWebSocket socket, string remote)
     {
         if (!registry.TryReserve(capacity.MaxConnections))
         {
@@ -55,7 +54,7 @@ public sealed partial class WebSocketGateway(
         }
     }
 
-    private async Task ServeAuthenticatedAsync(WebSocket socket, string remote)
+    private async Task ServeAuthenticatedAsync(PipeWebSocket socket, string remote)
     {
         var hello = await ReadHelloAsync(socket);
         if (hello is null)
@@ -99,10 +98,23 @@ public sealed partial class WebSocketGateway(
     }
 
     /// <summary>Reads the first frame, which must be a Hello with good credentials and a common version.</summary>
-    private async Task<(ClientFrame Frame, Account Account, uint DeviceId)?> ReadHelloAsync(WebSocket socket)
+    private async Task<(ClientFrame Frame, Account Account, uint DeviceId)?> ReadHelloAsync(PipeWebSocket socket)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(_limits.HelloTimeoutSeconds));
-        var (frame, problem) = await ReadFrameAsync(socket, timeout.Token);
+        ClientFrame? frame;
+        (WebSocketCloseStatus Status, string Reason, ErrorCode Code)? problem;
+        while (true)
+        {
+            var inbound = await socket.ReadAsync(timeout.Token);
+            if (inbound.Kind == InboundKind.Ping)
+            {
+                socket.WritePong(inbound.Payload.Span); // no send loop yet: this is the only writer
+                await socket.FlushAsync(timeout.Token);
+                continue;
+            }
+            (frame, problem) = Parse(inbound);
+            break;
+        }
         if (frame is null)
         {
             if (problem is { } p)
@@ -136,7 +148,7 @@ public sealed partial class WebSocketGateway(
         return (frame, auth.Account, auth.Device.Id);
     }
 
-    private async Task ReceiveLoopAsync(WebSocket socket, DeviceConnection connection)
+    private async Task ReceiveLoopAsync(PipeWebSocket socket, DeviceConnection connection)
     {
         var token = connection.Closing.Token;
         var limiter = new FrameRateLimiter(_limits.FramesPerSecond, _limits.FrameBurst, time);
@@ -146,8 +158,14 @@ public sealed partial class WebSocketGateway(
         {
             while (!token.IsCancellationRequested)
             {
-                var (frame, problem) = await ReadFrameAsync(socket, token);
-                if (frame is null)
+                // Completes at once for frames already buffered: a burst is handled without re-reading.
+                var inbound = await socket.ReadAsync(token);
+                if (inbound.Kind == InboundKind.Ping)
+                {
+                    connection.QueuePong(inbound.Payload.Span);
+                }
+                var (frame, problem) = Parse(inbound);
+                if (frame is null && inbound.Kind != InboundKind.Ping)
                 {
                     if (problem is { } p)
                     {
@@ -166,10 +184,10 @@ public sealed partial class WebSocketGateway(
                         return;
                     }
                     var error = new Error { Code = ErrorCode.RateLimited, Message = "slow down", RetryAfterMs = retryAfter };
-                    connection.TrySend(new ServerFrame { RequestId = frame.RequestId, Error = error });
+                    connection.TrySend(new ServerFrame { RequestId = frame?.RequestId ?? 0, Error = error });
                     continue;
                 }
-                if (AnswerInline(connection, frame))
+                if (frame is null || AnswerInline(connection, frame))
                 {
                     continue;
                 }
@@ -177,9 +195,9 @@ public sealed partial class WebSocketGateway(
                 _ = DispatchAsync(connection, frame, pending);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException)
+        catch (OperationCanceledException)
         {
-            // Peer went away or we are closing.
+            // We are closing.
         }
     }
 
@@ -317,90 +335,49 @@ public sealed partial class WebSocketGateway(
     }
 
     /// <summary>
-    /// Reads one whole message. Null frame with a problem: the frame was bad (the caller closes);
-    /// null without a problem: the peer closed or the read was cancelled.
+    /// The ClientFrame in one inbound message. Null frame with a problem: the frame was bad (the
+    /// caller closes); null without a problem: the peer closed or went away (or it was a ping).
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // one per frame: reuse the state machine
-    private async ValueTask<(ClientFrame? Frame, (WebSocketCloseStatus Status, string Reason, ErrorCode Code)? Problem)> ReadFrameAsync(WebSocket socket, CancellationToken token)
+    private (ClientFrame? Frame, (WebSocketCloseStatus Status, string Reason, ErrorCode Code)? Problem) Parse(InboundFrame inbound)
     {
-        try
+        switch (inbound.Kind)
         {
-            // A zero-byte read waits for data without holding a buffer: idle connections cost no buffer memory.
-            var first = await socket.ReceiveAsync(Memory<byte>.Empty, token);
-            if (first.MessageType == WebSocketMessageType.Close)
-            {
-                return (null, null);
-            }
-            var buffer = ArrayPool<byte>.Shared.Rent(4096);
-            int length = 0;
-            try
-            {
-                var result = first;
-                while (!result.EndOfMessage)
-                {
-                    if (length == buffer.Length)
-                    {
-                        if (buffer.Length >= WireLimits.MaxFrameBytes)
-                        {
-                            return (null, (CloseCodes.TooBig, $"frames are at most {WireLimits.MaxFrameBytes} bytes", ErrorCode.TooLarge));
-                        }
-                        var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, WireLimits.MaxFrameBytes));
-                        buffer.AsSpan(0, length).CopyTo(bigger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = bigger;
-                    }
-                    int room = Math.Min(buffer.Length, WireLimits.MaxFrameBytes) - length;
-                    result = await socket.ReceiveAsync(buffer.AsMemory(length, room), token);
-                    length += result.Count;
-                    if (result.MessageType == WebSocketMessageType.Close)
-                    {
-                        return (null, null);
-                    }
-                }
-                if (first.MessageType != WebSocketMessageType.Binary)
-                {
-                    return (null, (CloseCodes.UnsupportedData, "frames are binary protobuf", ErrorCode.BadRequest));
-                }
+            case InboundKind.Message:
+                var bytes = inbound.Payload.Span;
                 try
                 {
-                    observer?.OnFrame(inbound: true, buffer.AsSpan(0, length));
-                    return (ClientFrame.Parser.ParseFrom(buffer.AsSpan(0, length)), null);
+                    observer?.OnFrame(inbound: true, bytes);
+                    return (ClientFrame.Parser.ParseFrom(bytes), null);
                 }
                 catch (InvalidProtocolBufferException)
                 {
                     return (null, (CloseCodes.UnsupportedData, "frame is not a valid ClientFrame", ErrorCode.BadRequest));
                 }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException)
-        {
-            return (null, null);
+            case InboundKind.Violation:
+                return (null, (inbound.CloseStatus ?? WebSocketCloseStatus.ProtocolError, inbound.Reason, inbound.Code));
+            default:
+                return (null, null);
         }
     }
 
     /// <summary>Closes a connection that never got a send loop (before or during Hello).</summary>
-    private static async Task CloseEarlyAsync(WebSocket socket, WebSocketCloseStatus status, string reason, ErrorCode? code = null, ulong requestId = 0)
+    private async Task CloseEarlyAsync(PipeWebSocket socket, WebSocketCloseStatus status, string reason, ErrorCode? code = null, ulong requestId = 0)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         try
         {
             if (code is { } c)
             {
-                var frame = new ServerFrame { RequestId = requestId, Error = new Error { Code = c, Message = reason } };
-                await socket.SendAsync(frame.ToByteArray(), WebSocketMessageType.Binary, true, timeout.Token);
+                socket.Write(new ServerFrame { RequestId = requestId, Error = new Error { Code = c, Message = reason } }, observer);
             }
-            await socket.CloseOutputAsync(status, reason, timeout.Token);
+            socket.WriteClose(status, reason);
+            await socket.FlushAsync(timeout.Token);
             // Wait briefly for the peer's close so the connection ends cleanly.
-            var scratch = new byte[256];
-            while ((await socket.ReceiveAsync(scratch, timeout.Token)).MessageType != WebSocketMessageType.Close)
+            while ((await socket.ReadAsync(timeout.Token)).Kind is InboundKind.Message or InboundKind.Ping)
             {
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException)
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
         {
             socket.Abort();
         }

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
@@ -66,9 +65,15 @@ public sealed class WebSocketListener(WebSocketGateway gateway)
             break;
         }
 
-        using var socket = WebSocket.CreateFromStream(new DuplexPipeStream(connection.Transport),
-            new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
-        await gateway.ServeAsync(socket, connection.RemoteEndPoint?.ToString() ?? "?");
+        var socket = new PipeWebSocket(connection.Transport, connection.Abort, WireLimits.MaxFrameBytes);
+        try
+        {
+            await gateway.ServeAsync(socket, connection.RemoteEndPoint?.ToString() ?? "?");
+        }
+        finally
+        {
+            socket.Complete();
+        }
     }
 
     private static bool IsWebSocketRoute(ReadOnlySequence<byte> buffer)
