@@ -192,7 +192,14 @@ public sealed partial class WebSocketGateway(
                     continue;
                 }
                 await pending.WaitAsync(token);
-                _ = DispatchAsync(connection, frame, pending);
+                if (frame.BodyCase == ClientFrame.BodyOneofCase.Send)
+                {
+                    BeginSend(connection, frame, pending);
+                }
+                else
+                {
+                    _ = DispatchAsync(connection, frame, pending);
+                }
             }
         }
         catch (OperationCanceledException)
@@ -236,6 +243,61 @@ public sealed partial class WebSocketGateway(
         return (acked.Count > 0 ? router.AckAsync(c.Account, c.DeviceId, acked) : Task.CompletedTask, acked.Count, unknown);
     }
 
+    /// <summary>
+    /// Starts a send; SENT is answered by a continuation that runs right on the group commit, so
+    /// the thousands of sends waiting for a commit hold no task or async state machine each.
+    /// </summary>
+    private void BeginSend(DeviceConnection connection, ClientFrame frame, SemaphoreSlim pending)
+    {
+        ServerFrame? failure;
+        Task<bool> stored;
+        try
+        {
+            failure = router.BeginSend(connection.Account, connection.DeviceId, frame.Send, out stored);
+        }
+        catch (Exception e)
+        {
+            LogRequestFailed(logger, e, nameof(ClientFrame.BodyOneofCase.Send));
+            failure = ServerError();
+            stored = Task.FromResult(false);
+        }
+        var sending = new SendInFlight(router, logger, connection, frame.RequestId, frame.Send.MessageId, pending);
+        if (failure is not null)
+        {
+            sending.Answer(failure);
+            return;
+        }
+        stored.ContinueWith(static (task, state) => ((SendInFlight)state!).Complete(task), sending,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private static ServerFrame ServerError() => MessageRouter.Fail(ErrorCode.Internal, "server error; retry the request");
+
+    /// <summary>One send waiting for its group commit.</summary>
+    private sealed class SendInFlight(MessageRouter router, ILogger logger, DeviceConnection connection, ulong requestId, ByteString messageId, SemaphoreSlim pending)
+    {
+        public void Complete(Task<bool> stored)
+        {
+            if (stored.IsCompletedSuccessfully)
+            {
+                Answer(router.Sent(messageId, stored.Result));
+                return;
+            }
+            LogRequestFailed(logger, stored.Exception!.GetBaseException(), nameof(ClientFrame.BodyOneofCase.Send));
+            Answer(ServerError());
+        }
+
+        public void Answer(ServerFrame answer)
+        {
+            answer.RequestId = requestId;
+            if (!connection.TrySend(answer))
+            {
+                connection.RequestClose(CloseCodes.Policy, "not reading responses");
+            }
+            pending.Release();
+        }
+    }
+
     private async Task DispatchAsync(DeviceConnection connection, ClientFrame frame, SemaphoreSlim pending)
     {
         try
@@ -253,11 +315,9 @@ public sealed partial class WebSocketGateway(
         catch (Exception e)
         {
             LogRequestFailed(logger, e, frame.BodyCase.ToString());
-            connection.TrySend(new ServerFrame
-            {
-                RequestId = frame.RequestId,
-                Error = new Error { Code = ErrorCode.Internal, Message = "server error; retry the request" },
-            });
+            var error = ServerError();
+            error.RequestId = frame.RequestId;
+            connection.TrySend(error);
         }
         finally
         {
@@ -271,9 +331,6 @@ public sealed partial class WebSocketGateway(
     {
         switch (frame.BodyCase)
         {
-            case ClientFrame.BodyOneofCase.Send:
-                return await router.SendAsync(c.Account, c.DeviceId, frame.Send);
-
             case ClientFrame.BodyOneofCase.Ack:
                 if (frame.Ack.Seqs.Count > WireLimits.MaxIdsPerFrame)
                 {

@@ -11,9 +11,14 @@ namespace Parley.Server.Messaging;
 /// </summary>
 public sealed class MessageRouter(AccountDirectory directory, IMessageStore store, TimeProvider time)
 {
-    /// <summary>Validates a send, makes one envelope per device durable (or finds it a duplicate) and answers SENT.</summary>
-    public async Task<ServerFrame> SendAsync(Account sender, uint senderDevice, SendMessage send)
+    /// <summary>
+    /// Validates a send and hands one envelope per device to the store. Returns the failure to
+    /// answer at once, or null with <paramref name="stored"/> completing once the envelopes are
+    /// durable (false: a duplicate, nothing appended); answer it with <see cref="Sent"/>.
+    /// </summary>
+    public ServerFrame? BeginSend(Account sender, uint senderDevice, SendMessage send, out Task<bool> stored)
     {
+        stored = Task.FromResult(false);
         if (send.MessageId.Length != WireLimits.MessageIdBytes)
         {
             return Fail(ErrorCode.BadRequest, "message_id must be 16 bytes");
@@ -60,17 +65,20 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
             }));
         }
         var key = new DedupKey(new DeviceAddress(sender.Id, senderDevice).Key, send.MessageId.ToByteArray());
-        bool fresh = await store.AppendAsync(key, envelopes);
-        return new ServerFrame
-        {
-            SendResult = new SendResult
-            {
-                MessageId = send.MessageId,
-                ServerTime = time.GetUtcNow().ToUnixTimeMilliseconds(),
-                Duplicate = !fresh,
-            },
-        };
+        stored = store.AppendAsync(key, envelopes);
+        return null;
     }
+
+    /// <summary>The SENT answer for a send the store has made durable (or found a duplicate).</summary>
+    public ServerFrame Sent(ByteString messageId, bool fresh) => new()
+    {
+        SendResult = new SendResult
+        {
+            MessageId = messageId,
+            ServerTime = time.GetUtcNow().ToUnixTimeMilliseconds(),
+            Duplicate = !fresh,
+        },
+    };
 
     /// <summary>
     /// Deletes acked envelopes and, for messages a recipient device acked, queues DELIVERED to
