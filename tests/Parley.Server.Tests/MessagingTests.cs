@@ -40,6 +40,40 @@ public sealed class MessagingTests
     }
 
     [Fact]
+    public async Task One_ack_for_messages_from_many_senders_sends_each_sender_a_receipt_for_its_own_messages()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        var bob = await RawClient.RegisterAsync(fx.Server, "bob");
+        await using var b = await RawClient.ConnectAsync(fx.Server, bob);
+        await b.ReceiveAsync(f => f.BodyCase == ServerFrame.BodyOneofCase.QueueEmpty);
+        var senders = new List<(RawClient Client, List<byte[]> Ids)>();
+        for (int i = 0; i < 12; i++) // more senders than the router groups without an index
+        {
+            var client = await RawClient.ConnectAsync(fx.Server, await RawClient.RegisterAsync(fx.Server, $"sender{i}"));
+            var ids = new List<byte[]> { MessageId.New(), MessageId.New() };
+            foreach (var id in ids)
+            {
+                Assert.Equal(ServerFrame.BodyOneofCase.SendResult, (await client.RequestAsync(Wire.Send("bob", messageId: id))).BodyCase);
+            }
+            senders.Add((client, ids));
+        }
+        var seqs = new List<ulong>();
+        for (int i = 0; i < 24; i++)
+        {
+            seqs.Add((await b.ReceiveEnvelopeAsync()).Envelope.Seq);
+        }
+        Assert.Equal(24u, (await b.RequestAsync(Wire.Ack([.. seqs]))).AckResult.Acked);
+
+        foreach (var (client, ids) in senders)
+        {
+            var receipt = (await client.ReceiveEnvelopeAsync()).Envelope;
+            Assert.Equal(EnvelopeKind.DeliveryReceipt, receipt.Kind);
+            Assert.Equal(ids.Select(Convert.ToHexString).Order(), receipt.ReceiptIds.Select(r => Convert.ToHexString(r.ToByteArray())).Order());
+            await client.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Offline_device_gets_its_queue_in_order_then_QueueEmpty_and_receipts_reach_an_offline_sender()
     {
         await using var fx = await ServerFixture.StartAsync();

@@ -125,22 +125,22 @@ public sealed class DeviceConnection
         _wake.Signal();
     }
 
-    /// <summary>Takes acked seqs out of the in-flight window; returns the envelopes acked and the seqs not in flight here.</summary>
-    public (List<Envelope> Acked, List<ulong> Unknown) TakeAcked(IEnumerable<ulong> seqs)
+    /// <summary>Takes acked seqs out of the in-flight window; returns the envelopes acked and the seqs not in flight here (null: none).</summary>
+    public (List<Envelope> Acked, List<ulong>? Unknown) TakeAcked(IList<ulong> seqs)
     {
-        var acked = new List<Envelope>();
-        var unknown = new List<ulong>();
+        var acked = new List<Envelope>(seqs.Count);
+        List<ulong>? unknown = null;
         lock (_delivery)
         {
-            foreach (var seq in seqs)
+            for (int i = 0; i < seqs.Count; i++)
             {
-                if (_inFlight.Remove(seq, out var envelope))
+                if (_inFlight.Remove(seqs[i], out var envelope))
                 {
                     acked.Add(envelope);
                 }
                 else
                 {
-                    unknown.Add(seq);
+                    (unknown ??= []).Add(seqs[i]);
                 }
             }
         }

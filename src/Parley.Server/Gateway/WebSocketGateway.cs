@@ -192,13 +192,17 @@ public sealed partial class WebSocketGateway(
                     continue;
                 }
                 await pending.WaitAsync(token);
-                if (frame.BodyCase == ClientFrame.BodyOneofCase.Send)
+                switch (frame.BodyCase)
                 {
-                    BeginSend(connection, frame, pending);
-                }
-                else
-                {
-                    _ = DispatchAsync(connection, frame, pending);
+                    case ClientFrame.BodyOneofCase.Send:
+                        BeginSend(connection, frame, pending);
+                        break;
+                    case ClientFrame.BodyOneofCase.Ack:
+                        BeginAck(connection, frame, pending);
+                        break;
+                    default:
+                        _ = DispatchAsync(connection, frame, pending);
+                        break;
                 }
             }
         }
@@ -219,7 +223,7 @@ public sealed partial class WebSocketGateway(
         {
             case ClientFrame.BodyOneofCase.Ack when frame.RequestId == 0 && frame.Ack.Seqs.Count <= WireLimits.MaxIdsPerFrame:
                 var (_, _, unknown) = Acknowledge(c, frame.Ack);
-                if (unknown.Count > 0)
+                if (unknown is not null)
                 {
                     c.TrySend(MessageRouter.Fail(ErrorCode.NotFound, $"{unknown.Count} seqs were not delivered to this connection"));
                 }
@@ -237,65 +241,44 @@ public sealed partial class WebSocketGateway(
     }
 
     /// <summary>Takes acked envelopes out of flight and queues their delete (and receipts) for the next commit.</summary>
-    private (Task Stored, int Acked, List<ulong> Unknown) Acknowledge(DeviceConnection c, Ack ack)
+    private (Task Stored, int Acked, List<ulong>? Unknown) Acknowledge(DeviceConnection c, Ack ack)
     {
         var (acked, unknown) = c.TakeAcked(ack.Seqs);
         return (acked.Count > 0 ? router.AckAsync(c.Account, c.DeviceId, acked) : Task.CompletedTask, acked.Count, unknown);
     }
 
-    /// <summary>
-    /// Starts a send; SENT is answered by a continuation that runs right on the group commit, so
-    /// the thousands of sends waiting for a commit hold no task or async state machine each.
-    /// </summary>
+    /// <summary>Starts a send; SENT goes out once the group commit has it.</summary>
     private void BeginSend(DeviceConnection connection, ClientFrame frame, SemaphoreSlim pending)
     {
-        ServerFrame? failure;
-        Task<bool> stored;
+        var answer = new SentAnswer(router, frame.Send.MessageId, logger, connection, frame.RequestId, pending);
         try
         {
-            failure = router.BeginSend(connection.Account, connection.DeviceId, frame.Send, out stored);
+            if (router.BeginSend(connection.Account, connection.DeviceId, frame.Send, out var stored) is { } failure)
+            {
+                answer.Answer(failure);
+                return;
+            }
+            answer.After(stored);
         }
         catch (Exception e)
         {
             LogRequestFailed(logger, e, nameof(ClientFrame.BodyOneofCase.Send));
-            failure = ServerError();
-            stored = Task.FromResult(false);
+            answer.Answer(CommitAnswer.ServerError);
         }
-        var sending = new SendInFlight(router, logger, connection, frame.RequestId, frame.Send.MessageId, pending);
-        if (failure is not null)
-        {
-            sending.Answer(failure);
-            return;
-        }
-        stored.ContinueWith(static (task, state) => ((SendInFlight)state!).Complete(task), sending,
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private static ServerFrame ServerError() => MessageRouter.Fail(ErrorCode.Internal, "server error; retry the request");
-
-    /// <summary>One send waiting for its group commit.</summary>
-    private sealed class SendInFlight(MessageRouter router, ILogger logger, DeviceConnection connection, ulong requestId, ByteString messageId, SemaphoreSlim pending)
+    /// <summary>An ack that wants an AckResult: answered once its deletes (and receipts) are durable.</summary>
+    private void BeginAck(DeviceConnection connection, ClientFrame frame, SemaphoreSlim pending)
     {
-        public void Complete(Task<bool> stored)
+        var seqs = frame.Ack.Seqs;
+        if (seqs.Count > WireLimits.MaxIdsPerFrame)
         {
-            if (stored.IsCompletedSuccessfully)
-            {
-                Answer(router.Sent(messageId, stored.Result));
-                return;
-            }
-            LogRequestFailed(logger, stored.Exception!.GetBaseException(), nameof(ClientFrame.BodyOneofCase.Send));
-            Answer(ServerError());
+            new AckAnswer(0, null, logger, connection, frame.RequestId, pending)
+                .Answer(MessageRouter.Fail(ErrorCode.TooLarge, $"at most {WireLimits.MaxIdsPerFrame} seqs per ack"));
+            return;
         }
-
-        public void Answer(ServerFrame answer)
-        {
-            answer.RequestId = requestId;
-            if (!connection.TrySend(answer))
-            {
-                connection.RequestClose(CloseCodes.Policy, "not reading responses");
-            }
-            pending.Release();
-        }
+        var (stored, acked, unknown) = Acknowledge(connection, frame.Ack);
+        new AckAnswer(acked, unknown, logger, connection, frame.RequestId, pending).After(stored);
     }
 
     private async Task DispatchAsync(DeviceConnection connection, ClientFrame frame, SemaphoreSlim pending)
@@ -315,7 +298,7 @@ public sealed partial class WebSocketGateway(
         catch (Exception e)
         {
             LogRequestFailed(logger, e, frame.BodyCase.ToString());
-            var error = ServerError();
+            var error = CommitAnswer.ServerError;
             error.RequestId = frame.RequestId;
             connection.TrySend(error);
         }
@@ -331,17 +314,6 @@ public sealed partial class WebSocketGateway(
     {
         switch (frame.BodyCase)
         {
-            case ClientFrame.BodyOneofCase.Ack:
-                if (frame.Ack.Seqs.Count > WireLimits.MaxIdsPerFrame)
-                {
-                    return MessageRouter.Fail(ErrorCode.TooLarge, $"at most {WireLimits.MaxIdsPerFrame} seqs per ack");
-                }
-                var (stored, acked, unknown) = Acknowledge(c, frame.Ack);
-                await stored;
-                var result = new AckResult { Acked = (uint)acked };
-                result.UnknownSeqs.AddRange(unknown);
-                return new ServerFrame { AckResult = result };
-
             case ClientFrame.BodyOneofCase.Read:
                 return await router.ReadAsync(c.Account, c.DeviceId, frame.Read);
 
