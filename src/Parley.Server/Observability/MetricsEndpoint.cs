@@ -25,6 +25,10 @@ public static class MetricsEndpoint
                 managed_heap_bytes = GC.GetTotalMemory(false),
                 gc_heap_bytes = gc.HeapSizeBytes,
                 working_set_bytes = Environment.WorkingSet,
+                // Cumulative since start: a reader takes differences over its own window.
+                gc_pause_ms_total = GC.GetTotalPauseDuration().TotalMilliseconds,
+                gc_collections = new[] { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) },
+                allocated_bytes_total = GC.GetTotalAllocatedBytes(),
             }, ParleyJson.Options);
         });
     }
