@@ -45,9 +45,11 @@ internal sealed unsafe class ChatDevice : IDisposable
     private int _epoll = -1;
     private uint _token;
     private bool _waitingToWrite;
+    private readonly bool _ackRequests;
 
     private ChatDevice(Socket socket, DeviceCredentials device, ChatTraffic traffic, int window, int seed)
     {
+        _ackRequests = traffic.AckRequests;
         _socket = socket;
         Fd = (int)socket.Handle;
         Device = device;
@@ -373,8 +375,9 @@ internal sealed unsafe class ChatDevice : IDisposable
         for (int from = 0; from < _ackCount; from += WireLimits.MaxIdsPerFrame)
         {
             var seqs = _acks.AsSpan(from, Math.Min(_ackCount - from, WireLimits.MaxIdsPerFrame));
-            int length = ClientFrameEncoding.AckLength(seqs);
-            ClientFrameEncoding.WriteAck(BeginFrame(WebSocketFraming.Binary, length), seqs);
+            ulong requestId = _ackRequests ? ++_requestId : 0;
+            int length = ClientFrameEncoding.AckLength(requestId, seqs);
+            ClientFrameEncoding.WriteAck(BeginFrame(WebSocketFraming.Binary, length), requestId, seqs);
             EndFrame(length);
             _traffic.AckFrames++;
             _traffic.AckedSeqs += seqs.Length;

@@ -7,7 +7,7 @@ namespace Parley.Bench.Scenarios;
 /// Counters of one event loop's devices in a one-to-one run. One thread (the loop's) writes
 /// them; the scenario reads them with <see cref="Volatile"/> and adds up the loops.
 /// </summary>
-internal sealed class ChatTraffic(LatencyRecorder endToEnd, LatencyRecorder sentLatency)
+internal sealed class ChatTraffic(LatencyRecorder endToEnd, LatencyRecorder sentLatency, bool ackRequests)
 {
     // Fields, not properties: incremented in the loop's hot path, read with Volatile.Read.
 #pragma warning disable CA1051 // plain counters
@@ -32,6 +32,9 @@ internal sealed class ChatTraffic(LatencyRecorder endToEnd, LatencyRecorder sent
     private long _closed;
     private string? _firstClose;
     private volatile bool _stopping;
+
+    /// <summary>Acks carry a request id (and get an AckResult) instead of being fire-and-forget.</summary>
+    public bool AckRequests { get; } = ackRequests;
 
     /// <summary>Send → recipient has the envelope (shared by all loops).</summary>
     public LatencyRecorder EndToEnd { get; } = endToEnd;

@@ -39,7 +39,7 @@ internal static class OneToOneScenario
         clock.Restart();
         var endToEnd = new LatencyRecorder();
         var sentLatency = new LatencyRecorder();
-        var traffic = Enumerable.Range(0, loopCount).Select(_ => new ChatTraffic(endToEnd, sentLatency)).ToArray();
+        var traffic = Enumerable.Range(0, loopCount).Select(_ => new ChatTraffic(endToEnd, sentLatency, options.AckRequests)).ToArray();
         var everyone = new ChatDevice[users];
         var loops = new List<DeviceLoop>();
         try
@@ -174,14 +174,17 @@ internal static class OneToOneScenario
         {
             report.Row("pacing backlog at end", backlog.ToString(CultureInfo.InvariantCulture));
         }
-        report.Row("event loops", $"{loops.Count} (epoll, raw sockets); acks fire-and-forget: {ackFrames / seconds:0} Ack frames/s, {(ackFrames == 0 ? 0 : (double)acked / ackFrames):0.0} seqs each");
+        bool ackRequests = traffic[0].AckRequests;
+        report.Row("event loops", $"{loops.Count} (epoll, raw sockets)");
+        report.Row("acks", $"{(ackRequests ? "with request ids (each answered by an AckResult)" : "fire-and-forget (request id 0)")}: " +
+                           $"{ackFrames / seconds:0} Ack frames/s, {(ackFrames == 0 ? 0 : (double)acked / ackFrames):0.0} seqs each");
         report.Row("after stop", $"{missing} SENT not delivered, {missingReceipts} receipts missing, {inFlightLeft} sends unanswered (after {drain.Elapsed.TotalSeconds:0.0} s drain){woken}");
         var errors = traffic.SelectMany(t => t.Errors).GroupBy(e => e.Key).Select(g => $"{g.Key}×{g.Sum(e => e.Value)}").ToList();
         report.Row("errors", errors.Count == 0 ? "none" : string.Join(", ", errors));
         long closed = traffic.Sum(t => t.Closed);
         report.Row("unexpected closes", closed == 0 ? "none" : $"{closed} (first: {traffic.Select(t => t.FirstClose).FirstOrDefault(c => c is not null)})");
         report.Row("unknown seqs in AckResult", Sum(t => Volatile.Read(ref t.UnknownAcks)).ToString(CultureInfo.InvariantCulture) +
-                                                " (acks carry no request id: unknown seqs would come back as errors NOT_FOUND)");
+                                                (ackRequests ? "" : " (no AckResults: unknown seqs would come back as errors NOT_FOUND)"));
 
         report.Field("msgs_per_s", delivered / seconds, "0");
         report.Field("p50_ms", endToEndWindow.Milliseconds(50), "0.00");

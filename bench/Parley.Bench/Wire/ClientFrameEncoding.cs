@@ -76,13 +76,13 @@ internal static class ClientFrameEncoding
         BinaryPrimitives.WriteInt64LittleEndian(frame[at..], timestamp);
     }
 
-    /// <summary>Size of a fire-and-forget ClientFrame{ack{seqs}} (request_id 0: no AckResult).</summary>
-    public static int AckLength(ReadOnlySpan<ulong> seqs) => FrameLength(0, AckBodyLength(seqs));
+    /// <summary>Size of ClientFrame{request_id, ack{seqs}}; request id 0 (not written) is fire-and-forget: no AckResult.</summary>
+    public static int AckLength(ulong requestId, ReadOnlySpan<ulong> seqs) => FrameLength(requestId, AckBodyLength(seqs));
 
-    public static void WriteAck(Span<byte> frame, ReadOnlySpan<ulong> seqs)
+    public static void WriteAck(Span<byte> frame, ulong requestId, ReadOnlySpan<ulong> seqs)
     {
         int packed = PackedLength(seqs);
-        int at = WriteFrameStart(frame, 0, AckTag, AckBodyLength(seqs));
+        int at = WriteFrameStart(frame, requestId, AckTag, AckBodyLength(seqs));
         frame[at++] = SeqsTag;
         at += Varint.Write(frame[at..], (ulong)packed);
         foreach (ulong seq in seqs)
@@ -117,10 +117,14 @@ internal static class ClientFrameEncoding
             && parsed.Send.Payloads[0].Payload.Span.SequenceEqual(expectedPayload);
 
         ulong[] seqs = [1, 127, 128, 300, ulong.MaxValue / 3];
-        var ack = new byte[AckLength(seqs)];
-        WriteAck(ack, seqs);
-        var parsedAck = ClientFrame.Parser.ParseFrom(ack);
-        bool ackOk = parsedAck.RequestId == 0 && parsedAck.BodyCase == ClientFrame.BodyOneofCase.Ack && parsedAck.Ack.Seqs.SequenceEqual(seqs);
+        bool ackOk = true;
+        foreach (ulong ackId in (ulong[])[0, requestId])
+        {
+            var ack = new byte[AckLength(ackId, seqs)];
+            WriteAck(ack, ackId, seqs);
+            var parsedAck = ClientFrame.Parser.ParseFrom(ack);
+            ackOk &= parsedAck.RequestId == ackId && parsedAck.BodyCase == ClientFrame.BodyOneofCase.Ack && parsedAck.Ack.Seqs.SequenceEqual(seqs);
+        }
 
         var ping = new byte[PingLength(requestId)];
         WritePing(ping, requestId);
