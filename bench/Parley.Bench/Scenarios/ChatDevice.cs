@@ -33,6 +33,7 @@ internal sealed unsafe class ChatDevice : IDisposable
     private readonly byte[] _payload = new byte[PayloadBytes];
     private readonly byte[] _messageId = new byte[WireLimits.MessageIdBytes];
     private readonly uint _mask;
+    private readonly bool _ackRequests;
     private byte[] _output = new byte[4096];
     private int _outputStart, _outputEnd;
     private byte[] _carry = new byte[4096];
@@ -45,7 +46,7 @@ internal sealed unsafe class ChatDevice : IDisposable
     private int _epoll = -1;
     private uint _token;
     private bool _waitingToWrite;
-    private readonly bool _ackRequests;
+    private int _framePayloadAt; // where the frame BeginFrame started puts its payload
 
     private ChatDevice(Socket socket, DeviceCredentials device, ChatTraffic traffic, int window, int seed)
     {
@@ -401,8 +402,6 @@ internal sealed unsafe class ChatDevice : IDisposable
     }
 
     // A frame is written in place: header, then the caller fills the payload, then EndFrame masks it.
-    private int _framePayloadAt;
-
     private Span<byte> BeginFrame(int opcode, int payloadLength)
     {
         int needed = WebSocketFraming.ClientHeaderSize(payloadLength) + payloadLength;
