@@ -30,6 +30,12 @@ internal sealed class BenchOptions
     /// <summary>Sends in flight per connection (flat out), or per connection cap (with --rate).</summary>
     public int? Window { get; init; }
 
+    /// <summary>One-to-one: event-loop threads driving the devices.</summary>
+    public int? Loops { get; init; }
+
+    /// <summary>One-to-one: give every Ack a request id so the server answers it with an AckResult (default: fire-and-forget).</summary>
+    public bool AckRequests { get; init; }
+
     /// <summary>Extra server configuration, KEY=VALUE, passed as --KEY=VALUE to a server started here.</summary>
     public IReadOnlyList<string> ServerSettings { get; init; } = [];
 
@@ -71,7 +77,7 @@ internal sealed class BenchOptions
 
         var known = new HashSet<string>(StringComparer.Ordinal)
         {
-            "duration", "warmup", "users", "rate", "conns", "server", "server-pid", "messages", "window",
+            "duration", "warmup", "users", "rate", "conns", "server", "server-pid", "messages", "window", "loops", "acks",
         };
         return new BenchOptions
         {
@@ -85,6 +91,13 @@ internal sealed class BenchOptions
             ServerPid = Integer(values, "server-pid"),
             Messages = Integer(values, "messages"),
             Window = Integer(values, "window"),
+            Loops = Integer(values, "loops"),
+            AckRequests = values.GetValueOrDefault("acks", "fire-and-forget") switch
+            {
+                "fire-and-forget" => false,
+                "requests" => true,
+                var other => throw new ArgumentException($"--acks: fire-and-forget or requests, not {other}"),
+            },
             ServerSettings = settings,
             Extra = values.Where(kv => !known.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value),
         };

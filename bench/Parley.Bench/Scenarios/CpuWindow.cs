@@ -66,8 +66,8 @@ internal sealed class CpuWindow
         MachineBusy = total == 0 ? 0 : (double)(machine1.Busy - _machine0.Busy) / total;
     }
 
-    /// <summary>Adds the CPU rows, and cpu_us_per_msg when <paramref name="messages"/> is positive.</summary>
-    public void Report(ResultReport report, long messages)
+    /// <summary>Adds the CPU rows; per message too when <paramref name="messages"/> is positive (this process's as well with <paramref name="benchPerMessage"/>).</summary>
+    public void Report(ResultReport report, long messages, bool benchPerMessage = false)
     {
         if (ServerCpuMicroseconds is long cpu)
         {
@@ -79,6 +79,10 @@ internal sealed class CpuWindow
             }
         }
         report.Row("bench CPU", BenchCpuSeconds / Seconds * 100, "0", "% of one core");
+        if (benchPerMessage && messages > 0)
+        {
+            report.Row("bench CPU per message", BenchCpuSeconds * 1e6 / messages, "0.0", "µs");
+        }
         report.Row("machine busy", MachineBusy * 100, "0", $"% of {Environment.ProcessorCount} cores");
         if (BusyBeforeRun is double idleBusy)
         {

@@ -108,7 +108,7 @@ internal static class OfflineDrainScenario
             done.TrySetException(new IOException($"connection closed while queueing: {(int?)connection.CloseStatus} {connection.CloseDescription}"));
         }, ct);
 
-        var payload = new byte[SimulatedDevice.PayloadBytes];
+        var payload = new byte[ChatDevice.PayloadBytes];
         Random.Shared.NextBytes(payload);
         var devicePayload = new DevicePayload { User = to.User, DeviceId = to.DeviceId, Payload = UnsafeByteOperations.UnsafeWrap(payload) };
         var frame = new ClientFrame { Send = new SendMessage { Recipient = to.User, Kind = EnvelopeKind.Message } };
