@@ -11,10 +11,22 @@ namespace Parley.Server.Gateway;
 /// </summary>
 internal abstract partial class CommitAnswer(ILogger logger, DeviceConnection connection, ulong requestId, SemaphoreSlim pending)
 {
-    /// <summary>Answers once <paramref name="stored"/> completes (at once if it has).</summary>
-    public void After(Task stored) =>
-        stored.ContinueWith(static (task, state) => ((CommitAnswer)state!).Complete(task), this,
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    private Task? _stored;
+
+    /// <summary>
+    /// Answers once <paramref name="stored"/> completes (at once if it has), on the completing
+    /// thread: a bare awaiter continuation, lighter than ContinueWith's continuation task.
+    /// </summary>
+    public void After(Task stored)
+    {
+        _stored = stored;
+        if (stored.IsCompleted)
+        {
+            Complete();
+            return;
+        }
+        stored.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(Complete);
+    }
 
     /// <summary>Queues <paramref name="answer"/> for the connection and frees the request's slot.</summary>
     public void Answer(ServerFrame answer)
@@ -30,8 +42,9 @@ internal abstract partial class CommitAnswer(ILogger logger, DeviceConnection co
     /// <summary>The frame for a request the store has made durable.</summary>
     protected abstract ServerFrame Durable(Task stored);
 
-    private void Complete(Task stored)
+    private void Complete()
     {
+        var stored = _stored!;
         if (stored.IsCompletedSuccessfully)
         {
             Answer(Durable(stored));

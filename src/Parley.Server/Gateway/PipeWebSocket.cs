@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Unicode;
 using Google.Protobuf;
@@ -42,6 +43,8 @@ public sealed class PipeWebSocket(IDuplexPipe transport, Action abort, int maxMe
     public ValueTask<InboundFrame> ReadAsync(CancellationToken token) =>
         _holding && TryParse(out var frame) ? ValueTask.FromResult(frame) : ReadMoreAsync(token);
 
+    // Pooled: every wait for data would otherwise allocate this method's state machine.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<InboundFrame> ReadMoreAsync(CancellationToken token)
     {
         while (true)

@@ -92,8 +92,9 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         // list scanned in order beats a dictionary until it grows.
         List<(string Sender, List<ByteString> Ids)>? bySender = null;
         Dictionary<string, List<ByteString>>? index = null;
-        foreach (var e in acked)
+        for (int i = 0; i < acked.Count; i++) // by index: foreach over the interface would box an enumerator
         {
+            var e = acked[i];
             seqs.Add(e.Seq);
             if (e.Kind != EnvelopeKind.Message || e.Sender == reader.User)
             {
