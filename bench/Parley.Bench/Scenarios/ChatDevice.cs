@@ -21,7 +21,6 @@ internal sealed unsafe class ChatDevice : IDisposable
 {
     public const int PayloadBytes = 256;
 
-    private const string WebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     private const int MaxServerPayload = WireLimits.MaxFrameBytes + 1024;
 
     // Past this much output waiting for the socket, the device adds no new sends (acks still go out).
@@ -484,12 +483,8 @@ internal sealed unsafe class ChatDevice : IDisposable
 
     private void Upgrade(Uri server)
     {
-        Span<byte> nonce = stackalloc byte[16];
-        RandomNumberGenerator.Fill(nonce);
-        var key = Convert.ToBase64String(nonce);
-        var request = $"GET {RegistrationApi.WebSocket} HTTP/1.1\r\nHost: {server.Host}:{server.Port}\r\n" +
-                      $"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n";
-        _socket.Send(Encoding.ASCII.GetBytes(request));
+        var (key, request) = UpgradeHandshake.NewRequest(server);
+        _socket.Send(request);
 
         int end;
         while ((end = _carry.AsSpan(0, _carryLength).IndexOf("\r\n\r\n"u8)) < 0)
@@ -501,20 +496,7 @@ internal sealed unsafe class ChatDevice : IDisposable
             ReceiveBlocking();
         }
         var head = Encoding.ASCII.GetString(_carry, 0, end);
-        var statusLine = head.AsSpan(0, head.IndexOf('\r', StringComparison.Ordinal) is var i and >= 0 ? i : head.Length);
-        if (statusLine.Contains(" 503", StringComparison.Ordinal))
-        {
-            throw new ServerFullException("HTTP 503 at upgrade");
-        }
-        if (!statusLine.Contains(" 101", StringComparison.Ordinal))
-        {
-            throw new IOException($"upgrade refused: {statusLine}");
-        }
-        var expected = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + WebSocketGuid)));
-        if (!head.Contains("Sec-WebSocket-Accept: " + expected, StringComparison.OrdinalIgnoreCase))
-        {
-            throw new IOException("bad Sec-WebSocket-Accept");
-        }
+        UpgradeHandshake.CheckResponse(head, key);
         // Bytes after the headers are already WebSocket frames: they stay in the carry.
         int rest = _carryLength - end - 4;
         _carry.AsSpan(end + 4, rest).CopyTo(_carry);

@@ -17,8 +17,6 @@ namespace Parley.Bench.Wire;
 /// </summary>
 internal sealed class WireConnection : IAsyncDisposable
 {
-    private const string WebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
     private readonly Socket _socket;
     private readonly WebSocket _webSocket;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -79,12 +77,8 @@ internal sealed class WireConnection : IAsyncDisposable
     /// <summary>Upgrades; returns the bytes that came after the response headers (WebSocket frames).</summary>
     private static async Task<byte[]> UpgradeAsync(NetworkStream stream, Uri server, CancellationToken ct)
     {
-        Span<byte> nonce = stackalloc byte[16];
-        RandomNumberGenerator.Fill(nonce);
-        var key = Convert.ToBase64String(nonce);
-        var request = $"GET {RegistrationApi.WebSocket} HTTP/1.1\r\nHost: {server.Host}:{server.Port}\r\n" +
-                      $"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n";
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(request), ct);
+        var (key, request) = UpgradeHandshake.NewRequest(server);
+        await stream.WriteAsync(request, ct);
 
         var buffer = new byte[4096];
         int filled = 0;
@@ -103,20 +97,7 @@ internal sealed class WireConnection : IAsyncDisposable
             filled += n;
         }
         var head = Encoding.ASCII.GetString(buffer, 0, end);
-        var statusLine = head.AsSpan(0, head.IndexOf('\r', StringComparison.Ordinal) is var i and >= 0 ? i : head.Length);
-        if (statusLine.Contains(" 503", StringComparison.Ordinal))
-        {
-            throw new ServerFullException("HTTP 503 at upgrade");
-        }
-        if (!statusLine.Contains(" 101", StringComparison.Ordinal))
-        {
-            throw new IOException($"upgrade refused: {statusLine}");
-        }
-        var expected = Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + WebSocketGuid)));
-        if (!head.Contains("Sec-WebSocket-Accept: " + expected, StringComparison.OrdinalIgnoreCase))
-        {
-            throw new IOException("bad Sec-WebSocket-Accept");
-        }
+        UpgradeHandshake.CheckResponse(head, key);
         return buffer.AsSpan(end + 4, filled - end - 4).ToArray();
     }
 
