@@ -39,6 +39,16 @@ public sealed class EndToEndCipherTests : IDisposable
         return PreKeyRefill.Build(store, null, DateTimeOffset.UtcNow);
     }
 
+    /// <summary>Gives both stores a device and starts alice's session with bob's first keys; returns alice's cipher.</summary>
+    private static EndToEndCipher AliceWithSessionToBob(ClientStore aliceStore, ClientStore bobStore)
+    {
+        var upload = NewDevice(bobStore);
+        NewDevice(aliceStore);
+        var alice = new EndToEndCipher(aliceStore, TimeProvider.System);
+        alice.StartSession("bob", BundleFrom(upload));
+        return alice;
+    }
+
     [Fact]
     public void A_first_upload_has_every_key_kind_signed_by_the_identity()
     {
@@ -132,10 +142,7 @@ public sealed class EndToEndCipherTests : IDisposable
     {
         using var bobStore = ClientStore.Open(_bob.Path);
         using var aliceStore = ClientStore.Open(_alice.Path);
-        var upload = NewDevice(bobStore);
-        NewDevice(aliceStore);
-        var alice = new EndToEndCipher(aliceStore, TimeProvider.System);
-        alice.StartSession("bob", BundleFrom(upload));
+        var alice = AliceWithSessionToBob(aliceStore, bobStore);
         var payload = alice.Seal("bob", 1, "kept"u8, resend: false);
         var bob = new EndToEndCipher(bobStore, TimeProvider.System);
 
@@ -150,10 +157,7 @@ public sealed class EndToEndCipherTests : IDisposable
     {
         using var bobStore = ClientStore.Open(_bob.Path);
         using var aliceStore = ClientStore.Open(_alice.Path);
-        var upload = NewDevice(bobStore);
-        NewDevice(aliceStore);
-        var alice = new EndToEndCipher(aliceStore, TimeProvider.System);
-        alice.StartSession("bob", BundleFrom(upload));
+        var alice = AliceWithSessionToBob(aliceStore, bobStore);
         var original = MessageId.New();
         var payload = alice.Seal("bob", 1, SignalPayload.ResendPlaintext(original, "again"u8), resend: true);
 
@@ -180,9 +184,7 @@ public sealed class EndToEndCipherTests : IDisposable
     {
         using var aliceStore = ClientStore.Open(_alice.Path);
         using var bobStore = ClientStore.Open(_bob.Path);
-        NewDevice(aliceStore);
-        var alice = new EndToEndCipher(aliceStore, TimeProvider.System);
-        alice.StartSession("bob", BundleFrom(NewDevice(bobStore)));
+        var alice = AliceWithSessionToBob(aliceStore, bobStore);
         Assert.True(aliceStore.MarkVerified("bob"));
         using var newBob = new TempProfile();
         using var newBobStore = ClientStore.Open(newBob.Path);
