@@ -39,6 +39,10 @@ public sealed class EndToEndCipherTests : IDisposable
         return PreKeyRefill.Build(store, null, DateTimeOffset.UtcNow);
     }
 
+    /// <summary>A valid signature of <paramref name="publicKey"/>, made by an identity that is not the bundle's.</summary>
+    private static ByteString ForeignSignature(ByteString publicKey) =>
+        ByteString.CopyFrom(IdentityKeyPair.Generate().CalculateSignature(publicKey.Span));
+
     /// <summary>Gives both stores a device and starts alice's session with bob's first keys; returns alice's cipher.</summary>
     private static EndToEndCipher AliceWithSessionToBob(ClientStore aliceStore, ClientStore bobStore)
     {
@@ -71,8 +75,7 @@ public sealed class EndToEndCipherTests : IDisposable
     {
         using var store = ClientStore.Open(_bob.Path);
         var bundle = BundleFrom(NewDevice(store));
-        var other = IdentityKeyPair.Generate();
-        bundle.SignedPrekey.Signature = ByteString.CopyFrom(other.CalculateSignature(bundle.SignedPrekey.PublicKey.Span));
+        bundle.SignedPrekey.Signature = ForeignSignature(bundle.SignedPrekey.PublicKey);
 
         Assert.Throws<InvalidSignatureException>(() => EndToEndCipher.Verify(bundle));
     }
@@ -82,8 +85,7 @@ public sealed class EndToEndCipherTests : IDisposable
     {
         using var bobStore = ClientStore.Open(_bob.Path);
         var bundle = BundleFrom(NewDevice(bobStore));
-        var other = IdentityKeyPair.Generate();
-        bundle.KyberPrekey.Signature = ByteString.CopyFrom(other.CalculateSignature(bundle.KyberPrekey.PublicKey.Span));
+        bundle.KyberPrekey.Signature = ForeignSignature(bundle.KyberPrekey.PublicKey);
         using var aliceStore = ClientStore.Open(_alice.Path);
         NewDevice(aliceStore);
         var alice = new EndToEndCipher(aliceStore, TimeProvider.System);
