@@ -98,6 +98,33 @@ internal sealed class CliContext
         }
     }
 
+    /// <summary>
+    /// A command that takes a message id: it connects, syncs (so pending messages and receipts are
+    /// applied), finds the message in this profile and hands it to <paramref name="action"/>; an id
+    /// this profile does not hold is a usage error.
+    /// </summary>
+    public static Command MessageCommand(string name, string description, string idDescription,
+        Func<CliContext, ParleyClient, StoredMessage, CancellationToken, Task<int>> action)
+    {
+        var id = new Argument<string>("id") { Description = idDescription };
+        var command = new Command(name, description)
+        {
+            id,
+        };
+        command.SetAction((parse, cancellationToken) => RunAsync(parse, cancellationToken, async (ctx, ct) =>
+        {
+            var messageId = parse.GetValue(id)!;
+            await using var client = await ctx.ConnectAsync(ct);
+            await client.SyncAsync(ct);
+            if (client.FindMessage(messageId) is not { } message)
+            {
+                return ctx.Output.Error(ExitCodes.Usage, $"no message {messageId} in this profile", "not_found");
+            }
+            return await action(ctx, client, message, ct);
+        }));
+        return command;
+    }
+
     /// <summary>The lower-case wire name of an error code (e.g. <c>unknown_user</c>).</summary>
     public static string CodeName(ErrorCode code) => code switch
     {

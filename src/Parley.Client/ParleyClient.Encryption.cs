@@ -413,15 +413,7 @@ public sealed partial class ParleyClient
                     return (null, false);
                 }
                 var id = original ?? envelope.MessageId.ToByteArray();
-                var message = new StoredMessage(
-                    MessageId.ToText(id),
-                    peer,
-                    fromSelf ? MessageDirection.Outgoing : MessageDirection.Incoming,
-                    envelope.Sender,
-                    envelope.SenderDevice,
-                    content.Text.Text,
-                    FromUnixMs(envelope.SentAt),
-                    fromSelf ? MessageStatus.Sent : MessageStatus.Delivered);
+                var message = ReceivedText(MessageId.ToText(id), peer, fromSelf, envelope, content.Text.Text);
                 return (message, _store.InsertReceived(message, id));
             });
             RaiseIdentityChanges();

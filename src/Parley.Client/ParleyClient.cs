@@ -1054,16 +1054,20 @@ public sealed partial class ParleyClient : IAsyncDisposable
         {
             return null;
         }
-        return new StoredMessage(
-            MessageId.ToText(envelope.MessageId.Span),
-            peer,
-            fromSelf ? MessageDirection.Outgoing : MessageDirection.Incoming,
-            envelope.Sender,
-            envelope.SenderDevice,
-            content.Text.Text,
-            FromUnixMs(envelope.SentAt),
-            fromSelf ? MessageStatus.Sent : MessageStatus.Delivered);
+        return ReceivedText(MessageId.ToText(envelope.MessageId.Span), peer, fromSelf, envelope, content.Text.Text);
     }
+
+    // A text as it is stored on arrival: from a peer, or the sync copy of what another of our own
+    // devices sent (outgoing, and already past the server).
+    private static StoredMessage ReceivedText(string id, string peer, bool fromSelf, Envelope envelope, string text) => new(
+        id,
+        peer,
+        fromSelf ? MessageDirection.Outgoing : MessageDirection.Incoming,
+        envelope.Sender,
+        envelope.SenderDevice,
+        text,
+        FromUnixMs(envelope.SentAt),
+        fromSelf ? MessageStatus.Sent : MessageStatus.Delivered);
 
     private List<MessageStatusChangedEventArgs> ApplyReceipt(Envelope envelope)
     {

@@ -39,6 +39,20 @@ public sealed class EndToEndCipherTests : IDisposable
         return PreKeyRefill.Build(store, null, DateTimeOffset.UtcNow);
     }
 
+    /// <summary>A valid signature of <paramref name="publicKey"/>, made by an identity that is not the bundle's.</summary>
+    private static ByteString ForeignSignature(ByteString publicKey) =>
+        ByteString.CopyFrom(IdentityKeyPair.Generate().CalculateSignature(publicKey.Span));
+
+    /// <summary>Gives both stores a device and starts alice's session with bob's first keys; returns alice's cipher.</summary>
+    private static EndToEndCipher AliceWithSessionToBob(ClientStore aliceStore, ClientStore bobStore)
+    {
+        var upload = NewDevice(bobStore);
+        NewDevice(aliceStore);
+        var alice = new EndToEndCipher(aliceStore, TimeProvider.System);
+        alice.StartSession("bob", BundleFrom(upload));
+        return alice;
+    }
+
     [Fact]
     public void A_first_upload_has_every_key_kind_signed_by_the_identity()
     {
@@ -61,8 +75,7 @@ public sealed class EndToEndCipherTests : IDisposable
     {
         using var store = ClientStore.Open(_bob.Path);
         var bundle = BundleFrom(NewDevice(store));
-        var other = IdentityKeyPair.Generate();
-        bundle.SignedPrekey.Signature = ByteString.CopyFrom(other.CalculateSignature(bundle.SignedPrekey.PublicKey.Span));
+        bundle.SignedPrekey.Signature = ForeignSignature(bundle.SignedPrekey.PublicKey);
 
         Assert.Throws<InvalidSignatureException>(() => EndToEndCipher.Verify(bundle));
     }
@@ -72,8 +85,7 @@ public sealed class EndToEndCipherTests : IDisposable
     {
         using var bobStore = ClientStore.Open(_bob.Path);
         var bundle = BundleFrom(NewDevice(bobStore));
-        var other = IdentityKeyPair.Generate();
-        bundle.KyberPrekey.Signature = ByteString.CopyFrom(other.CalculateSignature(bundle.KyberPrekey.PublicKey.Span));
+        bundle.KyberPrekey.Signature = ForeignSignature(bundle.KyberPrekey.PublicKey);
         using var aliceStore = ClientStore.Open(_alice.Path);
         NewDevice(aliceStore);
         var alice = new EndToEndCipher(aliceStore, TimeProvider.System);
@@ -132,10 +144,7 @@ public sealed class EndToEndCipherTests : IDisposable
     {
         using var bobStore = ClientStore.Open(_bob.Path);
         using var aliceStore = ClientStore.Open(_alice.Path);
-        var upload = NewDevice(bobStore);
-        NewDevice(aliceStore);
-        var alice = new EndToEndCipher(aliceStore, TimeProvider.System);
-        alice.StartSession("bob", BundleFrom(upload));
+        var alice = AliceWithSessionToBob(aliceStore, bobStore);
         var payload = alice.Seal("bob", 1, "kept"u8, resend: false);
         var bob = new EndToEndCipher(bobStore, TimeProvider.System);
 
@@ -150,10 +159,7 @@ public sealed class EndToEndCipherTests : IDisposable
     {
         using var bobStore = ClientStore.Open(_bob.Path);
         using var aliceStore = ClientStore.Open(_alice.Path);
-        var upload = NewDevice(bobStore);
-        NewDevice(aliceStore);
-        var alice = new EndToEndCipher(aliceStore, TimeProvider.System);
-        alice.StartSession("bob", BundleFrom(upload));
+        var alice = AliceWithSessionToBob(aliceStore, bobStore);
         var original = MessageId.New();
         var payload = alice.Seal("bob", 1, SignalPayload.ResendPlaintext(original, "again"u8), resend: true);
 
@@ -180,9 +186,7 @@ public sealed class EndToEndCipherTests : IDisposable
     {
         using var aliceStore = ClientStore.Open(_alice.Path);
         using var bobStore = ClientStore.Open(_bob.Path);
-        NewDevice(aliceStore);
-        var alice = new EndToEndCipher(aliceStore, TimeProvider.System);
-        alice.StartSession("bob", BundleFrom(NewDevice(bobStore)));
+        var alice = AliceWithSessionToBob(aliceStore, bobStore);
         Assert.True(aliceStore.MarkVerified("bob"));
         using var newBob = new TempProfile();
         using var newBobStore = ClientStore.Open(newBob.Path);

@@ -5,39 +5,38 @@ namespace Parley.EndToEnd.Tests;
 public sealed class CrashTests
 {
     [Fact]
-    public async Task A_message_acknowledged_as_sent_survives_a_server_kill()
+    public Task A_message_acknowledged_as_sent_survives_a_server_kill() => WithServerAsync(async (server, alice, bob) =>
     {
-        var root = Path.Combine(Path.GetTempPath(), "parley-crash-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            await using var server = await ServerProcess.StartAsync(Path.Combine(root, "data"));
-            await using var alice = await ParleyClient.RegisterAsync(Path.Combine(root, "alice"), server.BaseUri, "alice", options: Wait.Options());
-            await using var bob = await ParleyClient.RegisterAsync(Path.Combine(root, "bob"), server.BaseUri, "bob", options: Wait.Options());
+        var id = await alice.SendTextAsync("bob", "durable", Wait.Token());
+        await server.KillAsync(); // at once after SENT: SIGKILL, nothing flushed on the way out
 
-            var id = await alice.SendTextAsync("bob", "durable", Wait.Token());
-            await server.KillAsync(); // at once after SENT: SIGKILL, nothing flushed on the way out
+        await server.RestartAsync();
+        var inbox = new Inbox(bob);
+        await bob.SyncAsync(Wait.Token());
 
-            await server.RestartAsync();
-            var inbox = new Inbox(bob);
-            await bob.SyncAsync(Wait.Token());
-
-            Assert.Equal([(id, "durable")], inbox.Messages.Select(m => (m.Id, m.Text)));
-        }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            try
-            {
-                Directory.Delete(root, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
-    }
+        Assert.Equal([(id, "durable")], inbox.Messages.Select(m => (m.Id, m.Text)));
+    });
 
     [Fact]
-    public async Task Sends_made_while_the_server_is_down_go_out_after_it_returns()
+    public Task Sends_made_while_the_server_is_down_go_out_after_it_returns() => WithServerAsync(async (server, alice, bob) =>
+    {
+        await alice.SendTextAsync("bob", "before", Wait.Token());
+        await server.KillAsync();
+
+        // The outbox holds it; the client keeps reconnecting with backoff until the server is back.
+        var pending = alice.SendTextAsync("bob", "during", Wait.Token());
+        Assert.Equal(1, alice.PendingSends);
+        await server.RestartAsync();
+        var id = await pending;
+
+        var inbox = new Inbox(bob);
+        await bob.SyncAsync(Wait.Token());
+        Assert.Equal(["before", "during"], inbox.Texts);
+        Assert.Equal(id, inbox.Messages[1].Id);
+    });
+
+    // A server process with alice and bob registered, all in a temp folder that is removed afterwards.
+    private static async Task WithServerAsync(Func<ServerProcess, ParleyClient, ParleyClient, Task> test)
     {
         var root = Path.Combine(Path.GetTempPath(), "parley-crash-" + Guid.NewGuid().ToString("N"));
         try
@@ -45,19 +44,7 @@ public sealed class CrashTests
             await using var server = await ServerProcess.StartAsync(Path.Combine(root, "data"));
             await using var alice = await ParleyClient.RegisterAsync(Path.Combine(root, "alice"), server.BaseUri, "alice", options: Wait.Options());
             await using var bob = await ParleyClient.RegisterAsync(Path.Combine(root, "bob"), server.BaseUri, "bob", options: Wait.Options());
-            await alice.SendTextAsync("bob", "before", Wait.Token());
-            await server.KillAsync();
-
-            // The outbox holds it; the client keeps reconnecting with backoff until the server is back.
-            var pending = alice.SendTextAsync("bob", "during", Wait.Token());
-            Assert.Equal(1, alice.PendingSends);
-            await server.RestartAsync();
-            var id = await pending;
-
-            var inbox = new Inbox(bob);
-            await bob.SyncAsync(Wait.Token());
-            Assert.Equal(["before", "during"], inbox.Texts);
-            Assert.Equal(id, inbox.Messages[1].Id);
+            await test(server, alice, bob);
         }
         finally
         {

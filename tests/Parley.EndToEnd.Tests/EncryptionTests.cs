@@ -101,15 +101,13 @@ public sealed class EncryptionTests
         var alice2 = server.Reopen(aliceDir);
         var bob2 = server.Reopen(bobDir);
         var inbox = new Inbox(bob2);
-        var failures = new ConcurrentQueue<DecryptionFailedEventArgs>();
-        bob2.DecryptionFailed += (_, e) => failures.Enqueue(e);
         var uploadsBefore = bob2.PreKeyUploads;
         await alice2.SendTextAsync("bob", "after the restart", Wait.Token());
         await bob2.SyncAsync(Wait.Token());
         await inbox.CountAsync(1);
 
         Assert.Equal("after the restart", inbox.Texts.Single());
-        Assert.Empty(failures); // the same session went on: no retry, no new keys
+        Assert.Empty(inbox.DecryptionFailures); // the same session went on: no retry, no new keys
         Assert.Equal(uploadsBefore, bob2.PreKeyUploads);
         Assert.Equal(4u, bob2.SessionVersionWith("alice", 1));
         Assert.Equal(["before the restart", "after the restart"], bob2.GetConversation("alice").Select(m => m.Text));
@@ -248,8 +246,6 @@ public sealed class EncryptionTests
         var alice = await server.RegisterAsync("alice");
         var bob = await server.RegisterAsync("bob");
         var inbox = new Inbox(bob);
-        var failures = new ConcurrentQueue<DecryptionFailedEventArgs>();
-        bob.DecryptionFailed += (_, e) => failures.Enqueue(e);
         await bob.ConnectAsync(Wait.Token());
         await alice.ConnectAsync(Wait.Token());
         await alice.SendTextAsync("bob", "one", Wait.Token());
@@ -271,7 +267,7 @@ public sealed class EncryptionTests
         Assert.Equal(["one", "two", "three", "four"], inbox.Texts);
         await aliceInbox.StatusAsync(three, MessageStatus.Delivered); // the resend's receipt counts for the original
         Assert.Equal(three, inbox.Messages[2].Id); // the resend keeps the original id
-        var failure = Assert.Single(failures);
+        var failure = Assert.Single(inbox.DecryptionFailures);
         Assert.Equal(("alice", three, true), (failure.Sender, failure.MessageId, failure.RetryRequested));
         Assert.Single(bob.GetConversation("alice"), m => m.Id == three);
         Assert.Single(bob.GetConversation("alice"), m => m.Id == four);
@@ -312,13 +308,10 @@ public sealed class EncryptionTests
         var alice = await server.RegisterAsync("alice");
         var phone = await server.LinkAsync(alice);
         await server.RegisterAsync("bob");
-        var synced = new List<StoredMessage>();
-        phone.MessageReceived += (_, e) => { lock (synced) { synced.Add(e.Message); } };
-        var failures = new ConcurrentQueue<DecryptionFailedEventArgs>();
-        phone.DecryptionFailed += (_, e) => failures.Enqueue(e);
+        var phoneInbox = new Inbox(phone);
         await phone.ConnectAsync(Wait.Token());
         await alice.SendTextAsync("bob", "first", Wait.Token());
-        await Wait.UntilAsync(() => phone.FindMessage(synced.FirstOrDefault()?.Id ?? "") is not null, "the first sync copy");
+        await Wait.UntilAsync(() => phone.FindMessage(phoneInbox.Messages.FirstOrDefault()?.Id ?? "") is not null, "the first sync copy");
 
         Assert.True(phone.Store.DeleteAllSessionRecords() > 0);
         var second = await alice.SendTextAsync("bob", "second", Wait.Token());
@@ -326,7 +319,7 @@ public sealed class EncryptionTests
         await Wait.UntilAsync(() => phone.FindMessage(second) is not null, "the second sync copy, after a retry request");
         Assert.Equal(["first", "second"], phone.GetConversation("bob").Select(m => m.Text));
         Assert.All(phone.GetConversation("bob"), m => Assert.Equal(MessageDirection.Outgoing, m.Direction));
-        var failure = Assert.Single(failures);
+        var failure = Assert.Single(phoneInbox.DecryptionFailures);
         Assert.Equal(("alice", second), (failure.Sender, failure.MessageId));
     }
 
@@ -354,8 +347,6 @@ public sealed class EncryptionTests
         var alice = await server.RegisterAsync("alice");
         var bob = await server.RegisterAsync("bob");
         var inbox = new Inbox(bob);
-        var failures = new ConcurrentQueue<DecryptionFailedEventArgs>();
-        bob.DecryptionFailed += (_, e) => failures.Enqueue(e);
         await bob.ConnectAsync(Wait.Token());
         await using var mallory = await RawDevice.RegisterAsync(server.BaseUri, "mallory");
 
@@ -372,8 +363,8 @@ public sealed class EncryptionTests
 
         await inbox.CountAsync(1);
         Assert.Equal("a real message after the garbage", inbox.Texts.Single());
-        await Wait.UntilAsync(() => failures.Count == 4, "four decryption failures");
-        Assert.All(failures, f => Assert.Equal(("mallory", true), (f.Sender, f.RetryRequested)));
+        await Wait.UntilAsync(() => inbox.DecryptionFailures.Count == 4, "four decryption failures");
+        Assert.All(inbox.DecryptionFailures, f => Assert.Equal(("mallory", true), (f.Sender, f.RetryRequested)));
         await Wait.UntilAsync(() => mallory.Envelopes.Count(e => e.Kind == EnvelopeKind.RetryRequest) == 4, "four retry requests at mallory");
         Assert.Equal(
             garbageIds.Select(i => MessageId.ToText(i)).Order(),
@@ -388,8 +379,6 @@ public sealed class EncryptionTests
         var alice = await server.RegisterAsync("alice");
         var bob = await server.RegisterAsync("bob");
         var inbox = new Inbox(bob);
-        var failures = new ConcurrentQueue<DecryptionFailedEventArgs>();
-        bob.DecryptionFailed += (_, e) => failures.Enqueue(e);
         bob.AcksEnabled = false;
         await alice.SendTextAsync("bob", "only once", Wait.Token());
         await bob.SyncAsync(Wait.Token());
@@ -406,6 +395,6 @@ public sealed class EncryptionTests
 
         Assert.Equal(["only once"], inbox.Texts);
         Assert.Empty(drained.Messages);
-        Assert.Empty(failures);
+        Assert.Empty(inbox.DecryptionFailures);
     }
 }

@@ -4,7 +4,7 @@ using Parley.Client.Events;
 
 namespace Parley.EndToEnd.Tests;
 
-/// <summary>Records what one client raised: messages, status changes, queue drains, typing and presence.</summary>
+/// <summary>Records what one client raised: messages, status changes, queue drains, typing, presence and decryption failures.</summary>
 public sealed class Inbox
 {
     private readonly ConcurrentQueue<StoredMessage> _messages = new();
@@ -26,6 +26,7 @@ public sealed class Inbox
         client.QueueDrained += (_, _) => Interlocked.Increment(ref _drains);
         client.TypingChanged += (_, e) => Typing.Enqueue(e);
         client.PresenceChanged += (_, e) => Presence.Enqueue(e);
+        client.DecryptionFailed += (_, e) => DecryptionFailures.Enqueue(e);
     }
 
     public IReadOnlyList<StoredMessage> Messages => [.. _messages];
@@ -37,6 +38,8 @@ public sealed class Inbox
     public ConcurrentQueue<TypingChangedEventArgs> Typing { get; } = new();
 
     public ConcurrentQueue<PresenceChangedEventArgs> Presence { get; } = new();
+
+    public ConcurrentQueue<DecryptionFailedEventArgs> DecryptionFailures { get; } = new();
 
     /// <summary>Every status change raised for <paramref name="messageId"/>, in order.</summary>
     public IReadOnlyList<MessageStatus> StatusesOf(string messageId)

@@ -18,6 +18,9 @@ public static class AttachmentCipher
     // A multiple of the AES block size; big enough to amortise calls, small enough for the pool.
     private const int ChunkSize = 64 * 1024;
 
+    // Decryption reads a chunk plus the bytes that may turn out to be the MAC.
+    private const int DecryptCapacity = ChunkSize + AttachmentDecryptor.Reserve;
+
     /// <summary>Bytes the blob adds on top of the plaintext length (IV, padding, MAC).</summary>
     public static long CiphertextLength(long plaintextLength) =>
         AttachmentEncryptor.BlockSize + (plaintextLength / AttachmentEncryptor.BlockSize + 1) * AttachmentEncryptor.BlockSize + AttachmentEncryptor.MacSize;
@@ -85,16 +88,13 @@ public static class AttachmentCipher
             {
                 int read = plaintext.ReadAtLeast(input.AsSpan(0, ChunkSize), ChunkSize, throwOnEndOfStream: false);
                 plaintextLength += read;
-                if (read < ChunkSize)
-                {
-                    int last = encryptor.Finish(input.AsSpan(0, read), buffer, out byte[] digest);
-                    output.Write(buffer, 0, last);
-                    return new EncryptedAttachment(digest, plaintextLength, written + last);
-                }
-
-                int n = encryptor.Update(input.AsSpan(0, ChunkSize), buffer);
+                int n = EncryptStep(encryptor, input, read, buffer, out byte[]? digest);
                 output.Write(buffer, 0, n);
                 written += n;
+                if (digest is not null)
+                {
+                    return new EncryptedAttachment(digest, plaintextLength, written);
+                }
             }
         }
         finally
@@ -123,16 +123,13 @@ public static class AttachmentCipher
             {
                 int read = await plaintext.ReadAtLeastAsync(input.AsMemory(0, ChunkSize), ChunkSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
                 plaintextLength += read;
-                if (read < ChunkSize)
-                {
-                    int last = encryptor.Finish(input.AsSpan(0, read), buffer, out byte[] digest);
-                    await output.WriteAsync(buffer.AsMemory(0, last), cancellationToken).ConfigureAwait(false);
-                    return new EncryptedAttachment(digest, plaintextLength, written + last);
-                }
-
-                int n = encryptor.Update(input.AsSpan(0, ChunkSize), buffer);
+                int n = EncryptStep(encryptor, input, read, buffer, out byte[]? digest);
                 await output.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
                 written += n;
+                if (digest is not null)
+                {
+                    return new EncryptedAttachment(digest, plaintextLength, written);
+                }
             }
         }
         finally
@@ -154,16 +151,11 @@ public static class AttachmentCipher
     /// </summary>
     public static long Decrypt(Stream blob, Stream plaintext, AttachmentKey key, ReadOnlySpan<byte> expectedDigest, long? plaintextLength = null)
     {
-        ArgumentNullException.ThrowIfNull(blob);
-        ArgumentNullException.ThrowIfNull(plaintext);
-        ArgumentNullException.ThrowIfNull(key);
-        CheckDigestLength(expectedDigest);
+        long limit = DecryptLimit(blob, plaintext, key, expectedDigest, plaintextLength);
         long start = plaintext.CanSeek ? plaintext.Position : -1;
-        long limit = plaintextLength ?? long.MaxValue;
-        ArgumentOutOfRangeException.ThrowIfNegative(limit, nameof(plaintextLength));
         using var decryptor = new AttachmentDecryptor(key, expectedDigest);
-        byte[] input = ArrayPool<byte>.Shared.Rent(ChunkSize + AttachmentDecryptor.Reserve);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSize + AttachmentDecryptor.Reserve);
+        byte[] input = ArrayPool<byte>.Shared.Rent(DecryptCapacity);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(DecryptCapacity);
         try
         {
             int ivLength = blob.ReadAtLeast(input.AsSpan(0, AttachmentEncryptor.BlockSize), AttachmentEncryptor.BlockSize, throwOnEndOfStream: false);
@@ -175,24 +167,16 @@ public static class AttachmentCipher
             decryptor.Start(input.AsSpan(0, AttachmentEncryptor.BlockSize));
             long written = 0;
             int held = 0;
-            int capacity = ChunkSize + AttachmentDecryptor.Reserve;
             while (true)
             {
-                held += blob.ReadAtLeast(input.AsSpan(held, capacity - held), capacity - held, throwOnEndOfStream: false);
-                if (held < capacity)
+                held += blob.ReadAtLeast(input.AsSpan(held, DecryptCapacity - held), DecryptCapacity - held, throwOnEndOfStream: false);
+                int keep = DecryptStep(decryptor, input, ref held, buffer, written, limit, out bool end);
+                plaintext.Write(buffer, 0, keep);
+                written += keep;
+                if (end)
                 {
-                    int last = decryptor.Finish(input.AsSpan(0, held), buffer);
-                    int keep = Keep(written, last, limit, final: true);
-                    plaintext.Write(buffer, 0, keep);
-                    return written + keep;
+                    return written;
                 }
-
-                int n = decryptor.Update(input.AsSpan(0, ChunkSize), buffer);
-                int kept = Keep(written, n, limit, final: false);
-                plaintext.Write(buffer, 0, kept);
-                written += kept;
-                input.AsSpan(ChunkSize, AttachmentDecryptor.Reserve).CopyTo(input);
-                held = AttachmentDecryptor.Reserve;
             }
         }
         catch (AttachmentIntegrityException)
@@ -214,16 +198,11 @@ public static class AttachmentCipher
     public static async Task<long> DecryptAsync(
         Stream blob, Stream plaintext, AttachmentKey key, ReadOnlyMemory<byte> expectedDigest, long? plaintextLength = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(blob);
-        ArgumentNullException.ThrowIfNull(plaintext);
-        ArgumentNullException.ThrowIfNull(key);
-        CheckDigestLength(expectedDigest.Span);
+        long limit = DecryptLimit(blob, plaintext, key, expectedDigest.Span, plaintextLength);
         long start = plaintext.CanSeek ? plaintext.Position : -1;
-        long limit = plaintextLength ?? long.MaxValue;
-        ArgumentOutOfRangeException.ThrowIfNegative(limit, nameof(plaintextLength));
         using var decryptor = new AttachmentDecryptor(key, expectedDigest.Span);
-        byte[] input = ArrayPool<byte>.Shared.Rent(ChunkSize + AttachmentDecryptor.Reserve);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSize + AttachmentDecryptor.Reserve);
+        byte[] input = ArrayPool<byte>.Shared.Rent(DecryptCapacity);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(DecryptCapacity);
         try
         {
             int ivLength = await blob.ReadAtLeastAsync(input.AsMemory(0, AttachmentEncryptor.BlockSize), AttachmentEncryptor.BlockSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
@@ -235,24 +214,16 @@ public static class AttachmentCipher
             decryptor.Start(input.AsSpan(0, AttachmentEncryptor.BlockSize));
             long written = 0;
             int held = 0;
-            int capacity = ChunkSize + AttachmentDecryptor.Reserve;
             while (true)
             {
-                held += await blob.ReadAtLeastAsync(input.AsMemory(held, capacity - held), capacity - held, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-                if (held < capacity)
+                held += await blob.ReadAtLeastAsync(input.AsMemory(held, DecryptCapacity - held), DecryptCapacity - held, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+                int keep = DecryptStep(decryptor, input, ref held, buffer, written, limit, out bool end);
+                await plaintext.WriteAsync(buffer.AsMemory(0, keep), cancellationToken).ConfigureAwait(false);
+                written += keep;
+                if (end)
                 {
-                    int last = decryptor.Finish(input.AsSpan(0, held), buffer);
-                    int keep = Keep(written, last, limit, final: true);
-                    await plaintext.WriteAsync(buffer.AsMemory(0, keep), cancellationToken).ConfigureAwait(false);
-                    return written + keep;
+                    return written;
                 }
-
-                int n = decryptor.Update(input.AsSpan(0, ChunkSize), buffer);
-                int kept = Keep(written, n, limit, final: false);
-                await plaintext.WriteAsync(buffer.AsMemory(0, kept), cancellationToken).ConfigureAwait(false);
-                written += kept;
-                input.AsSpan(ChunkSize, AttachmentDecryptor.Reserve).CopyTo(input);
-                held = AttachmentDecryptor.Reserve;
             }
         }
         catch (AttachmentIntegrityException)
@@ -265,6 +236,50 @@ public static class AttachmentCipher
             ArrayPool<byte>.Shared.Return(input, clearArray: true);
             ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
         }
+    }
+
+    // One turn of the encrypt loop after a read of `read` bytes: a short read is the end of the
+    // plaintext (padding and MAC are added, and the digest comes out), a full one encrypts a chunk.
+    // Returns how many bytes of `buffer` to write.
+    private static int EncryptStep(AttachmentEncryptor encryptor, byte[] input, int read, byte[] buffer, out byte[]? digest)
+    {
+        if (read < ChunkSize)
+        {
+            return encryptor.Finish(input.AsSpan(0, read), buffer, out digest);
+        }
+
+        digest = null;
+        return encryptor.Update(input.AsSpan(0, ChunkSize), buffer);
+    }
+
+    // The argument checks both Decrypt overloads make; returns how many plaintext bytes may be written.
+    private static long DecryptLimit(Stream blob, Stream plaintext, AttachmentKey key, ReadOnlySpan<byte> expectedDigest, long? plaintextLength)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        ArgumentNullException.ThrowIfNull(plaintext);
+        ArgumentNullException.ThrowIfNull(key);
+        CheckDigestLength(expectedDigest);
+        long limit = plaintextLength ?? long.MaxValue;
+        ArgumentOutOfRangeException.ThrowIfNegative(limit, nameof(plaintextLength));
+        return limit;
+    }
+
+    // One turn of the decrypt loop once a read has filled `input` to `held` bytes: a short read is the
+    // end of the blob (MAC and digest are checked), a full one decrypts a chunk and keeps the last
+    // Reserve bytes (they may be the MAC) for the next read. Returns how many bytes of `buffer` to write.
+    private static int DecryptStep(AttachmentDecryptor decryptor, byte[] input, ref int held, byte[] buffer, long written, long limit, out bool end)
+    {
+        end = held < DecryptCapacity;
+        if (end)
+        {
+            int last = decryptor.Finish(input.AsSpan(0, held), buffer);
+            return Keep(written, last, limit, final: true);
+        }
+
+        int n = decryptor.Update(input.AsSpan(0, ChunkSize), buffer);
+        input.AsSpan(ChunkSize, AttachmentDecryptor.Reserve).CopyTo(input);
+        held = AttachmentDecryptor.Reserve;
+        return Keep(written, n, limit, final: false);
     }
 
     // How many of the next `count` plaintext bytes to write: padding past the declared length is

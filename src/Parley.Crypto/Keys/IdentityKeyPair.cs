@@ -66,12 +66,10 @@ public sealed class IdentityKeyPair
                 switch (field)
                 {
                     case 1:
-                        reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        publicKey = reader.ReadLengthDelimited();
+                        publicKey = reader.ReadBytes(wire);
                         break;
                     case 2:
-                        reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        privateKey = reader.ReadLengthDelimited();
+                        privateKey = reader.ReadBytes(wire);
                         break;
                     default:
                         reader.Skip(wire);

@@ -93,39 +93,31 @@ public sealed class PreKeySignalMessage : CiphertextMessage
                 switch (field)
                 {
                     case 1:
-                        reader.Expect(wire, ProtoWireType.Varint);
-                        preKeyId = reader.ReadUInt32();
+                        preKeyId = reader.ReadUInt32(wire);
                         break;
                     case 2:
-                        reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        baseKey = reader.ReadLengthDelimited();
+                        baseKey = reader.ReadBytes(wire);
                         hasBaseKey = true;
                         break;
                     case 3:
-                        reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        identityKey = reader.ReadLengthDelimited();
+                        identityKey = reader.ReadBytes(wire);
                         hasIdentityKey = true;
                         break;
                     case 4:
-                        reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        message = reader.ReadLengthDelimited();
+                        message = reader.ReadBytes(wire);
                         hasMessage = true;
                         break;
                     case 5:
-                        reader.Expect(wire, ProtoWireType.Varint);
-                        registrationId = reader.ReadUInt32();
+                        registrationId = reader.ReadUInt32(wire);
                         break;
                     case 6:
-                        reader.Expect(wire, ProtoWireType.Varint);
-                        signedPreKeyId = reader.ReadUInt32();
+                        signedPreKeyId = reader.ReadUInt32(wire);
                         break;
                     case 7:
-                        reader.Expect(wire, ProtoWireType.Varint);
-                        kyberPreKeyId = reader.ReadUInt32();
+                        kyberPreKeyId = reader.ReadUInt32(wire);
                         break;
                     case 8:
-                        reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        kyberCiphertext = reader.ReadLengthDelimited().ToArray();
+                        kyberCiphertext = reader.ReadBytes(wire).ToArray();
                         break;
                     default:
                         reader.Skip(wire);

@@ -75,21 +75,17 @@ public sealed class SignalMessage : CiphertextMessage
                 switch (field)
                 {
                     case 1:
-                        reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        ratchetKey = reader.ReadLengthDelimited();
+                        ratchetKey = reader.ReadBytes(wire);
                         hasRatchetKey = true;
                         break;
                     case 2:
-                        reader.Expect(wire, ProtoWireType.Varint);
-                        counter = reader.ReadUInt32();
+                        counter = reader.ReadUInt32(wire);
                         break;
                     case 3:
-                        reader.Expect(wire, ProtoWireType.Varint);
-                        previousCounter = reader.ReadUInt32();
+                        previousCounter = reader.ReadUInt32(wire);
                         break;
                     case 4:
-                        reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        var body = reader.ReadLengthDelimited();
+                        var body = reader.ReadBytes(wire);
                         bodyLength = body.Length;
                         bodyOffset = 1 + reader.Position - body.Length;
                         break;

@@ -31,20 +31,16 @@ internal readonly ref struct KeyRecordFields
                 switch (field)
                 {
                     case 1:
-                        reader.Expect(wire, ProtoWireType.Varint);
-                        id = reader.ReadUInt32();
+                        id = reader.ReadUInt32(wire);
                         break;
                     case 2:
-                        reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        publicKey = reader.ReadLengthDelimited();
+                        publicKey = reader.ReadBytes(wire);
                         break;
                     case 3:
-                        reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        privateKey = reader.ReadLengthDelimited();
+                        privateKey = reader.ReadBytes(wire);
                         break;
                     case 4:
-                        reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        signature = reader.ReadLengthDelimited();
+                        signature = reader.ReadBytes(wire);
                         break;
                     case 5:
                         reader.Expect(wire, ProtoWireType.Fixed64);

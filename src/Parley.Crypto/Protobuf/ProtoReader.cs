@@ -95,6 +95,20 @@ internal ref struct ProtoReader
         }
     }
 
+    /// <summary>Reads a varint field as uint32; a field of another wire type is malformed input.</summary>
+    public uint ReadUInt32(ProtoWireType wireType)
+    {
+        Expect(wireType, ProtoWireType.Varint);
+        return ReadUInt32();
+    }
+
+    /// <summary>Reads a length-delimited field's bytes (a view of the input); a field of another wire type is malformed input.</summary>
+    public ReadOnlySpan<byte> ReadBytes(ProtoWireType wireType)
+    {
+        Expect(wireType, ProtoWireType.LengthDelimited);
+        return ReadLengthDelimited();
+    }
+
     public void Skip(ProtoWireType wireType)
     {
         switch (wireType)

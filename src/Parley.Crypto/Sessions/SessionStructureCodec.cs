@@ -50,12 +50,10 @@ internal static class SessionStructureCodec
                 switch (field)
                 {
                     case 1:
-                        reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        current = ReadState(reader.ReadLengthDelimited());
+                        current = ReadState(reader.ReadBytes(wire));
                         break;
                     case 2:
-                        reader.Expect(wire, ProtoWireType.LengthDelimited);
-                        previous.Add(ReadState(reader.ReadLengthDelimited()));
+                        previous.Add(ReadState(reader.ReadBytes(wire)));
                         break;
                     default:
                         reader.Skip(wire);
@@ -177,40 +175,40 @@ internal static class SessionStructureCodec
             switch (field)
             {
                 case FieldVersion:
-                    version = ReadVarint(ref reader, wire);
+                    version = reader.ReadUInt32(wire);
                     break;
                 case FieldLocalIdentity:
-                    localIdentity = ReadBytes(ref reader, wire).ToArray();
+                    localIdentity = reader.ReadBytes(wire).ToArray();
                     break;
                 case FieldRemoteIdentity:
-                    remoteIdentity = ReadBytes(ref reader, wire).ToArray();
+                    remoteIdentity = reader.ReadBytes(wire).ToArray();
                     break;
                 case FieldRootKey:
-                    rootKey = ReadBytes(ref reader, wire).ToArray();
+                    rootKey = reader.ReadBytes(wire).ToArray();
                     break;
                 case FieldPreviousCounter:
-                    previousCounter = ReadVarint(ref reader, wire);
+                    previousCounter = reader.ReadUInt32(wire);
                     break;
                 case FieldSenderChain:
-                    sender = ReadSenderChain(ReadBytes(ref reader, wire));
+                    sender = ReadSenderChain(reader.ReadBytes(wire));
                     break;
                 case FieldReceiverChains:
-                    receivers.Add(ReadReceiverChain(ReadBytes(ref reader, wire)));
+                    receivers.Add(ReadReceiverChain(reader.ReadBytes(wire)));
                     break;
                 case FieldPendingPreKey:
-                    pending = ReadPendingPreKey(ReadBytes(ref reader, wire));
+                    pending = ReadPendingPreKey(reader.ReadBytes(wire));
                     break;
                 case FieldRemoteRegistrationId:
-                    remoteRegistrationId = ReadVarint(ref reader, wire);
+                    remoteRegistrationId = reader.ReadUInt32(wire);
                     break;
                 case FieldLocalRegistrationId:
-                    localRegistrationId = ReadVarint(ref reader, wire);
+                    localRegistrationId = reader.ReadUInt32(wire);
                     break;
                 case FieldAliceBaseKey:
-                    aliceBaseKey = ReadBytes(ref reader, wire).ToArray();
+                    aliceBaseKey = reader.ReadBytes(wire).ToArray();
                     break;
                 case FieldPendingKyberPreKey:
-                    pendingKyber = ReadPendingKyber(ReadBytes(ref reader, wire));
+                    pendingKyber = ReadPendingKyber(reader.ReadBytes(wire));
                     break;
                 default:
                     reader.Skip(wire);
@@ -250,32 +248,24 @@ internal static class SessionStructureCodec
         return state;
     }
 
-    private static uint ReadVarint(ref ProtoReader reader, ProtoWireType wire)
+    /// <summary>
+    /// Reads the {uint32 = 1; bytes = 2} layout that ChainKey (index, key) and PendingKyberPreKey
+    /// (id, ciphertext) share; the bytes are null when absent.
+    /// </summary>
+    private static (uint Number, byte[]? Bytes) ReadNumberAndBytes(ReadOnlySpan<byte> data)
     {
-        reader.Expect(wire, ProtoWireType.Varint);
-        return reader.ReadUInt32();
-    }
-
-    private static ReadOnlySpan<byte> ReadBytes(ref ProtoReader reader, ProtoWireType wire)
-    {
-        reader.Expect(wire, ProtoWireType.LengthDelimited);
-        return reader.ReadLengthDelimited();
-    }
-
-    private static ChainKey ReadChainKey(ReadOnlySpan<byte> data)
-    {
-        uint index = 0;
-        byte[]? key = null;
+        uint number = 0;
+        byte[]? bytes = null;
         var reader = new ProtoReader(data);
         while (reader.TryReadTag(out int field, out var wire))
         {
             switch (field)
             {
                 case 1:
-                    index = ReadVarint(ref reader, wire);
+                    number = reader.ReadUInt32(wire);
                     break;
                 case 2:
-                    key = ReadBytes(ref reader, wire).ToArray();
+                    bytes = reader.ReadBytes(wire).ToArray();
                     break;
                 default:
                     reader.Skip(wire);
@@ -283,6 +273,12 @@ internal static class SessionStructureCodec
             }
         }
 
+        return (number, bytes);
+    }
+
+    private static ChainKey ReadChainKey(ReadOnlySpan<byte> data)
+    {
+        var (index, key) = ReadNumberAndBytes(data);
         if (key is not { Length: 32 })
         {
             throw new InvalidSessionException("Chain key missing or of the wrong length.");
@@ -301,13 +297,13 @@ internal static class SessionStructureCodec
             switch (field)
             {
                 case 1:
-                    publicKey = ReadBytes(ref reader, wire).ToArray();
+                    publicKey = reader.ReadBytes(wire).ToArray();
                     break;
                 case 2:
-                    privateKey = ReadBytes(ref reader, wire).ToArray();
+                    privateKey = reader.ReadBytes(wire).ToArray();
                     break;
                 case 3:
-                    chainKey = ReadChainKey(ReadBytes(ref reader, wire));
+                    chainKey = ReadChainKey(reader.ReadBytes(wire));
                     break;
                 default:
                     reader.Skip(wire);
@@ -336,13 +332,13 @@ internal static class SessionStructureCodec
             switch (field)
             {
                 case 1:
-                    publicKey = ReadBytes(ref reader, wire).ToArray();
+                    publicKey = reader.ReadBytes(wire).ToArray();
                     break;
                 case 3:
-                    chainKey = ReadChainKey(ReadBytes(ref reader, wire));
+                    chainKey = ReadChainKey(reader.ReadBytes(wire));
                     break;
                 case 4:
-                    keys.Add(ReadMessageKey(ReadBytes(ref reader, wire)));
+                    keys.Add(ReadMessageKey(reader.ReadBytes(wire)));
                     break;
                 default:
                     reader.Skip(wire);
@@ -369,19 +365,19 @@ internal static class SessionStructureCodec
             switch (field)
             {
                 case 1:
-                    index = ReadVarint(ref reader, wire);
+                    index = reader.ReadUInt32(wire);
                     break;
                 case 2:
-                    cipherKey = ReadBytes(ref reader, wire).ToArray();
+                    cipherKey = reader.ReadBytes(wire).ToArray();
                     break;
                 case 3:
-                    macKey = ReadBytes(ref reader, wire).ToArray();
+                    macKey = reader.ReadBytes(wire).ToArray();
                     break;
                 case 4:
-                    iv = ReadBytes(ref reader, wire).ToArray();
+                    iv = reader.ReadBytes(wire).ToArray();
                     break;
                 case 5:
-                    seed = ReadBytes(ref reader, wire).ToArray();
+                    seed = reader.ReadBytes(wire).ToArray();
                     break;
                 default:
                     reader.Skip(wire);
@@ -414,10 +410,10 @@ internal static class SessionStructureCodec
             switch (field)
             {
                 case 1:
-                    preKeyId = ReadVarint(ref reader, wire);
+                    preKeyId = reader.ReadUInt32(wire);
                     break;
                 case 2:
-                    baseKey = ReadBytes(ref reader, wire).ToArray();
+                    baseKey = reader.ReadBytes(wire).ToArray();
                     break;
                 case 3:
                     reader.Expect(wire, ProtoWireType.Varint);
@@ -438,25 +434,7 @@ internal static class SessionStructureCodec
 
     private static (uint Id, byte[] Ciphertext) ReadPendingKyber(ReadOnlySpan<byte> data)
     {
-        uint id = 0;
-        byte[] ciphertext = [];
-        var reader = new ProtoReader(data);
-        while (reader.TryReadTag(out int field, out var wire))
-        {
-            switch (field)
-            {
-                case 1:
-                    id = ReadVarint(ref reader, wire);
-                    break;
-                case 2:
-                    ciphertext = ReadBytes(ref reader, wire).ToArray();
-                    break;
-                default:
-                    reader.Skip(wire);
-                    break;
-            }
-        }
-
-        return (id, ciphertext);
+        var (id, ciphertext) = ReadNumberAndBytes(data);
+        return (id, ciphertext ?? []);
     }
 }
