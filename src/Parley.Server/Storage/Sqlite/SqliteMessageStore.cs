@@ -14,7 +14,10 @@ namespace Parley.Server.Storage.Sqlite;
 /// Per-device queues in SQLite with group commit: one writer loop takes every write waiting,
 /// runs them in one transaction, commits (fsync with synchronous=FULL), hands the new envelopes
 /// to the sink, and only then completes the callers' tasks — so SENT always means durable, and
-/// a burst of sends costs one commit instead of one each.
+/// a burst of sends costs one commit instead of one each. An ack deletes the envelope's queue
+/// row in its commit (from then on no read returns it); the body goes in a later commit, about a
+/// second after, together with its acked neighbours (see <see cref="SqliteDatabase"/>), and
+/// bodies a stop left behind go when the store opens.
 /// </summary>
 public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 {
@@ -27,6 +30,19 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     // The writer sleeps on an event the callers set, not on a channel: a channel wakes its reader
     // through the thread pool, and under load that wake-up waits behind every connection's work.
     private const int SmallBatch = 32;
+    // Acked bodies wait this long before they are deleted: by then nearly every envelope appended
+    // around them is acked too, so the deletes empty whole pages instead of rewriting them.
+    private const long BodyDeleteLagMs = 1000;
+    // Bounds the body deletes one commit carries (a drain acks 100,000 at once), so they do not
+    // delay the SENTs that share the commit.
+    private const int MaxBodyDeletesPerCommit = 4096;
+    // How long an idle writer waits before it deletes acked bodies without a write to carry them.
+    private const int IdleBodyDeleteMs = 250;
+    private readonly List<ulong> _ackedBodies = new();
+    private readonly List<ulong> _bodiesToDelete = new();
+    private readonly Queue<(long AtMs, ulong Seq)> _seqMarks = new();
+    private ulong _bodyDeleteBelow;
+    private long _lastMarkMs = long.MinValue / 2;
     private readonly ConcurrentQueue<WriteOp> _ops = new();
     private readonly ManualResetEventSlim _opsWaiting = new(false, spinCount: 20);
     private volatile bool _stopping;
@@ -42,8 +58,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         _ttlMs = TimeSpan.FromDays(options.Limits.EnvelopeTtlDays).Ticks / TimeSpan.TicksPerMillisecond;
         _maxBatch = Math.Max(1, options.Storage.MaxBatch);
         using (var connection = database.Open())
-        using (var command = connection.CreateCommand())
         {
+            // Bodies acked before the last stop that had not been deleted yet.
+            SqliteDatabase.Execute(connection, "DELETE FROM envelopes WHERE NOT EXISTS (SELECT 1 FROM queue WHERE queue.device = envelopes.device AND queue.seq = envelopes.seq)");
+            using var command = connection.CreateCommand();
             command.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM envelopes";
             _lastSeq = (ulong)(long)command.ExecuteScalar()!;
         }
@@ -77,7 +95,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     {
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT body FROM envelopes WHERE device = $d AND seq > $s ORDER BY seq LIMIT $n";
+        command.CommandText = "SELECT e.body FROM queue q CROSS JOIN envelopes e ON e.seq = q.seq WHERE q.device = $d AND q.seq > $s ORDER BY q.seq LIMIT $n";
         command.Parameters.AddWithValue("$d", deviceKey);
         command.Parameters.AddWithValue("$s", (long)afterSeq);
         command.Parameters.AddWithValue("$n", limit);
@@ -113,7 +131,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         _opsWaiting.Set();
     }
 
-    /// <summary>Blocks the writer thread until an operation is queued; false when stopping with nothing left.</summary>
+    /// <summary>
+    /// Blocks the writer thread until an operation is queued, or for a while when acked bodies wait
+    /// to be deleted (then it returns with none queued); false when stopping with nothing left.
+    /// </summary>
     private bool WaitForOps()
     {
         while (_ops.IsEmpty)
@@ -125,7 +146,14 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             _opsWaiting.Reset();
             if (_ops.IsEmpty && !_stopping)
             {
-                _opsWaiting.Wait();
+                if (_ackedBodies.Count == 0)
+                {
+                    _opsWaiting.Wait();
+                }
+                else if (!_opsWaiting.Wait(IdleBodyDeleteMs))
+                {
+                    return true;
+                }
             }
         }
         return true;
@@ -140,7 +168,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         var committed = new List<QueuedEnvelope>(_maxBatch);
         while (WaitForOps())
         {
-            if (_ops.Count < SmallBatch)
+            if (!_ops.IsEmpty && _ops.Count < SmallBatch)
             {
                 // Under steady load a commit that waits a millisecond takes many more operations
                 // along: fewer fsyncs and fewer rewrites of the same hot pages, for ~1 ms latency.
@@ -153,6 +181,12 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 batch.Add(op);
             }
             var seqBefore = _lastSeq;
+            int ackedBefore = _ackedBodies.Count;
+            ChooseBodiesToDelete();
+            if (batch.Count == 0 && _bodiesToDelete.Count == 0)
+            {
+                continue;
+            }
             try
             {
                 using (var tx = connection.BeginTransaction())
@@ -162,8 +196,13 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     {
                         op.Execute(this, statements, now, committed);
                     }
+                    foreach (var seq in _bodiesToDelete)
+                    {
+                        statements.DeleteBody.Bind(1, (long)seq).Run();
+                    }
                     tx.Commit();
                 }
+                ForgetDeletedBodies();
                 if (committed.Count > 0)
                 {
                     _sink.OnCommitted(committed);
@@ -177,11 +216,98 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             {
                 _logger.LogError(e, "Group commit of {Count} operations failed", batch.Count);
                 _lastSeq = seqBefore;
+                _ackedBodies.RemoveRange(ackedBefore, _ackedBodies.Count - ackedBefore);
                 foreach (var op in batch)
                 {
                     op.Fail(e);
                 }
             }
+        }
+        DeleteAllAckedBodies(connection, statements);
+    }
+
+    /// <summary>
+    /// Picks, in seq order, the acked bodies appended more than <see cref="BodyDeleteLagMs"/> ago
+    /// (all of them when stopping), at most <see cref="MaxBodyDeletesPerCommit"/>.
+    /// </summary>
+    private void ChooseBodiesToDelete()
+    {
+        long nowMs = Environment.TickCount64;
+        // Where the seq stood at most every 50 ms, so the bound moves in small steps.
+        if (nowMs - _lastMarkMs >= 50)
+        {
+            _seqMarks.Enqueue((nowMs, _lastSeq));
+            _lastMarkMs = nowMs;
+        }
+        while (_seqMarks.Count > 0 && nowMs - _seqMarks.Peek().AtMs >= BodyDeleteLagMs)
+        {
+            _bodyDeleteBelow = _seqMarks.Dequeue().Seq + 1;
+        }
+        _bodiesToDelete.Clear();
+        foreach (var seq in _ackedBodies)
+        {
+            if (seq < _bodyDeleteBelow)
+            {
+                _bodiesToDelete.Add(seq);
+            }
+        }
+        if (_bodiesToDelete.Count == 0)
+        {
+            return;
+        }
+        _bodiesToDelete.Sort();
+        if (_bodiesToDelete.Count > MaxBodyDeletesPerCommit)
+        {
+            _bodiesToDelete.RemoveRange(MaxBodyDeletesPerCommit, _bodiesToDelete.Count - MaxBodyDeletesPerCommit);
+        }
+    }
+
+    /// <summary>After a commit: drops the bodies it deleted from the acked list.</summary>
+    private void ForgetDeletedBodies()
+    {
+        if (_bodiesToDelete.Count == 0)
+        {
+            return;
+        }
+        ulong last = _bodiesToDelete[^1];
+        bool all = _bodiesToDelete.Count < MaxBodyDeletesPerCommit;
+        int kept = 0;
+        for (int i = 0; i < _ackedBodies.Count; i++)
+        {
+            ulong seq = _ackedBodies[i];
+            // Chosen bodies are the smallest eligible seqs, so a seq is deleted when it is eligible
+            // and either all were taken or it is not past the last one taken.
+            bool deleted = seq < _bodyDeleteBelow && (all || seq <= last);
+            if (!deleted)
+            {
+                _ackedBodies[kept++] = seq;
+            }
+        }
+        _ackedBodies.RemoveRange(kept, _ackedBodies.Count - kept);
+        _bodiesToDelete.Clear();
+    }
+
+    /// <summary>On stop: deletes every acked body that is left, so none outlives the process.</summary>
+    private void DeleteAllAckedBodies(SqliteConnection connection, Statements statements)
+    {
+        if (_ackedBodies.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            using var tx = connection.BeginTransaction();
+            foreach (var seq in _ackedBodies)
+            {
+                statements.DeleteBody.Bind(1, (long)seq).Run();
+            }
+            tx.Commit();
+            _ackedBodies.Clear();
+        }
+        catch (Exception e)
+        {
+            // The next start deletes them instead.
+            _logger.LogWarning(e, "Deleting {Count} acked envelope bodies at stop failed", _ackedBodies.Count);
         }
     }
 
@@ -196,6 +322,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         {
             envelope.WriteTo(body.AsSpan(0, size));
             s.Insert.Bind(1, queued.DeviceKey).Bind(2, (long)envelope.Seq).Bind(3, now + _ttlMs).Bind(4, body.AsSpan(0, size)).Run();
+            s.Enqueue.Bind(1, queued.DeviceKey).Bind(2, (long)envelope.Seq).Run();
         }
         finally
         {
@@ -213,7 +340,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     {
         public readonly RawStatement Insert = new(connection.Handle!, "INSERT INTO envelopes(device, seq, expires, body) VALUES (?1, ?2, ?3, ?4)");
         public readonly RawStatement Dedup = new(connection.Handle!, "INSERT OR IGNORE INTO dedup(sender, message_id, at) VALUES (?1, ?2, ?3)");
-        public readonly RawStatement Delete = new(connection.Handle!, "DELETE FROM envelopes WHERE seq = ?1 AND device = ?2");
+        public readonly RawStatement Enqueue = new(connection.Handle!, "INSERT INTO queue(device, seq) VALUES (?1, ?2)");
+        public readonly RawStatement Dequeue = new(connection.Handle!, "DELETE FROM queue WHERE seq = ?1 AND device = ?2");
+        public readonly RawStatement DeleteBody = new(connection.Handle!, "DELETE FROM envelopes WHERE seq = ?1");
+        public readonly RawStatement ExpireQueued = new(connection.Handle!, "DELETE FROM queue WHERE (device, seq) IN (SELECT device, seq FROM envelopes WHERE expires < ?1)");
         public readonly RawStatement Expire = new(connection.Handle!, "DELETE FROM envelopes WHERE expires < ?1");
         public readonly RawStatement ExpireDedup = new(connection.Handle!, "DELETE FROM dedup WHERE at < ?1");
 
@@ -221,7 +351,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         {
             Insert.Dispose();
             Dedup.Dispose();
-            Delete.Dispose();
+            Enqueue.Dispose();
+            Dequeue.Dispose();
+            DeleteBody.Dispose();
+            ExpireQueued.Dispose();
             Expire.Dispose();
             ExpireDedup.Dispose();
         }
@@ -321,7 +454,11 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         {
             foreach (var seq in seqs)
             {
-                s.Delete.Bind(1, (long)seq).Bind(2, deviceKey).Run();
+                // Only a seq this device had queued: the body is deleted later by seq alone.
+                if (s.Dequeue.Bind(1, (long)seq).Bind(2, deviceKey).Run() == 1)
+                {
+                    store._ackedBodies.Add(seq);
+                }
             }
             foreach (var r in receipts)
             {
@@ -342,7 +479,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 
         public override void Execute(SqliteMessageStore store, Statements s, long unused, List<QueuedEnvelope> committed)
         {
-            Deleted = s.Expire.Bind(1, now).Run();
+            // Queued ones count; acked bodies past expiry that still wait to be deleted go too.
+            Deleted = s.ExpireQueued.Bind(1, now).Run();
+            s.Expire.Bind(1, now).Run();
             s.ExpireDedup.Bind(1, dedupBefore).Run();
         }
 
