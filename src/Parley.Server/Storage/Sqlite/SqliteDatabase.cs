@@ -30,6 +30,20 @@ public sealed class SqliteDatabase
     /// <summary>The database file.</summary>
     public string Path { get; }
 
+    private int _walBackfilled;
+
+    /// <summary>Called by <see cref="WalCheckpointer"/> after each pass.</summary>
+    internal void OnWalBackfilled() => Volatile.Write(ref _walBackfilled, 1);
+
+    /// <summary>
+    /// True once per checkpointer pass: the writer should then checkpoint the few frames it
+    /// appended during the pass itself. A pass that runs beside a busy writer never catches up
+    /// with it, and SQLite only starts the WAL over after a checkpoint that did; without this the
+    /// WAL grows for as long as the load lasts (35 MB/s at 10,000 msgs/s), and every append
+    /// extends the file, which costs the kernel far more than overwriting it.
+    /// </summary>
+    internal bool TakeWalBackfilled() => Interlocked.Exchange(ref _walBackfilled, 0) == 1;
+
     /// <summary>Opens a connection with the pragmas every connection needs.</summary>
     public SqliteConnection Open()
     {

@@ -211,6 +211,12 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 {
                     op.Complete();
                 }
+                if (_database.TakeWalBackfilled())
+                {
+                    // Between commits nothing else appends, so this pass ends with the whole WAL
+                    // copied and the next transaction starts it over.
+                    SqliteDatabase.Execute(connection, "PRAGMA wal_checkpoint(PASSIVE);");
+                }
             }
             catch (Exception e)
             {
