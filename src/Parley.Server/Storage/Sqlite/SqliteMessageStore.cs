@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Google.Protobuf;
 using System.Buffers;
 using Microsoft.Data.Sqlite;
@@ -29,7 +30,13 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private readonly TimeProvider _time;
     // The writer sleeps on an event the callers set, not on a channel: a channel wakes its reader
     // through the thread pool, and under load that wake-up waits behind every connection's work.
-    private const int SmallBatch = 32;
+    // A commit costs the writer about 0.3 ms of CPU whatever it carries (on this VM the fsync's
+    // context switches and device kick dominate; the hot pages are rewritten at every commit), so
+    // a small batch waits for company until the previous commit began this long ago: at 10,000
+    // msgs/s about 200 commits a second instead of 500, and the writer's CPU per message about a
+    // third lower, for 2-3 ms more latency. A batch of SmallBatch operations goes at once.
+    private const int MinCommitIntervalMs = 4;
+    private const int SmallBatch = 256;
     // Acked bodies wait this long before they are deleted: by then nearly every envelope appended
     // around them is acked too, so the deletes empty whole pages instead of rewriting them.
     private const long BodyDeleteLagMs = 1000;
@@ -166,14 +173,15 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         using var statements = new Statements(connection);
         var batch = new List<WriteOp>(_maxBatch);
         var committed = new List<QueuedEnvelope>(_maxBatch);
+        long lastCommitStart = 0;
         while (WaitForOps())
         {
             if (!_ops.IsEmpty && _ops.Count < SmallBatch)
             {
-                // Under steady load a commit that waits a millisecond takes many more operations
-                // along: fewer fsyncs and fewer rewrites of the same hot pages, for ~1 ms latency.
-                Thread.Sleep(1);
+                long since = (long)Stopwatch.GetElapsedTime(lastCommitStart).TotalMilliseconds;
+                Thread.Sleep((int)Math.Max(1, MinCommitIntervalMs - since));
             }
+            lastCommitStart = Stopwatch.GetTimestamp();
             batch.Clear();
             committed.Clear();
             while (batch.Count < _maxBatch && _ops.TryDequeue(out var op))
