@@ -203,10 +203,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     {
                         op.Execute(this, statements, now, committed);
                     }
-                    foreach (var seq in _bodiesToDelete)
-                    {
-                        statements.DeleteBody.Bind(1, (long)seq).Run();
-                    }
+                    DeleteBodies(statements, _bodiesToDelete);
                     tx.Commit();
                 }
                 ForgetDeletedBodies();
@@ -321,6 +318,25 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         _bodiesToDelete.Clear();
     }
 
+    /// <summary>
+    /// Deletes the bodies of sorted acked seqs, one statement per run of consecutive seqs: a seq
+    /// between two in a run is in it, so the range holds no body still queued.
+    /// </summary>
+    private static void DeleteBodies(Statements s, List<ulong> sortedSeqs)
+    {
+        int i = 0;
+        while (i < sortedSeqs.Count)
+        {
+            int j = i;
+            while (j + 1 < sortedSeqs.Count && sortedSeqs[j + 1] == sortedSeqs[j] + 1)
+            {
+                j++;
+            }
+            s.DeleteBodies.Bind(1, (long)sortedSeqs[i]).Bind(2, (long)sortedSeqs[j]).Run();
+            i = j + 1;
+        }
+    }
+
     /// <summary>On stop: deletes every acked body that is left, so none outlives the process.</summary>
     private void DeleteAllAckedBodies(SqliteConnection connection, Statements statements)
     {
@@ -331,10 +347,8 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         try
         {
             using var tx = connection.BeginTransaction();
-            foreach (var seq in _ackedBodies)
-            {
-                statements.DeleteBody.Bind(1, (long)seq).Run();
-            }
+            _ackedBodies.Sort();
+            DeleteBodies(statements, _ackedBodies);
             tx.Commit();
             _ackedBodies.Clear();
         }
@@ -376,7 +390,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         public readonly RawStatement Dedup = new(connection.Handle!, "INSERT OR IGNORE INTO dedup(sender, message_id, at) VALUES (?1, ?2, ?3)");
         public readonly RawStatement Enqueue = new(connection.Handle!, "INSERT INTO queue(device, seq) VALUES (?1, ?2)");
         public readonly RawStatement Dequeue = new(connection.Handle!, "DELETE FROM queue WHERE seq = ?1 AND device = ?2");
-        public readonly RawStatement DeleteBody = new(connection.Handle!, "DELETE FROM envelopes WHERE seq = ?1");
+        public readonly RawStatement DeleteBodies = new(connection.Handle!, "DELETE FROM envelopes WHERE seq BETWEEN ?1 AND ?2");
         public readonly RawStatement ExpireQueued = new(connection.Handle!, "DELETE FROM queue WHERE (device, seq) IN (SELECT device, seq FROM envelopes WHERE expires < ?1)");
         public readonly RawStatement Expire = new(connection.Handle!, "DELETE FROM envelopes WHERE expires < ?1");
         public readonly RawStatement ExpireDedup = new(connection.Handle!, "DELETE FROM dedup WHERE at < ?1");
@@ -387,7 +401,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             Dedup.Dispose();
             Enqueue.Dispose();
             Dequeue.Dispose();
-            DeleteBody.Dispose();
+            DeleteBodies.Dispose();
             ExpireQueued.Dispose();
             Expire.Dispose();
             ExpireDedup.Dispose();
