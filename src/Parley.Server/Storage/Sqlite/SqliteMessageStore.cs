@@ -215,12 +215,6 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 {
                     op.Complete();
                 }
-                if (_database.TakeWalBackfilled())
-                {
-                    // Between commits nothing else appends, so this pass ends with the whole WAL
-                    // copied and the next transaction starts it over.
-                    SqliteDatabase.Execute(connection, "PRAGMA wal_checkpoint(PASSIVE);");
-                }
             }
             catch (Exception e)
             {
@@ -231,6 +225,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 {
                     op.Fail(e);
                 }
+            }
+            if (_database.TakeWalBackfilled())
+            {
+                CatchUpCheckpoint(connection);
             }
         }
         DeleteAllAckedBodies(connection, statements);
@@ -334,6 +332,22 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             }
             s.DeleteBodies.Bind(1, (long)sortedSeqs[i]).Bind(2, (long)sortedSeqs[j]).Run();
             i = j + 1;
+        }
+    }
+
+    /// <summary>
+    /// Between commits nothing else appends, so this pass ends with the whole WAL copied and the
+    /// next transaction starts it over.
+    /// </summary>
+    private void CatchUpCheckpoint(SqliteConnection connection)
+    {
+        try
+        {
+            SqliteDatabase.Execute(connection, "PRAGMA wal_checkpoint(PASSIVE);");
+        }
+        catch (SqliteException e)
+        {
+            _logger.LogWarning(e, "WAL checkpoint on the writer failed");
         }
     }
 
