@@ -49,6 +49,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private readonly List<ulong> _bodiesToDelete = new();
     private readonly Queue<(long AtMs, ulong Seq)> _seqMarks = new();
     private ulong _bodyDeleteBelow;
+    // Whether an acked body may have become deletable since the bodies were last chosen: saves
+    // scanning the acked list (tens of thousands of seqs under load) at every commit.
+    private bool _bodiesDue;
     private long _lastMarkMs = long.MinValue / 2;
     private readonly ConcurrentQueue<WriteOp> _ops = new();
     private readonly ManualResetEventSlim _opsWaiting = new(false, spinCount: 20);
@@ -221,6 +224,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 _logger.LogError(e, "Group commit of {Count} operations failed", batch.Count);
                 _lastSeq = seqBefore;
                 _ackedBodies.RemoveRange(ackedBefore, _ackedBodies.Count - ackedBefore);
+                _bodiesDue = true;
                 foreach (var op in batch)
                 {
                     op.Fail(e);
@@ -271,8 +275,14 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         while (_seqMarks.Count > 0 && nowMs - _seqMarks.Peek().AtMs >= BodyDeleteLagMs)
         {
             _bodyDeleteBelow = _seqMarks.Dequeue().Seq + 1;
+            _bodiesDue = true;
         }
         _bodiesToDelete.Clear();
+        if (!_bodiesDue)
+        {
+            return;
+        }
+        _bodiesDue = false;
         foreach (var seq in _ackedBodies)
         {
             if (seq < _bodyDeleteBelow)
@@ -288,6 +298,17 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         if (_bodiesToDelete.Count > MaxBodyDeletesPerCommit)
         {
             _bodiesToDelete.RemoveRange(MaxBodyDeletesPerCommit, _bodiesToDelete.Count - MaxBodyDeletesPerCommit);
+            _bodiesDue = true;
+        }
+    }
+
+    /// <summary>An ack deleted this seq's queue row; its body goes later.</summary>
+    private void OnAcked(ulong seq)
+    {
+        _ackedBodies.Add(seq);
+        if (seq < _bodyDeleteBelow)
+        {
+            _bodiesDue = true;
         }
     }
 
@@ -519,7 +540,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 // Only a seq this device had queued: the body is deleted later by seq alone.
                 if (s.Dequeue.Bind(1, (long)seq).Bind(2, deviceKey).Run() == 1)
                 {
-                    store._ackedBodies.Add(seq);
+                    store.OnAcked(seq);
                 }
             }
             foreach (var r in receipts)
