@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Parley.Protocol;
 using Parley.Server.Configuration;
 using Parley.Server.Messaging;
@@ -90,6 +91,27 @@ public sealed class SqliteQueueStorageTests : IDisposable
     }
 
     [Fact]
+    public async Task A_body_acked_in_the_commit_that_deletes_older_acked_bodies_is_deleted_too()
+    {
+        var time = new FakeTimeProvider();
+        var database = new SqliteDatabase(_dir, _options.Storage);
+        await using (var store = OpenStore(database, time))
+        {
+            var first = new QueuedEnvelope(Device, new Envelope { Kind = EnvelopeKind.Message });
+            var second = new QueuedEnvelope(Device, new Envelope { Kind = EnvelopeKind.Message });
+            Assert.True(await store.AppendAsync(null, [first, second]));
+            time.Advance(TimeSpan.FromSeconds(2));
+            await store.AckAsync(Device, [first.Envelope.Seq], []);
+            // The next commit deletes the first body (acked, and old enough) and acks the second,
+            // which is just as old: it must stay on the list of bodies to delete.
+            time.Advance(TimeSpan.FromSeconds(2));
+            await store.AckAsync(Device, [second.Envelope.Seq], []);
+        }
+        using var check = database.Open();
+        Assert.Equal(0L, Scalar(check, "SELECT COUNT(*) FROM envelopes"));
+    }
+
+    [Fact]
     public async Task Bodies_left_without_a_queue_entry_are_deleted_when_the_store_opens()
     {
         var database = new SqliteDatabase(_dir, _options.Storage);
@@ -105,8 +127,8 @@ public sealed class SqliteQueueStorageTests : IDisposable
         }
     }
 
-    private SqliteMessageStore OpenStore(SqliteDatabase database) =>
-        new(database, new IgnoringSink(), _options, TimeProvider.System, NullLogger<SqliteMessageStore>.Instance);
+    private SqliteMessageStore OpenStore(SqliteDatabase database, TimeProvider? time = null) =>
+        new(database, new IgnoringSink(), _options, time ?? TimeProvider.System, NullLogger<SqliteMessageStore>.Instance);
 
     private static long Scalar(SqliteConnection connection, string sql)
     {

@@ -52,6 +52,8 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     // Whether an acked body may have become deletable since the bodies were last chosen: saves
     // scanning the acked list (tens of thousands of seqs under load) at every commit.
     private bool _bodiesDue;
+    // How many acked seqs the last choice looked at: acks of the same batch come after them.
+    private int _ackedAtChoice;
     private long _lastMarkMs = long.MinValue / 2;
     private readonly ConcurrentQueue<WriteOp> _ops = new();
     private readonly ManualResetEventSlim _opsWaiting = new(false, spinCount: 20);
@@ -260,12 +262,13 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     }
 
     /// <summary>
-    /// Picks, in seq order, the acked bodies appended more than <see cref="BodyDeleteLagMs"/> ago
-    /// (all of them when stopping), at most <see cref="MaxBodyDeletesPerCommit"/>.
+    /// Picks, in seq order, the acked bodies appended more than <see cref="BodyDeleteLagMs"/> ago,
+    /// at most <see cref="MaxBodyDeletesPerCommit"/>.
     /// </summary>
     private void ChooseBodiesToDelete()
     {
-        long nowMs = Environment.TickCount64;
+        long nowMs = (long)(_time.GetTimestamp() * 1000.0 / _time.TimestampFrequency);
+        _ackedAtChoice = _ackedBodies.Count;
         // Where the seq stood at most every 50 ms, so the bound moves in small steps.
         if (nowMs - _lastMarkMs >= 50)
         {
@@ -325,9 +328,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         for (int i = 0; i < _ackedBodies.Count; i++)
         {
             ulong seq = _ackedBodies[i];
-            // Chosen bodies are the smallest eligible seqs, so a seq is deleted when it is eligible
-            // and either all were taken or it is not past the last one taken.
-            bool deleted = seq < _bodyDeleteBelow && (all || seq <= last);
+            // Chosen bodies are the smallest eligible seqs the choice saw, so such a seq is deleted
+            // when it is eligible and either all were taken or it is not past the last one taken.
+            bool deleted = i < _ackedAtChoice && seq < _bodyDeleteBelow && (all || seq <= last);
             if (!deleted)
             {
                 _ackedBodies[kept++] = seq;
