@@ -361,13 +361,21 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 
     /// <summary>
     /// Between commits nothing else appends, so this pass ends with the whole WAL copied and the
-    /// next transaction starts it over.
+    /// next transaction starts it over. When it could not (the checkpointer's next pass holds the
+    /// checkpoint lock), it tries again after the next commit.
     /// </summary>
     private void CatchUpCheckpoint(SqliteConnection connection)
     {
         try
         {
-            SqliteDatabase.Execute(connection, "PRAGMA wal_checkpoint(PASSIVE);");
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+            using var reader = command.ExecuteReader();
+            // One row: busy, frames in the WAL, frames copied.
+            if (reader.Read() && (reader.GetInt64(0) != 0 || reader.GetInt64(1) != reader.GetInt64(2)))
+            {
+                _database.OnWalBackfilled();
+            }
         }
         catch (SqliteException e)
         {
