@@ -277,8 +277,16 @@ public sealed partial class WebSocketGateway(
                 .Answer(MessageRouter.Fail(ErrorCode.TooLarge, $"at most {WireLimits.MaxIdsPerFrame} seqs per ack"));
             return;
         }
-        var (stored, acked, unknown) = Acknowledge(connection, frame.Ack);
-        new AckAnswer(acked, unknown, logger, connection, frame.RequestId, pending).After(stored);
+        try
+        {
+            var (stored, acked, unknown) = Acknowledge(connection, frame.Ack);
+            new AckAnswer(acked, unknown, logger, connection, frame.RequestId, pending).After(stored);
+        }
+        catch (Exception e)
+        {
+            LogRequestFailed(logger, e, nameof(ClientFrame.BodyOneofCase.Ack));
+            new AckAnswer(0, null, logger, connection, frame.RequestId, pending).Answer(CommitAnswer.ServerError);
+        }
     }
 
     private async Task DispatchAsync(DeviceConnection connection, ClientFrame frame, SemaphoreSlim pending)
