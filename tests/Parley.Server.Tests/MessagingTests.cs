@@ -47,7 +47,7 @@ public sealed class MessagingTests
         await using var b = await RawClient.ConnectAsync(fx.Server, bob);
         await b.ReceiveAsync(f => f.BodyCase == ServerFrame.BodyOneofCase.QueueEmpty);
         var senders = new List<(RawClient Client, List<byte[]> Ids)>();
-        for (int i = 0; i < 12; i++) // more senders than the router groups without an index
+        for (int i = 0; i < 12; i++)
         {
             var client = await RawClient.ConnectAsync(fx.Server, await RawClient.RegisterAsync(fx.Server, $"sender{i}"));
             var ids = new List<byte[]> { MessageId.New(), MessageId.New() };

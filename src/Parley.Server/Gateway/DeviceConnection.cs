@@ -174,11 +174,11 @@ public sealed class DeviceConnection
                 await _wake.WaitAsync();
                 while (!token.IsCancellationRequested)
                 {
-                    int written = 0;
+                    bool wrote = false;
                     while (NextControl() is { } frame)
                     {
                         _socket.Write(frame, _observer);
-                        written++;
+                        wrote = true;
                         if (_socket.UnflushedBytes >= FlushBytes)
                         {
                             await FlushAsync(token);
@@ -187,7 +187,7 @@ public sealed class DeviceConnection
                     if (TakePong() is { } pong)
                     {
                         _socket.WritePong(pong);
-                        written++;
+                        wrote = true;
                     }
                     if (TakeClose() is { } close)
                     {
@@ -210,7 +210,7 @@ public sealed class DeviceConnection
                     {
                         _socket.Write(new ServerFrame { QueueEmpty = new QueueEmpty() }, _observer);
                     }
-                    if (written == 0 && envelopes.Count == 0 && !drained)
+                    if (!wrote && envelopes.Count == 0 && !drained)
                     {
                         break;
                     }

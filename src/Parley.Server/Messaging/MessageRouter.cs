@@ -88,10 +88,7 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
     {
         var receipts = new List<QueuedEnvelope>();
         var seqs = new List<ulong>(acked.Count);
-        // Acked messages grouped by sender; an ack batch usually holds few senders, so a short
-        // list scanned in order beats a dictionary until it grows.
-        List<(string Sender, List<ByteString> Ids)>? bySender = null;
-        Dictionary<string, List<ByteString>>? index = null;
+        Dictionary<string, List<ByteString>>? bySender = null;
         for (int i = 0; i < acked.Count; i++) // by index: foreach over the interface would box an enumerator
         {
             var e = acked[i];
@@ -100,16 +97,10 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
             {
                 continue; // receipts and our own sync copies cause no receipt
             }
-            bySender ??= [];
-            if (FindIds(bySender, index, e.Sender) is not { } ids)
+            bySender ??= new Dictionary<string, List<ByteString>>(StringComparer.Ordinal);
+            if (!bySender.TryGetValue(e.Sender, out var ids))
             {
-                ids = [];
-                bySender.Add((e.Sender, ids));
-                if (index is not null || bySender.Count > 8)
-                {
-                    index ??= bySender.ToDictionary(g => g.Sender, g => g.Ids, StringComparer.Ordinal);
-                    index[e.Sender] = ids;
-                }
+                bySender[e.Sender] = ids = [];
             }
             ids.Add(e.MessageId);
         }
@@ -121,22 +112,6 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
             }
         }
         return store.AckAsync(new DeviceAddress(reader.Id, readerDevice).Key, seqs, receipts);
-    }
-
-    private static List<ByteString>? FindIds(List<(string Sender, List<ByteString> Ids)> bySender, Dictionary<string, List<ByteString>>? index, string sender)
-    {
-        if (index is not null)
-        {
-            return index.GetValueOrDefault(sender);
-        }
-        foreach (var (s, ids) in bySender)
-        {
-            if (s == sender)
-            {
-                return ids;
-            }
-        }
-        return null;
     }
 
     /// <summary>Queues READ to every device of the peer, and to the reader's other devices so they mark the chat read too.</summary>
