@@ -110,6 +110,7 @@ internal static class OneToOneScenario
         sentLatency.Restart();
         long delivered0 = Delivered(), sent0 = Sent(), receipts0 = Receipts();
         long ackFrames0 = Sum(t => Volatile.Read(ref t.AckFrames)), acked0 = Sum(t => Volatile.Read(ref t.AckedSeqs));
+        var metrics0 = await server.MetricsAsync(ct);
         var cpu = CpuWindow.Start(server);
         var rss0 = server.RssBytes();
 
@@ -170,6 +171,10 @@ internal static class OneToOneScenario
         {
             report.Row("server managed heap", heap / 1048576.0, "0", "MiB");
         }
+        if (GcWindow(metrics0, metrics, seconds, delivered) is { } gc)
+        {
+            report.Row("server GC in the window", gc);
+        }
         if (rate is not null)
         {
             report.Row("pacing backlog at end", backlog.ToString(CultureInfo.InvariantCulture));
@@ -196,5 +201,19 @@ internal static class OneToOneScenario
         }
         report.Field("conns", users, "0");
         return report;
+    }
+
+    /// <summary>Collections, pause time and allocation per message between two metrics reads; null without the GC metrics.</summary>
+    private static string? GcWindow(IReadOnlyDictionary<string, long> before, IReadOnlyDictionary<string, long> after, double seconds, long delivered)
+    {
+        long Delta(string name) => after.GetValueOrDefault(name) - before.GetValueOrDefault(name);
+        if (!after.ContainsKey("gc_collections_total") || !before.ContainsKey("gc_collections_total"))
+        {
+            return null;
+        }
+        long paused = Delta("gc_pause_ms_total");
+        string perMessage = delivered > 0 ? $", {(double)Delta("allocated_bytes_total") / delivered:0} B allocated per message" : "";
+        return $"{Delta("gc_collections_total")} collections ({Delta("gc_gen1_collections_total")} gen1, {Delta("gc_gen2_collections_total")} gen2), " +
+               $"paused {paused} ms ({paused / (seconds * 10):0.0}% of the time){perMessage}";
     }
 }

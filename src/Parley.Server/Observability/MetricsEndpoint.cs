@@ -26,8 +26,10 @@ public static class MetricsEndpoint
                 gc_heap_bytes = gc.HeapSizeBytes,
                 working_set_bytes = Environment.WorkingSet,
                 // Cumulative since start: a reader takes differences over its own window.
-                gc_pause_ms_total = GC.GetTotalPauseDuration().TotalMilliseconds,
-                gc_collections = new[] { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) },
+                gc_pause_ms_total = (long)GC.GetTotalPauseDuration().TotalMilliseconds,
+                gc_collections_total = GC.CollectionCount(0), // every collection counts as gen0 too
+                gc_gen1_collections_total = GC.CollectionCount(1),
+                gc_gen2_collections_total = GC.CollectionCount(2),
                 allocated_bytes_total = GC.GetTotalAllocatedBytes(),
             }, ParleyJson.Options);
         });
