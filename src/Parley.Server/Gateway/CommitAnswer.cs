@@ -51,10 +51,8 @@ internal abstract partial class CommitAnswer(ILogger logger, DeviceConnection co
             return;
         }
         LogFailed(logger, stored.Exception?.GetBaseException(), GetType().Name);
-        Answer(ServerError);
+        Answer(MessageRouter.ServerError());
     }
-
-    public static ServerFrame ServerError => MessageRouter.Fail(ErrorCode.Internal, "server error; retry the request");
 
     [LoggerMessage(LogLevel.Error, "Storing a request failed ({Kind})")]
     private static partial void LogFailed(ILogger logger, Exception? e, string kind);

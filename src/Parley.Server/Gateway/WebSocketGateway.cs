@@ -263,7 +263,7 @@ public sealed partial class WebSocketGateway(
         catch (Exception e)
         {
             LogRequestFailed(logger, e, nameof(ClientFrame.BodyOneofCase.Send));
-            answer.Answer(CommitAnswer.ServerError);
+            answer.Answer(MessageRouter.ServerError());
         }
     }
 
@@ -285,7 +285,7 @@ public sealed partial class WebSocketGateway(
         catch (Exception e)
         {
             LogRequestFailed(logger, e, nameof(ClientFrame.BodyOneofCase.Ack));
-            new AckAnswer(0, null, logger, connection, frame.RequestId, pending).Answer(CommitAnswer.ServerError);
+            new AckAnswer(0, null, logger, connection, frame.RequestId, pending).Answer(MessageRouter.ServerError());
         }
     }
 
@@ -306,7 +306,7 @@ public sealed partial class WebSocketGateway(
         catch (Exception e)
         {
             LogRequestFailed(logger, e, frame.BodyCase.ToString());
-            var error = CommitAnswer.ServerError;
+            var error = MessageRouter.ServerError();
             error.RequestId = frame.RequestId;
             connection.TrySend(error);
         }

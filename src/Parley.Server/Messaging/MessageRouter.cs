@@ -149,6 +149,9 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
     public static ServerFrame Fail(ErrorCode code, string message) =>
         new() { Error = new Error { Code = code, Message = message } };
 
+    /// <summary>The answer to a request the server failed on (logged there): the client may retry.</summary>
+    public static ServerFrame ServerError() => Fail(ErrorCode.Internal, "server error; retry the request");
+
     private static void AddReceipts(List<QueuedEnvelope> into, EnvelopeKind kind, Account from, uint fromDevice,
         Account to, string conversation, IEnumerable<ByteString> ids)
     {
