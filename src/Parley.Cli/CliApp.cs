@@ -17,6 +17,7 @@ internal static class CliApp
         root.Subcommands.Add(LinkCommand.Create());
         root.Subcommands.Add(SendCommand.Create());
         root.Subcommands.Add(ReceiveCommand.Create());
+        root.Subcommands.Add(SyncCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(ReadCommand.Create());
         root.Subcommands.Add(DevicesCommand.Create());

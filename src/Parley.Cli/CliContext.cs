@@ -56,10 +56,23 @@ internal sealed class CliContext
         {
             return context.Output.Error(ExitCodes.Usage, "interrupted", "interrupted");
         }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FileNotFoundException)
+        catch (ArgumentException e)
+        {
+            return context.Output.Error(ExitCodes.Usage, ForPeople(e), "usage");
+        }
+        catch (Exception e) when (e is InvalidOperationException or FileNotFoundException)
         {
             return context.Output.Error(ExitCodes.Usage, e.Message, "usage");
         }
+    }
+
+    /// <summary>An argument error's message without .NET's " (Parameter 'x')" suffix, which means nothing to a person.</summary>
+    public static string ForPeople(ArgumentException e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var message = e.Message;
+        var suffix = e.ParamName is null ? null : $" (Parameter '{e.ParamName}')";
+        return suffix is not null && message.EndsWith(suffix, StringComparison.Ordinal) ? message[..^suffix.Length] : message;
     }
 
     /// <summary>Opens this profile's client; fails with a usage error when the profile has no account.</summary>
@@ -72,22 +85,20 @@ internal sealed class CliContext
         return ParleyClient.Open(ProfileDir, options);
     }
 
-    /// <summary>Opens and connects this profile's client, giving up after <see cref="ConnectTimeout"/>.</summary>
-    public async Task<ParleyClient> ConnectAsync(CancellationToken cancellationToken, ParleyClientOptions? options = null)
+    /// <summary>
+    /// Opens and connects this profile's client, giving up after <see cref="ConnectTimeout"/>, then
+    /// sends what waits in the outbox (from an earlier <c>send</c> while the server was down) unless
+    /// <paramref name="flushOutbox"/> is false.
+    /// </summary>
+    public async Task<ParleyClient> ConnectAsync(CancellationToken cancellationToken, ParleyClientOptions? options = null, bool flushOutbox = true)
     {
         var client = OpenClient(options);
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(ConnectTimeout);
-            try
+            await ConnectAsync(client, giveUpAtFirstFailure: false, cancellationToken);
+            if (flushOutbox)
             {
-                await client.ConnectAsync(timeout.Token);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                var why = client.LastConnectionError?.Message ?? "no answer";
-                throw new ParleyException(ErrorCode.Unavailable, $"cannot reach {client.Credentials.Server} ({why})");
+                await FlushOutboxAsync(client, cancellationToken);
             }
             return client;
         }
@@ -99,11 +110,93 @@ internal sealed class CliContext
     }
 
     /// <summary>
+    /// Connects <paramref name="client"/>, giving up after <see cref="ConnectTimeout"/>, or as soon as
+    /// one attempt fails when <paramref name="giveUpAtFirstFailure"/> is set (a send that can queue
+    /// instead should not keep the user waiting). Throws an <c>unavailable</c> <see cref="ParleyException"/>.
+    /// </summary>
+    public static async Task ConnectAsync(ParleyClient client, bool giveUpAtFirstFailure, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(ConnectTimeout);
+        void OnStateChanged(object? sender, Client.Events.ConnectionStateChangedEventArgs e)
+        {
+            if (e is { State: ConnectionState.Disconnected, Error: not null })
+            {
+                timeout.Cancel();
+            }
+        }
+        if (giveUpAtFirstFailure)
+        {
+            client.ConnectionStateChanged += OnStateChanged;
+        }
+        try
+        {
+            await client.ConnectAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            var why = client.LastConnectionError?.Message ?? "no answer";
+            throw new ParleyException(ErrorCode.Unavailable, $"cannot reach {client.Credentials.Server} ({why})");
+        }
+        finally
+        {
+            client.ConnectionStateChanged -= OnStateChanged;
+        }
+    }
+
+    /// <summary>
+    /// Sends what waits in the outbox, reporting each message on stderr (stdout stays the command's
+    /// own output). Returns the ids sent; what is not sent within <see cref="ConnectTimeout"/> stays queued.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> FlushOutboxAsync(ParleyClient client, CancellationToken cancellationToken, bool noteSent = true)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        if (client.PendingSends == 0)
+        {
+            return [];
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(ConnectTimeout);
+        var refused = new List<(string MessageId, string Reason)>();
+        IReadOnlyList<string> sent = [];
+        try
+        {
+            sent = await client.FlushOutboxAsync(refused, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Output.Note($"{Pending} {client.PendingSends} queued message(s) not sent yet; they stay in the outbox");
+        }
+        foreach (var id in noteSent ? sent : [])
+        {
+            Output.Note($"✓ sent queued message {id}");
+        }
+        foreach (var (id, reason) in refused)
+        {
+            Output.Note($"✗ queued message {id} was not sent: {reason}");
+        }
+        return sent;
+    }
+
+    /// <summary>The mark of a message stored in the outbox and not yet SENT.</summary>
+    public const string Pending = "🕓";
+
+    /// <summary>
     /// A command that takes a message id: it connects, syncs (so pending messages and receipts are
     /// applied), finds the message in this profile and hands it to <paramref name="action"/>; an id
     /// this profile does not hold is a usage error.
     /// </summary>
     public static Command MessageCommand(string name, string description, string idDescription,
+        Func<CliContext, ParleyClient, StoredMessage, CancellationToken, Task<int>> action) =>
+        MessageCommand(name, description, idDescription, worksOffline: false, action);
+
+    /// <summary>
+    /// As <see cref="MessageCommand(string, string, string, Func{CliContext, ParleyClient, StoredMessage, CancellationToken, Task{int}})"/>;
+    /// with <paramref name="worksOffline"/>, a server that cannot be reached is noted on stderr and
+    /// the action runs on what this profile knows.
+    /// </summary>
+    public static Command MessageCommand(string name, string description, string idDescription, bool worksOffline,
         Func<CliContext, ParleyClient, StoredMessage, CancellationToken, Task<int>> action)
     {
         var id = new Argument<string>("id") { Description = idDescription };
@@ -114,8 +207,18 @@ internal sealed class CliContext
         command.SetAction((parse, cancellationToken) => RunAsync(parse, cancellationToken, async (ctx, ct) =>
         {
             var messageId = parse.GetValue(id)!;
-            await using var client = await ctx.ConnectAsync(ct);
-            await client.SyncAsync(ct);
+            await using var client = ctx.OpenClient();
+            try
+            {
+                await ConnectAsync(client, giveUpAtFirstFailure: worksOffline, ct);
+                await ctx.FlushOutboxAsync(client, ct);
+                await client.SyncAsync(ct);
+            }
+            catch (ParleyException e) when (worksOffline && e.IsConnectionLost)
+            {
+                await client.DisconnectAsync();
+                ctx.Output.Note($"parley: {e.Message}; showing what this device knows");
+            }
             if (client.FindMessage(messageId) is not { } message)
             {
                 return ctx.Output.Error(ExitCodes.Usage, $"no message {messageId} in this profile", "not_found");

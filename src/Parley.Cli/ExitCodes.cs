@@ -11,4 +11,10 @@ internal static class ExitCodes
 
     /// <summary>The server refused, or could not be reached.</summary>
     public const int Server = 2;
+
+    /// <summary>
+    /// Queued, not yet sent: the message is stored in this profile's outbox (pending, a clock) and
+    /// goes out with the next command that reaches the server (or <c>parley sync</c>). Not a failure.
+    /// </summary>
+    public const int Queued = 3;
 }

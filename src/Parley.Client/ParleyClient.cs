@@ -132,9 +132,13 @@ public sealed partial class ParleyClient : IAsyncDisposable
         string? deviceName = null, ParleyClientOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(server);
+        if (ServerAddressProblem(server) is { } problem)
+        {
+            throw new ArgumentException($"The server address {problem}.", nameof(server));
+        }
         if (!UserName.IsValid(user))
         {
-            throw new ArgumentException("User names are 3–32 characters of a-z, 0-9, '_', '.', '-', starting with a letter.", nameof(user));
+            throw new ArgumentException($"\"{user}\" is not a user name: {UserName.Rules}.", nameof(user));
         }
         if (IsRegistered(profileDirectory))
         {
@@ -144,6 +148,30 @@ public sealed partial class ParleyClient : IAsyncDisposable
         var client = SaveProfile(profileDirectory, server, creds, options);
         await client.PublishFirstKeysAsync(null, cancellationToken);
         return client;
+    }
+
+    /// <summary>
+    /// Why <paramref name="server"/> cannot be a server address, in words for people, or null when
+    /// it can: a server is named by scheme, host and port alone. A path or query would be stored in
+    /// the profile and silently dropped or misapplied on every request.
+    /// </summary>
+    public static string? ServerAddressProblem(Uri server)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        if (!server.IsAbsoluteUri || (server.Scheme != Uri.UriSchemeHttp && server.Scheme != Uri.UriSchemeHttps))
+        {
+            return "must be an http:// or https:// address";
+        }
+        var root = $"{server.Scheme}://{server.Authority}";
+        if (server.AbsolutePath != "/" || server.Query.Length > 0 || server.Fragment.Length > 0)
+        {
+            return $"takes the server's address alone, without a path or query: try {root}";
+        }
+        if (server.UserInfo.Length > 0)
+        {
+            return $"must not carry a user name or password: try {root}";
+        }
+        return null;
     }
 
     /// <summary>Asks the server to send a verification code for <paramref name="user"/> (registration policy "code").</summary>
@@ -636,34 +664,75 @@ public sealed partial class ParleyClient : IAsyncDisposable
     // ───────────────────────── sending ─────────────────────────
 
     /// <summary>
+    /// The longest text one message carries, in UTF-8 bytes: the wire's per-device payload limit
+    /// (<see cref="WireLimits.MaxPayloadBytes"/>, 64 KiB) less 4 KiB kept for what encryption adds
+    /// around the text (the Signal message framing and MAC, the PQXDH prekey header with its
+    /// 1,568-byte ML-KEM ciphertext, the id of a resend), so a text that passes this check is never
+    /// refused by the server. <see cref="CheckText"/> is the one place that enforces it.
+    /// </summary>
+    public const int MaxTextBytes = WireLimits.MaxPayloadBytes - 4 * 1024;
+
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> with a message for people when <paramref name="text"/>
+    /// cannot be sent: empty, only white space, or longer than <see cref="MaxTextBytes"/>. Every send
+    /// goes through here before anything is stored.
+    /// </summary>
+    public static void CheckText(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new ArgumentException("The message is empty: there is nothing to send but white space.", nameof(text));
+        }
+        var bytes = Encoding.UTF8.GetByteCount(text);
+        if (bytes > MaxTextBytes)
+        {
+            throw new ArgumentException(
+                $"The message is {bytes:N0} bytes; one message carries at most {MaxTextBytes:N0} bytes of text (UTF-8). Nothing was stored or sent.",
+                nameof(text));
+        }
+    }
+
+    /// <summary>
     /// Sends a text message to every device of <paramref name="peer"/> (and a sync copy to this
     /// account's other devices). The message is in the durable outbox before this returns or
     /// throws; the returned id comes back once the server has it durably (SENT). If cancelled or
     /// disconnected first, the message stays in the outbox and is sent on the next connect.
-    /// Throws <see cref="ParleyException"/> (message marked Failed) when it cannot be encrypted:
-    /// <c>ApiCode</c> <c>identity_changed</c> (a verified peer's key changed), <c>no_keys</c> or <c>bad_bundle</c>.
+    /// Throws <see cref="ArgumentException"/> (nothing stored) for a bad peer name or a text
+    /// <see cref="CheckText"/> refuses, and <see cref="ParleyException"/> (message marked Failed)
+    /// when it cannot be encrypted: <c>ApiCode</c> <c>identity_changed</c> (a verified peer's key
+    /// changed), <c>no_keys</c> or <c>bad_bundle</c>.
     /// </summary>
     public async Task<string> SendTextAsync(string peer, string text, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(text);
+        var id = QueueText(peer, text);
+        await WaitUntilSentAsync(id, cancellationToken);
+        return id;
+    }
+
+    /// <summary>
+    /// Stores a text message in the durable outbox (status Pending) and returns its id at once,
+    /// without waiting for a connection: it goes out on this client's current or next connection,
+    /// or on the next connect of any client of this profile. Throws <see cref="ArgumentException"/>
+    /// (nothing stored) for a bad peer name or a text <see cref="CheckText"/> refuses.
+    /// </summary>
+    public string QueueText(string peer, string text)
+    {
         if (!UserName.IsValid(peer))
         {
-            throw new ArgumentException("Not a valid user name.", nameof(peer));
+            throw new ArgumentException($"Cannot send to \"{peer}\": {UserName.Rules}.", nameof(peer));
         }
         if (peer == Me)
         {
             throw new ArgumentException("A conversation is with another user; your other devices get a copy of every send.", nameof(peer));
         }
+        CheckText(text);
         ObjectDisposedException.ThrowIf(_disposed, this);
         var content = new Content { Text = new TextMessage { Text = text } }.ToByteArray();
-        if (content.Length > WireLimits.MaxPayloadBytes)
-        {
-            throw new ParleyException(ErrorCode.TooLarge, $"The message is over the {WireLimits.MaxPayloadBytes}-byte payload limit.");
-        }
         var id = MessageId.New(_options.Time);
         var idText = MessageId.ToText(id);
-        var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _sendWaiters[idText] = sent;
+        // Registered before the entry exists, so a connection already running cannot complete it unseen.
+        _sendWaiters.TryAdd(idText, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         try
         {
             _store.AddOutgoing(id, peer, Me, Credentials.DeviceId, text, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), content);
@@ -674,18 +743,71 @@ public sealed partial class ParleyClient : IAsyncDisposable
             throw;
         }
         _outboxSignal.Writer.TryWrite(true);
+        return idText;
+    }
+
+    /// <summary>
+    /// Connects if needed and waits until the outbox entry <paramref name="messageId"/> is SENT
+    /// (returns at once when it already left the outbox, here or in an earlier process). Throws
+    /// <see cref="ParleyException"/> when the server or encryption refused it for good; on
+    /// cancellation the message stays in the outbox.
+    /// </summary>
+    public async Task WaitUntilSentAsync(string messageId, CancellationToken cancellationToken = default)
+    {
+        var id = MessageId.Parse(messageId) ?? throw new ArgumentException($"Not a message id: {messageId}", nameof(messageId));
+        var waiter = _sendWaiters.GetOrAdd(messageId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        // The store is updated before a waiter is completed: an entry gone from the outbox is settled.
+        if (!_store.InOutbox(id))
+        {
+            if (!waiter.Task.IsCompleted)
+            {
+                _sendWaiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(messageId, waiter));
+                if (_store.Find(id) is { Status: MessageStatus.Failed })
+                {
+                    throw new ParleyException(ErrorCode.BadRequest, $"Message {messageId} was refused and not sent.", "failed");
+                }
+                return;
+            }
+        }
         try
         {
             await GetSessionAsync(cancellationToken);
-            await sent.Task.WaitAsync(cancellationToken);
+            await waiter.Task.WaitAsync(cancellationToken);
         }
-        catch
+        catch (OperationCanceledException)
         {
-            // Cancelled, or no connection possible: the message stays in the outbox for the next connect.
-            _sendWaiters.TryRemove(idText, out _);
+            // The message stays in the outbox for the next connect; a later wait registers again.
+            _sendWaiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(messageId, waiter));
             throw;
         }
-        return idText;
+    }
+
+    /// <summary>
+    /// Connects if needed and waits until every message that was in the outbox when called is SENT
+    /// or refused. Returns the ids that were sent, oldest first; the refused ones are reported in
+    /// <paramref name="refused"/> (message id and why).
+    /// </summary>
+    public async Task<IReadOnlyList<string>> FlushOutboxAsync(ICollection<(string MessageId, string Reason)>? refused = null, CancellationToken cancellationToken = default)
+    {
+        var sent = new List<string>();
+        foreach (var raw in _store.OutboxIds())
+        {
+            var idText = MessageId.ToText(raw);
+            try
+            {
+                await WaitUntilSentAsync(idText, cancellationToken);
+                if (_store.Find(raw) is not null)
+                {
+                    // Retry requests and resends travel through the outbox too, but are not messages of their own.
+                    sent.Add(idText);
+                }
+            }
+            catch (ParleyException e) when (!e.IsConnectionLost)
+            {
+                refused?.Add((idText, e.Message));
+            }
+        }
+        return sent;
     }
 
     /// <summary>Test hook: puts an already-SENT message back in the outbox and waits until it is SENT again (the server must dedup it).</summary>
@@ -939,8 +1061,10 @@ public sealed partial class ParleyClient : IAsyncDisposable
     public IReadOnlyList<StoredMessage> GetConversation(string peer, int limit = 50) => _store.Conversation(peer, limit);
 
     /// <summary>
-    /// Incoming messages not yet shown (from <paramref name="peer"/>, or from anyone), oldest first;
-    /// each is returned once across calls and processes.
+    /// Messages that arrived and were not yet shown (of the conversation with <paramref name="peer"/>,
+    /// or all), oldest first; each is returned once across calls and processes. Includes the copies of
+    /// what this account sent from its other devices (<see cref="MessageDirection.Outgoing"/>), never
+    /// what this device sent.
     /// </summary>
     public IReadOnlyList<StoredMessage> TakeUnshownMessages(string? peer = null) => _store.TakeUnshown(peer);
 

@@ -3,6 +3,9 @@ namespace Parley.Protocol;
 /// <summary>Checks user names: 3–32 characters of a-z, 0-9, '_', '.', '-', starting with a letter.</summary>
 public static class UserName
 {
+    /// <summary>The rules in plain words, for error messages people read.</summary>
+    public const string Rules = "a user name is 3 to 32 characters: lowercase letters a-z, digits 0-9, '_', '.' or '-', starting with a letter";
+
     /// <summary>True when <paramref name="name"/> is a well-formed user name.</summary>
     public static bool IsValid(string? name)
     {

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
@@ -11,6 +12,9 @@ public static class ParleyJson
     public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        // Error messages are read by people (curl, logs): no \u0027 for an apostrophe. Safe here because
+        // every body goes out as application/json and is never embedded in HTML.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     /// <summary>Reads a small JSON body; null when it is missing, too large or not valid JSON for T.</summary>

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Parley.Client;
-using Parley.Protocol;
 
 namespace Parley.Cli.Commands;
 
@@ -16,14 +15,13 @@ internal static class ChatCommand
         };
         command.SetAction((parse, cancellationToken) => CliContext.RunAsync(parse, cancellationToken, async (ctx, ct) =>
         {
-            var with = parse.GetValue(peer)!;
-            if (!UserName.IsValid(with))
+            if (!TypedUserName.TryRead(ctx, parse.GetValue(peer)!, out var with))
             {
-                return ctx.Output.Error(ExitCodes.Usage, $"not a user name: {with}", "usage");
+                return ExitCodes.Usage;
             }
             // A chat stays open for long: when a one-shot command of the same profile (send, read)
             // briefly takes the device's connection, take it back a few seconds later.
-            await using var client = await ctx.ConnectAsync(ct, new ParleyClientOptions { ReplacedRetryDelay = TimeSpan.FromSeconds(3) });
+            await using var client = await ctx.ConnectAsync(ct, new ParleyClientOptions { ReplacedRetryDelay = TimeSpan.FromSeconds(3) }, flushOutbox: false);
             if (with == client.Credentials.User)
             {
                 return ctx.Output.Error(ExitCodes.Usage, "chat with another user; your other devices see what you send", "usage");

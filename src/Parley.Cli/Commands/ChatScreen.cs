@@ -31,6 +31,7 @@ internal sealed class ChatScreen
     private DateTimeOffset? _typingSentAt;
     private DateTimeOffset _lastKeyAt;
     private string? _notice;
+    private int _marking;
 
     public ChatScreen(ParleyClient client, string peer, CliOutput output)
     {
@@ -72,17 +73,22 @@ internal sealed class ChatScreen
             Draw();
             await foreach (var input in _inputs.Reader.ReadAllAsync(cancellationToken))
             {
-                if (input.Kind == InputKind.Key && !await OnKeyAsync(input.Key, cancellationToken))
+                if (input.Kind == InputKind.Key && !OnKey(input.Key, cancellationToken))
                 {
                     break;
                 }
-                if (input.Kind == InputKind.Refresh)
+                if (input.Kind == InputKind.Refresh && Interlocked.Exchange(ref _marking, 1) == 0)
                 {
-                    await MarkShownReadAsync(cancellationToken);
+                    // Not awaited: the screen and Esc never wait on the network.
+                    _ = Task.Run(async () =>
+                    {
+                        await MarkShownReadAsync(cancellationToken);
+                        Volatile.Write(ref _marking, 0);
+                    }, CancellationToken.None);
                 }
                 if (input.Kind == InputKind.Tick)
                 {
-                    await OnTickAsync(cancellationToken);
+                    OnTick(cancellationToken);
                 }
                 Draw();
             }
@@ -95,7 +101,12 @@ internal sealed class ChatScreen
             Console.TreatControlCAsInput = false;
             Console.Out.Write("\n");
         }
-        await Quietly(() => _client.SetTypingAsync(_peer, false, CancellationToken.None));
+        if (_typingSentAt is not null && _client.State == ConnectionState.Connected)
+        {
+            // Quitting is never held up by the network: a second at most, then the peer's screen times it out.
+            using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            await Quietly(() => _client.SetTypingAsync(_peer, false, bounded.Token));
+        }
         return ExitCodes.Ok;
     }
 
@@ -109,6 +120,7 @@ internal sealed class ChatScreen
         }
         _client.TakeUnshownMessages(_peer);
         await MarkShownReadAsync(cancellationToken);
+        var sends = new List<Task>();
         _ = Task.Run(async () =>
         {
             while (await Console.In.ReadLineAsync(cancellationToken) is { } line)
@@ -127,13 +139,38 @@ internal sealed class ChatScreen
             {
                 await MarkShownReadAsync(cancellationToken);
             }
-            if (input.Kind == InputKind.Line && input.Text is { Length: > 0 } text)
+            if (input.Kind == InputKind.Line && !string.IsNullOrWhiteSpace(input.Text))
             {
-                var id = await _client.SendTextAsync(_peer, text, cancellationToken);
-                _output.Result(new { @event = "sent", id, status = "sent" }, $"[grey]✓ sent {id}[/]");
+                string id;
+                try
+                {
+                    id = _client.QueueText(_peer, input.Text);
+                }
+                catch (ArgumentException e)
+                {
+                    _output.Error(ExitCodes.Usage, CliContext.ForPeople(e), "usage");
+                    continue;
+                }
+                _output.Result(new { @event = "queued", id, status = "pending" }, $"[grey]{CliContext.Pending} {id}[/]");
+                sends.Add(ReportSentAsync(id, cancellationToken));
             }
         }
+        // Input is over: stay until what was typed has left (Ctrl+C leaves it queued for the next run).
+        await Task.WhenAll(sends);
         return ExitCodes.Ok;
+    }
+
+    private async Task ReportSentAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _client.WaitUntilSentAsync(id, cancellationToken);
+            _output.Result(new { @event = "sent", id, status = "sent" }, $"[grey]✓ sent {id}[/]");
+        }
+        catch (ParleyException e)
+        {
+            _output.Result(new { @event = "failed", id, status = "failed", error = e.Message }, $"[red]✗ not sent {id}: {Markup.Escape(e.Message)}[/]");
+        }
     }
 
     private void Subscribe(bool refreshOnly)
@@ -248,13 +285,13 @@ internal sealed class ChatScreen
             .Where(m => m.Direction == MessageDirection.Incoming && m.Status != MessageStatus.Read)
             .Select(m => m.Id)
             .ToList();
-        if (unread.Count > 0)
+        if (unread.Count > 0 && _client.State == ConnectionState.Connected)
         {
             await Quietly(() => _client.MarkReadAsync(_peer, unread, cancellationToken));
         }
     }
 
-    private async Task<bool> OnKeyAsync(ConsoleKeyInfo key, CancellationToken cancellationToken)
+    private bool OnKey(ConsoleKeyInfo key, CancellationToken cancellationToken)
     {
         var ctrl = key.Modifiers.HasFlag(ConsoleModifiers.Control);
         if (key.Key == ConsoleKey.Escape || (ctrl && key.Key is ConsoleKey.C or ConsoleKey.D))
@@ -271,13 +308,21 @@ internal sealed class ChatScreen
             }
             if (text.Length > 0)
             {
-                // The message is in the outbox (and on screen with a pending mark) before the first await.
-                _ = Quietly(() => _client.SendTextAsync(_peer, text, cancellationToken));
+                try
+                {
+                    // In the outbox and on screen with a clock at once, connected or not; the
+                    // client sends it when it can and the ticks move on their own.
+                    _client.QueueText(_peer, text);
+                }
+                catch (ArgumentException e)
+                {
+                    _notice = CliContext.ForPeople(e);
+                }
             }
             if (_typingSentAt is not null)
             {
                 _typingSentAt = null;
-                _ = Quietly(() => _client.SetTypingAsync(_peer, false, cancellationToken));
+                SendTyping(false, cancellationToken);
             }
             return true;
         }
@@ -300,12 +345,24 @@ internal sealed class ChatScreen
         if (_line.Length > 0 && (_typingSentAt is null || _lastKeyAt - _typingSentAt > TypingRepeat))
         {
             _typingSentAt = _lastKeyAt;
-            await Quietly(() => _client.SetTypingAsync(_peer, true, cancellationToken));
+            SendTyping(true, cancellationToken);
         }
         return true;
     }
 
-    private async Task OnTickAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Typing is ephemeral: sent only while connected and never awaited, so a dead link cannot hold
+    /// up the keyboard (a request waits for a connection, and the UI loop must not).
+    /// </summary>
+    private void SendTyping(bool typing, CancellationToken cancellationToken)
+    {
+        if (_client.State == ConnectionState.Connected)
+        {
+            _ = Quietly(() => _client.SetTypingAsync(_peer, typing, cancellationToken));
+        }
+    }
+
+    private void OnTick(CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
         if (_peerTypingAt is { } at && now - at > TypingShownFor)
@@ -315,7 +372,7 @@ internal sealed class ChatScreen
         if (_typingSentAt is not null && now - _lastKeyAt > TypingRepeat)
         {
             _typingSentAt = null;
-            await Quietly(() => _client.SetTypingAsync(_peer, false, cancellationToken));
+            SendTyping(false, cancellationToken);
         }
     }
 
@@ -391,7 +448,7 @@ internal sealed class ChatScreen
 
     private static string Ticks(MessageStatus status) => status switch
     {
-        MessageStatus.Pending => "[grey]…[/]",
+        MessageStatus.Pending => CliContext.Pending,
         MessageStatus.Sent => "[grey]✓[/]",
         MessageStatus.Delivered => "[grey]✓✓[/]",
         MessageStatus.Read => "[blue]✓✓[/]",

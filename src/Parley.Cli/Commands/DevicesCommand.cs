@@ -20,7 +20,7 @@ internal static class DevicesCommand
             }
             else
             {
-                var table = new Table().AddColumn("device").AddColumn("");
+                var table = new Table().AddColumn("device").AddColumn("here");
                 foreach (var d in devices)
                 {
                     table.AddRow(d.ToString(System.Globalization.CultureInfo.InvariantCulture), d == me.DeviceId ? "this device" : "");

@@ -7,7 +7,8 @@ namespace Parley.Cli.Commands;
 
 /// <summary>
 /// <c>parley receive [--wait SECONDS]</c>: drains the server queue, prints every message not printed
-/// before (across runs), then keeps printing live messages for up to SECONDS more.
+/// before (across runs), then keeps printing live messages for up to SECONDS more. Copies of what
+/// this account sent from its other devices are printed too, as "you → PEER".
 /// </summary>
 internal static class ReceiveCommand
 {
@@ -57,9 +58,12 @@ internal static class ReceiveCommand
     {
         foreach (var m in client.TakeUnshownMessages())
         {
+            // A copy of what this account sent from another device: shown as ours, toward the peer.
+            var outgoing = m.Direction == MessageDirection.Outgoing;
+            var who = outgoing ? $"you → {Markup.Escape(m.Peer)}" : Markup.Escape(m.Sender);
             output.Result(
-                new { id = m.Id, from = m.Sender, text = m.Text, sent_at = CliOutput.Time(m.SentAt) },
-                $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{Markup.Escape(m.Sender)}[/]: {Markup.Escape(m.Text)} [grey]({m.Id})[/]");
+                new { id = m.Id, from = m.Sender, to = outgoing ? m.Peer : client.Credentials.User, direction = outgoing ? "outgoing" : "incoming", text = m.Text, sent_at = CliOutput.Time(m.SentAt) },
+                $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{who}[/]: {Markup.Escape(m.Text)} [grey]({m.Id})[/]");
         }
     }
 }

@@ -10,7 +10,7 @@ internal static class RegisterCommand
     public static Command Create()
     {
         var server = new Option<string>("--server") { Description = "Server address, e.g. http://127.0.0.1:8080", Required = true, HelpName = "URL" };
-        var user = new Option<string>("--user") { Description = "User name: 3-32 of a-z 0-9 _ . -, starting with a letter", Required = true, HelpName = "NAME" };
+        var user = new Option<string>("--user") { Description = "User name: 3-32 lowercase letters a-z, digits 0-9, _ . -, starting with a letter (capitals are taken as lower case)", Required = true, HelpName = "NAME" };
         var code = new Option<string?>("--code") { Description = "Verification code (servers with policy 'code')", HelpName = "CODE" };
         var invite = new Option<string?>("--invite") { Description = "Invite token (servers with policy 'invite')", HelpName = "TOKEN" };
         var requestCode = new Option<bool>("--request-code") { Description = "Only ask the server to send a verification code, then register again with --code" };
@@ -26,7 +26,14 @@ internal static class RegisterCommand
             {
                 return ctx.Output.Error(ExitCodes.Usage, "--server must be an http:// or https:// address", "usage");
             }
-            var name = parse.GetValue(user)!;
+            if (ParleyClient.ServerAddressProblem(serverUri) is { } problem)
+            {
+                return ctx.Output.Error(ExitCodes.Usage, $"--server {problem}", "usage");
+            }
+            if (!TypedUserName.TryRead(ctx, parse.GetValue(user)!, out var name))
+            {
+                return ExitCodes.Usage;
+            }
             if (parse.GetValue(requestCode))
             {
                 await ParleyClient.RequestVerificationCodeAsync(serverUri, name, ct);

@@ -20,7 +20,10 @@ internal static class SafetyNumberCommand
         };
         command.SetAction((parse, cancellationToken) => CliContext.RunAsync(parse, cancellationToken, async (ctx, ct) =>
         {
-            var who = parse.GetValue(peer)!;
+            if (!TypedUserName.TryRead(ctx, parse.GetValue(peer)!, out var who))
+            {
+                return ExitCodes.Usage;
+            }
             await using var client = await ctx.ConnectAsync(ct);
             var digits = await client.GetSafetyNumberAsync(who, ct);
             if (ctx.Output.Json)

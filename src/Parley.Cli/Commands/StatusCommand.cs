@@ -2,11 +2,15 @@ using System.CommandLine;
 
 namespace Parley.Cli.Commands;
 
-/// <summary><c>parley status ID</c>: syncs (so pending receipts are applied), then prints the message's status.</summary>
+/// <summary>
+/// <c>parley status ID</c>: connects (sending what is queued), syncs (so receipts are applied), then
+/// prints the message's status. When the server cannot be reached it prints what this device knows
+/// (a queued message is pending, 🕓) with a note on stderr.
+/// </summary>
 internal static class StatusCommand
 {
     public static Command Create() => CliContext.MessageCommand(
-        "status", "Show whether a message is sent, delivered or read", "The message id (as printed by send or receive)",
+        "status", "Show whether a message is pending (🕓), sent, delivered or read", "The message id (as printed by send or receive)", worksOffline: true,
         (ctx, client, message, ct) =>
         {
             var status = CliContext.StatusName(message.Status);
@@ -16,7 +20,7 @@ internal static class StatusCommand
                 "delivered" => "[grey]✓✓[/]",
                 "read" => "[blue]✓✓[/]",
                 "failed" => "[red]✗[/]",
-                _ => "[grey]…[/]",
+                _ => CliContext.Pending,
             };
             ctx.Output.Result(new { id = message.Id, status }, $"{ticks} {status} {message.Id}");
             return Task.FromResult(ExitCodes.Ok);

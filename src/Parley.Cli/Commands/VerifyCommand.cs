@@ -19,7 +19,10 @@ internal static class VerifyCommand
         };
         command.SetAction((parse, cancellationToken) => CliContext.RunAsync(parse, cancellationToken, async (ctx, ct) =>
         {
-            var who = parse.GetValue(peer)!;
+            if (!TypedUserName.TryRead(ctx, parse.GetValue(peer)!, out var who))
+            {
+                return ExitCodes.Usage;
+            }
             await using var client = await ctx.ConnectAsync(ct);
             var changed = client.HasUnacceptedIdentityChange(who);
             if (changed)

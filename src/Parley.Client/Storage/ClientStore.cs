@@ -131,6 +131,32 @@ internal sealed partial class ClientStore : IDisposable
         }
     }
 
+    /// <summary>The ids of the outbox entries, oldest first.</summary>
+    public IReadOnlyList<byte[]> OutboxIds()
+    {
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT id FROM outbox ORDER BY position";
+            using var r = cmd.ExecuteReader();
+            var ids = new List<byte[]>();
+            while (r.Read())
+            {
+                ids.Add((byte[])r[0]);
+            }
+            return ids;
+        }
+    }
+
+    /// <summary>True while <paramref name="id"/> waits in the outbox.</summary>
+    public bool InOutbox(byte[] id)
+    {
+        lock (_gate)
+        {
+            return Scalar("SELECT 1 FROM outbox WHERE id = $id", ("$id", id)) is not null;
+        }
+    }
+
     /// <summary>Number of entries still in the outbox.</summary>
     public int OutboxCount()
     {
@@ -232,17 +258,21 @@ internal sealed partial class ClientStore : IDisposable
                 """,
                 ("$id", id), ("$sender", message.Sender), ("$device", message.SenderDevice), ("$peer", message.Peer),
                 ("$direction", (int)message.Direction), ("$text", message.Text), ("$sent_at", message.SentAt.ToUnixTimeMilliseconds()),
-                ("$status", (int)message.Status), ("$shown", message.Direction == MessageDirection.Outgoing ? 1 : 0)) > 0;
+                ("$status", (int)message.Status), ("$shown", 0)) > 0;
         }
     }
 
-    /// <summary>Returns the incoming messages not yet shown (of one conversation, or all), oldest first, and marks them shown in the same transaction.</summary>
+    /// <summary>
+    /// Returns the messages that arrived and were not yet shown (of one conversation, or all), oldest
+    /// first, and marks them shown in the same transaction: messages from peers, and the copies of
+    /// what this account sent from its other devices. Sends of this device are never returned.
+    /// </summary>
     public IReadOnlyList<StoredMessage> TakeUnshown(string? peer = null)
     {
         lock (_gate)
         {
             using var tx = _db.BeginTransaction();
-            var where = peer is null ? "shown = 0 AND direction = 0" : "shown = 0 AND direction = 0 AND peer = $peer";
+            var where = peer is null ? "shown = 0" : "shown = 0 AND peer = $peer";
             var args = peer is null ? [] : new[] { ("$peer", (object)peer) };
             var list = Query(tx, $"SELECT * FROM messages WHERE {where} ORDER BY local_order", args);
             Execute(tx, $"UPDATE messages SET shown = 1 WHERE {where}", args);
