@@ -95,10 +95,12 @@ internal sealed class CliContext
         var client = OpenClient(options);
         try
         {
+            // Taken before connecting: the connection starts sending them at once.
+            var queued = client.QueuedMessageIds();
             await ConnectAsync(client, giveUpAtFirstFailure: false, cancellationToken);
             if (flushOutbox)
             {
-                await FlushOutboxAsync(client, cancellationToken);
+                await FlushOutboxAsync(client, queued, cancellationToken);
             }
             return client;
         }
@@ -146,13 +148,16 @@ internal sealed class CliContext
     }
 
     /// <summary>
-    /// Sends what waits in the outbox, reporting each message on stderr (stdout stays the command's
-    /// own output). Returns the ids sent; what is not sent within <see cref="ConnectTimeout"/> stays queued.
+    /// Waits until the <paramref name="queued"/> messages (taken from the outbox before connecting)
+    /// are sent, reporting each on stderr unless <paramref name="noteSent"/> is false (stdout stays
+    /// the command's own output). Returns the ids sent; what is not sent within
+    /// <see cref="ConnectTimeout"/> stays queued.
     /// </summary>
-    public async Task<IReadOnlyList<string>> FlushOutboxAsync(ParleyClient client, CancellationToken cancellationToken, bool noteSent = true)
+    public async Task<IReadOnlyList<string>> FlushOutboxAsync(ParleyClient client, IReadOnlyList<string> queued, CancellationToken cancellationToken, bool noteSent = true)
     {
         ArgumentNullException.ThrowIfNull(client);
-        if (client.PendingSends == 0)
+        ArgumentNullException.ThrowIfNull(queued);
+        if (queued.Count == 0)
         {
             return [];
         }
@@ -162,7 +167,7 @@ internal sealed class CliContext
         IReadOnlyList<string> sent = [];
         try
         {
-            sent = await client.FlushOutboxAsync(refused, timeout.Token);
+            sent = await client.FlushOutboxAsync(queued, refused, timeout.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -210,8 +215,9 @@ internal sealed class CliContext
             await using var client = ctx.OpenClient();
             try
             {
+                var queued = client.QueuedMessageIds();
                 await ConnectAsync(client, giveUpAtFirstFailure: worksOffline, ct);
-                await ctx.FlushOutboxAsync(client, ct);
+                await ctx.FlushOutboxAsync(client, queued, ct);
                 await client.SyncAsync(ct);
             }
             catch (ParleyException e) when (worksOffline && e.IsConnectionLost)

@@ -782,29 +782,31 @@ public sealed partial class ParleyClient : IAsyncDisposable
         }
     }
 
+    /// <summary>The ids of this account's messages waiting in the outbox for SENT, oldest first.</summary>
+    public IReadOnlyList<string> QueuedMessageIds() =>
+        [.. _store.OutboxIds()
+            .Where(id => _store.Find(id) is { Direction: MessageDirection.Outgoing } m && m.Sender == Me)
+            .Select(id => MessageId.ToText(id))];
+
     /// <summary>
-    /// Connects if needed and waits until every message that was in the outbox when called is SENT
-    /// or refused. Returns the ids that were sent, oldest first; the refused ones are reported in
-    /// <paramref name="refused"/> (message id and why).
+    /// Connects if needed and waits until each of <paramref name="messageIds"/> (by default the
+    /// <see cref="QueuedMessageIds"/> of now) is SENT or refused for good. Returns the ids sent, in
+    /// order; the refused ones go to <paramref name="refused"/> with the reason.
     /// </summary>
-    public async Task<IReadOnlyList<string>> FlushOutboxAsync(ICollection<(string MessageId, string Reason)>? refused = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<string>> FlushOutboxAsync(IReadOnlyList<string>? messageIds = null,
+        ICollection<(string MessageId, string Reason)>? refused = null, CancellationToken cancellationToken = default)
     {
         var sent = new List<string>();
-        foreach (var raw in _store.OutboxIds())
+        foreach (var id in messageIds ?? QueuedMessageIds())
         {
-            var idText = MessageId.ToText(raw);
             try
             {
-                await WaitUntilSentAsync(idText, cancellationToken);
-                if (_store.Find(raw) is not null)
-                {
-                    // Retry requests and resends travel through the outbox too, but are not messages of their own.
-                    sent.Add(idText);
-                }
+                await WaitUntilSentAsync(id, cancellationToken);
+                sent.Add(id);
             }
             catch (ParleyException e) when (!e.IsConnectionLost)
             {
-                refused?.Add((idText, e.Message));
+                refused?.Add((id, e.Message));
             }
         }
         return sent;

@@ -13,8 +13,10 @@ internal static class SyncCommand
         var command = new Command("sync", "Send queued messages (🕓) and fetch waiting ones; `parley receive` prints them");
         command.SetAction((parse, cancellationToken) => CliContext.RunAsync(parse, cancellationToken, async (ctx, ct) =>
         {
-            await using var client = await ctx.ConnectAsync(ct, flushOutbox: false);
-            foreach (var id in await ctx.FlushOutboxAsync(client, ct, noteSent: false))
+            await using var client = ctx.OpenClient();
+            var queued = client.QueuedMessageIds();
+            await CliContext.ConnectAsync(client, giveUpAtFirstFailure: false, ct);
+            foreach (var id in await ctx.FlushOutboxAsync(client, queued, ct, noteSent: false))
             {
                 ctx.Output.Result(new { id, status = "sent" }, $"[grey]✓[/] sent {id}");
             }
