@@ -155,4 +155,34 @@ public sealed class ClientStoreTests : IDisposable
         Assert.Equal(["from bob"], _store.TakeUnshown("bob").Select(m => m.Text));
         Assert.Equal(["from carol"], _store.TakeUnshown().Select(m => m.Text));
     }
+
+    [Fact]
+    public void Copies_of_own_sends_from_other_devices_are_unshown_but_this_devices_sends_are_not()
+    {
+        var mine = MessageId.New();
+        _store.AddOutgoing(mine, "bob", "alice", 1, "from this device", 1_700_000_000_000, [1]);
+        var copy = MessageId.New();
+        var fromDesk = new StoredMessage(MessageId.ToText(copy), "bob", MessageDirection.Outgoing, "alice", 2, "from the desk",
+            DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_001), MessageStatus.Sent);
+        Assert.True(_store.InsertReceived(fromDesk, copy));
+
+        var shown = Assert.Single(_store.TakeUnshown());
+        Assert.Equal(("from the desk", MessageDirection.Outgoing, "bob"), (shown.Text, shown.Direction, shown.Peer));
+        Assert.Empty(_store.TakeUnshown());
+    }
+
+    [Fact]
+    public void Outbox_lists_its_ids_oldest_first_and_forgets_completed_ones()
+    {
+        var first = MessageId.New();
+        var second = MessageId.New();
+        _store.AddOutgoing(first, "bob", "alice", 1, "one", 1, [1]);
+        _store.AddOutgoing(second, "bob", "alice", 1, "two", 2, [2]);
+        Assert.Equal([first, second], _store.OutboxIds());
+        Assert.True(_store.InOutbox(first));
+
+        _store.CompleteOutbox(first, "alice");
+        Assert.False(_store.InOutbox(first));
+        Assert.Equal([second], _store.OutboxIds());
+    }
 }

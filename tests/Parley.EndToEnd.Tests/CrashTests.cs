@@ -35,6 +35,27 @@ public sealed class CrashTests
         Assert.Equal(id, inbox.Messages[1].Id);
     });
 
+    [Fact]
+    public Task A_message_queued_while_the_server_is_down_goes_out_with_the_next_client_of_the_profile() => WithServerAsync(async (server, alice, bob) =>
+    {
+        await server.KillAsync();
+        // As `parley send` does: queued without a connection, then the process ends.
+        var id = alice.QueueText("bob", "queued offline");
+        Assert.Equal([id], alice.QueuedMessageIds());
+        Assert.Equal(MessageStatus.Pending, alice.FindMessage(id)!.Status);
+        var profile = alice.ProfileDirectory;
+        await alice.DisposeAsync();
+
+        await server.RestartAsync();
+        await using var later = ParleyClient.Open(profile, Wait.Options());
+        Assert.Equal([id], await later.FlushOutboxAsync(cancellationToken: Wait.Token()));
+        Assert.Equal(MessageStatus.Sent, later.FindMessage(id)!.Status);
+
+        var inbox = new Inbox(bob);
+        await bob.SyncAsync(Wait.Token());
+        Assert.Equal([(id, "queued offline")], inbox.Messages.Select(m => (m.Id, m.Text)));
+    });
+
     // A server process with alice and bob registered, all in a temp folder that is removed afterwards.
     private static async Task WithServerAsync(Func<ServerProcess, ParleyClient, ParleyClient, Task> test)
     {

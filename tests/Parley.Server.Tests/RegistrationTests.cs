@@ -41,6 +41,18 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public async Task Error_bodies_spell_apostrophes_plainly_for_the_people_who_read_them()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        using var http = Http(fx);
+        var response = await http.PostAsJsonAsync(RegistrationApi.Accounts, new RegisterRequest("Alice"), ParleyJson.Options);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("'_'", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u0027", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_server_keeps_only_a_salted_hash_of_device_passwords()
     {
         await using var fx = await ServerFixture.StartAsync();
