@@ -51,6 +51,54 @@ public sealed class CliOutboxTests
     }
 
     [Fact]
+    public async Task Chat_shows_a_line_typed_while_the_server_is_down_at_once_and_sends_it_after()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "parley-cli-chat-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(Path.Combine(root, "data"));
+            var (alice, bob) = (Path.Combine(root, "alice"), Path.Combine(root, "bob"));
+            await Cli.RunAsync("register", "--server", server.BaseUri.ToString(), "--user", "alice", "--profile", alice);
+            await Cli.RunAsync("register", "--server", server.BaseUri.ToString(), "--user", "bob", "--profile", bob);
+            await Cli.RunAsync("send", "alice", "are you there?", "--profile", bob);
+
+            using var chat = Cli.Start("chat", "bob", "--profile", alice, "--json");
+            using var limit = new CancellationTokenSource(Wait.Limit);
+            // The history line says the chat is connected and synced.
+            Assert.Contains("\"event\":\"message\"", await chat.StandardOutput.ReadLineAsync(limit.Token), StringComparison.Ordinal);
+            await server.KillAsync();
+            await chat.StandardInput.WriteLineAsync("typed while down");
+            await chat.StandardInput.FlushAsync(limit.Token);
+            string? line;
+            while ((line = await chat.StandardOutput.ReadLineAsync(limit.Token)) is not null && !line.Contains("\"queued\"", StringComparison.Ordinal))
+            {
+            }
+            // Shown while the server is still down.
+            var queued = System.Text.Json.JsonDocument.Parse(line!).RootElement;
+            Assert.Equal("pending", queued.GetProperty("status").GetString());
+            var id = queued.GetProperty("id").GetString();
+
+            await server.RestartAsync();
+            var rest = await Cli.FinishAsync(chat); // stdin closes: the chat ends once the line is sent
+            Assert.Equal(0, rest.ExitCode);
+            Assert.Contains(rest.Json, e => e.GetProperty("event").GetString() == "sent" && e.GetProperty("id").GetString() == id);
+            var received = await Cli.RunAsync("receive", "--profile", bob, "--json");
+            Assert.Equal((id, "typed while down"), (received.Single.GetProperty("id").GetString(), received.Single.GetProperty("text").GetString()));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(root, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    [Fact]
     public async Task Send_reads_the_text_from_stdin_or_a_file_without_the_final_line_break()
     {
         await using var server = await TestServer.StartAsync();
