@@ -33,7 +33,7 @@ public static class RegistrationEndpoints
         var request = await ParleyJson.ReadAsync<RegisterRequest>(http);
         if (request is null || !UserName.IsValid(request.User))
         {
-            return Error(400, "bad_request", "user must be 3-32 characters of a-z, 0-9, '_', '.', '-', starting with a letter");
+            return Error(400, "bad_request", UserName.Rules);
         }
         if (request.Phone is { Length: > 20 } || (request.DeviceName?.Length ?? 0) > 64)
         {
