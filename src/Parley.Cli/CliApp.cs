@@ -9,7 +9,8 @@ internal static class CliApp
     /// <summary>Builds the root command with every subcommand and the shared --profile/--json options.</summary>
     public static RootCommand Build()
     {
-        var root = new RootCommand("Parley: self-hosted messaging. Run a server, register, send and receive.");
+        var root = new RootCommand("Parley: self-hosted messaging. Run a server, register, send and receive. "
+            + "Exit codes: 0 done, 1 usage, 2 the server refused or could not be reached, 3 queued in the outbox, not yet sent.");
         root.Options.Add(CliOptions.Profile);
         root.Options.Add(CliOptions.Json);
         root.Subcommands.Add(ServerCommand.Create());
