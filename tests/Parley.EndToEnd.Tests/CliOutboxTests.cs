@@ -63,6 +63,8 @@ public sealed class CliOutboxTests
             await Cli.RunAsync("send", "alice", "are you there?", "--profile", bob);
 
             using var chat = Cli.Start("chat", "bob", "--profile", alice, "--json");
+            // A failed assertion must not leave the chat running.
+            await using var stop = new ProcessKiller(chat);
             using var limit = new CancellationTokenSource(Wait.Limit);
             // The history line says the chat is connected and synced.
             Assert.Contains("\"event\":\"message\"", await chat.StandardOutput.ReadLineAsync(limit.Token), StringComparison.Ordinal);

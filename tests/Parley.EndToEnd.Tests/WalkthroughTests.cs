@@ -149,6 +149,7 @@ public sealed partial class WalkthroughTests
                 return ([], null);
             }
             using var process = Cli.Start(env, words[1..]);
+            await using var stop = new ProcessKiller(process);
             if (stdin is not null)
             {
                 await process.StandardInput.WriteAsync(stdin);

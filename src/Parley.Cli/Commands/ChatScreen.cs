@@ -32,6 +32,8 @@ internal sealed class ChatScreen
     private DateTimeOffset _lastKeyAt;
     private string? _notice;
     private int _marking;
+    private int _markAgain;
+    private Task _markTask = Task.CompletedTask;
 
     public ChatScreen(ParleyClient client, string peer, CliOutput output)
     {
@@ -57,7 +59,7 @@ internal sealed class ChatScreen
         var snapshot = await _client.SubscribePresenceAsync([_peer], cancellationToken);
         ApplyPresence(snapshot.FirstOrDefault(p => p.User == _peer));
         await _client.SyncAsync(cancellationToken);
-        await MarkShownReadAsync(cancellationToken);
+        MarkShownRead(cancellationToken);
 
         Console.TreatControlCAsInput = true;
         _ = Task.Run(() =>
@@ -77,14 +79,9 @@ internal sealed class ChatScreen
                 {
                     break;
                 }
-                if (input.Kind == InputKind.Refresh && Interlocked.Exchange(ref _marking, 1) == 0)
+                if (input.Kind == InputKind.Refresh)
                 {
-                    // Not awaited: the screen and Esc never wait on the network.
-                    _ = Task.Run(async () =>
-                    {
-                        await MarkShownReadAsync(cancellationToken);
-                        Volatile.Write(ref _marking, 0);
-                    }, CancellationToken.None);
+                    MarkShownRead(cancellationToken);
                 }
                 if (input.Kind == InputKind.Tick)
                 {
@@ -119,7 +116,7 @@ internal sealed class ChatScreen
             PrintMessage(m);
         }
         _client.TakeUnshownMessages(_peer);
-        await MarkShownReadAsync(cancellationToken);
+        MarkShownRead(cancellationToken);
         var sends = new List<Task>();
         _ = Task.Run(async () =>
         {
@@ -137,7 +134,7 @@ internal sealed class ChatScreen
             }
             if (input.Kind == InputKind.Refresh)
             {
-                await MarkShownReadAsync(cancellationToken);
+                MarkShownRead(cancellationToken);
             }
             if (input.Kind == InputKind.Line && !string.IsNullOrWhiteSpace(input.Text))
             {
@@ -157,6 +154,7 @@ internal sealed class ChatScreen
         }
         // Input is over: stay until what was typed has left (Ctrl+C leaves it queued for the next run).
         await Task.WhenAll(sends);
+        await Volatile.Read(ref _markTask);
         return ExitCodes.Ok;
     }
 
@@ -276,6 +274,33 @@ internal sealed class ChatScreen
                 new { @event = "message", id = m.Id, from = m.Sender, text = m.Text, sent_at = CliOutput.Time(m.SentAt), status = CliContext.StatusName(m.Status) },
                 $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{Markup.Escape(m.Sender)}[/]: {Markup.Escape(m.Text)}");
         }
+    }
+
+    /// <summary>
+    /// Sends READ for what is shown in the background, one run at a time (a request made meanwhile
+    /// runs once more after it): the screen, the input and Esc never wait on the network, and a
+    /// READ that waits for the connection to come back holds up nothing.
+    /// </summary>
+    private void MarkShownRead(CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _markAgain, 1);
+        if (Interlocked.Exchange(ref _marking, 1) != 0)
+        {
+            return;
+        }
+        Volatile.Write(ref _markTask, Task.Run(async () =>
+        {
+            while (Interlocked.Exchange(ref _markAgain, 0) == 1)
+            {
+                await MarkShownReadAsync(cancellationToken);
+            }
+            Volatile.Write(ref _marking, 0);
+            if (Volatile.Read(ref _markAgain) == 1)
+            {
+                // Asked again between the last run and the release: take it on.
+                MarkShownRead(cancellationToken);
+            }
+        }, CancellationToken.None));
     }
 
     /// <summary>An open chat shows the peer's messages, so they count as read: send READ for the ones not yet read.</summary>
