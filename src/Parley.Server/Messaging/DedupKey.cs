@@ -1,4 +1,7 @@
 namespace Parley.Server.Messaging;
 
-/// <summary>What makes a send unique: the sending device and its client-chosen message id.</summary>
-public sealed record DedupKey(long SenderDeviceKey, byte[] MessageId);
+/// <summary>
+/// What makes a send unique: the sending device and its client-chosen message id. The recipient
+/// account is stored beside it, so a READ can be checked against what the peer really sent.
+/// </summary>
+public sealed record DedupKey(long SenderDeviceKey, byte[] MessageId, long RecipientAccount = 0);
