@@ -106,7 +106,6 @@ public static class ParleyServer
         services.AddSingleton<IMessageStore, SqliteMessageStore>();
         services.AddSingleton<IContactStore, SqliteContactStore>();
         services.AddSingleton<ContactBook>();
-        services.AddHostedService<ContactFlusher>();
         services.AddSingleton<HelloThrottle>();
         services.AddHostedService(sp => sp.GetRequiredService<HelloThrottle>());
         services.AddSingleton<MessageRouter>();

@@ -8,8 +8,9 @@ namespace Parley.Server.Contacts;
 /// between conversation peers (an edge either way), presence follows the watched user's setting
 /// (by default only users the watched user has written to), and a send along a missing edge is a
 /// new contact. Checks are in-memory lookups: an account's edges are loaded from the store the
-/// first time it is asked about (one read per account per process), new edges are added in memory
-/// at once and written in batches by <see cref="ContactFlusher"/>, so no send waits for SQLite.
+/// first time it is asked about (one read per account per process); a new edge is added in memory
+/// at once and made durable by the message store in the same group commit as the message that
+/// made it (see <see cref="Messaging.DedupKey.NewContact"/>), so no send waits for an extra write.
 /// </summary>
 public sealed class ContactBook(IContactStore store)
 {
@@ -17,7 +18,6 @@ public sealed class ContactBook(IContactStore store)
     // Accounts whose stored edges are in _edges, with their presence setting. Edges are never
     // dropped from memory, so an edge added before its account was loaded is still seen after.
     private readonly ConcurrentDictionary<long, PresenceVisibility> _loaded = new();
-    private readonly ConcurrentQueue<(long Sender, long Recipient)> _unsaved = new();
     private readonly Lock _loadLock = new();
 
     /// <summary>Whether <paramref name="sender"/> has ever sent <paramref name="recipient"/> a message.</summary>
@@ -30,19 +30,17 @@ public sealed class ContactBook(IContactStore store)
     /// <summary>Whether the two accounts have a conversation: either has written to the other (or they are one account).</summary>
     public bool AreConversationPeers(long a, long b) => a == b || HasWritten(a, b) || HasWritten(b, a);
 
-    /// <summary>Records that <paramref name="sender"/> wrote to <paramref name="recipient"/>; true when this is the first time.</summary>
+    /// <summary>
+    /// Records in memory that <paramref name="sender"/> wrote to <paramref name="recipient"/>; true
+    /// when this is the first time, and the caller must then have the edge stored.
+    /// </summary>
     public bool RecordWrite(long sender, long recipient)
     {
         if (sender == recipient || HasWritten(sender, recipient))
         {
             return false;
         }
-        if (!_edges.TryAdd((sender, recipient), 0))
-        {
-            return false;
-        }
-        _unsaved.Enqueue((sender, recipient));
-        return true;
+        return _edges.TryAdd((sender, recipient), 0);
     }
 
     /// <summary>The account's presence setting.</summary>
@@ -67,32 +65,6 @@ public sealed class ContactBook(IContactStore store)
         PresenceVisibility.Contacts => HasWritten(user, watcher),
         _ => false,
     };
-
-    /// <summary>Writes edges added since the last flush; returns how many.</summary>
-    public int Flush()
-    {
-        var batch = new List<(long, long)>();
-        while (_unsaved.TryDequeue(out var edge))
-        {
-            batch.Add(edge);
-        }
-        if (batch.Count > 0)
-        {
-            try
-            {
-                store.AddEdges(batch);
-            }
-            catch
-            {
-                foreach (var edge in batch)
-                {
-                    _unsaved.Enqueue(edge); // the next flush tries again
-                }
-                throw;
-            }
-        }
-        return batch.Count;
-    }
 
     private void EnsureLoaded(long account)
     {

@@ -86,8 +86,8 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
                 Payload = p.Payload,
             }));
         }
-        contacts.RecordWrite(sender.Id, recipient.Id);
-        var key = new DedupKey(new DeviceAddress(sender.Id, senderDevice).Key, send.MessageId.ToByteArray(), recipient.Id);
+        bool newContact = contacts.RecordWrite(sender.Id, recipient.Id);
+        var key = new DedupKey(new DeviceAddress(sender.Id, senderDevice).Key, send.MessageId.ToByteArray(), recipient.Id, newContact);
         stored = store.AppendAsync(key, envelopes);
         return null;
     }

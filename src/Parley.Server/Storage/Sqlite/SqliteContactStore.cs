@@ -22,24 +22,6 @@ public sealed class SqliteContactStore(SqliteDatabase database) : IContactStore
         return edges;
     }
 
-    public void AddEdges(IReadOnlyCollection<(long Sender, long Recipient)> edges)
-    {
-        using var connection = database.Open();
-        using var tx = connection.BeginTransaction();
-        using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = "INSERT OR IGNORE INTO contacts(sender, recipient) VALUES ($s, $r)";
-        var sender = command.Parameters.Add("$s", Microsoft.Data.Sqlite.SqliteType.Integer);
-        var recipient = command.Parameters.Add("$r", Microsoft.Data.Sqlite.SqliteType.Integer);
-        foreach (var (s, r) in edges)
-        {
-            sender.Value = s;
-            recipient.Value = r;
-            command.ExecuteNonQuery();
-        }
-        tx.Commit();
-    }
-
     public PresenceVisibility LoadVisibility(long account)
     {
         using var connection = database.Open();

@@ -503,6 +503,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     {
         public readonly RawStatement Insert = new(connection.Handle!, "INSERT INTO envelopes(device, seq, expires, body) VALUES (?1, ?2, ?3, ?4)");
         public readonly RawStatement Dedup = new(connection.Handle!, "INSERT OR IGNORE INTO dedup(sender, message_id, at, recipient) VALUES (?1, ?2, ?3, ?4)");
+        public readonly RawStatement AddContact = new(connection.Handle!, "INSERT OR IGNORE INTO contacts(sender, recipient) VALUES (?1, ?2)");
         public readonly RawStatement Enqueue = new(connection.Handle!, "INSERT INTO queue(device, seq, size) VALUES (?1, ?2, ?3)");
         public readonly RawStatement Dequeue = new(connection.Handle!, "DELETE FROM queue WHERE seq = ?1 AND device = ?2 RETURNING size");
         public readonly RawStatement DeleteBodies = new(connection.Handle!, "DELETE FROM envelopes WHERE seq BETWEEN ?1 AND ?2");
@@ -514,6 +515,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         {
             Insert.Dispose();
             Dedup.Dispose();
+            AddContact.Dispose();
             Enqueue.Dispose();
             Dequeue.Dispose();
             DeleteBodies.Dispose();
@@ -614,6 +616,11 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 
         public override void Execute(SqliteMessageStore store, Statements s, long now, List<QueuedEnvelope> committed)
         {
+            if (dedup is { NewContact: true })
+            {
+                // Before the dedup check: a resend of the message that made the edge stores it too.
+                s.AddContact.Bind(1, dedup.SenderDeviceKey >> 16).Bind(2, dedup.RecipientAccount).Run();
+            }
             if (dedup is not null)
             {
                 _fresh = s.Dedup.Bind(1, dedup.SenderDeviceKey).Bind(2, dedup.MessageId).Bind(3, now).Bind(4, dedup.RecipientAccount).Run() == 1;
