@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Parley.Server.Limits;
 
 /// <summary>
@@ -26,16 +28,17 @@ public sealed class TokenBuckets<TKey>(double perSecond, int burst, TimeProvider
         long now = time.GetTimestamp();
         lock (_lock)
         {
-            if (!_buckets.TryGetValue(key, out var bucket))
+            if (_buckets.Count >= _pruneAt && !_buckets.ContainsKey(key))
             {
-                if (_buckets.Count >= _pruneAt)
-                {
-                    Prune(now);
-                }
-                bucket = new Bucket { Tokens = burst, Last = now };
-                _buckets[key] = bucket;
+                Prune(now);
             }
-            Refill(bucket, now);
+            // Buckets are structs held in the table: a new key allocates nothing beyond the table's own growth.
+            ref var bucket = ref CollectionsMarshal.GetValueRefOrAddDefault(_buckets, key, out bool exists);
+            if (!exists)
+            {
+                bucket = new Bucket { Tokens = burst, Last = now };
+            }
+            Refill(ref bucket, now);
             if (bucket.Tokens >= tokens)
             {
                 bucket.Tokens -= tokens;
@@ -53,16 +56,17 @@ public sealed class TokenBuckets<TKey>(double perSecond, int burst, TimeProvider
         long now = time.GetTimestamp();
         lock (_lock)
         {
-            if (!_buckets.TryGetValue(key, out var bucket))
+            ref var bucket = ref CollectionsMarshal.GetValueRefOrNullRef(_buckets, key);
+            if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref bucket))
             {
                 return burst >= 1;
             }
-            Refill(bucket, now);
+            Refill(ref bucket, now);
             return bucket.Tokens >= 1;
         }
     }
 
-    private void Refill(Bucket bucket, long now)
+    private void Refill(ref Bucket bucket, long now)
     {
         bucket.Tokens = Math.Min(burst, bucket.Tokens + (time.GetElapsedTime(bucket.Last, now).TotalSeconds * perSecond));
         bucket.Last = now;
@@ -72,8 +76,9 @@ public sealed class TokenBuckets<TKey>(double perSecond, int burst, TimeProvider
     {
         foreach (var (key, bucket) in _buckets)
         {
-            Refill(bucket, now);
-            if (bucket.Tokens >= burst)
+            var copy = bucket;
+            Refill(ref copy, now);
+            if (copy.Tokens >= burst)
             {
                 _buckets.Remove(key);
             }
@@ -82,7 +87,7 @@ public sealed class TokenBuckets<TKey>(double perSecond, int burst, TimeProvider
         _pruneAt = Math.Max(PruneAbove, _buckets.Count * 2);
     }
 
-    private sealed class Bucket
+    private struct Bucket
     {
         public double Tokens;
         public long Last;
