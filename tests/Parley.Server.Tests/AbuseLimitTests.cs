@@ -338,6 +338,16 @@ public sealed class AbuseLimitTests
         await using var a = await RawClient.ConnectAsync(fx.Server, u["alice"]);
     }
 
+    [Theory]
+    [InlineData("10.0.0.1:443", "10.0.0.1")]
+    [InlineData("[::ffff:10.0.0.1]:443", "10.0.0.1")]
+    [InlineData("[2001:db8:1:2:aaaa::1]:5000", "2001:db8:1:2::/64")]
+    [InlineData("[2001:db8:1:2:bbbb:cccc:dddd:9]:6000", "2001:db8:1:2::/64")]
+    [InlineData("[2001:db8:1:3::1]:1", "2001:db8:1:3::/64")]
+    [InlineData("unix:/run/parley.sock", "unix:/run/parley.sock")]
+    public void Failed_Hellos_count_per_IPv4_address_and_per_IPv6_64_bit_prefix(string remote, string counted) =>
+        Assert.Equal(counted, Accounts.HelloThrottle.AddressOf(remote));
+
     private static async Task<ErrorCode> HelloErrorAsync(ServerFixture fx, Hello hello) => (await HelloRefusalAsync(fx, hello)).Code;
 
     private static async Task<(ErrorCode Code, uint RetryAfterMs)> HelloRefusalAsync(ServerFixture fx, Hello hello)
