@@ -191,6 +191,21 @@ public sealed class AbuseLimitTests
     }
 
     [Fact]
+    public async Task A_retry_request_a_stranger_provoked_does_not_show_him_the_users_presence()
+    {
+        var (fx, u) = await StartAsync(_ => { }, null, null, "alice", "mallory");
+        await using var _ = fx;
+        await using var a = await RawClient.ConnectAsync(fx.Server, u["alice"]);
+        await using var m = await RawClient.ConnectAsync(fx.Server, u["mallory"]);
+        var retry = Wire.Send("mallory", [("mallory", 1u)]);
+        retry.Send.Kind = EnvelopeKind.RetryRequest;
+        Assert.Equal(ServerFrame.BodyOneofCase.SendResult, (await a.RequestAsync(retry)).BodyCase);
+        Assert.Empty(await WatchAsync(m, "alice"));
+        Assert.Equal(ServerFrame.BodyOneofCase.SendResult, (await SendAsync(a, "mallory")).BodyCase);
+        Assert.Single(await WatchAsync(m, "alice"));
+    }
+
+    [Fact]
     public async Task Typing_goes_only_to_conversation_peers()
     {
         var (fx, u) = await StartAsync(_ => { }, null, null, "alice", "bob", "mallory");

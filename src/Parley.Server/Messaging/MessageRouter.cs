@@ -86,7 +86,9 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
                 Payload = p.Payload,
             }));
         }
-        bool newContact = contacts.RecordWrite(sender.Id, recipient.Id);
+        // Only a MESSAGE makes a contact: a client sends RETRY_REQUEST on its own when it cannot
+        // decrypt, so a stranger could otherwise provoke one and gain the right to see its presence.
+        bool newContact = send.Kind == EnvelopeKind.Message && contacts.RecordWrite(sender.Id, recipient.Id);
         var key = new DedupKey(new DeviceAddress(sender.Id, senderDevice).Key, send.MessageId.ToByteArray(), recipient.Id, newContact);
         stored = store.AppendAsync(key, envelopes);
         return null;
@@ -222,7 +224,7 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         for (int i = 0; i < payloads.Count; i++)
         {
             var p = payloads[i];
-            if (p.User == recipient.User && (sender != recipient) && IsFull(new DeviceAddress(recipient.Id, p.DeviceId).Key, p.Payload.Length))
+            if (p.User == recipient.User && sender != recipient && IsFull(new DeviceAddress(recipient.Id, p.DeviceId).Key, p.Payload.Length))
             {
                 return Fail(ErrorCode.RecipientQueueFull, $"{recipient.User} has too many undelivered messages; try again after they come online");
             }
