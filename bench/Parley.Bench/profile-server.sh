@@ -19,7 +19,10 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 \
   dotnet src/Parley.Server/bin/Release/net10.0/Parley.Server.dll --urls "http://127.0.0.1:$port" --data "$data" \
   --Parley:Limits:RegistrationsPerMinutePerAddress=100000000 --Parley:Limits:FramesPerSecond=1000000 \
-  --Parley:Limits:FrameBurst=1000000 >"$out/server.log" 2>&1 &
+  --Parley:Limits:FrameBurst=1000000 --Parley:Limits:MessagesPerSecondPerSender=100000000 --Parley:Limits:MessageBurstPerSender=100000000 \
+  --Parley:Limits:MessagesPerSecondPerRecipient=100000000 --Parley:Limits:MessageBurstPerRecipient=100000000 \
+  --Parley:Limits:NewContactsPerHour=100000000 --Parley:Limits:NewContactBurst=100000000 \
+  --Parley:Limits:MaxQueuedEnvelopesPerDevice=100000000 --Parley:Limits:MaxQueuedBytesPerDevice=1000000000000 >"$out/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v1/health" >/dev/null && break; sleep 0.2; done

@@ -428,6 +428,10 @@ public sealed partial class ParleyClient : IAsyncDisposable
             catch (Exception e) when (e is ParleyException or WebSocketException or HttpRequestException or OperationCanceledException or IOException)
             {
                 failure = e;
+                if (e is ParleyException { Code: ErrorCode.RateLimited, RetryAfter: { } wait })
+                {
+                    minimumDelay = wait; // the server is backing off failed Hellos from here
+                }
             }
             finally
             {
@@ -889,9 +893,11 @@ public sealed partial class ParleyClient : IAsyncDisposable
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(200 * (attempt + 1)), _options.Time, cancellationToken);
             }
-            catch (ParleyException e) when (e.Code is ErrorCode.UnknownUser or ErrorCode.BadRequest or ErrorCode.TooLarge or ErrorCode.StaleDevices or ErrorCode.Internal or ErrorCode.NotFound or ErrorCode.UnknownType)
+            catch (ParleyException e) when (e.Code is ErrorCode.UnknownUser or ErrorCode.BadRequest or ErrorCode.TooLarge or ErrorCode.StaleDevices or ErrorCode.Internal or ErrorCode.NotFound or ErrorCode.UnknownType
+                or ErrorCode.RecipientQueueFull or ErrorCode.Forbidden)
             {
-                // Refused for good: resending would be refused again.
+                // Refused for good: resending would be refused again (a full recipient queue stays
+                // full until the recipient comes online, which may take days; the user resends then).
                 _store.FailOutbox(entry.Id, Me);
                 Raise(MessageStatusChanged, new MessageStatusChangedEventArgs(idText, entry.Peer, MessageStatus.Failed));
                 CompleteSend(idText, e);
@@ -963,12 +969,20 @@ public sealed partial class ParleyClient : IAsyncDisposable
         }
         foreach (var chunk in ids.Chunk(WireLimits.MaxIdsPerFrame))
         {
-            await RequestAsync(afterAcks: true, () =>
+            try
             {
-                var read = new ReadReceipt { Peer = peer };
-                read.MessageIds.AddRange(chunk.Select(ByteString.CopyFrom));
-                return new ClientFrame { Read = read };
-            }, cancellationToken);
+                await RequestAsync(afterAcks: true, () =>
+                {
+                    var read = new ReadReceipt { Peer = peer };
+                    read.MessageIds.AddRange(chunk.Select(ByteString.CopyFrom));
+                    return new ClientFrame { Read = read };
+                }, cancellationToken);
+            }
+            catch (ParleyException e) when (e.Code == ErrorCode.NotFound)
+            {
+                // The server has no record of these (older than its dedup window): the peer gets
+                // no READ for them, but they are still read here.
+            }
             foreach (var id in chunk)
             {
                 if (_store.Advance(peer, peer, id, MessageStatus.Read) is { } changed)
@@ -979,9 +993,29 @@ public sealed partial class ParleyClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Tells <paramref name="peer"/>'s online devices that this user is (or stopped) typing. Ephemeral: never queued.</summary>
+    /// <summary>
+    /// Tells <paramref name="peer"/>'s online devices that this user is (or stopped) typing. Ephemeral: never queued.
+    /// The server passes typing only between users with a conversation (a message either way); before that it is dropped.
+    /// </summary>
     public async Task SetTypingAsync(string peer, bool typing, CancellationToken cancellationToken = default)
-        => await RequestAsync(() => new ClientFrame { Typing = new Typing { Peer = peer, Typing_ = typing } }, cancellationToken);
+    {
+        try
+        {
+            await RequestAsync(() => new ClientFrame { Typing = new Typing { Peer = peer, Typing_ = typing } }, cancellationToken);
+        }
+        catch (ParleyException e) when (e.Code == ErrorCode.Forbidden)
+        {
+            // No conversation with the peer yet: there is nobody to show it to.
+        }
+    }
+
+    /// <summary>
+    /// Sets who may see this user's presence and last seen: <see cref="PresenceVisibility.Contacts"/> (users this
+    /// user has sent a message to; the default), <see cref="PresenceVisibility.Everyone"/> or <see cref="PresenceVisibility.Nobody"/>.
+    /// Stored by the server for the account (all devices); returns once it is stored.
+    /// </summary>
+    public async Task SetPresenceVisibilityAsync(PresenceVisibility visibility, CancellationToken cancellationToken = default)
+        => await RequestAsync(() => new ClientFrame { PresenceVisibility = new SetPresenceVisibility { Visibility = visibility } }, cancellationToken);
 
     /// <summary>
     /// Subscribes to the presence of <paramref name="users"/> (renewed on every reconnect) and returns

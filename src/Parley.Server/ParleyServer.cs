@@ -11,6 +11,7 @@ using Microsoft.Extensions.Options;
 using Parley.Protocol;
 using Parley.Server.Accounts;
 using Parley.Server.Configuration;
+using Parley.Server.Contacts;
 using Parley.Server.Gateway;
 using Parley.Server.Keys;
 using Parley.Server.Messaging;
@@ -103,6 +104,10 @@ public static class ParleyServer
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<IEnvelopeSink, LiveDelivery>();
         services.AddSingleton<IMessageStore, SqliteMessageStore>();
+        services.AddSingleton<IContactStore, SqliteContactStore>();
+        services.AddSingleton<ContactBook>();
+        services.AddSingleton<HelloThrottle>();
+        services.AddHostedService(sp => sp.GetRequiredService<HelloThrottle>());
         services.AddSingleton<MessageRouter>();
         services.AddSingleton<PresenceHub>();
         services.AddSingleton<IDeviceKeyStore, SqliteDeviceKeyStore>();

@@ -47,6 +47,7 @@ public sealed class CliTests
         await using var server = await TestServer.StartAsync();
         var alice = await server.RegisterAsync("alice");
         var bob = await server.RegisterAsync("bob");
+        await bob.SetPresenceVisibilityAsync(Parley.Protocol.PresenceVisibility.Everyone, Wait.Token());
         await bob.DisposeAsync();
         var online = new TaskCompletionSource();
         alice.PresenceChanged += (_, e) =>

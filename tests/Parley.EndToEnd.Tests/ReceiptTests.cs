@@ -1,4 +1,5 @@
 using Parley.Client;
+using Parley.Client.Events;
 
 namespace Parley.EndToEnd.Tests;
 
@@ -58,9 +59,16 @@ public sealed class ReceiptTests
         var bob = await server.RegisterAsync("bob");
         var aliceEvents = new Inbox(alice);
         await alice.SyncAsync(Wait.Token());
+        // Bob writing to Alice makes them conversation peers: typing may go both ways, and Alice may see his presence.
+        await bob.SendTextAsync("alice", "hi", Wait.Token());
+        await bob.DisconnectAsync();
 
-        var snapshot = await alice.SubscribePresenceAsync(["bob"], Wait.Token());
-        Assert.False(Assert.Single(snapshot).Online);
+        var token = Wait.Token();
+        IReadOnlyList<PresenceChangedEventArgs> snapshot;
+        while (Assert.Single(snapshot = await alice.SubscribePresenceAsync(["bob"], token)).Online)
+        {
+            await Task.Delay(20, token); // the server has not seen Bob's connection close yet
+        }
 
         await bob.SyncAsync(Wait.Token());
         await Wait.UntilAsync(() => aliceEvents.Presence.Any(p => p.User == "bob" && p.Online), "bob online");

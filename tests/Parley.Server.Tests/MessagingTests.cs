@@ -295,6 +295,12 @@ public sealed class MessagingTests
         await using var fx = await ServerFixture.StartAsync();
         var alice = await RawClient.RegisterAsync(fx.Server, "alice");
         var bob = await RawClient.RegisterAsync(fx.Server, "bob");
+        await using (var first = await RawClient.ConnectAsync(fx.Server, bob))
+        {
+            // Bob writing to Alice makes them conversation peers and lets Alice see his presence.
+            Assert.Equal(ServerFrame.BodyOneofCase.SendResult, (await first.RequestAsync(Wire.Send("alice"))).BodyCase);
+        }
+        await Wait.UntilAsync(() => fx.Server.App.Services.GetRequiredService<Accounts.AccountDirectory>().Find("bob")!.LastSeen > 0);
         await using var a = await RawClient.ConnectAsync(fx.Server, alice);
         var snapshot = await a.RequestAsync(new ClientFrame { Presence = new SubscribePresence { Users = { "bob" } } });
         Assert.False(Assert.Single(snapshot.PresenceSnapshot.Users).Online);

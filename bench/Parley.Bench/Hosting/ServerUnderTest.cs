@@ -17,6 +17,15 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         "--Parley:Limits:RegistrationsPerMinutePerAddress=100000000",
         "--Parley:Limits:FramesPerSecond=1000000",
         "--Parley:Limits:FrameBurst=1000000",
+        // The generator is one script driving thousands of devices: it floods by design.
+        "--Parley:Limits:MessagesPerSecondPerSender=100000000",
+        "--Parley:Limits:MessageBurstPerSender=100000000",
+        "--Parley:Limits:MessagesPerSecondPerRecipient=100000000",
+        "--Parley:Limits:MessageBurstPerRecipient=100000000",
+        "--Parley:Limits:NewContactsPerHour=100000000",
+        "--Parley:Limits:NewContactBurst=100000000",
+        "--Parley:Limits:MaxQueuedEnvelopesPerDevice=100000000",
+        "--Parley:Limits:MaxQueuedBytesPerDevice=1000000000000",
     ];
 
     private readonly Process? _process;

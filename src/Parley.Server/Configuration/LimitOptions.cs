@@ -64,4 +64,84 @@ public sealed class LimitOptions
 
     /// <summary>A signed prekey older than this is due for rotation (the device is told at connect).</summary>
     public int SignedPreKeyRotationDays { get; set; } = 7;
+
+    /// <summary>
+    /// Prekey bundle fetches per hour by one device for one target device. A client fetches a
+    /// device's bundle once per session it starts (again only after a reset or a reinstall), so a
+    /// dozen an hour is ample; beyond it the fetch is refused with RATE_LIMITED.
+    /// </summary>
+    public int PreKeyFetchesPerDevicePairPerHour { get; set; } = 12;
+
+    /// <summary>
+    /// One-time prekeys (an EC and an ML-KEM one count together as one) handed out per target
+    /// device per hour, whoever asks: 3 an hour plus the burst is 92 a day, under the 100 EC
+    /// prekeys a device uploads in one refill, so no set of accounts can empty a device that comes
+    /// online once a day. (The SDK uploads 40 ML-KEM ones; past those the last-resort one serves.) Beyond the budget the
+    /// bundle is served without a one-time EC key and with the last-resort ML-KEM key, as Signal
+    /// does when a device runs out: the session is still forward-secret after the first reply.
+    /// </summary>
+    public double OneTimePreKeysPerDevicePerHour { get; set; } = 3;
+
+    /// <summary>One-time prekeys a target device may hand out at once above the hourly rate: a new group of 20 people all starting sessions.</summary>
+    public int OneTimePreKeyBurst { get; set; } = 20;
+
+    /// <summary>
+    /// Failed Hellos from one address before back-off starts. Device secrets are 256-bit random,
+    /// so this is not about guessing: it bounds the CPU and log volume a script can cost.
+    /// A client with a stale secret fails once per reconnect, far below this.
+    /// </summary>
+    public int FailedHellosPerAddress { get; set; } = 20;
+
+    /// <summary>Failed Hellos for one account (any address) before back-off starts for that account.</summary>
+    public int FailedHellosPerAccount { get; set; } = 20;
+
+    /// <summary>First back-off after the free failures, in seconds; it doubles with each further failure.</summary>
+    public int HelloBackoffInitialSeconds { get; set; } = 1;
+
+    /// <summary>Longest back-off for an address, in seconds: a scripted attacker waits 5 minutes per try.</summary>
+    public int HelloBackoffMaxSecondsPerAddress { get; set; } = 300;
+
+    /// <summary>
+    /// Longest back-off for an account, in seconds: kept short because anyone can fail Hellos for
+    /// someone else's account, and the owner's own devices must not be locked out for long.
+    /// </summary>
+    public int HelloBackoffMaxSecondsPerAccount { get; set; } = 30;
+
+    /// <summary>Minutes without a failure after which an address's or account's failures are forgotten.</summary>
+    public int FailedHelloWindowMinutes { get; set; } = 15;
+
+    /// <summary>Seconds between the summary log lines of failed Hellos (one line per period with any, instead of one per attempt).</summary>
+    public int FailedHelloLogIntervalSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// Envelopes one device's durable queue may hold. A device offline for the whole envelope
+    /// lifetime (30 days) of a busy user (500 messages a day) needs 15,000; beyond the cap a send
+    /// to it is refused with RECIPIENT_QUEUE_FULL, so nobody can fill the disk through one device.
+    /// </summary>
+    public int MaxQueuedEnvelopesPerDevice { get; set; } = 20_000;
+
+    /// <summary>Bytes one device's durable queue may hold: payloads are text and media pointers (64 KB at most), so 100 MB is months of heavy use.</summary>
+    public long MaxQueuedBytesPerDevice { get; set; } = 100L * 1024 * 1024;
+
+    /// <summary>Sustained messages per second from one account (all its devices): far above a person, far below a flood of the server.</summary>
+    public double MessagesPerSecondPerSender { get; set; } = 50;
+
+    /// <summary>Messages one account may send at once above its sustained rate: an outbox flushed after a long time offline.</summary>
+    public int MessageBurstPerSender { get; set; } = 2000;
+
+    /// <summary>Sustained messages per second from one account to one recipient: a fast typist sends 1-2; this stops flooding one person.</summary>
+    public double MessagesPerSecondPerRecipient { get; set; } = 20;
+
+    /// <summary>Messages to one recipient at once above the sustained rate (an outbox flush).</summary>
+    public int MessageBurstPerRecipient { get; set; } = 1000;
+
+    /// <summary>
+    /// First messages per hour to users the account has never written to. People start a few new
+    /// chats a day; spam scripts start thousands. Beyond it a send to a new user is refused with
+    /// RATE_LIMITED; existing conversations are unaffected.
+    /// </summary>
+    public double NewContactsPerHour { get; set; } = 30;
+
+    /// <summary>New contacts at once above the hourly rate: messaging everyone in a new group.</summary>
+    public int NewContactBurst { get; set; } = 50;
 }

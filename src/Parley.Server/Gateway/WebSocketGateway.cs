@@ -25,6 +25,7 @@ public sealed partial class WebSocketGateway(
     PresenceHub presence,
     PreKeyService preKeys,
     ServerCapacity capacity,
+    HelloThrottle helloThrottle,
     IOptions<ParleyOptions> options,
     TimeProvider time,
     ILogger<WebSocketGateway> logger,
@@ -56,7 +57,7 @@ public sealed partial class WebSocketGateway(
 
     private async Task ServeAuthenticatedAsync(PipeWebSocket socket, string remote)
     {
-        var hello = await ReadHelloAsync(socket);
+        var hello = await ReadHelloAsync(socket, remote);
         if (hello is null)
         {
             return;
@@ -98,7 +99,7 @@ public sealed partial class WebSocketGateway(
     }
 
     /// <summary>Reads the first frame, which must be a Hello with good credentials and a common version.</summary>
-    private async Task<(ClientFrame Frame, Account Account, uint DeviceId)?> ReadHelloAsync(PipeWebSocket socket)
+    private async Task<(ClientFrame Frame, Account Account, uint DeviceId)?> ReadHelloAsync(PipeWebSocket socket, string remote)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(_limits.HelloTimeoutSeconds));
         ClientFrame? frame;
@@ -139,12 +140,18 @@ public sealed partial class WebSocketGateway(
                 $"no common protocol version; this server speaks {ProtocolVersion.Oldest}-{ProtocolVersion.Current}", ErrorCode.UnsupportedVersion, frame.RequestId);
             return null;
         }
+        if (helloThrottle.RetryAfterMs(remote, hello.User) is { } wait)
+        {
+            await CloseEarlyAsync(socket, CloseCodes.Policy, "too many failed Hellos; wait", ErrorCode.RateLimited, frame.RequestId, wait);
+            return null;
+        }
         if (directory.Authenticate(hello.User, hello.DeviceId, hello.Password) is not { } auth)
         {
-            LogBadCredentials(logger, hello.User.Length > 40 ? hello.User[..40] : hello.User);
+            helloThrottle.Failed(remote, hello.User); // counted and logged in aggregate, not per attempt
             await CloseEarlyAsync(socket, CloseCodes.Policy, "wrong credentials", ErrorCode.Unauthorized, frame.RequestId);
             return null;
         }
+        helloThrottle.Succeeded(auth.Account);
         return (frame, auth.Account, auth.Device.Id);
     }
 
@@ -342,12 +349,15 @@ public sealed partial class WebSocketGateway(
                 return preKeys.Upload(c.Account, c.DeviceId, frame.UploadPrekeys);
 
             case ClientFrame.BodyOneofCase.GetBundles:
-                var (bundles, ranLow) = preKeys.Fetch(c.Account, frame.GetBundles);
+                var (bundles, ranLow) = preKeys.Fetch(c.Account, c.DeviceId, frame.GetBundles);
                 foreach (var (deviceKey, lowKeys) in ranLow)
                 {
                     registry.Find(deviceKey)?.TrySend(new ServerFrame { PrekeysLow = lowKeys });
                 }
                 return bundles;
+
+            case ClientFrame.BodyOneofCase.PresenceVisibility:
+                return presence.SetVisibility(c.Account, frame.PresenceVisibility);
 
             case ClientFrame.BodyOneofCase.Hello:
                 return MessageRouter.Fail(ErrorCode.BadRequest, "already authenticated");
@@ -362,6 +372,10 @@ public sealed partial class WebSocketGateway(
         if (!UserName.IsValid(typing.Peer) || directory.Find(typing.Peer) is not { } peer)
         {
             return MessageRouter.Fail(ErrorCode.UnknownUser, "no such user");
+        }
+        if (!presence.MayType(c.Account, peer))
+        {
+            return MessageRouter.Fail(ErrorCode.Forbidden, "typing goes only to users you have a conversation with");
         }
         var update = new ServerFrame { TypingUpdate = new TypingUpdate { User = c.Account.User, DeviceId = c.DeviceId, Typing = typing.Typing_ } };
         foreach (var device in peer.Devices)
@@ -398,14 +412,14 @@ public sealed partial class WebSocketGateway(
     }
 
     /// <summary>Closes a connection that never got a send loop (before or during Hello).</summary>
-    private async Task CloseEarlyAsync(PipeWebSocket socket, WebSocketCloseStatus status, string reason, ErrorCode? code = null, ulong requestId = 0)
+    private async Task CloseEarlyAsync(PipeWebSocket socket, WebSocketCloseStatus status, string reason, ErrorCode? code = null, ulong requestId = 0, uint retryAfterMs = 0)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         try
         {
             if (code is { } c)
             {
-                socket.Write(new ServerFrame { RequestId = requestId, Error = new Error { Code = c, Message = reason } }, observer);
+                socket.Write(new ServerFrame { RequestId = requestId, Error = new Error { Code = c, Message = reason, RetryAfterMs = retryAfterMs } }, observer);
             }
             socket.WriteClose(status, reason);
             await socket.FlushAsync(timeout.Token);
@@ -425,9 +439,6 @@ public sealed partial class WebSocketGateway(
 
     [LoggerMessage(LogLevel.Debug, "Device {User}.{Device} disconnected")]
     private static partial void LogDisconnected(ILogger logger, string user, uint device);
-
-    [LoggerMessage(LogLevel.Information, "Refused Hello with wrong credentials for {User}")]
-    private static partial void LogBadCredentials(ILogger logger, string user);
 
     [LoggerMessage(LogLevel.Warning, "Closing {User}.{Device}: frame flood")]
     private static partial void LogFlood(ILogger logger, string user, uint device);

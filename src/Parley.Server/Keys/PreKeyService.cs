@@ -6,6 +6,7 @@ using Parley.Crypto.Keys;
 using Parley.Protocol;
 using Parley.Server.Accounts;
 using Parley.Server.Configuration;
+using Parley.Server.Limits;
 using Parley.Server.Messaging;
 
 namespace Parley.Server.Keys;
@@ -13,7 +14,10 @@ namespace Parley.Server.Keys;
 /// <summary>
 /// The prekey directory: devices upload public keys (checked: sizes, counts, signatures by the
 /// identity key), others fetch one bundle per device, each fetch consuming a one-time prekey.
-/// Fetches are rate-limited per requesting account so nobody can drain another's prekeys.
+/// Fetches are limited per requesting account and per (requesting device, target device), and the
+/// one-time prekeys a target device hands out are limited per hour whoever asks: past that budget
+/// the bundle comes without one-time keys (signed prekey and last-resort ML-KEM key), so no set of
+/// accounts can drain a device faster than it refills.
 /// </summary>
 public sealed class PreKeyService : IDisposable
 {
@@ -30,6 +34,8 @@ public sealed class PreKeyService : IDisposable
     private readonly LimitOptions _limits;
     private readonly TimeProvider _time;
     private readonly PartitionedRateLimiter<long> _fetches;
+    private readonly TokenBuckets<(long Requester, long Target)> _pairFetches;
+    private readonly TokenBuckets<long> _oneTimeBudget;
 
     public PreKeyService(IDeviceKeyStore store, AccountDirectory directory, IOptions<ParleyOptions> options, TimeProvider time)
     {
@@ -45,6 +51,8 @@ public sealed class PreKeyService : IDisposable
             QueueLimit = 0,
             AutoReplenishment = true,
         }));
+        _pairFetches = new(_limits.PreKeyFetchesPerDevicePairPerHour / 3600.0, _limits.PreKeyFetchesPerDevicePairPerHour, time);
+        _oneTimeBudget = new(_limits.OneTimePreKeysPerDevicePerHour / 3600.0, _limits.OneTimePreKeyBurst, time);
     }
 
     /// <summary>Checks and stores an upload; an Error frame says what was wrong.</summary>
@@ -139,7 +147,7 @@ public sealed class PreKeyService : IDisposable
     /// One bundle per device of the user that has keys (or just the named device), consuming one
     /// one-time prekey of each kind. Devices that ran low are returned so the caller can tell them.
     /// </summary>
-    public (ServerFrame Answer, List<(long DeviceKey, PreKeysLow Low)> RanLow) Fetch(Account requester, GetPreKeyBundles request)
+    public (ServerFrame Answer, List<(long DeviceKey, PreKeysLow Low)> RanLow) Fetch(Account requester, uint requesterDevice, GetPreKeyBundles request)
     {
         var ranLow = new List<(long, PreKeysLow)>();
         if (!UserName.IsValid(request.User) || _directory.Find(request.User) is not { } target)
@@ -157,14 +165,23 @@ public sealed class PreKeyService : IDisposable
             return (new ServerFrame { Error = error }, ranLow);
         }
 
-        var bundles = new PreKeyBundles();
-        foreach (var device in target.Devices)
+        long requesterKey = new DeviceAddress(requester.Id, requesterDevice).Key;
+        var devices = target.Devices.Where(d => request.DeviceId == 0 || d.Id == request.DeviceId).Select(d => new DeviceAddress(target.Id, d.Id).Key).ToList();
+        // Checked for every device before any is served, so a refused fetch consumes no one-time prekey.
+        foreach (var deviceKey in devices)
         {
-            if (request.DeviceId != 0 && device.Id != request.DeviceId)
+            if (!_pairFetches.HasToken((requesterKey, deviceKey)))
             {
-                continue;
+                _pairFetches.TryTake((requesterKey, deviceKey), out var wait);
+                return (MessageRouter.RateLimited($"too many fetches of {target.User}'s keys from this device", wait), ranLow);
             }
-            long deviceKey = new DeviceAddress(target.Id, device.Id).Key;
+        }
+
+        var bundles = new PreKeyBundles();
+        foreach (var deviceKey in devices)
+        {
+            _pairFetches.TryTake((requesterKey, deviceKey), out _);
+            uint deviceId = (uint)(deviceKey & 0xFFFF);
             if (_store.Get(deviceKey) is not { SignedPreKey: { } signed } keys)
             {
                 continue; // never uploaded keys: nobody can start a session with it yet
@@ -172,16 +189,19 @@ public sealed class PreKeyService : IDisposable
             var bundle = new PreKeyBundle
             {
                 User = target.User,
-                DeviceId = device.Id,
+                DeviceId = deviceId,
                 RegistrationId = keys.RegistrationId,
                 IdentityKey = ByteString.CopyFrom(keys.IdentityKey),
                 SignedPrekey = ToWire(signed),
             };
-            if (_store.Take(deviceKey, PreKeyKind.Ec) is { } oneTime)
+            // Past the device's budget: no one-time keys, whoever asks (the session is set up from
+            // the signed prekey and the last-resort ML-KEM key, and ratchets to fresh keys at the first reply).
+            bool oneTimeAllowed = _oneTimeBudget.TryTake(deviceKey, out _);
+            if (oneTimeAllowed && _store.Take(deviceKey, PreKeyKind.Ec) is { } oneTime)
             {
                 bundle.OneTimePrekey = new PreKey { Id = oneTime.Id, PublicKey = ByteString.CopyFrom(oneTime.PublicKey) };
             }
-            if ((_store.Take(deviceKey, PreKeyKind.Kyber) ?? keys.KyberLastResort) is { } kyber)
+            if (((oneTimeAllowed ? _store.Take(deviceKey, PreKeyKind.Kyber) : null) ?? keys.KyberLastResort) is { } kyber)
             {
                 bundle.KyberPrekey = ToWire(kyber);
             }

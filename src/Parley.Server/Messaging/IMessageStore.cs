@@ -21,6 +21,18 @@ public interface IMessageStore
     /// <summary>Reads a device's queue in order, after <paramref name="afterSeq"/>.</summary>
     IReadOnlyList<Envelope> ReadQueue(long deviceKey, ulong afterSeq, int limit);
 
+    /// <summary>
+    /// What the device's queue holds, from memory (kept by the writer as it commits): exact after
+    /// each commit, so a check before an append can overshoot only by the appends in flight.
+    /// </summary>
+    QueueUsage Usage(long deviceKey);
+
+    /// <summary>
+    /// The ids among <paramref name="messageIds"/> that a device of <paramref name="senderAccount"/> sent to
+    /// <paramref name="recipientAccount"/> within the dedup window. Reads the database (one indexed lookup per id).
+    /// </summary>
+    IReadOnlyList<Google.Protobuf.ByteString> SentTo(long senderAccount, long recipientAccount, IReadOnlyList<Google.Protobuf.ByteString> messageIds);
+
     /// <summary>Deletes envelopes past their expiry and dedup entries past their window; returns envelopes deleted.</summary>
     Task<int> DeleteExpiredAsync(long nowUnixMs, long dedupBeforeUnixMs);
 }

@@ -1,16 +1,26 @@
 using Google.Protobuf;
+using Microsoft.Extensions.Options;
 using Parley.Protocol;
 using Parley.Server.Accounts;
+using Parley.Server.Configuration;
+using Parley.Server.Contacts;
+using Parley.Server.Limits;
 
 namespace Parley.Server.Messaging;
 
 /// <summary>
 /// The rules of the spine: who a send must address, what becomes durable, which receipts an
-/// ack or a read causes. Answers are ServerFrames without a request id; expected failures are
-/// Error frames, not exceptions.
+/// ack or a read causes, and the abuse limits on sends (rates, new contacts, queue caps) and
+/// READs (only for messages the peer really sent the reader). Answers are ServerFrames without a
+/// request id; expected failures are Error frames, not exceptions.
 /// </summary>
-public sealed class MessageRouter(AccountDirectory directory, IMessageStore store, TimeProvider time)
+public sealed class MessageRouter(AccountDirectory directory, IMessageStore store, ContactBook contacts, IOptions<ParleyOptions> options, TimeProvider time)
 {
+    private readonly LimitOptions _limits = options.Value.Limits;
+    private readonly TokenBuckets<long> _senderRate = new(options.Value.Limits.MessagesPerSecondPerSender, options.Value.Limits.MessageBurstPerSender, time);
+    private readonly TokenBuckets<(long, long)> _pairRate = new(options.Value.Limits.MessagesPerSecondPerRecipient, options.Value.Limits.MessageBurstPerRecipient, time);
+    private readonly TokenBuckets<long> _newContacts = new(options.Value.Limits.NewContactsPerHour / 3600, options.Value.Limits.NewContactBurst, time);
+
     /// <summary>
     /// Validates a send and hands one envelope per device to the store. Returns the failure to
     /// answer at once, or null with <paramref name="stored"/> completing once the envelopes are
@@ -46,11 +56,23 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         {
             return stale;
         }
+        if (Throttle(sender, recipient) is { } limited)
+        {
+            return limited;
+        }
+        if (QueueFull(sender, recipient, send.Payloads) is { } full)
+        {
+            return full;
+        }
 
         var envelopes = new List<QueuedEnvelope>(send.Payloads.Count);
         foreach (var p in send.Payloads)
         {
             var target = p.User == recipient.User ? recipient : sender;
+            if (target == sender && IsFull(new DeviceAddress(sender.Id, p.DeviceId).Key, p.Payload.Length))
+            {
+                continue; // the sender's own device, offline long enough to fill its queue, misses this copy
+            }
             envelopes.Add(new QueuedEnvelope(new DeviceAddress(target.Id, p.DeviceId).Key, new Envelope
             {
                 Kind = send.Kind,
@@ -64,7 +86,10 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
                 Payload = p.Payload,
             }));
         }
-        var key = new DedupKey(new DeviceAddress(sender.Id, senderDevice).Key, send.MessageId.ToByteArray());
+        // Only a MESSAGE makes a contact: a client sends RETRY_REQUEST on its own when it cannot
+        // decrypt, so a stranger could otherwise provoke one and gain the right to see its presence.
+        bool newContact = send.Kind == EnvelopeKind.Message && contacts.RecordWrite(sender.Id, recipient.Id);
+        var key = new DedupKey(new DeviceAddress(sender.Id, senderDevice).Key, send.MessageId.ToByteArray(), recipient.Id, newContact);
         stored = store.AppendAsync(key, envelopes);
         return null;
     }
@@ -126,11 +151,18 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         {
             return Fail(ErrorCode.UnknownUser, "no such user");
         }
+        // Only ids the peer really sent the reader: otherwise anyone could mark anything read
+        // for anyone. Ids past the dedup window are dropped too; the rest still go.
+        var sent = store.SentTo(peer.Id, reader.Id, read.MessageIds);
+        if (sent.Count == 0)
+        {
+            return Fail(ErrorCode.NotFound, $"none of these ids is a message {peer.User} sent you in the last {_limits.DedupDays} days");
+        }
         var receipts = new List<QueuedEnvelope>();
-        AddReceipts(receipts, EnvelopeKind.ReadReceipt, reader, readerDevice, peer, reader.User, read.MessageIds);
+        AddReceipts(receipts, EnvelopeKind.ReadReceipt, reader, readerDevice, peer, reader.User, sent);
         if (peer != reader)
         {
-            AddReceipts(receipts, EnvelopeKind.ReadReceipt, reader, readerDevice, reader, peer.User, read.MessageIds);
+            AddReceipts(receipts, EnvelopeKind.ReadReceipt, reader, readerDevice, reader, peer.User, sent);
         }
         await store.AppendAsync(null, receipts);
         return new ServerFrame { Ok = new Ok() };
@@ -146,11 +178,66 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         return new ServerFrame { DeviceList = DeviceListOf(account) };
     }
 
+    /// <summary>RATE_LIMITED with when to retry.</summary>
+    public static ServerFrame RateLimited(string message, uint retryAfterMs) =>
+        new() { Error = new Error { Code = ErrorCode.RateLimited, Message = message, RetryAfterMs = Math.Max(1, retryAfterMs) } };
+
     public static ServerFrame Fail(ErrorCode code, string message) =>
         new() { Error = new Error { Code = code, Message = message } };
 
     /// <summary>The answer to a request the server failed on (logged there): the client may retry.</summary>
     public static ServerFrame ServerError() => Fail(ErrorCode.Internal, "server error; retry the request");
+
+    /// <summary>
+    /// The send rates: per sender account, per sender→recipient pair, and for a recipient the
+    /// sender has never written to, per account new contacts. Sends to oneself are not limited
+    /// beyond the sender's own rate.
+    /// </summary>
+    private ServerFrame? Throttle(Account sender, Account recipient)
+    {
+        if (!_senderRate.TryTake(sender.Id, out var wait))
+        {
+            return RateLimited("too many messages; slow down", wait);
+        }
+        if (sender == recipient)
+        {
+            return null;
+        }
+        if (!_pairRate.TryTake((sender.Id, recipient.Id), out wait))
+        {
+            return RateLimited($"too many messages to {recipient.User}; slow down", wait);
+        }
+        if (!contacts.HasWritten(sender.Id, recipient.Id) && !_newContacts.TryTake(sender.Id, out wait))
+        {
+            return RateLimited("too many new conversations; existing ones are unaffected", wait);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// RECIPIENT_QUEUE_FULL when any device of the recipient has its queue at the cap: the message
+    /// is refused as a whole, so the recipient's devices never disagree about what was sent. The
+    /// sender's own devices are checked per copy instead (see BeginSend).
+    /// </summary>
+    private ServerFrame? QueueFull(Account sender, Account recipient, IList<DevicePayload> payloads)
+    {
+        for (int i = 0; i < payloads.Count; i++)
+        {
+            var p = payloads[i];
+            if (p.User == recipient.User && sender != recipient && IsFull(new DeviceAddress(recipient.Id, p.DeviceId).Key, p.Payload.Length))
+            {
+                return Fail(ErrorCode.RecipientQueueFull, $"{recipient.User} has too many undelivered messages; try again after they come online");
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Whether one more envelope of about <paramref name="payloadBytes"/> would put the device's queue over a cap.</summary>
+    private bool IsFull(long deviceKey, int payloadBytes)
+    {
+        var usage = store.Usage(deviceKey);
+        return usage.Envelopes >= _limits.MaxQueuedEnvelopesPerDevice || usage.Bytes + payloadBytes > _limits.MaxQueuedBytesPerDevice;
+    }
 
     private static void AddReceipts(List<QueuedEnvelope> into, EnvelopeKind kind, Account from, uint fromDevice,
         Account to, string conversation, IEnumerable<ByteString> ids)

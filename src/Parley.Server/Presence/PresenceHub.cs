@@ -1,5 +1,6 @@
 using Parley.Protocol;
 using Parley.Server.Accounts;
+using Parley.Server.Contacts;
 using Parley.Server.Gateway;
 
 namespace Parley.Server.Presence;
@@ -7,8 +8,11 @@ namespace Parley.Server.Presence;
 /// <summary>
 /// Who is online on this node and who watches whom. Presence is ephemeral: updates go only to
 /// connections watching now, and are dropped for a connection whose outbound queue is full.
+/// Who may watch whom follows the watched user's <see cref="PresenceVisibility"/>, checked at
+/// subscribe time and again at every update (so a changed setting applies at once); typing goes
+/// only between conversation peers.
 /// </summary>
-public sealed class PresenceHub(AccountDirectory directory, TimeProvider time)
+public sealed class PresenceHub(AccountDirectory directory, ContactBook contacts, TimeProvider time)
 {
     /// <summary>Most users one connection may watch.</summary>
     public const int MaxWatchedPerConnection = 1024;
@@ -63,18 +67,37 @@ public sealed class PresenceHub(AccountDirectory directory, TimeProvider time)
         }
     }
 
-    /// <summary>Starts watching the users (unknown names are skipped) and returns their presence now.</summary>
+    /// <summary>Whether <paramref name="from"/> may send typing to <paramref name="to"/>: only within a conversation.</summary>
+    public bool MayType(Account from, Account to) => contacts.AreConversationPeers(from.Id, to.Id);
+
+    /// <summary>Sets who may see the account's presence; durable, and applies to updates already subscribed.</summary>
+    public ServerFrame SetVisibility(Account account, SetPresenceVisibility request)
+    {
+        if (!Enum.IsDefined(request.Visibility))
+        {
+            return Messaging.MessageRouter.Fail(ErrorCode.BadRequest, "visibility must be CONTACTS, EVERYONE or NOBODY");
+        }
+        contacts.SetVisibility(account.Id, request.Visibility);
+        return new ServerFrame { Ok = new Ok() };
+    }
+
+    /// <summary>Starts watching the users the caller may see (unknown and hidden names are skipped) and returns their presence now.</summary>
     public PresenceSnapshot Subscribe(DeviceConnection connection, IEnumerable<string> users)
     {
         var snapshot = new PresenceSnapshot();
+        // Checked outside the lock: the first check for an account may read its contacts from the database.
+        var visible = new List<Account>();
+        foreach (var user in users)
+        {
+            if (directory.Find(user) is { } account && contacts.MaySeePresence(connection.Account.Id, account.Id))
+            {
+                visible.Add(account); // unknown and hidden users look alike: the snapshot simply leaves them out
+            }
+        }
         lock (_lock)
         {
-            foreach (var user in users)
+            foreach (var account in visible)
             {
-                if (directory.Find(user) is not { } account)
-                {
-                    continue;
-                }
                 if (connection.WatchedAccounts.Count < MaxWatchedPerConnection && connection.WatchedAccounts.Add(account.Id))
                 {
                     if (!_watchers.TryGetValue(account.Id, out var set))
@@ -108,6 +131,10 @@ public sealed class PresenceHub(AccountDirectory directory, TimeProvider time)
         var update = new PresenceUpdate { User = account.User, Online = online, LastSeen = account.LastSeen };
         foreach (var watcher in watchers)
         {
+            if (!contacts.MaySeePresence(watcher.Account.Id, account.Id))
+            {
+                continue;
+            }
             watcher.TrySend(new ServerFrame { PresenceUpdate = update });
         }
     }

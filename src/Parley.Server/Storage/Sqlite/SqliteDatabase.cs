@@ -76,7 +76,18 @@ public sealed class SqliteDatabase
             Execute(connection, Schema);
             if (migrate)
             {
-                Execute(connection, "INSERT INTO queue(device, seq) SELECT device, seq FROM envelopes; DROP INDEX IF EXISTS envelopes_by_device;");
+                Execute(connection, "INSERT INTO queue(device, seq, size) SELECT device, seq, length(body) FROM envelopes; DROP INDEX IF EXISTS envelopes_by_device;");
+            }
+            // Columns added for the abuse limits. Rows from before keep a recipient of 0 (READ
+            // receipts for them are not forwarded) and get their real size from the body.
+            if (!ColumnExists(connection, "dedup", "recipient"))
+            {
+                Execute(connection, "ALTER TABLE dedup ADD COLUMN recipient INTEGER NOT NULL DEFAULT 0;");
+            }
+            if (!ColumnExists(connection, "queue", "size"))
+            {
+                Execute(connection, "ALTER TABLE queue ADD COLUMN size INTEGER NOT NULL DEFAULT 0;" +
+                    "UPDATE queue SET size = (SELECT length(body) FROM envelopes WHERE envelopes.seq = queue.seq);");
             }
             Execute(connection, "COMMIT;");
         }
@@ -85,6 +96,14 @@ public sealed class SqliteDatabase
             Execute(connection, "ROLLBACK;");
             throw;
         }
+    }
+
+    private static bool ColumnExists(SqliteConnection connection, string table, string column)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT 1 FROM pragma_table_info('{table}') WHERE name = $c";
+        command.Parameters.AddWithValue("$c", column);
+        return command.ExecuteScalar() is not null;
     }
 
     private static bool TableExists(SqliteConnection connection, string name)
@@ -102,6 +121,9 @@ public sealed class SqliteDatabase
     // (acks come back in any order); the message store deletes them later instead, in seq order,
     // once nearly all of their neighbours are acked too, so a run of deletes empties whole pages.
     // Dedup is keyed message id first: ids are UUIDv7, so new rows also land at the right edge.
+    // Its recipient (account id) lets a READ be checked against what the peer really sent the
+    // reader; queue.size (body bytes) keeps the per-device queue byte count exact on ack.
+    // contacts holds one row per (sender, recipient) pair that has exchanged a message.
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS accounts (
             id INTEGER PRIMARY KEY,
@@ -133,13 +155,25 @@ public sealed class SqliteDatabase
         CREATE TABLE IF NOT EXISTS queue (
             device INTEGER NOT NULL,
             seq INTEGER NOT NULL,
+            size INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (device, seq)
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS dedup (
             message_id BLOB NOT NULL,
             sender INTEGER NOT NULL,
             at INTEGER NOT NULL,
+            recipient INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (message_id, sender)
         ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS contacts (
+            sender INTEGER NOT NULL,
+            recipient INTEGER NOT NULL,
+            PRIMARY KEY (sender, recipient)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS contacts_by_recipient ON contacts(recipient, sender);
+        CREATE TABLE IF NOT EXISTS privacy (
+            account INTEGER PRIMARY KEY,
+            presence INTEGER NOT NULL
+        );
         """;
 }

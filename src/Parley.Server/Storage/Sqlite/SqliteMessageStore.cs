@@ -60,6 +60,11 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private volatile bool _stopping;
     private readonly Thread _writer;
     private ulong _lastSeq;
+    // Per-device queue tallies, written by the writer thread only (after inserts and dequeues),
+    // read by any thread for the queue cap. One tally per device that ever had a queue, kept at
+    // zero rather than removed, so a live device's insert-then-ack allocates nothing.
+    private readonly ConcurrentDictionary<long, QueueTally> _usage = new();
+    private bool _recountDue;
 
     public SqliteMessageStore(SqliteDatabase database, IEnvelopeSink sink, ParleyOptions options, TimeProvider time, ILogger<SqliteMessageStore> logger)
     {
@@ -76,6 +81,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM envelopes";
             _lastSeq = (ulong)(long)command.ExecuteScalar()!;
+            Recount(connection);
         }
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "parley-group-commit" };
         _writer.Start();
@@ -101,6 +107,31 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         Enqueue(op);
         await op.Done.Task;
         return op.Deleted;
+    }
+
+    public QueueUsage Usage(long deviceKey) =>
+        _usage.TryGetValue(deviceKey, out var tally) ? new QueueUsage(Volatile.Read(ref tally.Envelopes), Volatile.Read(ref tally.Bytes)) : default;
+
+    public IReadOnlyList<ByteString> SentTo(long senderAccount, long recipientAccount, IReadOnlyList<ByteString> messageIds)
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        // Sender device keys of one account are a contiguous range (account << 16 | device).
+        command.CommandText = "SELECT 1 FROM dedup WHERE message_id = $m AND sender BETWEEN $lo AND $hi AND recipient = $r LIMIT 1";
+        var id = command.Parameters.Add("$m", SqliteType.Blob);
+        command.Parameters.AddWithValue("$lo", senderAccount << 16);
+        command.Parameters.AddWithValue("$hi", (senderAccount << 16) | 0xFFFF);
+        command.Parameters.AddWithValue("$r", recipientAccount);
+        var sent = new List<ByteString>(messageIds.Count);
+        foreach (var messageId in messageIds)
+        {
+            id.Value = messageId.ToByteArray();
+            if (command.ExecuteScalar() is not null)
+            {
+                sent.Add(messageId);
+            }
+        }
+        return sent;
     }
 
     public IReadOnlyList<Envelope> ReadQueue(long deviceKey, ulong afterSeq, int limit)
@@ -212,6 +243,11 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     tx.Commit();
                 }
                 ForgetDeletedBodies();
+                if (_recountDue)
+                {
+                    _recountDue = false;
+                    Recount(connection);
+                }
                 if (committed.Count > 0)
                 {
                     _sink.OnCommitted(committed);
@@ -227,6 +263,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 _lastSeq = seqBefore;
                 _ackedBodies.RemoveRange(ackedBefore, _ackedBodies.Count - ackedBefore);
                 _bodiesDue = true;
+                _recountDue = true; // the tallies counted what was rolled back
                 foreach (var op in batch)
                 {
                     op.Fail(e);
@@ -405,6 +442,37 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         }
     }
 
+    /// <summary>Sets every device's tally from the queue table (at open, and after expiry deleted rows).</summary>
+    private void Recount(SqliteConnection connection)
+    {
+        var counted = new HashSet<long>();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT device, COUNT(*), SUM(size) FROM queue GROUP BY device";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var tally = _usage.GetOrAdd(reader.GetInt64(0), _ => new QueueTally());
+            Volatile.Write(ref tally.Envelopes, reader.GetInt32(1));
+            Volatile.Write(ref tally.Bytes, reader.GetInt64(2));
+            counted.Add(reader.GetInt64(0));
+        }
+        foreach (var (device, tally) in _usage)
+        {
+            if (!counted.Contains(device))
+            {
+                Volatile.Write(ref tally.Envelopes, 0);
+                Volatile.Write(ref tally.Bytes, 0);
+            }
+        }
+    }
+
+    private void Tally(long deviceKey, int envelopes, long bytes)
+    {
+        var tally = _usage.GetOrAdd(deviceKey, static _ => new QueueTally());
+        Volatile.Write(ref tally.Envelopes, Math.Max(0, tally.Envelopes + envelopes));
+        Volatile.Write(ref tally.Bytes, Math.Max(0, tally.Bytes + bytes));
+    }
+
     private void Insert(Statements s, QueuedEnvelope queued, long now, List<QueuedEnvelope> committed)
     {
         var envelope = queued.Envelope;
@@ -416,7 +484,8 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         {
             envelope.WriteTo(body.AsSpan(0, size));
             s.Insert.Bind(1, queued.DeviceKey).Bind(2, (long)envelope.Seq).Bind(3, now + _ttlMs).Bind(4, body.AsSpan(0, size)).Run();
-            s.Enqueue.Bind(1, queued.DeviceKey).Bind(2, (long)envelope.Seq).Run();
+            s.Enqueue.Bind(1, queued.DeviceKey).Bind(2, (long)envelope.Seq).Bind(3, size).Run();
+            Tally(queued.DeviceKey, 1, size);
         }
         finally
         {
@@ -433,9 +502,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private sealed class Statements(SqliteConnection connection) : IDisposable
     {
         public readonly RawStatement Insert = new(connection.Handle!, "INSERT INTO envelopes(device, seq, expires, body) VALUES (?1, ?2, ?3, ?4)");
-        public readonly RawStatement Dedup = new(connection.Handle!, "INSERT OR IGNORE INTO dedup(sender, message_id, at) VALUES (?1, ?2, ?3)");
-        public readonly RawStatement Enqueue = new(connection.Handle!, "INSERT INTO queue(device, seq) VALUES (?1, ?2)");
-        public readonly RawStatement Dequeue = new(connection.Handle!, "DELETE FROM queue WHERE seq = ?1 AND device = ?2");
+        public readonly RawStatement Dedup = new(connection.Handle!, "INSERT OR IGNORE INTO dedup(sender, message_id, at, recipient) VALUES (?1, ?2, ?3, ?4)");
+        public readonly RawStatement AddContact = new(connection.Handle!, "INSERT OR IGNORE INTO contacts(sender, recipient) VALUES (?1, ?2)");
+        public readonly RawStatement Enqueue = new(connection.Handle!, "INSERT INTO queue(device, seq, size) VALUES (?1, ?2, ?3)");
+        public readonly RawStatement Dequeue = new(connection.Handle!, "DELETE FROM queue WHERE seq = ?1 AND device = ?2 RETURNING size");
         public readonly RawStatement DeleteBodies = new(connection.Handle!, "DELETE FROM envelopes WHERE seq BETWEEN ?1 AND ?2");
         public readonly RawStatement ExpireQueued = new(connection.Handle!, "DELETE FROM queue WHERE (device, seq) IN (SELECT device, seq FROM envelopes WHERE expires < ?1)");
         public readonly RawStatement Expire = new(connection.Handle!, "DELETE FROM envelopes WHERE expires < ?1");
@@ -445,6 +515,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         {
             Insert.Dispose();
             Dedup.Dispose();
+            AddContact.Dispose();
             Enqueue.Dispose();
             Dequeue.Dispose();
             DeleteBodies.Dispose();
@@ -490,6 +561,23 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             return raw.sqlite3_changes(_db);
         }
 
+        /// <summary>Steps a statement that returns at most one row of one integer (a RETURNING clause); null when no row.</summary>
+        public long? RunScalar()
+        {
+            long? value = null;
+            int rc;
+            while ((rc = raw.sqlite3_step(_statement)) == raw.SQLITE_ROW)
+            {
+                value = raw.sqlite3_column_int64(_statement, 0);
+            }
+            raw.sqlite3_reset(_statement);
+            if (rc != raw.SQLITE_DONE)
+            {
+                Check(rc);
+            }
+            return value;
+        }
+
         public void Dispose() => _statement.Dispose();
 
         private void Check(int rc)
@@ -499,6 +587,13 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 throw new SqliteException(raw.sqlite3_errmsg(_db).utf8_to_string(), rc);
             }
         }
+    }
+
+    /// <summary>One device's queue tally; fields written by the writer thread only.</summary>
+    private sealed class QueueTally
+    {
+        public int Envelopes;
+        public long Bytes;
     }
 
     private abstract class WriteOp
@@ -521,9 +616,14 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 
         public override void Execute(SqliteMessageStore store, Statements s, long now, List<QueuedEnvelope> committed)
         {
+            if (dedup is { NewContact: true })
+            {
+                // Before the dedup check: a resend of the message that made the edge stores it too.
+                s.AddContact.Bind(1, dedup.SenderDeviceKey >> 16).Bind(2, dedup.RecipientAccount).Run();
+            }
             if (dedup is not null)
             {
-                _fresh = s.Dedup.Bind(1, dedup.SenderDeviceKey).Bind(2, dedup.MessageId).Bind(3, now).Run() == 1;
+                _fresh = s.Dedup.Bind(1, dedup.SenderDeviceKey).Bind(2, dedup.MessageId).Bind(3, now).Bind(4, dedup.RecipientAccount).Run() == 1;
                 if (!_fresh)
                 {
                     return;
@@ -549,9 +649,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             foreach (var seq in seqs)
             {
                 // Only a seq this device had queued: the body is deleted later by seq alone.
-                if (s.Dequeue.Bind(1, (long)seq).Bind(2, deviceKey).Run() == 1)
+                if (s.Dequeue.Bind(1, (long)seq).Bind(2, deviceKey).RunScalar() is { } size)
                 {
                     store.OnAcked(seq);
+                    store.Tally(deviceKey, -1, -size);
                 }
             }
             foreach (var r in receipts)
@@ -575,6 +676,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         {
             // Queued ones count; acked bodies past expiry that still wait to be deleted go too.
             Deleted = s.ExpireQueued.Bind(1, now).Run();
+            store._recountDue |= Deleted > 0;
             s.Expire.Bind(1, now).Run();
             s.ExpireDedup.Bind(1, dedupBefore).Run();
         }
