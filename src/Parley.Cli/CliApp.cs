@@ -12,6 +12,7 @@ internal static class CliApp
         var root = new RootCommand("Parley: self-hosted messaging. Run a server, register, send and receive.");
         root.Options.Add(CliOptions.Profile);
         root.Options.Add(CliOptions.Json);
+        root.Options.Add(CliOptions.Insecure);
         root.Subcommands.Add(ServerCommand.Create());
         root.Subcommands.Add(RegisterCommand.Create());
         root.Subcommands.Add(LinkCommand.Create());
