@@ -19,6 +19,12 @@ public sealed class ParleyOptions
     /// <summary>TLS certificate (PEM, or PFX) and key (PEM) paths; both empty: Kestrel's own certificate configuration, if any.</summary>
     public TlsOptions Tls { get; set; } = new();
 
+    /// <summary>
+    /// Frames WebSockets with System.Net.WebSockets (over the same connection pipes) instead of
+    /// the hand-written framing. Off: it exists for the comparison in docs/performance.md.
+    /// </summary>
+    public bool StandardWebSockets { get; set; }
+
     public RegistrationOptions Registration { get; set; } = new();
 
     public LimitOptions Limits { get; set; } = new();

@@ -22,6 +22,7 @@ public sealed class WebSocketListener(WebSocketGateway gateway, TrustedProxies p
     private static readonly TimeSpan HelloCloseGrace = TimeSpan.FromSeconds(3);
 
     private readonly LimitOptions _limits = options.Value.Limits;
+    private readonly bool _standardFraming = options.Value.StandardWebSockets;
 
     /// <summary>A handshake larger than this is refused: browsers send well under 2 KB.</summary>
     private const int MaxHandshakeBytes = 8 * 1024;
@@ -69,7 +70,7 @@ public sealed class WebSocketListener(WebSocketGateway gateway, TrustedProxies p
             return;
         }
 
-        var socket = new PipeWebSocket(connection.Transport, connection.Abort, WireLimits.MaxFrameBytes);
+        var socket = new PipeWebSocket(connection.Transport, connection.Abort, WireLimits.MaxFrameBytes, _standardFraming);
         try
         {
             await gateway.ServeAsync(socket, client.ToString(), admission);
