@@ -17,6 +17,8 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         "--Parley:Limits:RegistrationsPerMinutePerAddress=100000000",
         "--Parley:Limits:FramesPerSecond=1000000",
         "--Parley:Limits:FrameBurst=1000000",
+        // The generator opens its connections from one or a few addresses, many at a time.
+        "--Parley:Limits:MaxUnauthenticatedPerAddress=1000000",
     ];
 
     private readonly Process? _process;
