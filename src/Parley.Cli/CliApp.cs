@@ -13,6 +13,7 @@ internal static class CliApp
             + "Exit codes: 0 done, 1 usage, 2 the server refused or could not be reached, 3 queued in the outbox, not yet sent.");
         root.Options.Add(CliOptions.Profile);
         root.Options.Add(CliOptions.Json);
+        root.Options.Add(CliOptions.Insecure);
         root.Subcommands.Add(ServerCommand.Create());
         root.Subcommands.Add(RegisterCommand.Create());
         root.Subcommands.Add(LinkCommand.Create());

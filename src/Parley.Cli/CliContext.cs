@@ -19,6 +19,18 @@ internal sealed class CliContext
         Parse = parse;
         Output = new CliOutput(parse.GetValue(CliOptions.Json));
         ProfileDir = Path.GetFullPath(parse.GetValue(CliOptions.Profile) ?? ParleyClient.DefaultProfileDirectory);
+        Insecure = parse.GetValue(CliOptions.Insecure);
+    }
+
+    /// <summary>--insecure: credentials may go in clear to a server not on this machine.</summary>
+    public bool Insecure { get; }
+
+    /// <summary><paramref name="options"/> (or new ones) with the transport choice of the command line applied.</summary>
+    public ParleyClientOptions ClientOptions(ParleyClientOptions? options = null)
+    {
+        options ??= new ParleyClientOptions();
+        options.AllowInsecureTransport |= Insecure;
+        return options;
     }
 
     public ParseResult Parse { get; }
@@ -34,6 +46,10 @@ internal sealed class CliContext
         try
         {
             return await action(context, cancellationToken);
+        }
+        catch (ParleyException e) when (e.ApiCode == "insecure_transport")
+        {
+            return context.Output.Error(ExitCodes.Usage, e.Message, e.ApiCode);
         }
         catch (ParleyException e) when (e.IsConnectionLost)
         {
@@ -82,7 +98,7 @@ internal sealed class CliContext
         {
             throw new InvalidOperationException($"no account in profile {ProfileDir}: run `parley register --server URL --user NAME` (or pass --profile)");
         }
-        return ParleyClient.Open(ProfileDir, options);
+        return ParleyClient.Open(ProfileDir, ClientOptions(options));
     }
 
     /// <summary>

@@ -15,6 +15,13 @@ internal static class CliOptions
         HelpName = "DIR",
     };
 
+    /// <summary>Allows sending credentials over plain http:// / ws:// to a host other than this machine.</summary>
+    public static readonly Option<bool> Insecure = new("--insecure")
+    {
+        Description = "Allow sending the device password unencrypted (http://) to a server that is not on this machine",
+        Recursive = true,
+    };
+
     /// <summary>Machine-readable output: one JSON object per line on stdout, nothing else.</summary>
     public static readonly Option<bool> Json = new("--json")
     {

@@ -144,6 +144,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
         {
             throw new InvalidOperationException($"Profile {profileDirectory} already holds an account.");
         }
+        RequireSecureTransport(server, options);
         var creds = await PostAsync(server, RegistrationApi.Accounts, new RegisterRequest(user, null, code, invite, deviceName), null, cancellationToken);
         var client = SaveProfile(profileDirectory, server, creds, options);
         await client.PublishFirstKeysAsync(null, cancellationToken);
@@ -193,6 +194,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
         {
             throw new InvalidOperationException($"Profile {newProfileDirectory} already holds an account.");
         }
+        RequireSecureTransport(Credentials.Server, _options);
         var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Me}.{Credentials.DeviceId}:{Credentials.Password}"));
         var creds = await PostAsync(Credentials.Server, RegistrationApi.Devices, new LinkDeviceRequest(deviceName),
             new AuthenticationHeaderValue("Basic", basic), cancellationToken);
@@ -347,6 +349,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
     private async Task<Session> GetSessionAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        RequireSecureTransport(Credentials.Server, _options);
         while (true)
         {
             TaskCompletionSource<Session> ready;
@@ -528,8 +531,25 @@ public sealed partial class ParleyClient : IAsyncDisposable
         }
     }
 
-    private static Uri WebSocketUri(Uri server)
+    /// <summary>
+    /// Throws unless credentials may go to <paramref name="server"/>: https, this machine, or
+    /// <see cref="ParleyClientOptions.AllowInsecureTransport"/>. Anyone on the path could read a
+    /// password sent in clear, and replay it as this device.
+    /// </summary>
+    internal static void RequireSecureTransport(Uri server, ParleyClientOptions? options)
     {
+        if (server.Scheme == Uri.UriSchemeHttps || server.IsLoopback || options?.AllowInsecureTransport == true)
+        {
+            return;
+        }
+        throw new ParleyException(ErrorCode.Unauthorized,
+            $"refusing to send credentials in clear to {server.Host}: use an https:// server address, or allow it with --insecure (AllowInsecureTransport)",
+            "insecure_transport");
+    }
+
+    private Uri WebSocketUri(Uri server)
+    {
+        RequireSecureTransport(server, _options);
         var builder = new UriBuilder(new Uri(server, RegistrationApi.WebSocket))
         {
             Scheme = server.Scheme == Uri.UriSchemeHttps ? "wss" : "ws",

@@ -36,6 +36,14 @@ public sealed class ParleyClientOptions
     /// </summary>
     public TimeSpan? ReplacedRetryDelay { get; set; }
 
+    /// <summary>
+    /// False (the default): credentials (the device password in Hello, a link request's Basic
+    /// auth, the password a registration returns) are never sent over plain http:// or ws:// to a
+    /// host other than this machine; such a call throws a <see cref="ParleyException"/> with API
+    /// code <c>insecure_transport</c>. True allows it (the CLI's <c>--insecure</c>), e.g. on a trusted LAN.
+    /// </summary>
+    public bool AllowInsecureTransport { get; set; }
+
     /// <summary>Client name sent in Hello (for server logs only).</summary>
     public string ClientName { get; set; } = "parley-dotnet/1";
 }

@@ -2,6 +2,8 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,18 +20,20 @@ using Parley.Server.Messaging;
 using Parley.Server.Observability;
 using Parley.Server.Presence;
 using Parley.Server.Storage.Sqlite;
+using Parley.Server.Tls;
 
 namespace Parley.Server;
 
 /// <summary>Builds and starts the Parley server: the one place that wires every capability together.</summary>
-public static class ParleyServer
+public static partial class ParleyServer
 {
     /// <summary>The address the server listens on when none is given.</summary>
     public const string DefaultUrl = "http://localhost:8080";
 
     /// <summary>
     /// Builds (does not start) the server from command-line arguments: <c>--urls URL</c>,
-    /// <c>--data DIR</c>, and any <c>--Parley:Section:Key=value</c>.
+    /// <c>--data DIR</c>, <c>--cert CERT.pem --key KEY.pem</c> (for https:// addresses), and
+    /// any <c>--Parley:Section:Key=value</c>.
     /// </summary>
     public static WebApplication Build(string[] args, Action<ParleyOptions>? configure = null, TimeProvider? time = null,
         Action<IServiceCollection>? services = null)
@@ -37,10 +41,16 @@ public static class ParleyServer
         // Content root beside the binary, so appsettings.json is found wherever the server is started from.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--data"] = "Parley:DataDir" });
+        builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
+        {
+            ["--data"] = "Parley:DataDir",
+            ["--cert"] = "Parley:Tls:CertificatePath",
+            ["--key"] = "Parley:Tls:KeyPath",
+        });
         if (string.IsNullOrEmpty(builder.Configuration["urls"]))
         {
             builder.WebHost.UseUrls(DefaultUrl);
+            builder.Configuration["urls"] = DefaultUrl;
         }
         var options = new ParleyOptions();
         builder.Configuration.GetSection("Parley").Bind(options);
@@ -48,20 +58,67 @@ public static class ParleyServer
         var capacity = new ServerCapacity(Options.Create(options));
         AddParley(builder.Services, options, capacity, time ?? TimeProvider.System);
         services?.Invoke(builder.Services); // last registration wins: e.g. a real SMS code sender
+        var certificate = ServerCertificate.Load(options.Tls, builder.Configuration);
+        var httpsPorts = ServerCertificate.HttpsPorts(builder.Configuration);
+        if (httpsPorts.Count > 0 && certificate is null)
+        {
+            throw new InvalidOperationException(
+                "https:// addresses need a certificate: --cert CERT.pem --key KEY.pem, or Kestrel:Certificates:Default (Path, KeyPath).");
+        }
+        builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // A backstop behind the gateway's own limit: Kestrel drops sockets past it at accept,
             // so descriptors never run out even under a storm of plain HTTP connections.
             kestrel.Limits.MaxConcurrentConnections = capacity.MaxConnections + (ServerCapacity.ReservedDescriptors / 2);
+            // Plain HTTP requests get the same deadline for their headers as an upgrade request.
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(options.Limits.UpgradeTimeoutSeconds);
             kestrel.AddServerHeader = false;
-            kestrel.ConfigureEndpointDefaults(listen => listen.Use(next =>
+            kestrel.ConfigureEndpointDefaults(listen =>
             {
-                WebSocketListener? listener = null;
-                return connection => (listener ??= listen.ApplicationServices.GetRequiredService<WebSocketListener>()).OnConnectionAsync(connection, next);
-            }));
+                // Order matters: the admission gate first (it counts and times every socket, TLS
+                // handshake included), then TLS, then the WebSocket listener, which must read
+                // decrypted bytes. Kestrel adds its own TLS only to https endpoints that have none yet.
+                listen.Use(next =>
+                {
+                    AdmissionGate? gate = null;
+                    return connection => (gate ??= listen.ApplicationServices.GetRequiredService<AdmissionGate>()).OnConnectionAsync(connection, next);
+                });
+                if (certificate is not null && listen.IPEndPoint is { } endPoint && httpsPorts.Contains(endPoint.Port))
+                {
+                    listen.UseHttps(new HttpsConnectionAdapterOptions
+                    {
+                        ServerCertificate = certificate.Certificate,
+                        ServerCertificateChain = certificate.Chain,
+                        HandshakeTimeout = TimeSpan.FromSeconds(options.Limits.UpgradeTimeoutSeconds),
+                    });
+                }
+                listen.Use(next =>
+                {
+                    WebSocketListener? listener = null;
+                    return connection => (listener ??= listen.ApplicationServices.GetRequiredService<WebSocketListener>()).OnConnectionAsync(connection, next);
+                });
+            });
         });
 
         var app = builder.Build();
+        if (options.TrustedProxies.Count > 0)
+        {
+            // Limits per address (registrations) see the client behind a known proxy; the
+            // WebSocket listener reads X-Forwarded-For the same way (TrustedProxies).
+            var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto, ForwardLimit = null };
+            forwarded.KnownIPNetworks.Clear(); // the defaults trust loopback: any local process could forge the header
+            forwarded.KnownProxies.Clear();
+            foreach (var proxy in app.Services.GetRequiredService<TrustedProxies>().Addresses)
+            {
+                forwarded.KnownProxies.Add(proxy);
+                if (proxy.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+                {
+                    forwarded.KnownProxies.Add(proxy.MapToIPv6());
+                }
+            }
+            app.UseForwardedHeaders(forwarded);
+        }
         app.UseRateLimiter();
         app.MapRegistration();
         app.MapMetrics();
@@ -73,6 +130,7 @@ public static class ParleyServer
                 connection.RequestClose(System.Net.WebSockets.WebSocketCloseStatus.EndpointUnavailable, "server shutting down");
             }
         });
+        app.Lifetime.ApplicationStarted.Register(() => WarnIfPlainTextOnNetwork(app));
         // Connections closed during shutdown record last-seen after the flusher stopped: flush once more.
         app.Lifetime.ApplicationStopped.Register(() => app.Services.GetRequiredService<AccountDirectory>().FlushLastSeen());
         return app;
@@ -90,6 +148,23 @@ public static class ParleyServer
         var address = app.Urls.First();
         return new RunningServer(app, new Uri(address.EndsWith('/') ? address : address + "/"));
     }
+
+    /// <summary>Warns for each http:// address reachable from other hosts: passwords in Hello would cross the network in clear.</summary>
+    private static void WarnIfPlainTextOnNetwork(WebApplication app)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ParleyServer));
+        foreach (var url in app.Urls)
+        {
+            if (Uri.TryCreate(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri)
+                && uri.Scheme == Uri.UriSchemeHttp && !uri.IsLoopback)
+            {
+                LogPlainText(logger, url);
+            }
+        }
+    }
+
+    [LoggerMessage(LogLevel.Warning, "Listening on {Url} without TLS: device passwords and messages' metadata cross the network in clear. Use https:// with --cert/--key, or a TLS-terminating proxy (docs/operations.md)")]
+    private static partial void LogPlainText(ILogger logger, string url);
 
     private static void AddParley(IServiceCollection services, ParleyOptions options, ServerCapacity capacity, TimeProvider time)
     {
@@ -115,6 +190,9 @@ public static class ParleyServer
         services.AddSingleton(capacity);
         services.AddSingleton<WebSocketGateway>();
         services.AddSingleton<WebSocketListener>();
+        services.AddSingleton<TrustedProxies>();
+        services.AddSingleton<UnauthenticatedSockets>();
+        services.AddSingleton<AdmissionGate>();
         services.AddSingleton<ExpirySweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<ExpirySweeper>());
         services.AddHostedService<IdleSweeper>();

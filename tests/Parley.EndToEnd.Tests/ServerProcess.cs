@@ -11,25 +11,29 @@ namespace Parley.EndToEnd.Tests;
 public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly string[] _command;
+    private readonly string _scheme;
+    private readonly HttpMessageHandler? _trust;
     private Process? _process;
 
-    private ServerProcess(int port, string dataDir, string[] command)
+    private ServerProcess(int port, string dataDir, string[] command, string scheme = "http", HttpMessageHandler? trust = null)
     {
         Port = port;
         DataDir = dataDir;
         _command = command;
+        _scheme = scheme;
+        _trust = trust;
     }
 
     public int Port { get; }
 
     public string DataDir { get; }
 
-    public Uri BaseUri => new($"http://127.0.0.1:{Port}/");
+    public Uri BaseUri => new($"{_scheme}://127.0.0.1:{Port}/");
 
-    /// <summary>Starts the server on a free loopback port and waits until /v1/health answers.</summary>
-    public static async Task<ServerProcess> StartAsync(string dataDir)
+    /// <summary>Starts the server on a free loopback port and waits until /v1/health answers; <paramref name="settings"/> are extra arguments (<c>--Parley:Limits:X=1</c>).</summary>
+    public static async Task<ServerProcess> StartAsync(string dataDir, params string[] settings)
     {
-        var server = new ServerProcess(FreePort(), dataDir, [RepoPaths.ServerDll]);
+        var server = new ServerProcess(FreePort(), dataDir, [RepoPaths.ServerDll, .. settings]);
         await server.RestartAsync();
         return server;
     }
@@ -38,6 +42,17 @@ public sealed class ServerProcess : IAsyncDisposable
     public static async Task<ServerProcess> StartThroughCliAsync(string dataDir)
     {
         var server = new ServerProcess(FreePort(), dataDir, [RepoPaths.CliDll, "server"]);
+        await server.RestartAsync();
+        return server;
+    }
+
+    /// <summary>
+    /// Through the CLI on https://: <c>parley server --urls https://... --cert CERT --key KEY</c>;
+    /// <paramref name="trust"/> is a handler that trusts the certificate, for the health check.
+    /// </summary>
+    public static async Task<ServerProcess> StartTlsThroughCliAsync(string dataDir, string certificatePem, string keyPem, HttpMessageHandler trust)
+    {
+        var server = new ServerProcess(FreePort(), dataDir, [RepoPaths.CliDll, "server", "--cert", certificatePem, "--key", keyPem], "https", trust);
         await server.RestartAsync();
         return server;
     }
@@ -76,11 +91,16 @@ public sealed class ServerProcess : IAsyncDisposable
         _process = null;
     }
 
-    public async ValueTask DisposeAsync() => await KillAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _trust?.Dispose();
+    }
 
     private async Task WaitHealthyAsync()
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        using var http = _trust is null ? new HttpClient() : new HttpClient(_trust, disposeHandler: false);
+        http.Timeout = TimeSpan.FromSeconds(2);
         var deadline = DateTime.UtcNow + Wait.Limit;
         while (DateTime.UtcNow < deadline)
         {

@@ -26,6 +26,8 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         "--Parley:Limits:NewContactBurst=100000000",
         "--Parley:Limits:MaxQueuedEnvelopesPerDevice=100000000",
         "--Parley:Limits:MaxQueuedBytesPerDevice=1000000000000",
+        // The generator opens its connections from one or a few addresses, many at a time.
+        "--Parley:Limits:MaxUnauthenticatedPerAddress=1000000",
     ];
 
     private readonly Process? _process;

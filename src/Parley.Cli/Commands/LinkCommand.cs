@@ -26,7 +26,7 @@ internal static class LinkCommand
             {
                 return ctx.Output.Error(ExitCodes.Usage, $"no account in profile {existingDir}", "usage");
             }
-            await using var existing = ParleyClient.Open(existingDir);
+            await using var existing = ParleyClient.Open(existingDir, ctx.ClientOptions());
             await using var linked = await existing.LinkDeviceAsync(ctx.ProfileDir, parse.GetValue(deviceName), ct);
             var c = linked.Credentials;
             ctx.Output.Result(

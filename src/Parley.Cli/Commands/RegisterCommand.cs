@@ -41,7 +41,7 @@ internal static class RegisterCommand
                 return ExitCodes.Ok;
             }
             await using var client = await ParleyClient.RegisterAsync(ctx.ProfileDir, serverUri, name,
-                parse.GetValue(code), parse.GetValue(invite), parse.GetValue(deviceName), cancellationToken: ct);
+                parse.GetValue(code), parse.GetValue(invite), parse.GetValue(deviceName), ctx.ClientOptions(), ct);
             var c = client.Credentials;
             ctx.Output.Result(
                 new { user = c.User, device_id = c.DeviceId, server = c.Server.ToString(), profile = ctx.ProfileDir },

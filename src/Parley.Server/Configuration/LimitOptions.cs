@@ -41,8 +41,50 @@ public sealed class LimitOptions
     /// <summary>Seconds without any frame before a connection is closed (clients ping every 25 s).</summary>
     public int IdleTimeoutSeconds { get; set; } = 75;
 
-    /// <summary>Seconds a new connection has to send Hello.</summary>
+    /// <summary>
+    /// Seconds from TCP accept to a complete WebSocket upgrade request (TLS handshake included).
+    /// A real client needs well under one; 10 s allows a slow mobile link, and a socket that sends
+    /// nothing (or a byte a second) is dropped instead of held forever.
+    /// </summary>
+    public int UpgradeTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>Seconds a new connection has, after its upgrade request, to send Hello.</summary>
     public int HelloTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>
+    /// Sockets not yet authenticated (TCP accepted, TLS, upgrade, before Hello) from one client
+    /// address. 64 is more than a household behind one NAT opens at once; beyond it new sockets
+    /// from that address are dropped at accept, so one address cannot hold the server's capacity.
+    /// </summary>
+    public int MaxUnauthenticatedPerAddress { get; set; } = 64;
+
+    /// <summary>
+    /// Percent of <see cref="MaxConnections"/> that sockets not yet authenticated may take, all
+    /// addresses together. The rest is kept for devices that said Hello, so a storm of silent
+    /// sockets from many addresses still leaves room for real clients to log in.
+    /// </summary>
+    public int UnauthenticatedSharePercent { get; set; } = 25;
+
+    /// <summary>
+    /// Seconds a write to one connection may wait for the peer to read before the connection is
+    /// aborted. A client that stops reading otherwise pins the send loop and its buffers; 30 s
+    /// outlasts any real stall of a live link (clients ping every 25 s).
+    /// </summary>
+    public int SendTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// Bytes of envelopes sent to one connection and not yet acked. With <see cref="MaxInFlight"/>
+    /// alone a connection could pin 1000 frames of 512 KB; 2 MB still holds four of the largest
+    /// frames and hundreds of ordinary messages, enough to keep a fast link busy.
+    /// </summary>
+    public int MaxInFlightBytes { get; set; } = 2 * 1024 * 1024;
+
+    /// <summary>
+    /// Bytes of requests of one connection waiting for their answer (mostly sends in group
+    /// commit); reading pauses beyond it. 2 MB holds four of the largest frames, hundreds of
+    /// ordinary sends, and bounds what one connection makes the server hold to 2 MB.
+    /// </summary>
+    public int MaxPendingRequestBytes { get; set; } = 2 * 1024 * 1024;
 
     /// <summary>Undelivered envelopes are deleted after this many days.</summary>
     public int EnvelopeTtlDays { get; set; } = 30;

@@ -9,6 +9,22 @@ public sealed class ParleyOptions
     /// <summary>Token for admin endpoints (invites); admin endpoints are off while it is empty.</summary>
     public string AdminToken { get; set; } = "";
 
+    /// <summary>
+    /// Addresses of reverse proxies whose X-Forwarded-For header is believed (nginx, Caddy,
+    /// HAProxy in front of the server). Limits per address then see the client's address, not the
+    /// proxy's. Empty (the default): the header is ignored, since any client could forge it.
+    /// </summary>
+    public List<string> TrustedProxies { get; set; } = [];
+
+    /// <summary>TLS certificate (PEM, or PFX) and key (PEM) paths; both empty: Kestrel's own certificate configuration, if any.</summary>
+    public TlsOptions Tls { get; set; } = new();
+
+    /// <summary>
+    /// Frames WebSockets with System.Net.WebSockets (over the same connection pipes) instead of
+    /// the hand-written framing. Off: it exists for the comparison in docs/performance.md.
+    /// </summary>
+    public bool StandardWebSockets { get; set; }
+
     public RegistrationOptions Registration { get; set; } = new();
 
     public LimitOptions Limits { get; set; } = new();

@@ -4,8 +4,9 @@ using Parley.Protocol;
 namespace Parley.Server.Gateway;
 
 /// <summary>AckResult for an ack: how many seqs were acked, and the ones not in flight on this connection.</summary>
-internal sealed class AckAnswer(int acked, List<ulong>? unknown, ILogger logger, DeviceConnection connection, ulong requestId, SemaphoreSlim pending)
-    : CommitAnswer(logger, connection, requestId, pending)
+internal sealed class AckAnswer(int acked, List<ulong>? unknown, ILogger logger, DeviceConnection connection, ulong requestId,
+    RequestBudget pending, int bytes)
+    : CommitAnswer(logger, connection, requestId, pending, bytes)
 {
     protected override ServerFrame Durable(Task stored)
     {

@@ -9,7 +9,7 @@ namespace Parley.Server.Gateway;
 /// built by a continuation that runs right on the commit: the thousands of requests waiting for
 /// one commit then hold one small object each, not a task and async state machines.
 /// </summary>
-internal abstract partial class CommitAnswer(ILogger logger, DeviceConnection connection, ulong requestId, SemaphoreSlim pending)
+internal abstract partial class CommitAnswer(ILogger logger, DeviceConnection connection, ulong requestId, RequestBudget pending, int bytes)
 {
     private Task? _stored;
 
@@ -36,7 +36,7 @@ internal abstract partial class CommitAnswer(ILogger logger, DeviceConnection co
         {
             connection.RequestClose(CloseCodes.Policy, "not reading responses");
         }
-        pending.Release();
+        pending.Release(bytes);
     }
 
     /// <summary>The frame for a request the store has made durable.</summary>

@@ -25,7 +25,11 @@ public sealed class DeviceConnection
     private readonly PipeWebSocket _socket;
     private readonly IMessageStore _store;
     private readonly int _maxInFlight;
+    private readonly long _maxInFlightBytes;
     private readonly int _maxQueued;
+    private readonly TimeSpan _sendTimeout;
+    private ITimer? _sendDeadline;
+    private int _timedOut;
     private readonly AsyncSignal _wake = new();
 
     // Delivery state, guarded by _delivery.
@@ -33,6 +37,7 @@ public sealed class DeviceConnection
     private readonly Queue<Envelope> _live = new();
     private readonly Queue<ServerFrame> _control = new();
     private readonly Dictionary<ulong, Envelope> _inFlight = [];
+    private long _inFlightBytes;
     private bool _needsRead = true;
     private bool _queueEmptySent;
     private ulong _lastSentSeq;
@@ -44,7 +49,7 @@ public sealed class DeviceConnection
 
     private readonly IFrameObserver? _observer;
 
-    public DeviceConnection(PipeWebSocket socket, Account account, uint deviceId, IMessageStore store, int maxInFlight, int maxQueued, TimeProvider time,
+    public DeviceConnection(PipeWebSocket socket, Account account, uint deviceId, IMessageStore store, DeliveryLimits limits, TimeProvider time,
         IFrameObserver? observer = null)
     {
         _observer = observer;
@@ -53,8 +58,10 @@ public sealed class DeviceConnection
         DeviceId = deviceId;
         DeviceKey = new DeviceAddress(account.Id, deviceId).Key;
         _store = store;
-        _maxInFlight = maxInFlight;
-        _maxQueued = maxQueued;
+        _maxInFlight = limits.MaxInFlight;
+        _maxInFlightBytes = limits.MaxInFlightBytes;
+        _maxQueued = limits.MaxQueued;
+        _sendTimeout = limits.SendTimeout;
         Time = time;
         Touch();
     }
@@ -74,6 +81,21 @@ public sealed class DeviceConnection
     public HashSet<long> WatchedAccounts { get; } = [];
 
     public long LastActivityTimestamp => Interlocked.Read(ref _lastActivity);
+
+    /// <summary>True once the connection was aborted because a write waited longer than the send timeout.</summary>
+    public bool SendTimedOut => Volatile.Read(ref _timedOut) == 1;
+
+    /// <summary>Bytes of envelopes sent and not yet acked.</summary>
+    public long InFlightBytes
+    {
+        get
+        {
+            lock (_delivery)
+            {
+                return _inFlightBytes;
+            }
+        }
+    }
 
     public void Touch() => Interlocked.Exchange(ref _lastActivity, Time.GetTimestamp());
 
@@ -136,6 +158,7 @@ public sealed class DeviceConnection
             {
                 if (_inFlight.Remove(seqs[i], out var envelope))
                 {
+                    _inFlightBytes -= envelope.CalculateSize();
                     acked.Add(envelope);
                 }
                 else
@@ -227,17 +250,51 @@ public sealed class DeviceConnection
             await Closing.CancelAsync();
             throw;
         }
+        finally
+        {
+            _sendDeadline?.Dispose();
+        }
         await Closing.CancelAsync();
     }
 
-    /// <summary>Sends what the pass wrote; throws <see cref="IOException"/> when the peer is gone.</summary>
+    /// <summary>
+    /// Sends what the pass wrote; throws <see cref="IOException"/> when the peer is gone. A flush
+    /// that waits (the peer is not reading and the buffers are full) gets the send timeout, then
+    /// the connection is aborted: a close frame could not get through either.
+    /// </summary>
     private async ValueTask FlushAsync(CancellationToken token)
     {
-        var result = await _socket.FlushAsync(token);
+        var flush = _socket.FlushAsync(token);
+        System.IO.Pipelines.FlushResult result;
+        if (flush.IsCompleted)
+        {
+            result = flush.Result;
+        }
+        else
+        {
+            // Armed only when the flush has to wait, which a reading peer rarely makes it do.
+            (_sendDeadline ??= Time.CreateTimer(static state => ((DeviceConnection)state!).AbortStalled(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan))
+                .Change(_sendTimeout, Timeout.InfiniteTimeSpan);
+            try
+            {
+                result = await flush;
+            }
+            finally
+            {
+                _sendDeadline.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
+        }
         if (result.IsCompleted || result.IsCanceled)
         {
             throw new IOException("the connection is gone");
         }
+    }
+
+    private void AbortStalled()
+    {
+        Volatile.Write(ref _timedOut, 1);
+        Closing.Cancel();
+        _socket.Abort();
     }
 
     private ServerFrame? NextControl()
@@ -273,7 +330,7 @@ public sealed class DeviceConnection
         lock (_delivery)
         {
             room = _maxInFlight - _inFlight.Count;
-            if (room <= 0)
+            if (room <= 0 || InFlightFull())
             {
                 return (NoEnvelopes, false);
             }
@@ -284,12 +341,12 @@ public sealed class DeviceConnection
                     return (NoEnvelopes, false); // the common case when woken for a response
                 }
                 var live = new List<Envelope>(Math.Min(room, _live.Count));
-                while (live.Count < room && _live.TryDequeue(out var envelope))
+                while (live.Count < room && !InFlightFull() && _live.TryDequeue(out var envelope))
                 {
                     if (envelope.Seq > _lastSentSeq)
                     {
                         _lastSentSeq = envelope.Seq;
-                        _inFlight[envelope.Seq] = envelope;
+                        TakeInFlight(envelope);
                         live.Add(envelope);
                     }
                 }
@@ -305,16 +362,23 @@ public sealed class DeviceConnection
         lock (_delivery)
         {
             var fresh = new List<Envelope>(page.Count);
+            bool full = false;
             foreach (var envelope in page)
             {
+                if (InFlightFull())
+                {
+                    // The rest of the page stays in the durable queue, read again once acks free room.
+                    full = true;
+                    break;
+                }
                 if (envelope.Seq > _lastSentSeq)
                 {
                     _lastSentSeq = envelope.Seq;
-                    _inFlight[envelope.Seq] = envelope;
+                    TakeInFlight(envelope);
                     fresh.Add(envelope);
                 }
             }
-            if (page.Count == limit)
+            if (page.Count == limit || full)
             {
                 _needsRead = true; // more may be waiting
             }
@@ -322,6 +386,15 @@ public sealed class DeviceConnection
             _queueEmptySent |= drained;
             return (fresh, drained);
         }
+    }
+
+    /// <summary>At the byte budget; an empty window always takes one envelope, however large. Caller holds <see cref="_delivery"/>.</summary>
+    private bool InFlightFull() => _inFlight.Count > 0 && _inFlightBytes >= _maxInFlightBytes;
+
+    private void TakeInFlight(Envelope envelope)
+    {
+        _inFlight[envelope.Seq] = envelope;
+        _inFlightBytes += envelope.CalculateSize();
     }
 
     private async Task CloseAsync(WebSocketCloseStatus status, string reason)

@@ -17,13 +17,15 @@ namespace Parley.Server.Gateway;
 /// batch goes out with one flush, and inbound messages already buffered are handed out without
 /// another read. One reader (the receive loop) and one writer (the send loop) at a time.
 /// </summary>
-public sealed class PipeWebSocket(IDuplexPipe transport, Action abort, int maxMessageBytes)
+public sealed class PipeWebSocket(IDuplexPipe transport, Action abort, int maxMessageBytes, bool standard = false)
 {
     private const byte FinBit = 0x80, ReservedBits = 0x70, MaskBit = 0x80;
     private const byte ContinuationOp = 0x0, TextOp = 0x1, BinaryOp = 0x2, CloseOp = 0x8, PingOp = 0x9, PongOp = 0xA;
     private const int MaxControlPayload = 125;
     private const int MaxHeaderBytes = 14; // 2 + 8 (length) + 4 (mask)
 
+    // Set only for the benchmark comparison (Parley:StandardWebSockets): every call goes to it.
+    private readonly StandardFraming? _standard = standard ? new StandardFraming(transport, maxMessageBytes) : null;
     private readonly PipeReader _input = transport.Input;
     private readonly PipeWriter _output = transport.Output;
 
@@ -41,7 +43,8 @@ public sealed class PipeWebSocket(IDuplexPipe transport, Action abort, int maxMe
     /// waiting, so a burst read in one go is handled in one go. Never throws for the peer's doing.
     /// </summary>
     public ValueTask<InboundFrame> ReadAsync(CancellationToken token) =>
-        _holding && TryParse(out var frame) ? ValueTask.FromResult(frame) : ReadMoreAsync(token);
+        _standard is not null ? _standard.ReadAsync(token)
+        : _holding && TryParse(out var frame) ? ValueTask.FromResult(frame) : ReadMoreAsync(token);
 
     // Pooled: every wait for data would otherwise allocate this method's state machine.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -245,6 +248,11 @@ public sealed class PipeWebSocket(IDuplexPipe transport, Action abort, int maxMe
     /// <summary>Serializes <paramref name="message"/> as one binary frame into the output; it goes out at the next flush.</summary>
     public void Write(IMessage message, IFrameObserver? observer = null)
     {
+        if (_standard is not null)
+        {
+            _standard.Write(message, observer);
+            return;
+        }
         int size = message.CalculateSize();
         int header = HeaderLength(size);
         var span = _output.GetSpan(header + size);
@@ -258,6 +266,10 @@ public sealed class PipeWebSocket(IDuplexPipe transport, Action abort, int maxMe
     /// <summary>Writes a pong echoing a ping's payload.</summary>
     public void WritePong(ReadOnlySpan<byte> payload)
     {
+        if (_standard is not null)
+        {
+            return; // the library answers pings itself
+        }
         var span = _output.GetSpan(2 + payload.Length);
         WriteHeader(span, FinBit | PongOp, payload.Length);
         payload.CopyTo(span[2..]);
@@ -267,6 +279,11 @@ public sealed class PipeWebSocket(IDuplexPipe transport, Action abort, int maxMe
     /// <summary>Writes a close frame: the status and as much of the reason as fits in 123 bytes of UTF-8.</summary>
     public void WriteClose(WebSocketCloseStatus status, string reason)
     {
+        if (_standard is not null)
+        {
+            _standard.WriteClose(status, reason);
+            return;
+        }
         Span<byte> body = stackalloc byte[MaxControlPayload];
         BinaryPrimitives.WriteUInt16BigEndian(body, (ushort)status);
         Utf8.FromUtf16(reason, body[2..], out _, out int written, replaceInvalidSequences: true, isFinalBlock: true);
@@ -277,10 +294,10 @@ public sealed class PipeWebSocket(IDuplexPipe transport, Action abort, int maxMe
     }
 
     /// <summary>Bytes written since the last flush.</summary>
-    public long UnflushedBytes => _output.CanGetUnflushedBytes ? _output.UnflushedBytes : 0;
+    public long UnflushedBytes => _standard?.UnflushedBytes ?? (_output.CanGetUnflushedBytes ? _output.UnflushedBytes : 0);
 
     /// <summary>Sends what was written. Waits while the peer is not reading (the pipe is full); IsCompleted when it is gone.</summary>
-    public ValueTask<FlushResult> FlushAsync(CancellationToken token) => _output.FlushAsync(token);
+    public ValueTask<FlushResult> FlushAsync(CancellationToken token) => _standard?.FlushAsync(token) ?? _output.FlushAsync(token);
 
     /// <summary>Drops the connection at once, without a close handshake.</summary>
     public void Abort() => abort();
@@ -288,6 +305,7 @@ public sealed class PipeWebSocket(IDuplexPipe transport, Action abort, int maxMe
     /// <summary>Ends both directions; the transport then closes the TCP connection. Call once both loops are done.</summary>
     public void Complete()
     {
+        _standard?.Dispose();
         if (_holding)
         {
             _input.AdvanceTo(_buffer.End);

@@ -36,8 +36,12 @@ public sealed partial class WebSocketGateway(
 
     private readonly LimitOptions _limits = options.Value.Limits;
 
-    /// <summary>Serves one accepted WebSocket until it closes: capacity check, Hello, then frames.</summary>
-    public async Task ServeAsync(PipeWebSocket socket, string remote)
+    /// <summary>
+    /// Serves one accepted WebSocket until it closes: capacity check, Hello, then frames.
+    /// <paramref name="remote"/> is the client's address (behind a trusted proxy, the forwarded
+    /// one); <paramref name="admission"/>, when given, is told once the device has authenticated.
+    /// </summary>
+    public async Task ServeAsync(PipeWebSocket socket, string remote, Admission? admission = null)
     {
         if (!registry.TryReserve(capacity.MaxConnections))
         {
@@ -47,7 +51,7 @@ public sealed partial class WebSocketGateway(
         }
         try
         {
-            await ServeAuthenticatedAsync(socket, remote);
+            await ServeAuthenticatedAsync(socket, remote, admission);
         }
         finally
         {
@@ -55,15 +59,16 @@ public sealed partial class WebSocketGateway(
         }
     }
 
-    private async Task ServeAuthenticatedAsync(PipeWebSocket socket, string remote)
+    private async Task ServeAuthenticatedAsync(PipeWebSocket socket, string remote, Admission? admission)
     {
         var hello = await ReadHelloAsync(socket, remote);
         if (hello is null)
         {
             return;
         }
+        admission?.Authenticated(); // no longer counted against its address, no handshake deadline
         var (frame, account, deviceId) = hello.Value;
-        var connection = new DeviceConnection(socket, account, deviceId, store, _limits.MaxInFlight, _limits.OutboundQueueFrames, time, observer);
+        var connection = new DeviceConnection(socket, account, deviceId, store, DeliveryLimits.From(_limits), time, observer);
         connection.TrySend(new ServerFrame
         {
             RequestId = frame.RequestId,
@@ -101,7 +106,7 @@ public sealed partial class WebSocketGateway(
     /// <summary>Reads the first frame, which must be a Hello with good credentials and a common version.</summary>
     private async Task<(ClientFrame Frame, Account Account, uint DeviceId)?> ReadHelloAsync(PipeWebSocket socket, string remote)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(_limits.HelloTimeoutSeconds));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(_limits.HelloTimeoutSeconds), time);
         ClientFrame? frame;
         (WebSocketCloseStatus Status, string Reason, ErrorCode Code)? problem;
         while (true)
@@ -159,7 +164,7 @@ public sealed partial class WebSocketGateway(
     {
         var token = connection.Closing.Token;
         var limiter = new FrameRateLimiter(_limits.FramesPerSecond, _limits.FrameBurst, time);
-        var pending = new SemaphoreSlim(MaxPendingRequests);
+        var pending = new RequestBudget(MaxPendingRequests, _limits.MaxPendingRequestBytes);
         int refused = 0;
         try
         {
@@ -198,17 +203,19 @@ public sealed partial class WebSocketGateway(
                 {
                     continue;
                 }
-                await pending.WaitAsync(token);
+                // Counted by its wire size: what the parsed request holds is of the same order.
+                int bytes = inbound.Payload.Length;
+                await pending.TakeAsync(bytes, token);
                 switch (frame.BodyCase)
                 {
                     case ClientFrame.BodyOneofCase.Send:
-                        BeginSend(connection, frame, pending);
+                        BeginSend(connection, frame, pending, bytes);
                         break;
                     case ClientFrame.BodyOneofCase.Ack:
-                        BeginAck(connection, frame, pending);
+                        BeginAck(connection, frame, pending, bytes);
                         break;
                     default:
-                        _ = DispatchAsync(connection, frame, pending);
+                        _ = DispatchAsync(connection, frame, pending, bytes);
                         break;
                 }
             }
@@ -255,9 +262,9 @@ public sealed partial class WebSocketGateway(
     }
 
     /// <summary>Starts a send; SENT goes out once the group commit has it.</summary>
-    private void BeginSend(DeviceConnection connection, ClientFrame frame, SemaphoreSlim pending)
+    private void BeginSend(DeviceConnection connection, ClientFrame frame, RequestBudget pending, int bytes)
     {
-        var answer = new SentAnswer(router, frame.Send.MessageId, logger, connection, frame.RequestId, pending);
+        var answer = new SentAnswer(router, frame.Send.MessageId, logger, connection, frame.RequestId, pending, bytes);
         try
         {
             if (router.BeginSend(connection.Account, connection.DeviceId, frame.Send, out var stored) is { } failure)
@@ -275,28 +282,28 @@ public sealed partial class WebSocketGateway(
     }
 
     /// <summary>An ack that wants an AckResult: answered once its deletes (and receipts) are durable.</summary>
-    private void BeginAck(DeviceConnection connection, ClientFrame frame, SemaphoreSlim pending)
+    private void BeginAck(DeviceConnection connection, ClientFrame frame, RequestBudget pending, int bytes)
     {
         var seqs = frame.Ack.Seqs;
         if (seqs.Count > WireLimits.MaxIdsPerFrame)
         {
-            new AckAnswer(0, null, logger, connection, frame.RequestId, pending)
+            new AckAnswer(0, null, logger, connection, frame.RequestId, pending, bytes)
                 .Answer(MessageRouter.Fail(ErrorCode.TooLarge, $"at most {WireLimits.MaxIdsPerFrame} seqs per ack"));
             return;
         }
         try
         {
             var (stored, acked, unknown) = Acknowledge(connection, frame.Ack);
-            new AckAnswer(acked, unknown, logger, connection, frame.RequestId, pending).After(stored);
+            new AckAnswer(acked, unknown, logger, connection, frame.RequestId, pending, bytes).After(stored);
         }
         catch (Exception e)
         {
             LogRequestFailed(logger, e, nameof(ClientFrame.BodyOneofCase.Ack));
-            new AckAnswer(0, null, logger, connection, frame.RequestId, pending).Answer(MessageRouter.ServerError());
+            new AckAnswer(0, null, logger, connection, frame.RequestId, pending, bytes).Answer(MessageRouter.ServerError());
         }
     }
 
-    private async Task DispatchAsync(DeviceConnection connection, ClientFrame frame, SemaphoreSlim pending)
+    private async Task DispatchAsync(DeviceConnection connection, ClientFrame frame, RequestBudget pending, int bytes)
     {
         try
         {
@@ -319,7 +326,7 @@ public sealed partial class WebSocketGateway(
         }
         finally
         {
-            pending.Release();
+            pending.Release(bytes);
         }
     }
 

@@ -12,7 +12,7 @@ public static class MetricsEndpoint
     public static void MapMetrics(this IEndpointRouteBuilder app)
     {
         app.MapGet("/v1/health", () => Results.Json(new { status = "ok" }));
-        app.MapGet("/v1/metrics", (ConnectionRegistry registry, ServerCapacity capacity, AccountDirectory directory) =>
+        app.MapGet("/v1/metrics", (ConnectionRegistry registry, ServerCapacity capacity, UnauthenticatedSockets unauthenticated, AccountDirectory directory) =>
         {
             var gc = GC.GetGCMemoryInfo();
             return Results.Json(new
@@ -21,6 +21,11 @@ public static class MetricsEndpoint
                 authenticated = registry.Authenticated,
                 max_connections = capacity.MaxConnections,
                 refused_connections = capacity.Refused,
+                // Sockets before Hello (TCP, TLS, upgrade, or plain HTTP), and what their limits did.
+                unauthenticated_sockets = unauthenticated.Current,
+                max_unauthenticated_sockets = unauthenticated.MaxTotal,
+                refused_unauthenticated_total = unauthenticated.Refused,
+                handshake_timeouts_total = unauthenticated.TimedOut,
                 accounts = directory.Count,
                 managed_heap_bytes = GC.GetTotalMemory(false),
                 gc_heap_bytes = gc.HeapSizeBytes,
