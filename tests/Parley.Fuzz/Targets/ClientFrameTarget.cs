@@ -54,7 +54,8 @@ public sealed class ClientFrameTarget : IFuzzTarget
         {
             devices[w] = await server.RegisterAsync($"worker{w}");
         }
-        return new ClientFrameTarget(server, devices, MakeSeeds(devices[0]));
+        // The seeds' good Hello is of a device no worker uses: a fuzzed copy of it never replaces a worker's connection.
+        return new ClientFrameTarget(server, devices, MakeSeeds(await server.RegisterAsync("dave")));
     }
 
     private static List<byte[]> MakeSeeds(DeviceCredentials worker)
