@@ -100,7 +100,20 @@ public static class JsonMutator
             4 => new JsonArray(JsonValue.Create(OddStrings[random.Next(OddStrings.Length)])),
             5 => new JsonObject { ["x"] = 1 },
             6 => JsonValue.Create(new string((char)random.Next(32, 127), random.Next(2) == 0 ? random.Next(20, 80) : random.Next(1000, 20000))),
+            7 or 8 => JsonValue.Create(FreshString(random)),
             _ => JsonValue.Create(OddStrings[random.Next(OddStrings.Length)]),
         };
+    }
+
+    /// <summary>A new string of name-like characters (and now and then others): new user names get past "taken" to the write path.</summary>
+    private static string FreshString(Random random)
+    {
+        const string Alphabet = "abcdefghijklmnopqrstuvwxyz0123456789_.-";
+        var chars = new char[random.Next(1, 40)];
+        for (int i = 0; i < chars.Length; i++)
+        {
+            chars[i] = random.Next(20) == 0 ? (char)random.Next(0, 0x3000) : Alphabet[random.Next(i == 0 ? 26 : Alphabet.Length)];
+        }
+        return new string(chars);
     }
 }

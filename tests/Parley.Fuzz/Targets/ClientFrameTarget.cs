@@ -100,7 +100,19 @@ public sealed class ClientFrameTarget : IFuzzTarget
         return [.. frames.Select(f => f.ToByteArray())];
     }
 
-    public byte[] Mutate(byte[] input, byte[] other, Mutator mutator) => ProtoMutator.Mutate(input, mutator, other);
+    /// <summary>
+    /// Protobuf-aware mutations; most results are made to parse as a ClientFrame (up to three
+    /// tries), because the gateway refuses the rest at the first step and dispatch is where the depth is.
+    /// </summary>
+    public byte[] Mutate(byte[] input, byte[] other, Mutator mutator)
+    {
+        var mutated = ProtoMutator.Mutate(input, mutator, other);
+        for (int tries = mutator.Random.Next(4) == 0 ? 3 : 0; tries < 3 && Body(mutated) == "unparsed"; tries++)
+        {
+            mutated = ProtoMutator.Mutate(input, mutator, other);
+        }
+        return mutated;
+    }
 
     public async ValueTask<string> ExecuteAsync(byte[] input, int worker)
     {
