@@ -52,7 +52,7 @@ public static class Program
                 clean = false;
             }
             Console.WriteLine($"{report.Summary}; {after}");
-            foreach (var (outcome, count) in report.Outcomes.OrderByDescending(o => o.Value).Take(8))
+            foreach (var (outcome, count) in report.Outcomes.OrderByDescending(o => o.Value).Take(16))
             {
                 Console.WriteLine($"    {count,10:N0}  {outcome}");
             }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Parley.Fuzz.Engine;
 using Parley.Protocol;
 using Parley.Server;
+using Parley.Server.Configuration;
 
 namespace Parley.Fuzz.Targets;
 
@@ -35,13 +36,15 @@ public sealed class FuzzServer : IAsyncDisposable
 
     public T Get<T>() where T : notnull => Server.App.Services.GetRequiredService<T>();
 
-    public static async Task<FuzzServer> StartAsync()
+    /// <summary>Starts a server that registers accounts under <paramref name="policy"/>.</summary>
+    public static async Task<FuzzServer> StartAsync(RegistrationPolicy policy = RegistrationPolicy.Open)
     {
         var dataDir = Directory.CreateTempSubdirectory("parley-fuzz-").FullName;
         var log = new LogCapture();
         var server = await ParleyServer.StartAsync(dataDir, options =>
         {
             options.AdminToken = AdminToken;
+            options.Registration.Policy = policy;
             options.Limits.FramesPerSecond = 1_000_000;
             options.Limits.FrameBurst = 1_000_000;
             options.Limits.RegistrationsPerMinutePerAddress = 100_000_000;

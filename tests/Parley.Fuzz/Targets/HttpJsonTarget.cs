@@ -4,14 +4,17 @@ using System.Text.Json;
 using Parley.Fuzz.Engine;
 using Parley.Protocol;
 using Parley.Server;
+using Parley.Server.Accounts;
+using Parley.Server.Configuration;
 
 namespace Parley.Fuzz.Targets;
 
 /// <summary>
-/// The HTTP JSON endpoints (register, verification code, link device, invites) of a real server
-/// over loopback. An input is a selector byte (endpoint, content type, credentials, admin token)
-/// and a body; bodies are mutated as JSON. Property: every answer is below 500 and the server
-/// logs no error; afterwards good clients are served.
+/// The HTTP JSON endpoints (register, verification code, link device, invites) of real servers
+/// over loopback, one per registration policy (open, code, invite). An input is a selector byte
+/// (endpoint, content type, credentials), a flags byte (server, admin token) and a body; bodies
+/// are mutated as JSON. Property: every answer is below 500 and no server logs an error;
+/// afterwards good clients are served.
 /// </summary>
 public sealed class HttpJsonTarget : IFuzzTarget
 {
@@ -20,18 +23,20 @@ public sealed class HttpJsonTarget : IFuzzTarget
     private static readonly string[] Paths = [RegistrationApi.Accounts, RegistrationApi.VerificationCode, RegistrationApi.Devices, RegistrationApi.Invites];
     private static readonly string?[] ContentTypes = ["application/json", "text/plain", null, "application/json; charset=utf-16"];
     private static readonly string[] Keys = ["user", "phone", "code", "invite", "device_name"];
+    private static readonly RegistrationPolicy[] Policies = [RegistrationPolicy.Open, RegistrationPolicy.Code, RegistrationPolicy.Invite];
 
-    private readonly FuzzServer _server;
-    private readonly HttpClient _http;
-    private readonly string _goodBasic;
+    private readonly FuzzServer[] _servers;
+    private readonly HttpClient[] _http;
+    private readonly string[] _goodBasic;
+    private readonly int[] _errorsSeen;
     private readonly Lock _errorsLock = new();
-    private int _errorsSeen;
 
-    private HttpJsonTarget(FuzzServer server, DeviceCredentials alice)
+    private HttpJsonTarget(FuzzServer[] servers, DeviceCredentials[] alices)
     {
-        _server = server;
-        _http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = WorkerCount }) { BaseAddress = server.Server.BaseUri };
-        _goodBasic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{alice.User}.{alice.DeviceId}:{alice.Password}"));
+        _servers = servers;
+        _http = [.. servers.Select(s => new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = WorkerCount }) { BaseAddress = s.Server.BaseUri })];
+        _goodBasic = [.. alices.Select(a => Convert.ToBase64String(Encoding.UTF8.GetBytes($"{a.User}.{a.DeviceId}:{a.Password}")))];
+        _errorsSeen = new int[servers.Length];
     }
 
     public string Name => "http-json";
@@ -40,68 +45,89 @@ public sealed class HttpJsonTarget : IFuzzTarget
 
     public IReadOnlyList<byte[]> Seeds { get; } =
     [
-        Input(0, """{"user":"newuser","phone":"+15551234567","device_name":"phone"}"""),
-        Input(0, """{"user":"alice","invite":"abc","code":"123456"}"""),
-        Input(1, """{"user":"codeuser","phone":"+15551234567"}"""),
-        Input(2 | (1 << 4), """{"device_name":"laptop"}"""),
-        Input(2 | (3 << 4), """{}"""),
-        Input(3 | (1 << 6), """{}"""),
+        Input(0, 0, """{"user":"newuser","phone":"+15551234567","device_name":"phone"}"""),
+        Input(0, 2, """{"user":"alice","invite":"abc","code":"123456"}"""),
+        Input(0, 4, """{"user":"inviteduser","invite":"abcdefghijklmnopqrstuvwx"}"""),
+        Input(1, 2, """{"user":"codeuser","phone":"+15551234567"}"""),
+        Input(2 | (1 << 4), 0, """{"device_name":"laptop"}"""),
+        Input(2 | (3 << 4), 0, """{}"""),
+        Input(3, 1, """{}"""),
     ];
 
+    /// <summary>Starts one server per registration policy, each with a registered "alice" (accounts under code or invite policies are made directly).</summary>
     public static async Task<HttpJsonTarget> StartAsync()
     {
-        var server = await FuzzServer.StartAsync();
-        return new HttpJsonTarget(server, await server.RegisterAsync("alice"));
+        var servers = new List<FuzzServer>();
+        var alices = new List<DeviceCredentials>();
+        foreach (var policy in Policies)
+        {
+            var server = await FuzzServer.StartAsync(policy);
+            servers.Add(server);
+            alices.Add(server.Get<AccountDirectory>().Create("alice", null, "primary")!);
+        }
+        return new HttpJsonTarget([.. servers], [.. alices]);
     }
 
-    private static byte[] Input(int selector, string json) => [(byte)selector, .. Encoding.UTF8.GetBytes(json)];
+    private static byte[] Input(int selector, int flags, string json) => [(byte)selector, (byte)flags, .. Encoding.UTF8.GetBytes(json)];
 
     public byte[] Mutate(byte[] input, byte[] other, Mutator mutator)
     {
-        if (input.Length == 0)
+        if (input.Length < 2)
         {
-            return [(byte)mutator.Random.Next(256)];
+            return [(byte)mutator.Random.Next(256), (byte)mutator.Random.Next(8)];
         }
         if (mutator.Random.Next(8) == 0)
         {
-            return [(byte)(input[0] ^ (1 << mutator.Random.Next(7))), .. input.AsSpan(1)];
+            var copy = (byte[])input.Clone();
+            copy[mutator.Random.Next(2)] ^= (byte)(1 << mutator.Random.Next(7));
+            return copy;
         }
-        return [input[0], .. JsonMutator.Mutate(input[1..], mutator, Keys)];
+        return [input[0], input[1], .. JsonMutator.Mutate(input[2..], mutator, Keys)];
     }
 
     public async ValueTask<string> ExecuteAsync(byte[] input, int worker)
     {
-        int selector = input.Length > 0 ? input[0] : 0;
+        int selector = input.Length > 0 ? input[0] : 0, flags = input.Length > 1 ? input[1] : 0;
+        int server = ((flags >> 1) & 3) % _servers.Length;
+        var body = input.Length > 2 ? input[2..] : [];
         var path = Paths[selector & 3];
         using var request = new HttpRequestMessage(HttpMethod.Post, path);
-        var content = new ByteArrayContent(input.Length > 1 ? input[1..] : []);
+        var content = new ByteArrayContent(body);
         content.Headers.ContentType = ContentTypes[(selector >> 2) & 3] is { } type ? MediaTypeHeaderValue.Parse(type) : null;
         request.Content = content;
         switch ((selector >> 4) & 3)
         {
             case 1:
-                request.Headers.Authorization = new AuthenticationHeaderValue("Basic", _goodBasic);
+                request.Headers.Authorization = new AuthenticationHeaderValue("Basic", _goodBasic[server]);
                 break;
             case 2:
-                request.Headers.TryAddWithoutValidation("Authorization", "Basic " + Convert.ToBase64String(input.AsSpan(1, Math.Min(input.Length - 1, 40))));
+                request.Headers.TryAddWithoutValidation("Authorization", "Basic " + Convert.ToBase64String(body.AsSpan(0, Math.Min(body.Length, 40))));
                 break;
             case 3:
                 request.Headers.TryAddWithoutValidation("Authorization", "Basic !!not base64");
                 break;
         }
-        request.Headers.TryAddWithoutValidation("X-Admin-Token", (selector & 0x40) != 0 ? FuzzServer.AdminToken : "wrong");
-        using var response = await _http.SendAsync(request);
-        var body = await response.Content.ReadAsByteArrayAsync();
+        request.Headers.TryAddWithoutValidation("X-Admin-Token", (flags & 1) != 0 ? FuzzServer.AdminToken : "wrong");
+        using var response = await _http[server].SendAsync(request);
+        var answer = await response.Content.ReadAsByteArrayAsync();
         int status = (int)response.StatusCode;
         if (status >= 500)
         {
-            throw new PropertyViolationException($"{path} answered {status}: {Encoding.UTF8.GetString(body)}");
+            throw new PropertyViolationException($"{path} answered {status}: {Encoding.UTF8.GetString(answer)}");
         }
+        ThrowOnNewErrors();
+        return $"{Policies[server]} {path} {status} {ErrorCode(answer)}";
+    }
+
+    private void ThrowOnNewErrors()
+    {
         lock (_errorsLock)
         {
-            _server.ThrowOnNewErrors(ref _errorsSeen);
+            for (int i = 0; i < _servers.Length; i++)
+            {
+                _servers[i].ThrowOnNewErrors(ref _errorsSeen[i]);
+            }
         }
-        return $"{path} {status} {ErrorCode(body)}";
     }
 
     private static string ErrorCode(byte[] body)
@@ -118,16 +144,25 @@ public sealed class HttpJsonTarget : IFuzzTarget
 
     public async Task CheckStillServingAsync()
     {
-        await _server.CheckStillServingAsync();
-        lock (_errorsLock)
+        // The good clients register themselves, which only the open server allows; the others must answer their health check.
+        await _servers[0].CheckStillServingAsync();
+        foreach (var http in _http)
         {
-            _server.ThrowOnNewErrors(ref _errorsSeen);
+            using var health = await http.GetAsync(new Uri("/v1/health", UriKind.Relative));
+            health.EnsureSuccessStatusCode();
         }
+        ThrowOnNewErrors();
     }
 
     public async ValueTask DisposeAsync()
     {
-        _http.Dispose();
-        await _server.DisposeAsync();
+        foreach (var http in _http)
+        {
+            http.Dispose();
+        }
+        foreach (var server in _servers)
+        {
+            await server.DisposeAsync();
+        }
     }
 }
