@@ -139,9 +139,10 @@ public sealed class PipeWebSocket(IDuplexPipe transport, Action abort, int maxMe
                 default:
                     return Violation(out frame, $"unknown opcode {opcode}");
             }
-            if (!control && (ulong)_messageLength + length > (ulong)maxMessageBytes)
+            if (!control && length > (ulong)(maxMessageBytes - _messageLength))
             {
                 // Refused before the payload arrives: a huge length never makes us buffer it.
+                // (Compared as room left, not as a sum: a 64-bit length near 2^64 would wrap the sum.)
                 frame = new InboundFrame(InboundKind.Violation, CloseStatus: CloseCodes.TooBig,
                     Reason: $"frames are at most {maxMessageBytes} bytes", Code: ErrorCode.TooLarge);
                 return true;
