@@ -12,7 +12,9 @@ namespace Parley.Server.Push;
 
 /// <summary>
 /// Sends one push to one subscription and classifies the answer. Web Push goes through
-/// Lib.Net.Http.WebPush (aes128gcm encryption, VAPID JWT); the gateway is a plain JSON POST.
+/// Lib.Net.Http.WebPush (aes128gcm encryption, headers), with the VAPID JWT re-signed by
+/// <see cref="VapidSigner"/> (the library's has a wrong audience on non-default ports); the
+/// gateway is a plain JSON POST.
 /// Every request has its own timeout; redirects are not followed (a push URL must not bounce the
 /// server's request elsewhere).
 /// </summary>
@@ -42,13 +44,14 @@ public sealed class PushDelivery : IDisposable
         _time = time;
         // The queue keeps an envelope this long; a push older than that would wake the device for nothing.
         _ttlSeconds = (int)Math.Min(int.MaxValue, TimeSpan.FromDays(options.Limits.EnvelopeTtlDays).TotalSeconds);
-        _http = new HttpClient(new SocketsHttpHandler
+        var sockets = new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5), // follows DNS changes of push services
             ConnectTimeout = TimeSpan.FromSeconds(_options.RequestTimeoutSeconds),
             MaxResponseDrainSize = 16 * 1024,
-        })
+        };
+        _http = new HttpClient(new VapidSigner(vapid, _options.Subject, time) { InnerHandler = sockets })
         {
             Timeout = Timeout.InfiniteTimeSpan, // each request has its own, on the injected clock
             MaxResponseContentBufferSize = 64 * 1024,
@@ -89,7 +92,8 @@ public sealed class PushDelivery : IDisposable
             TimeToLive = _ttlSeconds,
             Urgency = urgency == PushUrgency.High ? PushMessageUrgency.High : PushMessageUrgency.Low,
         };
-        // One authentication per request: its signer is not documented as thread-safe, and pushes are rare.
+        // The library insists on its own VAPID token (VapidSigner replaces it); one per request,
+        // as its signer is not documented as thread-safe, and pushes are rare.
         using var vapid = new VapidAuthentication(Base64Url.EncodeToString(_vapid.PublicKey), Base64Url.EncodeToString(_vapid.PrivateKey))
         {
             Subject = _options.Subject,

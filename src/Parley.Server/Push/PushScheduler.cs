@@ -207,14 +207,15 @@ public sealed partial class PushScheduler : BackgroundService
     private void RetryLater(PushJob job, TimeSpan delay, CancellationToken stoppingToken)
     {
         Interlocked.Increment(ref _pending); // before DeliverAsync's decrement: Pending never reads 0 in between
-        _retryDue[job.DeviceKey] = _time.GetUtcNow() + delay;
         _ = WaitThenEnqueueAsync();
 
         async Task WaitThenEnqueueAsync()
         {
             try
             {
-                await Task.Delay(delay, _time, stoppingToken);
+                var wait = Task.Delay(delay, _time, stoppingToken);
+                _retryDue[job.DeviceKey] = _time.GetUtcNow() + delay; // after the timer exists: whoever sees it can move the clock
+                await wait;
                 _retryDue.TryRemove(job.DeviceKey, out _);
                 Enqueue(job);
             }
