@@ -100,7 +100,9 @@ public sealed partial class PushScheduler : BackgroundService
     }
 
     /// <summary>The device connected: its outstanding push (if any) is settled, and the next queued envelope may push again.</summary>
-    public void OnConnected(long deviceKey)
+    public void OnConnected(long deviceKey) => Settle(deviceKey);
+
+    private void Settle(long deviceKey)
     {
         lock (_gate)
         {
@@ -174,6 +176,7 @@ public sealed partial class PushScheduler : BackgroundService
                     break;
                 case PushOutcome.Gone:
                     _subscriptions.Forget(job.DeviceKey);
+                    Settle(job.DeviceKey); // nothing left to re-push to
                     _metrics.Failed.Add(1);
                     LogGone(_logger, address.AccountId, address.DeviceId, result.Status ?? 0);
                     break;
