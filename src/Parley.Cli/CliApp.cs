@@ -26,6 +26,7 @@ internal static class CliApp
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(SafetyNumberCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(PushCommand.Create());
         return root;
     }
 }

@@ -26,4 +26,19 @@ public static class WireLimits
 
     /// <summary>User names: 3–32 of a-z, 0-9, '_', '.', '-'; lower case so names are unique without folding.</summary>
     public const int MaxUserNameLength = 32;
+
+    /// <summary>
+    /// Longest push endpoint or gateway URL. Browser and UnifiedPush endpoints are 100–500
+    /// characters; the server stores one per device and calls it, so it stays small.
+    /// </summary>
+    public const int MaxPushUrlLength = 1024;
+
+    /// <summary>Longest push gateway token in UTF-8 bytes: FCM tokens are about 160, APNs tokens 64; room to spare.</summary>
+    public const int MaxPushTokenBytes = 1024;
+
+    /// <summary>Web Push p256dh key: an uncompressed P-256 point (RFC 8291).</summary>
+    public const int PushP256dhBytes = 65;
+
+    /// <summary>Web Push authentication secret (RFC 8291).</summary>
+    public const int PushAuthBytes = 16;
 }

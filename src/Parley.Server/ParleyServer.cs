@@ -19,6 +19,7 @@ using Parley.Server.Keys;
 using Parley.Server.Messaging;
 using Parley.Server.Observability;
 using Parley.Server.Presence;
+using Parley.Server.Push;
 using Parley.Server.Storage.Sqlite;
 using Parley.Server.Tls;
 
@@ -122,6 +123,7 @@ public static partial class ParleyServer
         app.UseRateLimiter();
         app.MapRegistration();
         app.MapMetrics();
+        app.MapPush();
         // /v1/ws never reaches this pipeline: WebSocketListener takes those connections off the transport.
         app.Lifetime.ApplicationStopping.Register(() =>
         {
@@ -198,6 +200,7 @@ public static partial class ParleyServer
         services.AddHostedService<IdleSweeper>();
         services.AddHostedService<WalCheckpointer>();
         services.AddHostedService<LastSeenFlusher>();
+        services.AddPush(options);
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;

@@ -30,4 +30,6 @@ public sealed class ParleyOptions
     public LimitOptions Limits { get; set; } = new();
 
     public StorageOptions Storage { get; set; } = new();
+
+    public PushOptions Push { get; set; } = new();
 }

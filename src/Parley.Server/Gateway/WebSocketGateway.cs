@@ -9,6 +9,7 @@ using Parley.Server.Configuration;
 using Parley.Server.Keys;
 using Parley.Server.Messaging;
 using Parley.Server.Presence;
+using Parley.Server.Push;
 
 namespace Parley.Server.Gateway;
 
@@ -29,7 +30,9 @@ public sealed partial class WebSocketGateway(
     IOptions<ParleyOptions> options,
     TimeProvider time,
     ILogger<WebSocketGateway> logger,
-    IFrameObserver? observer = null)
+    IFrameObserver? observer = null,
+    PushSubscriptions? pushSubscriptions = null,
+    PushScheduler? push = null)
 {
     /// <summary>Requests of one connection waiting for their answer (mostly sends in group commit); reading pauses beyond it.</summary>
     private const int MaxPendingRequests = 256;
@@ -87,6 +90,7 @@ public sealed partial class WebSocketGateway(
             connection.TrySend(new ServerFrame { PrekeysLow = low });
         }
         presence.DeviceOnline(connection);
+        push?.OnConnected(connection.DeviceKey);
         LogConnected(logger, account.User, deviceId, remote);
         var sending = connection.RunSendLoopAsync();
         try
@@ -368,6 +372,9 @@ public sealed partial class WebSocketGateway(
 
             case ClientFrame.BodyOneofCase.Hello:
                 return MessageRouter.Fail(ErrorCode.BadRequest, "already authenticated");
+
+            case ClientFrame.BodyOneofCase.SetPush or ClientFrame.BodyOneofCase.RemovePush or ClientFrame.BodyOneofCase.GetPush when pushSubscriptions is not null:
+                return pushSubscriptions.Answer(c.DeviceKey, frame);
 
             default:
                 return MessageRouter.Fail(ErrorCode.UnknownType, "unknown frame type");
