@@ -115,6 +115,7 @@ public static class ParleyServer
         services.AddHostedService<IdleSweeper>();
         services.AddHostedService<WalCheckpointer>();
         services.AddHostedService<LastSeenFlusher>();
+        services.AddParleyMetrics();
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
