@@ -36,6 +36,13 @@ public sealed class ParleyClientOptions
     /// </summary>
     public TimeSpan? ReplacedRetryDelay { get; set; }
 
+    /// <summary>
+    /// How long a sent message can be resent when the device it went to asks (RETRY_REQUEST). A
+    /// day covers a phone that was off overnight; a longer window only widens what a forged
+    /// retry request could ask to re-encrypt (to the same device and identity key, never another).
+    /// </summary>
+    public TimeSpan ResendWindow { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>Client name sent in Hello (for server logs only).</summary>
     public string ClientName { get; set; } = "parley-dotnet/1";
 }

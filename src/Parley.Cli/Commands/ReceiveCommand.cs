@@ -59,7 +59,7 @@ internal static class ReceiveCommand
         {
             output.Result(
                 new { id = m.Id, from = m.Sender, text = m.Text, sent_at = CliOutput.Time(m.SentAt) },
-                $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{Markup.Escape(m.Sender)}[/]: {Markup.Escape(m.Text)} [grey]({m.Id})[/]");
+                $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{Markup.Escape(m.Sender)}[/]: {Markup.Escape(TerminalText.Printable(m.Text))} [grey]({m.Id})[/]");
         }
     }
 }

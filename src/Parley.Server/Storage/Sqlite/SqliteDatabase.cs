@@ -12,6 +12,7 @@ public sealed class SqliteDatabase
 {
     private readonly string _connectionString;
     private readonly string _synchronous;
+    private readonly string _secureDelete;
 
     public SqliteDatabase(string dataDir, StorageOptions options)
     {
@@ -26,6 +27,7 @@ public sealed class SqliteDatabase
             DefaultTimeout = 30,
         }.ToString();
         _synchronous = options.Synchronous == SynchronousMode.Full ? "FULL" : "NORMAL";
+        _secureDelete = options.SecureDelete ? "FAST" : "OFF";
         using var connection = Open();
         Execute(connection, "PRAGMA journal_mode=WAL; PRAGMA journal_size_limit=67108864;");
         CreateSchema(connection);
@@ -57,7 +59,7 @@ public sealed class SqliteDatabase
         // lets readers (drains) share the OS page cache without copying. secure_delete=FAST zeroes
         // deleted envelope bodies in the pages a commit writes anyway (no extra I/O), so acked and
         // expired messages do not linger in the file; only freelist pages keep old bytes until reused.
-        Execute(connection, $"PRAGMA synchronous={_synchronous}; PRAGMA busy_timeout=30000; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY; PRAGMA secure_delete=FAST;");
+        Execute(connection, $"PRAGMA synchronous={_synchronous}; PRAGMA busy_timeout=30000; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY; PRAGMA secure_delete={_secureDelete};");
         return connection;
     }
 
