@@ -15,9 +15,6 @@ namespace Parley.Client;
 // IPayloadCipher is set in the options (tests of the transport alone).
 public sealed partial class ParleyClient
 {
-    /// <summary>How long sent plaintexts are kept to answer retry requests.</summary>
-    private static readonly TimeSpan KeepSentFor = TimeSpan.FromDays(7);
-
     /// <summary>At most this many sent plaintexts are kept (a bound on the store whatever the rate).</summary>
     private const int KeepSentCount = 1000;
 
@@ -224,9 +221,10 @@ public sealed partial class ParleyClient
     /// <summary>
     /// Builds the SendMessage for an outbox entry: one payload per device of the peer and per other
     /// device of this account, each encrypted on its own session (started from a fetched bundle when
-    /// there is none). Retry requests carry empty payloads; resends carry the original id inside.
+    /// there is none). Retry requests carry empty payloads; resends go to one device (see
+    /// <see cref="BuildResendAsync"/>). Null when there is nothing to send.
     /// </summary>
-    private async Task<SendMessage> BuildSendAsync(Session session, OutboxEntry entry, CancellationToken cancellationToken)
+    private async Task<SendMessage?> BuildSendAsync(Session session, OutboxEntry entry, CancellationToken cancellationToken)
     {
         var send = new SendMessage
         {
@@ -268,19 +266,21 @@ public sealed partial class ParleyClient
         }
         // A profile made before encryption has no identity yet: make it now (the next PreKeysLow publishes it).
         PreKeyRefill.EnsureIdentity(_store, null);
-        var original = _store.ResendOriginal(entry.Id);
-        var plaintext = original is null ? entry.Content : SignalPayload.ResendPlaintext(original, entry.Content);
+        if (_store.ResendOriginal(entry.Id) is { } original)
+        {
+            return await BuildResendAsync(session, send, entry, original, cancellationToken);
+        }
         try
         {
             await EnsureSessionsAsync(session, entry.Peer, peerDevices, cancellationToken);
             await EnsureSessionsAsync(session, Me, ownDevices, cancellationToken);
             foreach (var device in peerDevices)
             {
-                send.Payloads.Add(SealEncrypted(entry.Peer, device, plaintext, original is not null));
+                send.Payloads.Add(SealEncrypted(entry.Peer, device, entry.Content, resend: false));
             }
             foreach (var device in ownDevices)
             {
-                send.Payloads.Add(SealEncrypted(Me, device, plaintext, original is not null));
+                send.Payloads.Add(SealEncrypted(Me, device, entry.Content, resend: false));
             }
         }
         catch (CryptoException e)
@@ -288,19 +288,68 @@ public sealed partial class ParleyClient
             // For example a session record that no longer parses: this send fails, the connection and outbox go on.
             throw new ParleyException(ErrorCode.BadRequest, $"Cannot encrypt the message: {e.Message}", "encryption_failed", inner: e);
         }
-        if (original is null)
-        {
-            // Remembered before it goes out: a fast peer's retry request must find it.
-            RememberForResend(entry);
-        }
+        // Remembered before it goes out: a fast peer's retry request must find it.
+        RememberForResend(entry, send.Payloads);
         return send;
     }
 
-    /// <summary>Remembers a message's plaintext (bounded by age and count) so a retry request for it can be answered.</summary>
-    private void RememberForResend(OutboxEntry entry)
+    /// <summary>
+    /// A resend goes only to the device that asked for it, and only while that device still has the
+    /// identity key the message first went to: a session is started from a fresh bundle only when
+    /// the bundle carries that key. A server that forges retry requests or swaps bundles gets the
+    /// plaintext encrypted to no one new. Null (dropped, nothing sent) when the identity changed.
+    /// </summary>
+    private async Task<SendMessage?> BuildResendAsync(Session session, SendMessage send, OutboxEntry entry, byte[] original, CancellationToken cancellationToken)
+    {
+        if (_store.ResendTarget(entry.Id) is not var (user, device, identity))
+        {
+            return null; // queued by an older version, without a target: not sent anywhere
+        }
+        var address = new ProtocolAddress(user, device);
+        try
+        {
+            if (!_e2e!.HasUsableSession(user, device))
+            {
+                var request = new GetPreKeyBundles { User = user, DeviceId = device };
+                var answer = await session.Connection.RequestAsync(new ClientFrame { GetBundles = request }, cancellationToken);
+                var bundle = answer.PrekeyBundles?.Bundles.FirstOrDefault(b => b.User == user && b.DeviceId == device);
+                if (bundle is null || !EndToEndCipher.Verify(bundle).IdentityKey.Serialize().AsSpan().SequenceEqual(identity))
+                {
+                    return null;
+                }
+                _e2e.StartSession(user, bundle);
+            }
+            if (_store.GetIdentity(address)?.Serialize() is not { } current || !current.AsSpan().SequenceEqual(identity))
+            {
+                return null;
+            }
+            send.SingleDevice = true;
+            send.Payloads.Add(SealEncrypted(user, device, SignalPayload.ResendPlaintext(original, entry.Content), resend: true));
+            return send;
+        }
+        catch (CryptoException)
+        {
+            // A bundle that fails verification or a session that cannot encrypt: the resend is dropped, never sent elsewhere.
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Remembers a message's plaintext (bounded by age and count), with each device it goes to and
+    /// that device's identity key, so a retry request from one of those devices can be answered.
+    /// </summary>
+    private void RememberForResend(OutboxEntry entry, IEnumerable<DevicePayload> payloads)
     {
         var now = _options.Time.GetUtcNow();
-        _store.RememberSent(entry.Id, entry.Peer, entry.SentAt, entry.Content, (now - KeepSentFor).ToUnixTimeMilliseconds(), KeepSentCount);
+        var devices = new List<(string, uint, byte[])>();
+        foreach (var p in payloads)
+        {
+            if (_store.GetIdentity(new ProtocolAddress(p.User, p.DeviceId)) is { } key)
+            {
+                devices.Add((p.User, p.DeviceId, key.Serialize()));
+            }
+        }
+        _store.RememberSent(entry.Id, entry.Peer, entry.SentAt, entry.Content, devices, (now - _options.ResendWindow).ToUnixTimeMilliseconds(), KeepSentCount);
     }
 
     private DevicePayload SealEncrypted(string user, uint device, byte[] plaintext, bool resend)
@@ -441,9 +490,10 @@ public sealed partial class ParleyClient
     }
 
     /// <summary>
-    /// A peer's device could not decrypt one of our messages: if this device sent it recently, archive
-    /// the session with that device and queue a resend (fresh envelope id, original id inside the
-    /// ciphertext) that starts a new session from a fresh bundle. Anything else is ignored.
+    /// A device could not decrypt one of our messages: if this device sent it to that very device
+    /// within <see cref="ParleyClientOptions.ResendWindow"/>, archive the session with it and queue
+    /// a resend to it alone (fresh envelope id, original id inside the ciphertext) that starts a new
+    /// session from a fresh bundle with the same identity key. Anything else is ignored.
     /// </summary>
     private void OnRetryRequest(Envelope envelope)
     {
@@ -453,13 +503,16 @@ public sealed partial class ParleyClient
             return;
         }
         var original = envelope.MessageId.ToByteArray();
-        // Only the device that sent the message remembers it; the asker is the peer or one of our other devices.
-        if (_store.FindSent(original) is not { } sent || (sent.Peer != envelope.Sender && envelope.Sender != Me))
+        // Only the device that sent the message remembers it, and only a device it went to may ask
+        // for it, within the resend window; the resend goes to that device's identity key alone.
+        long oldest = (_options.Time.GetUtcNow() - _options.ResendWindow).ToUnixTimeMilliseconds();
+        if (_store.FindSent(original) is not { } sent || sent.SentAt < oldest
+            || _store.SentIdentity(original, envelope.Sender, envelope.SenderDevice) is not { } identity)
         {
             return;
         }
         _e2e.ArchiveSession(envelope.Sender, envelope.SenderDevice);
-        _store.AddResend(MessageId.New(_options.Time), original, sent.Peer, sent.SentAt, sent.Content);
+        _store.AddResend(MessageId.New(_options.Time), original, sent.Peer, sent.SentAt, sent.Content, envelope.Sender, envelope.SenderDevice, identity);
         _outboxSignal.Writer.TryWrite(true);
     }
 

@@ -872,6 +872,12 @@ public sealed partial class ParleyClient : IAsyncDisposable
             try
             {
                 var send = await BuildSendAsync(session, entry, cancellationToken);
+                if (send is null)
+                {
+                    // A resend whose device changed identity: dropped unsent.
+                    _store.CompleteOutbox(entry.Id, Me);
+                    return;
+                }
                 if (send.Payloads.Count > WireLimits.MaxPayloadsPerSend)
                 {
                     throw new ParleyException(ErrorCode.TooLarge, "Too many devices to address in one send.");

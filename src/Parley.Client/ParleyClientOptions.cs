@@ -43,6 +43,11 @@ public sealed class ParleyClientOptions
     /// code <c>insecure_transport</c>. True allows it (the CLI's <c>--insecure</c>), e.g. on a trusted LAN.
     /// </summary>
     public bool AllowInsecureTransport { get; set; }
+    /// How long a sent message can be resent when the device it went to asks (RETRY_REQUEST). A
+    /// day covers a phone that was off overnight; a longer window only widens what a forged
+    /// retry request could ask to re-encrypt (to the same device and identity key, never another).
+    /// </summary>
+    public TimeSpan ResendWindow { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>Client name sent in Hello (for server logs only).</summary>
     public string ClientName { get; set; } = "parley-dotnet/1";

@@ -201,6 +201,7 @@ public static partial class ParleyServer
         services.AddHostedService<WalCheckpointer>();
         services.AddHostedService<LastSeenFlusher>();
         services.AddPush(options);
+        services.AddParleyMetrics();
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text.Json;
 using Parley.Client;
 using Xunit.Abstractions;
 
@@ -15,6 +14,7 @@ public sealed class LockOutCollection;
 public sealed class LockOutTests(ITestOutputHelper output)
 {
     private const int SilentSockets = 19_000;
+    private const string AdminToken = "lockout-test-admin-token";
 
     [Fact]
     public async Task Silent_sockets_from_one_address_do_not_lock_out_clients_from_another()
@@ -26,8 +26,9 @@ public sealed class LockOutTests(ITestOutputHelper output)
             // The server in its own process (its descriptors apart from the test's), with a short
             // upgrade deadline so the test sees the silent sockets go.
             await using var server = await ServerProcess.StartAsync(Path.Combine(root, "data"),
-                "--Parley:Limits:UpgradeTimeoutSeconds=2", "--Parley:Limits:HelloTimeoutSeconds=2");
+                "--Parley:Limits:UpgradeTimeoutSeconds=2", "--Parley:Limits:HelloTimeoutSeconds=2", "--Parley:AdminToken=" + AdminToken);
             using var http = new HttpClient { BaseAddress = server.BaseUri };
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
 
             // The attacker: 19,000 sockets from 127.0.0.2 that connect and never send a byte,
             // opened while a client from 127.0.0.1 registers, connects and sends.
@@ -45,7 +46,7 @@ public sealed class LockOutTests(ITestOutputHelper output)
                     }
                 }
             });
-            await UntilAsync(async () => (await MetricsAsync(http)).GetProperty("refused_unauthenticated_total").GetInt64() > 1000,
+            await UntilAsync(async () => (await MetricsAsync(http))["parley_sockets_unauthenticated_refused_total"] > 1000,
                 "the attack under way: the per-address cap refusing sockets");
 
             var clock = Stopwatch.StartNew();
@@ -66,13 +67,13 @@ public sealed class LockOutTests(ITestOutputHelper output)
             await UntilAsync(async () =>
             {
                 var m = await MetricsAsync(http);
-                return m.GetProperty("refused_unauthenticated_total").GetInt64() + m.GetProperty("handshake_timeouts_total").GetInt64() == SilentSockets;
+                return m["parley_sockets_unauthenticated_refused_total"] + m["parley_sockets_handshake_timeouts_total"] == SilentSockets;
             }, "every silent socket refused at accept or dropped at its deadline");
 
             // The silent sockets the server took are dropped at the upgrade deadline: the server
             // counts none left (but the connection of the metrics request itself), and every one
             // of them is closed on the attacker's side too.
-            await UntilAsync(async () => (await MetricsAsync(http)).GetProperty("unauthenticated_sockets").GetInt32() == 1,
+            await UntilAsync(async () => (await MetricsAsync(http))["parley_sockets_unauthenticated"] == 1,
                 "no socket without Hello left on the server");
             await Wait.UntilAsync(() => silent.All(IsClosedByPeer), "every silent socket closed by the server");
         }
@@ -141,10 +142,20 @@ public sealed class LockOutTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<JsonElement> MetricsAsync(HttpClient http)
+    /// <summary>The admin-only Prometheus scrape as series name → value (series without labels only).</summary>
+    private static async Task<Dictionary<string, double>> MetricsAsync(HttpClient http)
     {
         using var response = await http.GetAsync(new Uri("/v1/metrics", UriKind.Relative));
         response.EnsureSuccessStatusCode();
-        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+        var series = new Dictionary<string, double>();
+        foreach (var line in (await response.Content.ReadAsStringAsync()).Split('\n'))
+        {
+            var parts = line.Split(' ');
+            if (parts.Length >= 2 && !line.StartsWith('#') && !parts[0].Contains('{', StringComparison.Ordinal))
+            {
+                series[parts[0]] = double.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+        return series;
     }
 }

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text.Json;
+using System.Globalization;
+using System.Security.Cryptography;
 
 namespace Parley.Bench.Hosting;
 
@@ -34,9 +35,11 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     private readonly string? _dataDir;
     private readonly HttpClient _http;
     private readonly Queue<string> _recentOutput = new();
+    private readonly string? _adminToken;
 
-    private ServerUnderTest(Uri baseUri, int? pid, Process? process, string? dataDir)
+    private ServerUnderTest(Uri baseUri, int? pid, Process? process, string? dataDir, string? adminToken)
     {
+        _adminToken = adminToken;
         BaseUri = baseUri;
         Pid = pid;
         _process = process;
@@ -50,10 +53,13 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     /// <summary>The server's process id when known (always when started here).</summary>
     public int? Pid { get; }
 
-    /// <summary>Uses a server that is already running; CPU and RSS figures need its pid.</summary>
+    /// <summary>
+    /// Uses a server that is already running; CPU and RSS figures need its pid, the server's figures
+    /// its admin token (from PARLEY_ADMIN_TOKEN).
+    /// </summary>
     public static async Task<ServerUnderTest> AttachAsync(Uri url, int? pid, CancellationToken ct)
     {
-        var server = new ServerUnderTest(url, pid, null, null);
+        var server = new ServerUnderTest(url, pid, null, null, Environment.GetEnvironmentVariable("PARLEY_ADMIN_TOKEN"));
         await server.WaitHealthyAsync(TimeSpan.FromSeconds(10), ct);
         return server;
     }
@@ -80,7 +86,9 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         psi.ArgumentList.Add($"http://127.0.0.1:{port}");
         psi.ArgumentList.Add("--data");
         psi.ArgumentList.Add(dataDir);
-        foreach (var arg in RaisedLimits.Concat(extraArgs))
+        // A fresh admin token per run: /v1/metrics answers only to it.
+        var adminToken = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        foreach (var arg in RaisedLimits.Concat(extraArgs).Append($"--Parley:AdminToken={adminToken}"))
         {
             psi.ArgumentList.Add(arg);
         }
@@ -88,7 +96,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
 
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the server");
-        var server = new ServerUnderTest(url, process.Id, process, dataDir);
+        var server = new ServerUnderTest(url, process.Id, process, dataDir, adminToken);
         process.OutputDataReceived += (_, e) => server.Remember(e.Data);
         process.ErrorDataReceived += (_, e) => server.Remember(e.Data);
         process.BeginOutputReadLine();
@@ -138,31 +146,41 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     /// <summary>The server's resident set size in bytes, or null when its pid is unknown.</summary>
     public long? RssBytes() => Pid is int pid ? ProcessProbe.RssBytes(pid) : null;
 
-    /// <summary>GET /v1/metrics as name → number; empty when the server has no such endpoint.</summary>
+    /// <summary>
+    /// GET /v1/metrics (Prometheus text, Bearer admin token) as series → number, a series being the
+    /// metric name with its labels as the server writes them (<c>parley_gc_collections_total{generation="1"}</c>);
+    /// empty when the server has no such endpoint or refuses the token.
+    /// </summary>
     public async Task<IReadOnlyDictionary<string, long>> MetricsAsync(CancellationToken ct)
     {
         var result = new Dictionary<string, long>();
         try
         {
-            using var response = await _http.GetAsync("/v1/metrics", ct);
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/metrics");
+            if (_adminToken is not null)
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _adminToken);
+            }
+            using var response = await _http.SendAsync(request, ct);
             if (!response.IsSuccessStatusCode)
             {
                 return result;
             }
-            using var doc = JsonDocument.Parse(await response.Content.ReadAsStreamAsync(ct));
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            foreach (var line in (await response.Content.ReadAsStringAsync(ct)).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                return result;
-            }
-            foreach (var property in doc.RootElement.EnumerateObject())
-            {
-                if (property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt64(out var v))
+                if (line.StartsWith('#'))
                 {
-                    result[property.Name] = v;
+                    continue;
+                }
+                int end = line.IndexOf('}', StringComparison.Ordinal) is var brace and >= 0 ? brace + 1 : line.IndexOf(' ', StringComparison.Ordinal);
+                if (end > 0 && double.TryParse(line[end..].Trim().Split(' ')[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                {
+                    // A series without labels is written with empty braces: "name{} value".
+                    result[line[..end].Replace("{}", "", StringComparison.Ordinal)] = (long)value;
                 }
             }
         }
-        catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException)
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
             // No metrics endpoint (yet): the figures that need it are left out.
         }

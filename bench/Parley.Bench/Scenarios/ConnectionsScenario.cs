@@ -90,7 +90,7 @@ internal static class ConnectionsScenario
             while (clock.Elapsed < TimeSpan.FromSeconds(60))
             {
                 // A server busy with the disconnects may miss a metrics call: ask again.
-                if ((await server.MetricsAsync(ct)).TryGetValue("connections", out var left))
+                if ((await server.MetricsAsync(ct)).TryGetValue("parley_connections_open", out var left))
                 {
                     serverOpenAfter = left;
                     if (left == 0)
@@ -115,7 +115,7 @@ internal static class ConnectionsScenario
                 long left => $"clients closed in {closedSeconds:0.0} s; server still counts {left} after {releasedSeconds:0} s",
             });
             report.Row("registration", $"{n} users in {registerSeconds:0.0} s ({n / registerSeconds:0}/s, 32 concurrent)");
-            if (metricsOpen.TryGetValue("connections", out var serverCount))
+            if (metricsOpen.TryGetValue("parley_connections_open", out var serverCount))
             {
                 report.Row("server says connections", serverCount.ToString(CultureInfo.InvariantCulture));
             }
@@ -134,11 +134,11 @@ internal static class ConnectionsScenario
             {
                 report.Field("conns", open, "0");
             }
-            if (metricsBase.TryGetValue("managed_heap_bytes", out var h0) && metricsOpen.TryGetValue("managed_heap_bytes", out var h1) && open > 0)
+            if (metricsBase.TryGetValue("parley_gc_managed_heap_bytes", out var h0) && metricsOpen.TryGetValue("parley_gc_managed_heap_bytes", out var h1) && open > 0)
             {
                 report.Row("server managed heap", $"{h0 / 1048576.0:0.0} → {h1 / 1048576.0:0.0} MiB, {(double)(h1 - h0) / open / 1024:0.00} KiB per connection");
             }
-            if (metricsBase.TryGetValue("gc_heap_bytes", out var g0) && metricsOpen.TryGetValue("gc_heap_bytes", out var g1) && open > 0)
+            if (metricsBase.TryGetValue("parley_gc_heap_bytes", out var g0) && metricsOpen.TryGetValue("parley_gc_heap_bytes", out var g1) && open > 0)
             {
                 report.Row("server GC heap", $"{g0 / 1048576.0:0.0} → {g1 / 1048576.0:0.0} MiB, {(double)(g1 - g0) / open / 1024:0.00} KiB per connection");
             }

@@ -167,7 +167,7 @@ internal static class OneToOneScenario
         {
             report.Row("server RSS", $"{a / 1048576.0:0} → {b / 1048576.0:0} MiB");
         }
-        if (metrics.TryGetValue("managed_heap_bytes", out var heap))
+        if (metrics.TryGetValue("parley_gc_managed_heap_bytes", out var heap))
         {
             report.Row("server managed heap", heap / 1048576.0, "0", "MiB");
         }
@@ -207,13 +207,14 @@ internal static class OneToOneScenario
     private static string? GcWindow(IReadOnlyDictionary<string, long> before, IReadOnlyDictionary<string, long> after, double seconds, long delivered)
     {
         long Delta(string name) => after.GetValueOrDefault(name) - before.GetValueOrDefault(name);
-        if (!after.ContainsKey("gc_collections_total") || !before.ContainsKey("gc_collections_total"))
+        const string Collections = "parley_gc_collections_total{generation=\"0\"}";
+        if (!after.ContainsKey(Collections) || !before.ContainsKey(Collections))
         {
             return null;
         }
-        long paused = Delta("gc_pause_ms_total");
-        string perMessage = delivered > 0 ? $", {(double)Delta("allocated_bytes_total") / delivered:0} B allocated per message" : "";
-        return $"{Delta("gc_collections_total")} collections ({Delta("gc_gen1_collections_total")} gen1, {Delta("gc_gen2_collections_total")} gen2), " +
+        long paused = Delta("parley_gc_pause_milliseconds_total");
+        string perMessage = delivered > 0 ? $", {(double)Delta("parley_gc_allocated_bytes_total") / delivered:0} B allocated per message" : "";
+        return $"{Delta(Collections)} collections ({Delta("parley_gc_collections_total{generation=\"1\"}")} gen1, {Delta("parley_gc_collections_total{generation=\"2\"}")} gen2), " +
                $"paused {paused} ms ({paused / (seconds * 10):0.0}% of the time){perMessage}";
     }
 }

@@ -272,7 +272,7 @@ internal sealed class ChatScreen
             }
             _output.Result(
                 new { @event = "message", id = m.Id, from = m.Sender, text = m.Text, sent_at = CliOutput.Time(m.SentAt), status = CliContext.StatusName(m.Status) },
-                $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{Markup.Escape(m.Sender)}[/]: {Markup.Escape(m.Text)}");
+                $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{Markup.Escape(m.Sender)}[/]: {Markup.Escape(TerminalText.Printable(m.Text))}");
         }
     }
 
@@ -442,7 +442,7 @@ internal sealed class ChatScreen
         {
             var who = m.Direction == MessageDirection.Outgoing ? $"[bold cyan]{Markup.Escape(me)}[/]" : $"[bold]{Markup.Escape(m.Sender)}[/]";
             var ticks = m.Direction == MessageDirection.Incoming ? "" : " " + Ticks(m.Status);
-            var text = m.Text.ReplaceLineEndings(" ");
+            var text = TerminalText.Printable(m.Text);
             var budget = width - m.Sender.Length - 14;
             if (text.Length > budget && budget > 1)
             {

@@ -63,7 +63,7 @@ internal static class ReceiveCommand
             var who = outgoing ? $"you → {Markup.Escape(m.Peer)}" : Markup.Escape(m.Sender);
             output.Result(
                 new { id = m.Id, from = m.Sender, to = outgoing ? m.Peer : client.Credentials.User, direction = outgoing ? "outgoing" : "incoming", text = m.Text, sent_at = CliOutput.Time(m.SentAt) },
-                $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{who}[/]: {Markup.Escape(m.Text)} [grey]({m.Id})[/]");
+                $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{who}[/]: {Markup.Escape(TerminalText.Printable(m.Text))} [grey]({m.Id})[/]");
         }
     }
 }

@@ -31,6 +31,9 @@ internal sealed partial class ClientStore : IProtocolStore
         CREATE TABLE IF NOT EXISTS recent_sends (id BLOB PRIMARY KEY, peer TEXT NOT NULL, sent_at INTEGER NOT NULL, content BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS resends (id BLOB PRIMARY KEY, original BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS retry_requests (id BLOB PRIMARY KEY);
+        CREATE TABLE IF NOT EXISTS sent_devices (
+            id BLOB NOT NULL, user TEXT NOT NULL, device INTEGER NOT NULL, identity BLOB NOT NULL, PRIMARY KEY (id, user, device));
+        CREATE TABLE IF NOT EXISTS resend_targets (id BLOB PRIMARY KEY, user TEXT NOT NULL, device INTEGER NOT NULL, identity BLOB NOT NULL);
         """);
 
     /// <summary>
@@ -252,16 +255,27 @@ internal sealed partial class ClientStore : IProtocolStore
 
     // ───────────── recent sends (for retry requests) ─────────────
 
-    /// <summary>Remembers a sent plaintext for resends; keeps at most <paramref name="keep"/> entries newer than <paramref name="forgetBefore"/>.</summary>
-    public void RememberSent(byte[] id, string peer, long sentAt, byte[] content, long forgetBefore, int keep)
+    /// <summary>
+    /// Remembers a sent plaintext for resends, with the devices it went to and the identity key each
+    /// had; keeps at most <paramref name="keep"/> entries newer than <paramref name="forgetBefore"/>.
+    /// </summary>
+    public void RememberSent(byte[] id, string peer, long sentAt, byte[] content, IReadOnlyList<(string User, uint Device, byte[] Identity)> devices,
+        long forgetBefore, int keep)
     {
+        ArgumentNullException.ThrowIfNull(devices);
         lock (_gate)
         {
             using var tx = _db.BeginTransaction();
             Execute(tx, "INSERT OR IGNORE INTO recent_sends (id, peer, sent_at, content) VALUES ($id, $peer, $at, $content)",
                 ("$id", id), ("$peer", peer), ("$at", sentAt), ("$content", content));
+            foreach (var (user, device, identity) in devices)
+            {
+                Execute(tx, "INSERT OR IGNORE INTO sent_devices (id, user, device, identity) VALUES ($id, $user, $device, $identity)",
+                    ("$id", id), ("$user", user), ("$device", (long)device), ("$identity", identity));
+            }
             Execute(tx, "DELETE FROM recent_sends WHERE sent_at < $before", ("$before", forgetBefore));
             Execute(tx, "DELETE FROM recent_sends WHERE id NOT IN (SELECT id FROM recent_sends ORDER BY sent_at DESC LIMIT $keep)", ("$keep", keep));
+            Execute(tx, "DELETE FROM sent_devices WHERE id NOT IN (SELECT id FROM recent_sends)");
             tx.Commit();
         }
     }
@@ -279,16 +293,44 @@ internal sealed partial class ClientStore : IProtocolStore
         }
     }
 
-    /// <summary>Queues a resend of <paramref name="original"/> under the fresh envelope id <paramref name="id"/> (the original id travels inside the ciphertext).</summary>
-    public void AddResend(byte[] id, byte[] original, string peer, long sentAt, byte[] content)
+    /// <summary>The identity key a remembered message went to on this device of <paramref name="user"/>; null when it did not go there.</summary>
+    public byte[]? SentIdentity(byte[] id, string user, uint device)
+    {
+        lock (_gate)
+        {
+            return Scalar("SELECT identity FROM sent_devices WHERE id = $id AND user = $user AND device = $device",
+                ("$id", id), ("$user", user), ("$device", (long)device)) as byte[];
+        }
+    }
+
+    /// <summary>
+    /// Queues a resend of <paramref name="original"/> under the fresh envelope id <paramref name="id"/> (the original id
+    /// travels inside the ciphertext), for one device and only while it still has <paramref name="identity"/>.
+    /// </summary>
+    public void AddResend(byte[] id, byte[] original, string peer, long sentAt, byte[] content, string user, uint device, byte[] identity)
     {
         lock (_gate)
         {
             using var tx = _db.BeginTransaction();
             Execute(tx, "INSERT OR IGNORE INTO resends (id, original) VALUES ($id, $original)", ("$id", id), ("$original", original));
+            Execute(tx, "INSERT OR IGNORE INTO resend_targets (id, user, device, identity) VALUES ($id, $user, $device, $identity)",
+                ("$id", id), ("$user", user), ("$device", (long)device), ("$identity", identity));
             Execute(tx, "INSERT OR IGNORE INTO outbox (id, peer, sent_at, content) VALUES ($id, $peer, $sent_at, $content)",
                 ("$id", id), ("$peer", peer), ("$sent_at", sentAt), ("$content", content));
             tx.Commit();
+        }
+    }
+
+    /// <summary>For a queued resend: the one device it goes to and the identity key that device must still have; else null.</summary>
+    public (string User, uint Device, byte[] Identity)? ResendTarget(byte[] id)
+    {
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT user, device, identity FROM resend_targets WHERE id = $id";
+            cmd.Parameters.AddWithValue("$id", id);
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? (r.GetString(0), (uint)r.GetInt64(1), (byte[])r[2]) : null;
         }
     }
 

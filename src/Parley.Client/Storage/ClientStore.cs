@@ -30,6 +30,14 @@ internal sealed partial class ClientStore : IDisposable
             File.SetUnixFileMode(profileDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
         var path = Path.Combine(profileDir, FileName);
+        if (!OperatingSystem.IsWindows() && !File.Exists(path))
+        {
+            // Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files the database file's mode.
+            using var created = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
         var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         db.Open();
         var store = new ClientStore(db);
@@ -61,9 +69,16 @@ internal sealed partial class ClientStore : IDisposable
             CREATE TABLE IF NOT EXISTS devices (user TEXT PRIMARY KEY, ids TEXT NOT NULL);
             """);
         store.CreateCryptoTables();
-        if (File.Exists(path) && !OperatingSystem.IsWindows())
+        if (!OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            // Files from an older version (0644) are tightened too.
+            foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+            {
+                if (File.Exists(file))
+                {
+                    File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                }
+            }
         }
         return store;
     }

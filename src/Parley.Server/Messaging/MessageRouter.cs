@@ -52,7 +52,7 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
                 return Fail(ErrorCode.TooLarge, $"a device payload is at most {WireLimits.MaxPayloadBytes} bytes");
             }
         }
-        if (StaleDevices(sender, senderDevice, recipient, send.Payloads) is { } stale)
+        if ((send.SingleDevice ? NotOneDevice(send, sender, senderDevice, recipient) : StaleDevices(sender, senderDevice, recipient, send.Payloads)) is { } stale)
         {
             return stale;
         }
@@ -287,6 +287,18 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
             error.Devices.Add(DeviceListOf(sender));
         }
         return new ServerFrame { Error = error };
+    }
+
+    /// <summary>A single-device send (a resend to the device that asked for it) names one existing device of the recipient or one other device of the sender.</summary>
+    private static ServerFrame? NotOneDevice(SendMessage send, Account sender, uint senderDevice, Account recipient)
+    {
+        if (send.Kind == EnvelopeKind.Message && send.Payloads.Count == 1 && send.Payloads[0] is var p &&
+            ((p.User == recipient.User && recipient.FindDevice(p.DeviceId) is not null && !(sender == recipient && p.DeviceId == senderDevice)) ||
+             (p.User == sender.User && p.DeviceId != senderDevice && sender.FindDevice(p.DeviceId) is not null)))
+        {
+            return null;
+        }
+        return Fail(ErrorCode.BadRequest, "single_device: a MESSAGE with one payload, for an existing device of the recipient or another device of yours");
     }
 
     private static DeviceList DeviceListOf(Account account)

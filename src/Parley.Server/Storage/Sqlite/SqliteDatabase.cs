@@ -3,16 +3,21 @@ using Parley.Server.Configuration;
 
 namespace Parley.Server.Storage.Sqlite;
 
-/// <summary>The embedded database file: WAL mode, schema created on first open.</summary>
+/// <summary>
+/// The embedded database file: WAL mode, schema created on first open, the data folder private to
+/// the server's user (0700) and the database files readable by it alone (0600, -wal and -shm too),
+/// deleted rows overwritten (secure_delete=FAST).
+/// </summary>
 public sealed class SqliteDatabase
 {
     private readonly string _connectionString;
     private readonly string _synchronous;
+    private readonly string _secureDelete;
 
     public SqliteDatabase(string dataDir, StorageOptions options)
     {
-        Directory.CreateDirectory(dataDir);
         Path = System.IO.Path.Combine(dataDir, "parley.db");
+        MakePrivate(dataDir, Path);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path,
@@ -22,6 +27,7 @@ public sealed class SqliteDatabase
             DefaultTimeout = 30,
         }.ToString();
         _synchronous = options.Synchronous == SynchronousMode.Full ? "FULL" : "NORMAL";
+        _secureDelete = options.SecureDelete ? "FAST" : "OFF";
         using var connection = Open();
         Execute(connection, "PRAGMA journal_mode=WAL; PRAGMA journal_size_limit=67108864;");
         CreateSchema(connection);
@@ -50,9 +56,40 @@ public sealed class SqliteDatabase
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
         // A big page cache keeps the hot queue pages in memory (no re-reads through the OS); mmap
-        // lets readers (drains) share the OS page cache without copying.
-        Execute(connection, $"PRAGMA synchronous={_synchronous}; PRAGMA busy_timeout=30000; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;");
+        // lets readers (drains) share the OS page cache without copying. secure_delete=FAST zeroes
+        // deleted envelope bodies in the pages a commit writes anyway (no extra I/O), so acked and
+        // expired messages do not linger in the file; only freelist pages keep old bytes until reused.
+        Execute(connection, $"PRAGMA synchronous={_synchronous}; PRAGMA busy_timeout=30000; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY; PRAGMA secure_delete={_secureDelete};");
         return connection;
+    }
+
+    /// <summary>
+    /// Creates the folder 0700 and an empty database file 0600 before SQLite opens it: SQLite gives
+    /// the -wal and -shm files it creates the database file's mode. A folder or files from an older
+    /// version (0755, 0644) are tightened too.
+    /// </summary>
+    private static void MakePrivate(string dataDir, string databasePath)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(dataDir);
+            return;
+        }
+        const UnixFileMode PrivateFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        const UnixFileMode PrivateFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        Directory.CreateDirectory(dataDir, PrivateFolder);
+        System.IO.File.SetUnixFileMode(dataDir, PrivateFolder);
+        if (!System.IO.File.Exists(databasePath))
+        {
+            using var created = new FileStream(databasePath, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = PrivateFile });
+        }
+        foreach (var path in new[] { databasePath, databasePath + "-wal", databasePath + "-shm", databasePath + "-journal" })
+        {
+            if (System.IO.File.Exists(path))
+            {
+                System.IO.File.SetUnixFileMode(path, PrivateFile);
+            }
+        }
     }
 
     internal static void Execute(SqliteConnection connection, string sql)

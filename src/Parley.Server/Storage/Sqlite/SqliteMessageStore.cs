@@ -45,6 +45,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private const int MaxBodyDeletesPerCommit = 4096;
     // How long an idle writer waits before it deletes acked bodies without a write to carry them.
     private const int IdleBodyDeleteMs = 250;
+    // Rows one expiry operation deletes: bounds what a sweep adds to the commit it shares.
+    private const int ExpireChunk = 4096;
+    // The writer's clock never goes back, so expires (now + TTL at append) grows with seq.
+    private long _lastNow;
     private readonly List<ulong> _ackedBodies = new();
     private readonly List<ulong> _bodiesToDelete = new();
     private readonly Queue<(long AtMs, ulong Seq)> _seqMarks = new();
@@ -101,12 +105,109 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         return op.Done.Task;
     }
 
+    /// <summary>
+    /// Deletes envelopes past expiry and dedup entries older than <paramref name="dedupBeforeUnixMs"/>.
+    /// What to delete is found off the writer thread, on a reader connection of its own; the writer
+    /// only deletes by key, at most <see cref="ExpireChunk"/> rows per operation, so a sweep never
+    /// holds a commit up for a scan. Envelopes: the writer's clock only moves forward, so
+    /// <c>expires</c> grows with seq and the expired ones are one seq range, found by binary search
+    /// on the primary key (no index on <c>expires</c> to keep up at every append). Dedup entries:
+    /// walked in primary-key order, a chunk per short read transaction.
+    /// </summary>
     public async Task<int> DeleteExpiredAsync(long nowUnixMs, long dedupBeforeUnixMs)
     {
-        var op = new ExpireOp(nowUnixMs, dedupBeforeUnixMs);
-        Enqueue(op);
-        await op.Done.Task;
-        return op.Deleted;
+        int deleted = 0;
+        if (await Task.Run(() => ExpiredSeqs(nowUnixMs)) is var (first, last))
+        {
+            for (long from = first; from <= last; from += ExpireChunk)
+            {
+                var op = new ExpireOp(from, Math.Min(last, from + ExpireChunk - 1));
+                Enqueue(op);
+                await op.Done.Task;
+                deleted += op.Deleted;
+            }
+        }
+        (byte[] MessageId, long Sender)? after = null;
+        while (await Task.Run(() => ExpiredDedup(dedupBeforeUnixMs, ref after)) is { } keys)
+        {
+            if (keys.Count > 0)
+            {
+                var op = new ExpireDedupOp(keys);
+                Enqueue(op);
+                await op.Done.Task;
+            }
+        }
+        return deleted;
+    }
+
+    /// <summary>The seq range of envelopes whose expiry has passed (binary search on seq), or null when none has.</summary>
+    private (long First, long Last)? ExpiredSeqs(long now)
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT seq, expires FROM envelopes WHERE seq >= $s ORDER BY seq LIMIT 1";
+        var at = command.Parameters.Add("$s", SqliteType.Integer);
+        (long Seq, long Expires)? FirstFrom(long seq)
+        {
+            at.Value = seq;
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? (reader.GetInt64(0), reader.GetInt64(1)) : null;
+        }
+        if (FirstFrom(0) is not { } oldest || oldest.Expires >= now)
+        {
+            return null;
+        }
+        long lo = oldest.Seq + 1, hi = (long)Volatile.Read(ref _lastSeq), expiredUpTo = oldest.Seq;
+        while (lo <= hi)
+        {
+            long mid = lo + ((hi - lo) / 2);
+            if (FirstFrom(mid) is { } row && row.Expires < now)
+            {
+                expiredUpTo = row.Seq;
+                lo = row.Seq + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+        return (oldest.Seq, expiredUpTo);
+    }
+
+    /// <summary>
+    /// The next chunk of dedup keys older than <paramref name="before"/>, walking the table in key
+    /// order after <paramref name="after"/> (moved on); null once the walk is through.
+    /// </summary>
+    private List<(byte[] MessageId, long Sender)>? ExpiredDedup(long before, ref (byte[] MessageId, long Sender)? after)
+    {
+        if (after is { MessageId: null })
+        {
+            return null;
+        }
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT message_id, sender, at FROM dedup WHERE (message_id, sender) > ($id, $sender) ORDER BY message_id, sender LIMIT $n";
+        command.Parameters.AddWithValue("$id", after?.MessageId ?? []);
+        command.Parameters.AddWithValue("$sender", after?.Sender ?? long.MinValue);
+        command.Parameters.AddWithValue("$n", ExpireChunk);
+        using var reader = command.ExecuteReader();
+        var expired = new List<(byte[], long)>();
+        int rows = 0;
+        while (reader.Read())
+        {
+            rows++;
+            var key = ((byte[])reader[0], reader.GetInt64(1));
+            after = key;
+            if (reader.GetInt64(2) < before)
+            {
+                expired.Add(key);
+            }
+        }
+        if (rows < ExpireChunk)
+        {
+            after = (null!, 0); // through: the next call ends the walk
+        }
+        return rows == 0 ? null : expired;
     }
 
     public QueueUsage Usage(long deviceKey) =>
@@ -234,7 +335,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             {
                 using (var tx = connection.BeginTransaction())
                 {
-                    long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                    long now = _lastNow = Math.Max(_lastNow, _time.GetUtcNow().ToUnixTimeMilliseconds());
                     foreach (var op in batch)
                     {
                         op.Execute(this, statements, now, committed);
@@ -507,9 +608,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         public readonly RawStatement Enqueue = new(connection.Handle!, "INSERT INTO queue(device, seq, size) VALUES (?1, ?2, ?3)");
         public readonly RawStatement Dequeue = new(connection.Handle!, "DELETE FROM queue WHERE seq = ?1 AND device = ?2 RETURNING size");
         public readonly RawStatement DeleteBodies = new(connection.Handle!, "DELETE FROM envelopes WHERE seq BETWEEN ?1 AND ?2");
-        public readonly RawStatement ExpireQueued = new(connection.Handle!, "DELETE FROM queue WHERE (device, seq) IN (SELECT device, seq FROM envelopes WHERE expires < ?1)");
-        public readonly RawStatement Expire = new(connection.Handle!, "DELETE FROM envelopes WHERE expires < ?1");
-        public readonly RawStatement ExpireDedup = new(connection.Handle!, "DELETE FROM dedup WHERE at < ?1");
+        // Both by primary key: the queue rows of a seq range are looked up through the range's bodies.
+        public readonly RawStatement ExpireQueued = new(connection.Handle!, "DELETE FROM queue WHERE (device, seq) IN (SELECT device, seq FROM envelopes WHERE seq BETWEEN ?1 AND ?2)");
+        public readonly RawStatement ExpireDedup = new(connection.Handle!, "DELETE FROM dedup WHERE message_id = ?1 AND sender = ?2");
 
         public void Dispose()
         {
@@ -520,7 +621,6 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             Dequeue.Dispose();
             DeleteBodies.Dispose();
             ExpireQueued.Dispose();
-            Expire.Dispose();
             ExpireDedup.Dispose();
         }
     }
@@ -666,19 +766,35 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         public override void Fail(Exception e) => Done.TrySetException(e);
     }
 
-    private sealed class ExpireOp(long now, long dedupBefore) : WriteOp
+    private sealed class ExpireOp(long first, long last) : WriteOp
     {
         public int Deleted { get; private set; }
 
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public override void Execute(SqliteMessageStore store, Statements s, long unused, List<QueuedEnvelope> committed)
+        public override void Execute(SqliteMessageStore store, Statements s, long now, List<QueuedEnvelope> committed)
         {
-            // Queued ones count; acked bodies past expiry that still wait to be deleted go too.
-            Deleted = s.ExpireQueued.Bind(1, now).Run();
+            // Queued ones count; acked bodies in the range that still wait to be deleted go too.
+            Deleted = s.ExpireQueued.Bind(1, first).Bind(2, last).Run();
             store._recountDue |= Deleted > 0;
-            s.Expire.Bind(1, now).Run();
-            s.ExpireDedup.Bind(1, dedupBefore).Run();
+            s.DeleteBodies.Bind(1, first).Bind(2, last).Run();
+        }
+
+        public override void Complete() => Done.TrySetResult();
+
+        public override void Fail(Exception e) => Done.TrySetException(e);
+    }
+
+    private sealed class ExpireDedupOp(List<(byte[] MessageId, long Sender)> keys) : WriteOp
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Execute(SqliteMessageStore store, Statements s, long now, List<QueuedEnvelope> committed)
+        {
+            foreach (var (messageId, sender) in keys)
+            {
+                s.ExpireDedup.Bind(1, messageId).Bind(2, sender).Run();
+            }
         }
 
         public override void Complete() => Done.TrySetResult();
