@@ -43,6 +43,8 @@ public sealed class ParleyClientOptions
     /// code <c>insecure_transport</c>. True allows it (the CLI's <c>--insecure</c>), e.g. on a trusted LAN.
     /// </summary>
     public bool AllowInsecureTransport { get; set; }
+
+    /// <summary>
     /// How long a sent message can be resent when the device it went to asks (RETRY_REQUEST). A
     /// day covers a phone that was off overnight; a longer window only widens what a forged
     /// retry request could ask to re-encrypt (to the same device and identity key, never another).
