@@ -26,4 +26,16 @@ public static class WireLimits
 
     /// <summary>User names: 3–32 of a-z, 0-9, '_', '.', '-'; lower case so names are unique without folding.</summary>
     public const int MaxUserNameLength = 32;
+
+    /// <summary>
+    /// Largest attachment plaintext: 100 MiB covers phone videos of a few minutes and most
+    /// documents, while a day's quota still holds many of them (server setting Media.BytesPerDayPerAccount).
+    /// </summary>
+    public const long MaxAttachmentBytes = 100L * 1024 * 1024;
+
+    /// <summary>
+    /// Largest attachment blob a client uploads for <see cref="MaxAttachmentBytes"/> of plaintext:
+    /// Signal's size buckets pad by less than 5%, and IV, cipher padding and MAC add at most 64 bytes.
+    /// </summary>
+    public const long MaxAttachmentBlobBytes = MaxAttachmentBytes + (MaxAttachmentBytes / 20) + 64;
 }

@@ -13,6 +13,7 @@ using Parley.Server.Accounts;
 using Parley.Server.Configuration;
 using Parley.Server.Gateway;
 using Parley.Server.Keys;
+using Parley.Server.Media;
 using Parley.Server.Messaging;
 using Parley.Server.Observability;
 using Parley.Server.Presence;
@@ -64,6 +65,7 @@ public static class ParleyServer
         app.UseRateLimiter();
         app.MapRegistration();
         app.MapMetrics();
+        app.MapMedia();
         // /v1/ws never reaches this pipeline: WebSocketListener takes those connections off the transport.
         app.Lifetime.ApplicationStopping.Register(() =>
         {
@@ -115,6 +117,7 @@ public static class ParleyServer
         services.AddHostedService<IdleSweeper>();
         services.AddHostedService<WalCheckpointer>();
         services.AddHostedService<LastSeenFlusher>();
+        services.AddMedia();
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;

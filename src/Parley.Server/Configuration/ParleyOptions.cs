@@ -14,4 +14,6 @@ public sealed class ParleyOptions
     public LimitOptions Limits { get; set; } = new();
 
     public StorageOptions Storage { get; set; } = new();
+
+    public MediaOptions Media { get; set; } = new();
 }
