@@ -61,6 +61,7 @@ internal sealed partial class ClientStore : IDisposable
             CREATE TABLE IF NOT EXISTS devices (user TEXT PRIMARY KEY, ids TEXT NOT NULL);
             """);
         store.CreateCryptoTables();
+        store.CreateMediaTables();
         if (File.Exists(path) && !OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
