@@ -86,7 +86,10 @@ public sealed class FileBlobStore : IBlobStore
             long left = maxBytes;
             while (left > 0)
             {
-                int n = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), cancellationToken);
+                // Fill the buffer before writing: the body arrives in small socket-sized pieces, and one
+                // write per buffer instead of per piece saves most of the syscalls.
+                int want = (int)Math.Min(buffer.Length, left);
+                int n = await source.ReadAtLeastAsync(buffer.AsMemory(0, want), want, throwOnEndOfStream: false, cancellationToken);
                 if (n == 0)
                 {
                     break;
