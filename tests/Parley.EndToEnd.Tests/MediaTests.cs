@@ -98,6 +98,38 @@ public sealed class MediaTests
     }
 
     [Fact]
+    public async Task An_interrupted_download_resumes_with_a_range_request()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var bytes = RandomNumberGenerator.GetBytes(6 * 1024 * 1024);
+        var id = await alice.SendFileAsync("bob", WriteFile(server.NewProfileDir(), "talk.m4a", bytes), cancellationToken: Wait.Token());
+        await ReceiveAttachmentAsync(bob, id);
+
+        using var stop = new CancellationTokenSource();
+        void StopEarly(object? sender, TransferProgressEventArgs e)
+        {
+            if (e.BytesDone >= 1024 * 1024)
+            {
+                stop.Cancel();
+            }
+        }
+        bob.TransferProgress += StopEarly;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => bob.DownloadAttachmentAsync(id, cancellationToken: stop.Token));
+        bob.TransferProgress -= StopEarly;
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(bob.ProfileDirectory, "media")));
+
+        var progress = new ConcurrentQueue<TransferProgressEventArgs>();
+        bob.TransferProgress += (_, e) => progress.Enqueue(e);
+        var saved = await bob.DownloadAttachmentAsync(id, cancellationToken: Wait.Token());
+        var first = progress.First();
+        Assert.Equal(TransferDirection.Download, first.Direction);
+        Assert.True(first.ResumedFrom >= 1024 * 1024, $"resumed from {first.ResumedFrom}");
+        Assert.Equal(SHA256.HashData(bytes), SHA256.HashData(await File.ReadAllBytesAsync(saved)));
+    }
+
+    [Fact]
     public async Task A_tampered_blob_is_refused_by_the_receiver_and_nothing_is_saved()
     {
         await using var server = await TestServer.StartAsync();
