@@ -65,6 +65,12 @@ internal static class MediaScenario
             report.Row("download server CPU per MB", downServer / 1000.0 / megabytes, "0.00", "ms");
         }
 
+        report.Row("machine busy (upload, download)", $"{upCpu.MachineBusy * 100:0}%, {downCpu.MachineBusy * 100:0}% of {Environment.ProcessorCount} cores");
+        if (CpuWindow.BusyBeforeRun is double idle)
+        {
+            report.Row("machine busy before the run", idle * 100, "0", $"% of {Environment.ProcessorCount} cores" + (idle > 0.15 ? " (other work running: figures are pessimistic)" : ""));
+        }
+
         // Memory: K uploads at once, RSS sampled while they stream.
         long? before = server.RssBytes();
         long peak = before ?? 0;
