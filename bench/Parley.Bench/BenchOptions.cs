@@ -44,9 +44,10 @@ internal sealed class BenchOptions
 
     public const string Usage =
         "usage: dotnet run -c Release --project bench/Parley.Bench -- SCENARIO [options]\n" +
-        "scenarios: one-to-one | connections | offline-drain\n" +
+        "scenarios: one-to-one | connections | offline-drain | media\n" +
         "options: --duration SECONDS  --warmup SECONDS  --users N  --rate MSGS_PER_S  --window N\n" +
-        "         --conns N  --messages K  --server URL [--server-pid PID]  --set Parley:Section:Key=VALUE";
+        "         --conns N  --messages K  --server URL [--server-pid PID]  --set Parley:Section:Key=VALUE\n" +
+        "media:   --files N  --size-mib S  --concurrent K";
 
     /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> with a message for the user.</summary>
     public static BenchOptions Parse(string[] args)

@@ -43,6 +43,7 @@ Func<BenchOptions, ServerUnderTest, CancellationToken, Task<ResultReport>>? scen
     "one-to-one" => OneToOneScenario.RunAsync,
     "connections" => ConnectionsScenario.RunAsync,
     "offline-drain" => OfflineDrainScenario.RunAsync,
+    "media" => MediaScenario.RunAsync,
     _ => null,
 };
 if (scenario is null)

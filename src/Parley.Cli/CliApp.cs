@@ -18,6 +18,7 @@ internal static class CliApp
         root.Subcommands.Add(RegisterCommand.Create());
         root.Subcommands.Add(LinkCommand.Create());
         root.Subcommands.Add(SendCommand.Create());
+        root.Subcommands.Add(SendFileCommand.Create());
         root.Subcommands.Add(ReceiveCommand.Create());
         root.Subcommands.Add(SyncCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());

@@ -457,13 +457,13 @@ public sealed partial class ParleyClient
                     // Authentic but not a Content we understand: keep the session step, show nothing.
                     return ((StoredMessage?)null, false);
                 }
-                if (content.BodyCase != Content.BodyOneofCase.Text)
+                if (ShownText(content, out var pointer) is not { } text)
                 {
                     return (null, false);
                 }
                 var id = original ?? envelope.MessageId.ToByteArray();
-                var message = ReceivedText(MessageId.ToText(id), peer, fromSelf, envelope, content.Text.Text);
-                return (message, _store.InsertReceived(message, id));
+                var message = ReceivedText(MessageId.ToText(id), peer, fromSelf, envelope, text);
+                return (message, StoreReceived(message, id, pointer));
             });
             RaiseIdentityChanges();
             return result;

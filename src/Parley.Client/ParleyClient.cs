@@ -343,6 +343,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
         }
         _disposed = true;
         await DisconnectAsync();
+        _media?.Dispose();
         _store.Dispose();
     }
 
@@ -1236,11 +1237,9 @@ public sealed partial class ParleyClient : IAsyncDisposable
             // Undecryptable or malformed: dropping it is all we can do until retry requests exist.
             return null;
         }
-        if (content.BodyCase != Content.BodyOneofCase.Text)
-        {
-            return null;
-        }
-        return ReceivedText(MessageId.ToText(envelope.MessageId.Span), peer, fromSelf, envelope, content.Text.Text);
+        return ShownText(content, out _) is { } text
+            ? ReceivedText(MessageId.ToText(envelope.MessageId.Span), peer, fromSelf, envelope, text)
+            : null;
     }
 
     // A text as it is stored on arrival: from a peer, or the sync copy of what another of our own

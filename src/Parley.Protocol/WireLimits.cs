@@ -41,4 +41,14 @@ public static class WireLimits
 
     /// <summary>Web Push authentication secret (RFC 8291).</summary>
     public const int PushAuthBytes = 16;
+    /// Largest attachment plaintext: 100 MiB covers phone videos of a few minutes and most
+    /// documents, while a day's quota still holds many of them (server setting Media.BytesPerDayPerAccount).
+    /// </summary>
+    public const long MaxAttachmentBytes = 100L * 1024 * 1024;
+
+    /// <summary>
+    /// Largest attachment blob a client uploads for <see cref="MaxAttachmentBytes"/> of plaintext:
+    /// Signal's size buckets pad by less than 5%, and IV, cipher padding and MAC add at most 64 bytes.
+    /// </summary>
+    public const long MaxAttachmentBlobBytes = MaxAttachmentBytes + (MaxAttachmentBytes / 20) + 64;
 }

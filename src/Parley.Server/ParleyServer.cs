@@ -16,6 +16,7 @@ using Parley.Server.Configuration;
 using Parley.Server.Contacts;
 using Parley.Server.Gateway;
 using Parley.Server.Keys;
+using Parley.Server.Media;
 using Parley.Server.Messaging;
 using Parley.Server.Observability;
 using Parley.Server.Presence;
@@ -124,6 +125,7 @@ public static partial class ParleyServer
         app.MapRegistration();
         app.MapMetrics();
         app.MapPush();
+        app.MapMedia();
         // /v1/ws never reaches this pipeline: WebSocketListener takes those connections off the transport.
         app.Lifetime.ApplicationStopping.Register(() =>
         {
@@ -202,6 +204,7 @@ public static partial class ParleyServer
         services.AddHostedService<LastSeenFlusher>();
         services.AddPush(options);
         services.AddParleyMetrics();
+        services.AddMedia();
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;

@@ -184,6 +184,7 @@ internal sealed class ChatScreen
                 PrintMessage(e.Message);
                 _client.TakeUnshownMessages(_peer);
             }
+            SaveFileInBackground(e.Message, lineMode: !refreshOnly);
             _inputs.Writer.TryWrite(new Input(InputKind.Refresh));
         };
         _client.MessageStatusChanged += (_, e) =>
@@ -235,6 +236,31 @@ internal sealed class ChatScreen
         }
     }
 
+    /// <summary>Downloads a received file into the profile's media folder, then shows its path (a line, or on the next redraw).</summary>
+    private void SaveFileInBackground(StoredMessage m, bool lineMode)
+    {
+        if (m.Direction != MessageDirection.Incoming || _client.FindAttachment(m.Id) is not { SavedPath: null })
+        {
+            return;
+        }
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var path = await _client.DownloadAttachmentAsync(m.Id);
+                if (lineMode)
+                {
+                    _output.Result(new { @event = "saved", id = m.Id, path }, $"[grey]saved {Markup.Escape(path)}[/]");
+                }
+            }
+            catch (Exception e) when (e is ParleyException or IOException or HttpRequestException)
+            {
+                _notice = $"file not saved: {e.Message}";
+            }
+            _inputs.Writer.TryWrite(new Input(InputKind.Refresh));
+        });
+    }
+
     /// <summary>Shows the identity-change warning: an event line in line mode, the notice line on screen.</summary>
     private void WarnIdentityChanged(string warning, bool refreshOnly)
     {
@@ -271,8 +297,8 @@ internal sealed class ChatScreen
                 return;
             }
             _output.Result(
-                new { @event = "message", id = m.Id, from = m.Sender, text = m.Text, sent_at = CliOutput.Time(m.SentAt), status = CliContext.StatusName(m.Status) },
-                $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{Markup.Escape(m.Sender)}[/]: {Markup.Escape(TerminalText.Printable(m.Text))}");
+                new { @event = "message", id = m.Id, from = m.Sender, text = TransferDisplay.Describe(_client, m), sent_at = CliOutput.Time(m.SentAt), status = CliContext.StatusName(m.Status) },
+                $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{Markup.Escape(m.Sender)}[/]: {Markup.Escape(TerminalText.Printable(TransferDisplay.Describe(_client, m)))}");
         }
     }
 
@@ -442,7 +468,7 @@ internal sealed class ChatScreen
         {
             var who = m.Direction == MessageDirection.Outgoing ? $"[bold cyan]{Markup.Escape(me)}[/]" : $"[bold]{Markup.Escape(m.Sender)}[/]";
             var ticks = m.Direction == MessageDirection.Incoming ? "" : " " + Ticks(m.Status);
-            var text = TerminalText.Printable(m.Text);
+            var text = TerminalText.Printable(TransferDisplay.Describe(_client, m));
             var budget = width - m.Sender.Length - 14;
             if (text.Length > budget && budget > 1)
             {

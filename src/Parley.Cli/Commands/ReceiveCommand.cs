@@ -15,9 +15,10 @@ internal static class ReceiveCommand
     public static Command Create()
     {
         var wait = new Option<double>("--wait") { Description = "Seconds to keep listening for live messages after the queue is drained", DefaultValueFactory = _ => 0, HelpName = "SECONDS" };
-        var command = new Command("receive", "Print new messages (each one once), then optionally wait for more")
+        var mediaDir = new Option<string?>("--media-dir") { Description = "Folder for received files (default: the profile's media/)", HelpName = "DIR" };
+        var command = new Command("receive", "Print new messages (each one once), then optionally wait for more; files are downloaded and verified")
         {
-            wait,
+            wait, mediaDir,
         };
         command.SetAction((parse, cancellationToken) => CliContext.RunAsync(parse, cancellationToken, async (ctx, ct) =>
         {
@@ -26,13 +27,14 @@ internal static class ReceiveCommand
             {
                 return ctx.Output.Error(ExitCodes.Usage, "--wait must be zero or more seconds", "usage");
             }
+            var media = parse.GetValue(mediaDir);
             await using var client = await ctx.ConnectAsync(ct);
             var arrived = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
             client.MessageReceived += (_, _) => arrived.Writer.TryWrite(true);
             // For people (stderr); JSON output stays one line per message.
             client.IdentityChanged += (_, e) => ctx.Output.Note("warning: " + e.Warning);
             await client.SyncAsync(ct);
-            Print(ctx.Output, client);
+            await PrintAsync(ctx.Output, client, media, ct);
 
             using var listen = CancellationTokenSource.CreateLinkedTokenSource(ct);
             listen.CancelAfter(TimeSpan.FromSeconds(seconds));
@@ -41,23 +43,28 @@ internal static class ReceiveCommand
                 while (await arrived.Reader.WaitToReadAsync(listen.Token))
                 {
                     arrived.Reader.TryRead(out _);
-                    Print(ctx.Output, client);
+                    await PrintAsync(ctx.Output, client, media, ct);
                 }
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
                 // --wait is over.
             }
-            Print(ctx.Output, client);
+            await PrintAsync(ctx.Output, client, media, ct);
             return ExitCodes.Ok;
         }));
         return command;
     }
 
-    private static void Print(CliOutput output, ParleyClient client)
+    private static async Task PrintAsync(CliOutput output, ParleyClient client, string? mediaDir, CancellationToken cancellationToken)
     {
         foreach (var m in client.TakeUnshownMessages())
         {
+            if (client.FindAttachment(m.Id) is not null)
+            {
+                await ReceivedFile.SaveAsync(output, client, m, mediaDir, cancellationToken);
+                continue;
+            }
             // A copy of what this account sent from another device: shown as ours, toward the peer.
             var outgoing = m.Direction == MessageDirection.Outgoing;
             var who = outgoing ? $"you → {Markup.Escape(m.Peer)}" : Markup.Escape(m.Sender);

@@ -69,6 +69,7 @@ internal sealed partial class ClientStore : IDisposable
             CREATE TABLE IF NOT EXISTS devices (user TEXT PRIMARY KEY, ids TEXT NOT NULL);
             """);
         store.CreateCryptoTables();
+        store.CreateMediaTables();
         if (!OperatingSystem.IsWindows())
         {
             // Files from an older version (0644) are tightened too.

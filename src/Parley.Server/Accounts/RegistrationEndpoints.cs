@@ -113,7 +113,8 @@ public static class RegistrationEndpoints
 
     private static byte[] HashToken(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 
-    private static (Account Account, DeviceRecord Device)? BasicAuth(HttpContext http, AccountDirectory directory)
+    /// <summary>The device named by an HTTP Basic header <c>user.device:password</c>; null when missing or wrong.</summary>
+    internal static (Account Account, DeviceRecord Device)? BasicAuth(HttpContext http, AccountDirectory directory)
     {
         if (!AuthenticationHeaderValue.TryParse(http.Request.Headers.Authorization, out var header) ||
             !string.Equals(header.Scheme, "Basic", StringComparison.OrdinalIgnoreCase) || header.Parameter is null)

@@ -1,0 +1,72 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Parley.Server.Configuration;
+
+namespace Parley.Server.Media;
+
+/// <summary>
+/// Deletes unfinished uploads older than Media.UnfinishedExpiryHours and finished blobs older than
+/// Media.BlobTtlDays, every Media.SweepIntervalMinutes on the injected clock. At start it also
+/// rebuilds the quota ledger from what is stored. Expired entries are refused by the endpoints
+/// even before a sweep removes them.
+/// </summary>
+public sealed partial class MediaSweeper(IBlobStore store, MediaQuota quota, IOptions<ParleyOptions> options, TimeProvider time,
+    ILogger<MediaSweeper> logger) : BackgroundService
+{
+    /// <inheritdoc />
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var records = new List<BlobRecord>();
+        await foreach (var record in store.ListAsync(cancellationToken))
+        {
+            records.Add(record);
+        }
+        quota.Load(records);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(Math.Max(1, options.Value.Media.SweepIntervalMinutes)), time);
+        try
+        {
+            do
+            {
+                await SweepAsync(stoppingToken);
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>One sweep; returns how many uploads and blobs it deleted. Public so tests can run it with a moved clock.</summary>
+    public async Task<int> SweepAsync(CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        var media = options.Value.Media;
+        var expired = new List<BlobRecord>();
+        await foreach (var record in store.ListAsync(cancellationToken))
+        {
+            if (MediaEndpoints.ExpiresAt(record, media) <= now)
+            {
+                expired.Add(record);
+            }
+        }
+        foreach (var record in expired)
+        {
+            await store.DeleteAsync(record.Id, cancellationToken);
+            quota.Release(record.AccountId, record.Id);
+        }
+        if (expired.Count > 0)
+        {
+            LogSwept(logger, expired.Count);
+        }
+        return expired.Count;
+    }
+
+    [LoggerMessage(LogLevel.Information, "Expired {Count} media uploads and blobs")]
+    private static partial void LogSwept(ILogger logger, int count);
+}
