@@ -41,6 +41,8 @@ public static class WireLimits
 
     /// <summary>Web Push authentication secret (RFC 8291).</summary>
     public const int PushAuthBytes = 16;
+
+    /// <summary>
     /// Largest attachment plaintext: 100 MiB covers phone videos of a few minutes and most
     /// documents, while a day's quota still holds many of them (server setting Media.BytesPerDayPerAccount).
     /// </summary>
