@@ -32,5 +32,6 @@ public sealed class ParleyOptions
     public StorageOptions Storage { get; set; } = new();
 
     public PushOptions Push { get; set; } = new();
+
     public MediaOptions Media { get; set; } = new();
 }
