@@ -151,9 +151,10 @@ public sealed class LockOutTests(ITestOutputHelper output)
         foreach (var line in (await response.Content.ReadAsStringAsync()).Split('\n'))
         {
             var parts = line.Split(' ');
-            if (parts.Length >= 2 && !line.StartsWith('#') && !parts[0].Contains('{', StringComparison.Ordinal))
+            var name = parts[0].EndsWith("{}", StringComparison.Ordinal) ? parts[0][..^2] : parts[0]; // the exporter writes empty label sets
+            if (parts.Length >= 2 && !line.StartsWith('#') && !name.Contains('{', StringComparison.Ordinal))
             {
-                series[parts[0]] = double.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+                series[name] = double.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
             }
         }
         return series;
