@@ -28,6 +28,7 @@ internal static class CliApp
         root.Subcommands.Add(SafetyNumberCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(PushCommand.Create());
+        root.Subcommands.Add(PresenceCommand.Create());
         return root;
     }
 }

@@ -16,6 +16,7 @@ using Parley.Server.Configuration;
 using Parley.Server.Contacts;
 using Parley.Server.Gateway;
 using Parley.Server.Keys;
+using Parley.Server.Limits;
 using Parley.Server.Media;
 using Parley.Server.Messaging;
 using Parley.Server.Observability;
@@ -187,6 +188,7 @@ public static partial class ParleyServer
         services.AddSingleton<ContactBook>();
         services.AddSingleton<HelloThrottle>();
         services.AddHostedService(sp => sp.GetRequiredService<HelloThrottle>());
+        services.AddSingleton<LimitMetrics>();
         services.AddSingleton<MessageRouter>();
         services.AddSingleton<PresenceHub>();
         services.AddSingleton<IDeviceKeyStore, SqliteDeviceKeyStore>();

@@ -111,6 +111,36 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Presence_visibility_everyone_lets_a_stranger_see_the_user_online()
+    {
+        await using var server = await TestServer.StartAsync();
+        var bob = server.NewProfileDir();
+        await Cli.RunAsync("register", "--server", server.BaseUri.ToString(), "--user", "bob", "--profile", bob);
+        var alice = await server.RegisterAsync("alice");
+        var online = new TaskCompletionSource();
+        alice.PresenceChanged += (_, e) =>
+        {
+            if (e is { User: "bob", Online: true })
+            {
+                online.TrySetResult();
+            }
+        };
+        var set = await Cli.RunAsync("presence", "visibility", "everyone", "--profile", bob, "--json");
+        Assert.Equal((0, "everyone"), (set.ExitCode, set.Single.GetProperty("visibility").GetString()));
+        // Bob never wrote to alice: only his setting lets her watch him.
+        await alice.SubscribePresenceAsync(["bob"], Wait.Token());
+
+        using var receiving = Cli.Start("receive", "--wait", "10", "--profile", bob, "--json");
+        await online.Task.WaitAsync(Wait.Limit);
+        await alice.SendTextAsync("bob", "seen you", Wait.Token());
+        Assert.Equal(0, (await Cli.FinishAsync(receiving)).ExitCode);
+
+        var hidden = await Cli.RunAsync("presence", "visibility", "nobody", "--profile", bob, "--json");
+        Assert.Equal((0, "nobody"), (hidden.ExitCode, hidden.Single.GetProperty("visibility").GetString()));
+        Assert.Equal(1, (await Cli.RunAsync("presence", "visibility", "friends", "--profile", bob)).ExitCode);
+    }
+
+    [Fact]
     public async Task An_unreachable_server_exits_2()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

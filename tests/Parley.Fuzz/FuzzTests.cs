@@ -43,6 +43,9 @@ public sealed class FuzzTests
     public Task HTTP_JSON_endpoints_never_answer_500_and_the_server_keeps_serving() => NoFindingsAsync("http-json", 2_000);
 
     [Fact]
+    public Task Tus_and_download_endpoints_never_answer_500_and_the_server_keeps_serving() => NoFindingsAsync("tus", 2_000);
+
+    [Fact]
     public void The_same_seed_makes_the_same_mutations()
     {
         var seed = new FramingTarget().Seeds[1];

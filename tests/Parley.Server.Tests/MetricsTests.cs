@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using Parley.Protocol;
 
 namespace Parley.Server.Tests;
 
@@ -61,6 +62,34 @@ public sealed class MetricsTests
         Assert.True(after["parley_gc_heap_bytes"] > 0);
         Assert.True(after["parley_process_working_set_bytes"] > 0);
         Assert.Equal(0, after["parley_connections_refused_total"]);
+    }
+
+    [Fact]
+    public async Task Refusals_by_the_abuse_limits_are_counted_by_limit_and_nothing_is_counted_before_one()
+    {
+        await using var fx = await ServerFixture.StartAsync(o =>
+        {
+            o.AdminToken = Token;
+            (o.Limits.MessageBurstPerRecipient, o.Limits.MessagesPerSecondPerRecipient) = (1, 0.001);
+        });
+        var alice = await RawClient.RegisterAsync(fx.Server, "alice");
+        var mallory = await RawClient.RegisterAsync(fx.Server, "mallory");
+        await RawClient.RegisterAsync(fx.Server, "bob");
+        await using var a = await RawClient.ConnectAsync(fx.Server, alice);
+        await using var m = await RawClient.ConnectAsync(fx.Server, mallory);
+        Assert.Equal(ServerFrame.BodyOneofCase.SendResult, (await a.RequestAsync(Wire.Send("bob"))).BodyCase);
+        // Accepted requests count nothing: the counter has no series yet.
+        Assert.DoesNotContain((await MetricsAsync(fx)).Keys, k => k.StartsWith("parley_limits_refused", StringComparison.Ordinal));
+
+        Assert.Equal(ErrorCode.RateLimited, (await a.RequestAsync(Wire.Send("bob"))).Error.Code);
+        Assert.Equal(ErrorCode.RateLimited, (await a.RequestAsync(Wire.Send("bob"))).Error.Code);
+        var typing = new ClientFrame { Typing = new Protocol.Typing { Peer = "bob", Typing_ = true } };
+        Assert.Equal(ErrorCode.Forbidden, (await m.RequestAsync(typing)).Error.Code);
+
+        var after = await MetricsAsync(fx);
+        Assert.Equal(2, after["parley_limits_refused_total{limit=\"recipient_rate\"}"]);
+        Assert.Equal(1, after["parley_limits_refused_total{limit=\"typing_forbidden\"}"]);
+        Assert.False(after.ContainsKey("parley_limits_refused_total{limit=\"sender_rate\"}"));
     }
 
     private static async Task<HttpStatusCode> StatusWith(HttpClient http, AuthenticationHeaderValue authorization)

@@ -7,6 +7,7 @@ using Parley.Protocol;
 using Parley.Server.Accounts;
 using Parley.Server.Configuration;
 using Parley.Server.Keys;
+using Parley.Server.Limits;
 using Parley.Server.Messaging;
 using Parley.Server.Presence;
 using Parley.Server.Push;
@@ -27,6 +28,7 @@ public sealed partial class WebSocketGateway(
     PreKeyService preKeys,
     ServerCapacity capacity,
     HelloThrottle helloThrottle,
+    LimitMetrics limitMetrics,
     IOptions<ParleyOptions> options,
     TimeProvider time,
     ILogger<WebSocketGateway> logger,
@@ -151,6 +153,7 @@ public sealed partial class WebSocketGateway(
         }
         if (helloThrottle.RetryAfterMs(remote, hello.User) is { } wait)
         {
+            limitMetrics.Refused(LimitKind.HelloBackoff);
             await CloseEarlyAsync(socket, CloseCodes.Policy, "too many failed Hellos; wait", ErrorCode.RateLimited, frame.RequestId, wait);
             return null;
         }
@@ -389,6 +392,7 @@ public sealed partial class WebSocketGateway(
         }
         if (!presence.MayType(c.Account, peer))
         {
+            limitMetrics.Refused(LimitKind.TypingForbidden);
             return MessageRouter.Fail(ErrorCode.Forbidden, "typing goes only to users you have a conversation with");
         }
         var update = new ServerFrame { TypingUpdate = new TypingUpdate { User = c.Account.User, DeviceId = c.DeviceId, Typing = typing.Typing_ } };

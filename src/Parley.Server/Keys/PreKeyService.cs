@@ -27,6 +27,8 @@ public sealed class PreKeyService : IDisposable
     /// <summary>Type byte ‖ 1568 bytes (ML-KEM-1024 / Kyber1024 public key).</summary>
     public const int KyberKeyBytes = 1569;
 
+    private readonly LimitMetrics _metrics;
+
     public const int SignatureBytes = 64;
 
     private readonly IDeviceKeyStore _store;
@@ -37,8 +39,9 @@ public sealed class PreKeyService : IDisposable
     private readonly TokenBuckets<(long Requester, long Target)> _pairFetches;
     private readonly TokenBuckets<long> _oneTimeBudget;
 
-    public PreKeyService(IDeviceKeyStore store, AccountDirectory directory, IOptions<ParleyOptions> options, TimeProvider time)
+    public PreKeyService(IDeviceKeyStore store, AccountDirectory directory, LimitMetrics metrics, IOptions<ParleyOptions> options, TimeProvider time)
     {
+        _metrics = metrics;
         _store = store;
         _directory = directory;
         _limits = options.Value.Limits;
@@ -157,6 +160,7 @@ public sealed class PreKeyService : IDisposable
         using var lease = _fetches.AttemptAcquire(requester.Id);
         if (!lease.IsAcquired)
         {
+            _metrics.Refused(LimitKind.PrekeyFetch);
             var error = new Error { Code = ErrorCode.RateLimited, Message = "too many prekey fetches; wait a minute", RetryAfterMs = 60_000 };
             if (lease.TryGetMetadata(MetadataName.RetryAfter, out var retry))
             {

@@ -14,7 +14,7 @@ namespace Parley.Server.Messaging;
 /// READs (only for messages the peer really sent the reader). Answers are ServerFrames without a
 /// request id; expected failures are Error frames, not exceptions.
 /// </summary>
-public sealed class MessageRouter(AccountDirectory directory, IMessageStore store, ContactBook contacts, IOptions<ParleyOptions> options, TimeProvider time)
+public sealed class MessageRouter(AccountDirectory directory, IMessageStore store, ContactBook contacts, LimitMetrics metrics, IOptions<ParleyOptions> options, TimeProvider time)
 {
     private readonly LimitOptions _limits = options.Value.Limits;
     private readonly TokenBuckets<long> _senderRate = new(options.Value.Limits.MessagesPerSecondPerSender, options.Value.Limits.MessageBurstPerSender, time);
@@ -156,6 +156,7 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         var sent = store.SentTo(peer.Id, reader.Id, read.MessageIds);
         if (sent.Count == 0)
         {
+            metrics.Refused(LimitKind.ReadUnknown);
             return Fail(ErrorCode.NotFound, $"none of these ids is a message {peer.User} sent you in the last {_limits.DedupDays} days");
         }
         var receipts = new List<QueuedEnvelope>();
@@ -197,6 +198,7 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
     {
         if (!_senderRate.TryTake(sender.Id, out var wait))
         {
+            metrics.Refused(LimitKind.SenderRate);
             return RateLimited("too many messages; slow down", wait);
         }
         if (sender == recipient)
@@ -205,10 +207,12 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         }
         if (!_pairRate.TryTake((sender.Id, recipient.Id), out wait))
         {
+            metrics.Refused(LimitKind.RecipientRate);
             return RateLimited($"too many messages to {recipient.User}; slow down", wait);
         }
         if (!contacts.HasWritten(sender.Id, recipient.Id) && !_newContacts.TryTake(sender.Id, out wait))
         {
+            metrics.Refused(LimitKind.NewContacts);
             return RateLimited("too many new conversations; existing ones are unaffected", wait);
         }
         return null;
@@ -226,6 +230,7 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
             var p = payloads[i];
             if (p.User == recipient.User && sender != recipient && IsFull(new DeviceAddress(recipient.Id, p.DeviceId).Key, p.Payload.Length))
             {
+                metrics.Refused(LimitKind.QueueFull);
                 return Fail(ErrorCode.RecipientQueueFull, $"{recipient.User} has too many undelivered messages; try again after they come online");
             }
         }

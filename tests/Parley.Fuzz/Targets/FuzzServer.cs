@@ -36,8 +36,8 @@ public sealed class FuzzServer : IAsyncDisposable
 
     public T Get<T>() where T : notnull => Server.App.Services.GetRequiredService<T>();
 
-    /// <summary>Starts a server that registers accounts under <paramref name="policy"/>.</summary>
-    public static async Task<FuzzServer> StartAsync(RegistrationPolicy policy = RegistrationPolicy.Open)
+    /// <summary>Starts a server that registers accounts under <paramref name="policy"/>; <paramref name="configure"/> changes further settings.</summary>
+    public static async Task<FuzzServer> StartAsync(RegistrationPolicy policy = RegistrationPolicy.Open, Action<ParleyOptions>? configure = null)
     {
         var dataDir = Directory.CreateTempSubdirectory("parley-fuzz-").FullName;
         var log = new LogCapture();
@@ -49,6 +49,7 @@ public sealed class FuzzServer : IAsyncDisposable
             options.Limits.FrameBurst = 1_000_000;
             options.Limits.RegistrationsPerMinutePerAddress = 100_000_000;
             options.Limits.BundleFetchesPerMinute = 100_000_000;
+            configure?.Invoke(options);
         }, services: s =>
         {
             // Only the capture: a console line per refused Hello would cost more than the input.

@@ -7,7 +7,7 @@ public static class FuzzTargets
 {
     public static IReadOnlyList<string> Names { get; } =
     [
-        "websocket-framing", "client-frame", "signal-message", "prekey-message", "sender-key-message", "sender-key-distribution", "http-json",
+        "websocket-framing", "client-frame", "signal-message", "prekey-message", "sender-key-message", "sender-key-distribution", "http-json", "tus",
     ];
 
     public static async Task<IFuzzTarget> StartAsync(string name) => name switch
@@ -19,6 +19,7 @@ public static class FuzzTargets
         "sender-key-message" => SignalParserTarget.SenderKeyMessage(),
         "sender-key-distribution" => SignalParserTarget.DistributionMessage(),
         "http-json" => await HttpJsonTarget.StartAsync(),
+        "tus" => await TusTarget.StartAsync(),
         _ => throw new ArgumentException($"unknown target {name}; known: {string.Join(", ", Names)}", nameof(name)),
     };
 }
