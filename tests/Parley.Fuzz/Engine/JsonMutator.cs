@@ -26,8 +26,11 @@ public static class JsonMutator
         try
         {
             root = random.Next(6) == 0 ? null : JsonNode.Parse(input);
+            // The node is read lazily: an earlier mutation's invalid UTF-8 in a name or string
+            // only shows when it is read, so read it all here, not in the middle of a mutation.
+            _ = root?.ToJsonString();
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             root = null;
         }
