@@ -35,6 +35,7 @@ public sealed class GroupQueueStorageTests : IDisposable
         await using var store = OpenStore(database);
         var envelope = new Envelope { Kind = EnvelopeKind.Message, Payload = ByteString.CopyFromUtf8(new string('x', 1000)) };
         Assert.True(await store.AppendFanoutAsync(null, envelope, Devices));
+        await Task.Yield(); // off the store's writer thread, which completes appends inline (disposing there would wait for itself)
 
         using var check = database.Open();
         Assert.Equal(1L, Scalar(check, "SELECT COUNT(*) FROM envelopes"));
@@ -59,6 +60,7 @@ public sealed class GroupQueueStorageTests : IDisposable
             var envelope = new Envelope { Kind = EnvelopeKind.Message, Payload = ByteString.CopyFromUtf8("group") };
             Assert.True(await store.AppendFanoutAsync(null, envelope, Devices));
             seq = envelope.Seq;
+            await Task.Yield();
             time.Advance(TimeSpan.FromSeconds(2));
             await store.AckAsync(Devices[0], [seq], []);
             time.Advance(TimeSpan.FromSeconds(2));
@@ -66,6 +68,7 @@ public sealed class GroupQueueStorageTests : IDisposable
             time.Advance(TimeSpan.FromSeconds(2));
             // A later commit deletes the bodies that are due: this one must not be among them.
             await store.AppendAsync(null, [new QueuedEnvelope(Devices[0], new Envelope { Kind = EnvelopeKind.Message })]);
+            await Task.Yield(); // off the writer thread, as above
             using var check = database.Open();
             Assert.Equal(1L, Scalar(check, $"SELECT COUNT(*) FROM envelopes WHERE seq = {seq}"));
         }
