@@ -1170,6 +1170,11 @@ public sealed partial class ParleyClient : IAsyncDisposable
     {
         switch (envelope.Kind)
         {
+            case EnvelopeKind.Message when !envelope.GroupId.IsEmpty:
+                // A group message is sender-key ciphertext, which this SDK does not open yet: never
+                // try it as a 1:1 message (that would send the sender a pointless retry request).
+                Ack(session, envelope.Seq);
+                break;
             case EnvelopeKind.Message:
                 StoredMessage? message;
                 bool isNew;

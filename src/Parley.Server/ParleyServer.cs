@@ -22,6 +22,7 @@ using Parley.Server.Messaging;
 using Parley.Server.Observability;
 using Parley.Server.Presence;
 using Parley.Server.Push;
+using Parley.Server.Groups;
 using Parley.Server.Storage.Sqlite;
 using Parley.Server.Tls;
 
@@ -183,7 +184,12 @@ public static partial class ParleyServer
         services.TryAddSingleton<IVerificationCodeSender, ConsoleCodeSender>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<IEnvelopeSink, LiveDelivery>();
-        services.AddSingleton<IMessageStore, SqliteMessageStore>();
+        services.AddSingleton<SqliteMessageStore>();
+        services.AddSingleton<IMessageStore>(sp => sp.GetRequiredService<SqliteMessageStore>());
+        services.AddSingleton<IGroupStore, SqliteGroupStore>();
+        services.AddSingleton<GroupDirectory>();
+        services.AddSingleton<GroupAdministration>();
+        services.AddSingleton<GroupFanout>();
         services.AddSingleton<IContactStore, SqliteContactStore>();
         services.AddSingleton<ContactBook>();
         services.AddSingleton<HelloThrottle>();

@@ -56,7 +56,8 @@ public sealed class RawDevice : IAsyncDisposable
         return await ConnectAsync(server, creds);
     }
 
-    private static async Task<RawDevice> ConnectAsync(Uri server, DeviceCredentials creds)
+    /// <summary>Connects a device that is already registered (e.g. again, after a server restart).</summary>
+    public static async Task<RawDevice> ConnectAsync(Uri server, DeviceCredentials creds)
     {
         var device = new RawDevice(creds);
         var uri = new UriBuilder(new Uri(server, RegistrationApi.WebSocket)) { Scheme = "ws" }.Uri;

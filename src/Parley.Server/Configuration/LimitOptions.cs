@@ -186,4 +186,12 @@ public sealed class LimitOptions
 
     /// <summary>New contacts at once above the hourly rate: messaging everyone in a new group.</summary>
     public int NewContactBurst { get; set; } = 50;
+
+    /// <summary>
+    /// Members of one group. 1024, as WhatsApp allows: a group send is one body plus one queue row
+    /// per member device, so the store cost per message and the STALE_DEVICES answer (about 20
+    /// bytes per member) stay small, and a sender-key rotation after a removal costs the sender at
+    /// most 1023 one-to-one distribution messages.
+    /// </summary>
+    public int MaxGroupMembers { get; set; } = 1024;
 }

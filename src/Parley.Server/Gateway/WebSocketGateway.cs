@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Parley.Protocol;
 using Parley.Server.Accounts;
 using Parley.Server.Configuration;
+using Parley.Server.Groups;
 using Parley.Server.Keys;
 using Parley.Server.Limits;
 using Parley.Server.Messaging;
@@ -29,6 +30,8 @@ public sealed partial class WebSocketGateway(
     ServerCapacity capacity,
     HelloThrottle helloThrottle,
     LimitMetrics limitMetrics,
+    GroupAdministration groupAdministration,
+    GroupFanout groupFanout,
     IOptions<ParleyOptions> options,
     TimeProvider time,
     ILogger<WebSocketGateway> logger,
@@ -216,6 +219,7 @@ public sealed partial class WebSocketGateway(
                 switch (frame.BodyCase)
                 {
                     case ClientFrame.BodyOneofCase.Send:
+                    case ClientFrame.BodyOneofCase.SendGroup:
                         BeginSend(connection, frame, pending, bytes);
                         break;
                     case ClientFrame.BodyOneofCase.Ack:
@@ -271,10 +275,14 @@ public sealed partial class WebSocketGateway(
     /// <summary>Starts a send; SENT goes out once the group commit has it.</summary>
     private void BeginSend(DeviceConnection connection, ClientFrame frame, RequestBudget pending, int bytes)
     {
-        var answer = new SentAnswer(router, frame.Send.MessageId, logger, connection, frame.RequestId, pending, bytes);
+        bool group = frame.BodyCase == ClientFrame.BodyOneofCase.SendGroup;
+        var answer = new SentAnswer(router, group ? frame.SendGroup.MessageId : frame.Send.MessageId, logger, connection, frame.RequestId, pending, bytes);
         try
         {
-            if (router.BeginSend(connection.Account, connection.DeviceId, frame.Send, out var stored) is { } failure)
+            var failed = group
+                ? groupFanout.BeginSend(connection.Account, connection.DeviceId, frame.SendGroup, out var stored)
+                : router.BeginSend(connection.Account, connection.DeviceId, frame.Send, out stored);
+            if (failed is { } failure)
             {
                 answer.Answer(failure);
                 return;
@@ -283,7 +291,7 @@ public sealed partial class WebSocketGateway(
         }
         catch (Exception e)
         {
-            LogRequestFailed(logger, e, nameof(ClientFrame.BodyOneofCase.Send));
+            LogRequestFailed(logger, e, frame.BodyCase.ToString());
             answer.Answer(MessageRouter.ServerError());
         }
     }
@@ -343,8 +351,23 @@ public sealed partial class WebSocketGateway(
     {
         switch (frame.BodyCase)
         {
-            case ClientFrame.BodyOneofCase.Read:
+            case ClientFrame.BodyOneofCase.Read when frame.Read.GroupId.IsEmpty:
                 return await router.ReadAsync(c.Account, c.DeviceId, frame.Read);
+
+            case ClientFrame.BodyOneofCase.Read:
+                return await groupFanout.ReadAsync(c.Account, c.DeviceId, frame.Read);
+
+            case ClientFrame.BodyOneofCase.CreateGroup:
+                return await groupAdministration.CreateAsync(c.Account, c.DeviceId, frame.CreateGroup);
+
+            case ClientFrame.BodyOneofCase.ChangeGroup:
+                return await groupAdministration.ChangeAsync(c.Account, c.DeviceId, frame.ChangeGroup);
+
+            case ClientFrame.BodyOneofCase.GetGroup:
+                return groupAdministration.Get(c.Account, frame.GetGroup);
+
+            case ClientFrame.BodyOneofCase.ListGroups:
+                return groupAdministration.List(c.Account);
 
             case ClientFrame.BodyOneofCase.Typing:
                 return ForwardTyping(c, frame.Typing);

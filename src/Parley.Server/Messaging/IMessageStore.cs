@@ -15,6 +15,13 @@ public interface IMessageStore
     /// </summary>
     Task<bool> AppendAsync(DedupKey? dedup, IReadOnlyList<QueuedEnvelope> envelopes);
 
+    /// <summary>
+    /// Appends one envelope for many devices (a group message): the body is stored once, with one
+    /// queue row per device, under one seq. With a dedup key seen before, appends nothing and
+    /// returns false.
+    /// </summary>
+    Task<bool> AppendFanoutAsync(DedupKey? dedup, Envelope envelope, IReadOnlyList<long> deviceKeys);
+
     /// <summary>Deletes acked envelopes of one device and appends the receipts they cause, atomically.</summary>
     Task AckAsync(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts);
 

@@ -4,6 +4,7 @@ using Parley.Protocol;
 using Parley.Server.Accounts;
 using Parley.Server.Configuration;
 using Parley.Server.Contacts;
+using Parley.Server.Groups;
 using Parley.Server.Limits;
 
 namespace Parley.Server.Messaging;
@@ -14,7 +15,7 @@ namespace Parley.Server.Messaging;
 /// READs (only for messages the peer really sent the reader). Answers are ServerFrames without a
 /// request id; expected failures are Error frames, not exceptions.
 /// </summary>
-public sealed class MessageRouter(AccountDirectory directory, IMessageStore store, ContactBook contacts, LimitMetrics metrics, IOptions<ParleyOptions> options, TimeProvider time)
+public sealed class MessageRouter(AccountDirectory directory, IMessageStore store, ContactBook contacts, GroupDirectory groups, LimitMetrics metrics, IOptions<ParleyOptions> options, TimeProvider time)
 {
     private readonly LimitOptions _limits = options.Value.Limits;
     private readonly TokenBuckets<long> _senderRate = new(options.Value.Limits.MessagesPerSecondPerSender, options.Value.Limits.MessageBurstPerSender, time);
@@ -179,6 +180,13 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         return new ServerFrame { DeviceList = DeviceListOf(account) };
     }
 
+    /// <summary>
+    /// Takes one message from the sender's rate (a group send, create or change counts once,
+    /// however many members it reaches); RATE_LIMITED when it has none left, else null.
+    /// </summary>
+    public ServerFrame? TakeSendToken(Account sender) =>
+        _senderRate.TryTake(sender.Id, out var wait) ? null : RateLimited("too many messages; slow down", wait);
+
     /// <summary>RATE_LIMITED with when to retry.</summary>
     public static ServerFrame RateLimited(string message, uint retryAfterMs) =>
         new() { Error = new Error { Code = ErrorCode.RateLimited, Message = message, RetryAfterMs = Math.Max(1, retryAfterMs) } };
@@ -210,7 +218,9 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
             metrics.Refused(LimitKind.RecipientRate);
             return RateLimited($"too many messages to {recipient.User}; slow down", wait);
         }
-        if (!contacts.HasWritten(sender.Id, recipient.Id) && !_newContacts.TryTake(sender.Id, out wait))
+        // Members of a common group are not strangers: a sender-key distribution to every member
+        // of a new group must not run into the new-contact limit.
+        if (!contacts.HasWritten(sender.Id, recipient.Id) && !groups.ShareAGroup(sender.Id, recipient.Id) && !_newContacts.TryTake(sender.Id, out wait))
         {
             metrics.Refused(LimitKind.NewContacts);
             return RateLimited("too many new conversations; existing ones are unaffected", wait);

@@ -161,6 +161,8 @@ public sealed class SqliteDatabase
     // Its recipient (account id) lets a READ be checked against what the peer really sent the
     // reader; queue.size (body bytes) keeps the per-device queue byte count exact on ack.
     // contacts holds one row per (sender, recipient) pair that has exchanged a message.
+    // A group message's body is one envelopes row with device -1 and a queue row per member
+    // device under its seq; groups and group_members hold membership and roles only.
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS accounts (
             id INTEGER PRIMARY KEY,
@@ -208,6 +210,18 @@ public sealed class SqliteDatabase
             PRIMARY KEY (sender, recipient)
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS contacts_by_recipient ON contacts(recipient, sender);
+        CREATE TABLE IF NOT EXISTS groups (
+            row INTEGER PRIMARY KEY,
+            id BLOB NOT NULL UNIQUE,
+            version INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS group_members (
+            grp INTEGER NOT NULL,
+            account INTEGER NOT NULL,
+            role INTEGER NOT NULL,
+            joined INTEGER NOT NULL,
+            PRIMARY KEY (grp, account)
+        ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS privacy (
             account INTEGER PRIMARY KEY,
             presence INTEGER NOT NULL

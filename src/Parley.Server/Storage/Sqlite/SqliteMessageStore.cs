@@ -7,6 +7,7 @@ using SQLitePCL;
 using Microsoft.Extensions.Logging;
 using Parley.Protocol;
 using Parley.Server.Configuration;
+using Parley.Server.Groups;
 using Parley.Server.Messaging;
 
 namespace Parley.Server.Storage.Sqlite;
@@ -18,7 +19,9 @@ namespace Parley.Server.Storage.Sqlite;
 /// a burst of sends costs one commit instead of one each. An ack deletes the envelope's queue
 /// row in its commit (from then on no read returns it); the body goes in a later commit, about a
 /// second after, together with its acked neighbours (see <see cref="SqliteDatabase"/>), and
-/// bodies a stop left behind go when the store opens.
+/// bodies a stop left behind go when the store opens. A fan-out (group message) stores its body
+/// once, in an envelopes row whose device is <see cref="SharedBody"/>, with one queue row per
+/// device under the same seq; the body goes once the last of those queue rows is acked.
 /// </summary>
 public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 {
@@ -69,6 +72,12 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     // zero rather than removed, so a live device's insert-then-ack allocates nothing.
     private readonly ConcurrentDictionary<long, QueueTally> _usage = new();
     private bool _recountDue;
+    // Queue rows left per shared body (seq), for bodies queued to more than one device; written
+    // and read by the writer thread only. A seq not here has at most one queue row.
+    private readonly Dictionary<ulong, int> _sharedRows = new();
+
+    /// <summary>The envelopes.device of a body shared by several queue rows (no device key is negative).</summary>
+    private const long SharedBody = -1;
 
     public SqliteMessageStore(SqliteDatabase database, IEnvelopeSink sink, ParleyOptions options, TimeProvider time, ILogger<SqliteMessageStore> logger)
     {
@@ -81,7 +90,8 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         using (var connection = database.Open())
         {
             // Bodies acked before the last stop that had not been deleted yet.
-            SqliteDatabase.Execute(connection, "DELETE FROM envelopes WHERE NOT EXISTS (SELECT 1 FROM queue WHERE queue.device = envelopes.device AND queue.seq = envelopes.seq)");
+            SqliteDatabase.Execute(connection, "DELETE FROM envelopes WHERE device <> -1 AND NOT EXISTS (SELECT 1 FROM queue WHERE queue.device = envelopes.device AND queue.seq = envelopes.seq)");
+            SqliteDatabase.Execute(connection, "DELETE FROM envelopes WHERE device = -1 AND seq NOT IN (SELECT seq FROM queue)");
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM envelopes";
             _lastSeq = (ulong)(long)command.ExecuteScalar()!;
@@ -93,7 +103,25 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 
     public Task<bool> AppendAsync(DedupKey? dedup, IReadOnlyList<QueuedEnvelope> envelopes)
     {
-        var op = new AppendOp(dedup, envelopes);
+        var op = new AppendOp(dedup, envelopes, null, null);
+        Enqueue(op);
+        return op.Done.Task;
+    }
+
+    public Task<bool> AppendFanoutAsync(DedupKey? dedup, Envelope envelope, IReadOnlyList<long> deviceKeys)
+    {
+        var op = new AppendOp(dedup, [], new Fanout(envelope, deviceKeys), null);
+        Enqueue(op);
+        return op.Done.Task;
+    }
+
+    /// <summary>
+    /// Writes a group change and queues its notice to every device in the same transaction (the
+    /// group store's write path: it shares this group commit rather than adding its own).
+    /// </summary>
+    internal Task CommitGroupAsync(GroupWrite write, Envelope notice, IReadOnlyList<long> deviceKeys)
+    {
+        var op = new AppendOp(null, [], new Fanout(notice, deviceKeys), write);
         Enqueue(op);
         return op.Done.Task;
     }
@@ -362,6 +390,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             {
                 _logger.LogError(e, "Group commit of {Count} operations failed", batch.Count);
                 _lastSeq = seqBefore;
+                foreach (var seq in _sharedRows.Keys.Where(seq => seq > seqBefore).ToList())
+                {
+                    _sharedRows.Remove(seq);
+                }
                 _ackedBodies.RemoveRange(ackedBefore, _ackedBodies.Count - ackedBefore);
                 _bodiesDue = true;
                 _recountDue = true; // the tallies counted what was rolled back
@@ -543,9 +575,19 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         }
     }
 
-    /// <summary>Sets every device's tally from the queue table (at open, and after expiry deleted rows).</summary>
+    /// <summary>Sets every device's tally and the shared bodies' row counts from the queue table (at open, and after expiry deleted rows).</summary>
     private void Recount(SqliteConnection connection)
     {
+        _sharedRows.Clear();
+        using (var shared = connection.CreateCommand())
+        {
+            shared.CommandText = "SELECT seq, COUNT(*) FROM queue WHERE seq IN (SELECT seq FROM envelopes WHERE device = -1) GROUP BY seq HAVING COUNT(*) > 1";
+            using var rows = shared.ExecuteReader();
+            while (rows.Read())
+            {
+                _sharedRows[(ulong)rows.GetInt64(0)] = rows.GetInt32(1);
+            }
+        }
         var counted = new HashSet<long>();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT device, COUNT(*), SUM(size) FROM queue GROUP BY device";
@@ -595,6 +637,73 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         committed.Add(queued);
     }
 
+    /// <summary>Stores one body under one seq with a queue row per device (see <see cref="SharedBody"/>).</summary>
+    private void InsertFanout(Statements s, Fanout fanout, long now, List<QueuedEnvelope> committed)
+    {
+        if (fanout.DeviceKeys.Count == 0)
+        {
+            return;
+        }
+        var envelope = fanout.Envelope;
+        envelope.Seq = ++_lastSeq;
+        envelope.ServerTime = now;
+        int size = envelope.CalculateSize();
+        var body = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            envelope.WriteTo(body.AsSpan(0, size));
+            s.Insert.Bind(1, SharedBody).Bind(2, (long)envelope.Seq).Bind(3, now + _ttlMs).Bind(4, body.AsSpan(0, size)).Run();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(body);
+        }
+        foreach (var key in fanout.DeviceKeys)
+        {
+            s.Enqueue.Bind(1, key).Bind(2, (long)envelope.Seq).Bind(3, size).Run();
+            Tally(key, 1, size);
+            committed.Add(new QueuedEnvelope(key, envelope));
+        }
+        if (fanout.DeviceKeys.Count > 1)
+        {
+            _sharedRows[envelope.Seq] = fanout.DeviceKeys.Count;
+        }
+    }
+
+    /// <summary>One queue row of <paramref name="seq"/> was acked; true when its body has no queue row left.</summary>
+    private bool ReleaseRow(ulong seq)
+    {
+        if (!_sharedRows.TryGetValue(seq, out var left))
+        {
+            return true;
+        }
+        if (left <= 1)
+        {
+            _sharedRows.Remove(seq);
+            return true;
+        }
+        _sharedRows[seq] = left - 1;
+        return false;
+    }
+
+    private static void WriteGroup(Statements s, GroupWrite write)
+    {
+        foreach (var account in write.Removed)
+        {
+            s.MemberDelete.Bind(1, write.Row).Bind(2, account).Run();
+        }
+        if (write.Deleted)
+        {
+            s.GroupDelete.Bind(1, write.Row).Run();
+            return;
+        }
+        s.GroupUpsert.Bind(1, write.Row).Bind(2, write.Id).Bind(3, (long)write.Version).Run();
+        foreach (var m in write.Upserts)
+        {
+            s.MemberUpsert.Bind(1, write.Row).Bind(2, m.Account).Bind(3, (long)m.Role).Bind(4, m.JoinedAt).Run();
+        }
+    }
+
     /// <summary>
     /// The writer's prepared statements, bound and stepped through SQLitePCL.raw: the ADO.NET
     /// wrapper allocates a binder, boxed values, a reader and enumerators per execution (about
@@ -611,6 +720,12 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         // Both by primary key: the queue rows of a seq range are looked up through the range's bodies.
         public readonly RawStatement ExpireQueued = new(connection.Handle!, "DELETE FROM queue WHERE (device, seq) IN (SELECT device, seq FROM envelopes WHERE seq BETWEEN ?1 AND ?2)");
         public readonly RawStatement ExpireDedup = new(connection.Handle!, "DELETE FROM dedup WHERE message_id = ?1 AND sender = ?2");
+        // A group body is one row (device -1) shared by the queue rows of every recipient device.
+        public readonly RawStatement ExpireSharedQueued = new(connection.Handle!, "DELETE FROM queue WHERE seq IN (SELECT seq FROM envelopes WHERE device = -1 AND seq BETWEEN ?1 AND ?2)");
+        public readonly RawStatement GroupUpsert = new(connection.Handle!, "INSERT INTO groups(row, id, version) VALUES (?1, ?2, ?3) ON CONFLICT(row) DO UPDATE SET version = excluded.version");
+        public readonly RawStatement GroupDelete = new(connection.Handle!, "DELETE FROM groups WHERE row = ?1");
+        public readonly RawStatement MemberUpsert = new(connection.Handle!, "INSERT INTO group_members(grp, account, role, joined) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(grp, account) DO UPDATE SET role = excluded.role");
+        public readonly RawStatement MemberDelete = new(connection.Handle!, "DELETE FROM group_members WHERE grp = ?1 AND account = ?2");
 
         public void Dispose()
         {
@@ -622,6 +737,11 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             DeleteBodies.Dispose();
             ExpireQueued.Dispose();
             ExpireDedup.Dispose();
+            ExpireSharedQueued.Dispose();
+            GroupUpsert.Dispose();
+            GroupDelete.Dispose();
+            MemberUpsert.Dispose();
+            MemberDelete.Dispose();
         }
     }
 
@@ -705,7 +825,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         public abstract void Fail(Exception e);
     }
 
-    private sealed class AppendOp(DedupKey? dedup, IReadOnlyList<QueuedEnvelope> envelopes) : WriteOp
+    /// <summary>One envelope bound for many devices' queues, its body stored once.</summary>
+    private sealed record Fanout(Envelope Envelope, IReadOnlyList<long> DeviceKeys);
+
+    private sealed class AppendOp(DedupKey? dedup, IReadOnlyList<QueuedEnvelope> envelopes, Fanout? fanout, GroupWrite? group) : WriteOp
     {
         private bool _fresh = true;
 
@@ -729,9 +852,17 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     return;
                 }
             }
+            if (group is not null)
+            {
+                WriteGroup(s, group);
+            }
             foreach (var e in envelopes)
             {
                 store.Insert(s, e, now, committed);
+            }
+            if (fanout is not null)
+            {
+                store.InsertFanout(s, fanout, now, committed);
             }
         }
 
@@ -751,7 +882,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 // Only a seq this device had queued: the body is deleted later by seq alone.
                 if (s.Dequeue.Bind(1, (long)seq).Bind(2, deviceKey).RunScalar() is { } size)
                 {
-                    store.OnAcked(seq);
+                    if (store.ReleaseRow(seq))
+                    {
+                        store.OnAcked(seq);
+                    }
                     store.Tally(deviceKey, -1, -size);
                 }
             }
@@ -776,6 +910,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         {
             // Queued ones count; acked bodies in the range that still wait to be deleted go too.
             Deleted = s.ExpireQueued.Bind(1, first).Bind(2, last).Run();
+            Deleted += s.ExpireSharedQueued.Bind(1, first).Bind(2, last).Run();
             store._recountDue |= Deleted > 0;
             s.DeleteBodies.Bind(1, first).Bind(2, last).Run();
         }

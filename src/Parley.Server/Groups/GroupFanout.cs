@@ -1,0 +1,215 @@
+using Google.Protobuf;
+using Microsoft.Extensions.Options;
+using Parley.Protocol;
+using Parley.Server.Accounts;
+using Parley.Server.Configuration;
+using Parley.Server.Messaging;
+
+namespace Parley.Server.Groups;
+
+/// <summary>
+/// Group sends and group READs. A send carries one body (sender-key ciphertext) and the device set
+/// it was made for; the server checks the sender is a member and the set is every device of every
+/// member plus the sender's other devices (else STALE_DEVICES with the current lists), then stores
+/// the body once with one queue row per device, deduplicated like a 1:1 send, and answers SENT once
+/// durable. A send counts once against the sender's message rate.
+/// </summary>
+public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts, IMessageStore store, MessageRouter router, IOptions<ParleyOptions> options)
+{
+    private readonly LimitOptions _limits = options.Value.Limits;
+
+    /// <summary>
+    /// Validates a group send and hands it to the store. Returns the failure to answer at once, or
+    /// null with <paramref name="stored"/> completing once durable (false: a duplicate).
+    /// </summary>
+    public ServerFrame? BeginSend(Account sender, uint senderDevice, SendGroupMessage send, out Task<bool> stored)
+    {
+        stored = Task.FromResult(false);
+        if (send.MessageId.Length != WireLimits.MessageIdBytes)
+        {
+            return MessageRouter.Fail(ErrorCode.BadRequest, "message_id must be 16 bytes");
+        }
+        if (send.Body.Length > WireLimits.MaxPayloadBytes)
+        {
+            return MessageRouter.Fail(ErrorCode.TooLarge, $"a group message body is at most {WireLimits.MaxPayloadBytes} bytes");
+        }
+        if (send.GroupId.Length != 16 || groups.Find(send.GroupId) is not { } group)
+        {
+            return GroupAdministration.NotAMember();
+        }
+        lock (group.Gate)
+        {
+            if (!group.Members.ContainsKey(sender.Id))
+            {
+                return GroupAdministration.NotAMember();
+            }
+            if (StaleDevices(group, sender, senderDevice, send.Devices) is { } stale)
+            {
+                return stale;
+            }
+            if (router.TakeSendToken(sender) is { } limited)
+            {
+                return limited;
+            }
+            var keys = new List<long>(send.Devices.Count * 2);
+            foreach (var list in send.Devices)
+            {
+                var account = accounts.Find(list.User)!;
+                foreach (var device in list.DeviceIds)
+                {
+                    var key = new DeviceAddress(account.Id, device).Key;
+                    // One member's device offline long enough to fill its queue misses this copy
+                    // rather than holding up the whole group.
+                    var usage = store.Usage(key);
+                    if (usage.Envelopes < _limits.MaxQueuedEnvelopesPerDevice && usage.Bytes + send.Body.Length <= _limits.MaxQueuedBytesPerDevice)
+                    {
+                        keys.Add(key);
+                    }
+                }
+            }
+            var envelope = new Envelope
+            {
+                Kind = EnvelopeKind.Message,
+                MessageId = send.MessageId,
+                Sender = sender.User,
+                SenderDevice = senderDevice,
+                GroupId = group.Id,
+                SentAt = send.SentAt,
+                Payload = send.Body,
+            };
+            // The recipient of a group message in the dedup table is the group (negated row), so a
+            // member's READ can be checked against what was really sent to the group.
+            var dedup = new DedupKey(new DeviceAddress(sender.Id, senderDevice).Key, send.MessageId.ToByteArray(), -group.Row);
+            stored = store.AppendFanoutAsync(dedup, envelope, keys);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// READ for messages <paramref name="read"/>.Peer sent to the group: only for members, only for
+    /// ids the peer really sent to this group; queued to the peer's devices and the reader's others.
+    /// </summary>
+    public async Task<ServerFrame> ReadAsync(Account reader, uint readerDevice, ReadReceipt read)
+    {
+        if (read.MessageIds.Count == 0 || read.MessageIds.Count > WireLimits.MaxIdsPerFrame ||
+            read.MessageIds.Any(id => id.Length != WireLimits.MessageIdBytes))
+        {
+            return MessageRouter.Fail(ErrorCode.BadRequest, $"1 to {WireLimits.MaxIdsPerFrame} message ids of 16 bytes");
+        }
+        if (read.GroupId.Length != 16 || groups.Find(read.GroupId) is not { } group)
+        {
+            return GroupAdministration.NotAMember();
+        }
+        lock (group.Gate)
+        {
+            if (!group.Members.ContainsKey(reader.Id))
+            {
+                return GroupAdministration.NotAMember();
+            }
+        }
+        if (!UserName.IsValid(read.Peer) || accounts.Find(read.Peer) is not { } peer)
+        {
+            return MessageRouter.Fail(ErrorCode.UnknownUser, "no such user");
+        }
+        var sent = store.SentTo(peer.Id, -group.Row, read.MessageIds);
+        if (sent.Count == 0)
+        {
+            return MessageRouter.Fail(ErrorCode.NotFound, $"none of these ids is a message {peer.User} sent this group in the last {_limits.DedupDays} days");
+        }
+        var receipts = new List<QueuedEnvelope>();
+        AddReceipts(receipts, reader, readerDevice, peer, group.Id, sent);
+        if (peer != reader)
+        {
+            AddReceipts(receipts, reader, readerDevice, reader, group.Id, sent);
+        }
+        await store.AppendAsync(null, receipts);
+        return new ServerFrame { Ok = new Ok() };
+    }
+
+    private static void AddReceipts(List<QueuedEnvelope> into, Account from, uint fromDevice, Account to, ByteString groupId, IReadOnlyList<ByteString> ids)
+    {
+        foreach (var device in to.Devices)
+        {
+            if (to == from && device.Id == fromDevice)
+            {
+                continue;
+            }
+            var envelope = new Envelope { Kind = EnvelopeKind.ReadReceipt, Sender = from.User, SenderDevice = fromDevice, Conversation = from == to ? "" : from.User, GroupId = groupId };
+            envelope.ReceiptIds.AddRange(ids);
+            into.Add(new QueuedEnvelope(new DeviceAddress(to.Id, device.Id).Key, envelope));
+        }
+    }
+
+    /// <summary>
+    /// STALE_DEVICES (with every member's current devices) unless the send addresses exactly every
+    /// device of every member, the sender's other devices included and its sending device not.
+    /// </summary>
+    private ServerFrame? StaleDevices(Group group, Account sender, uint senderDevice, IList<DeviceList> addressed)
+    {
+        bool exact = true;
+        var seen = new HashSet<long>();
+        foreach (var list in addressed)
+        {
+            if (accounts.Find(list.User) is not { } account || !group.Members.ContainsKey(account.Id) || !seen.Add(account.Id) ||
+                !SameDevices(account, account == sender ? senderDevice : null, list.DeviceIds))
+            {
+                exact = false;
+                break;
+            }
+        }
+        if (exact)
+        {
+            foreach (var member in group.Members.Keys)
+            {
+                if (!seen.Contains(member) && !(member == sender.Id && sender.Devices.Length == 1))
+                {
+                    exact = false;
+                    break;
+                }
+            }
+        }
+        if (exact)
+        {
+            return null;
+        }
+        var error = new Error
+        {
+            Code = ErrorCode.StaleDevices,
+            Message = "the device set is stale: address every device of every member and your other devices",
+        };
+        foreach (var member in group.Members.Keys)
+        {
+            if (accounts.Find(member) is { } account)
+            {
+                var list = new DeviceList { User = account.User };
+                list.DeviceIds.AddRange(account.Devices.Select(d => d.Id).Where(d => account != sender || d != senderDevice));
+                error.Devices.Add(list);
+            }
+        }
+        return new ServerFrame { Error = error };
+    }
+
+    private static bool SameDevices(Account account, uint? except, IList<uint> ids)
+    {
+        int expected = account.Devices.Length - (except is null ? 0 : 1);
+        if (ids.Count != expected)
+        {
+            return false;
+        }
+        for (int i = 0; i < ids.Count; i++)
+        {
+            if (ids[i] == except || account.FindDevice(ids[i]) is null)
+            {
+                return false;
+            }
+            for (int j = 0; j < i; j++)
+            {
+                if (ids[j] == ids[i])
+                {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,282 @@
+using Google.Protobuf;
+using Microsoft.Data.Sqlite;
+using Parley.Protocol;
+
+namespace Parley.Server.Tests;
+
+/// <summary>Groups on the wire: roles, NOT_A_MEMBER, fan-out of one body, change notices, group READs, durability.</summary>
+public sealed class GroupTests
+{
+    [Fact]
+    public async Task Only_admins_add_remove_promote_and_demote_and_every_member_device_gets_each_change_in_order()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        await using var a = await Connect(fx, "alice");
+        await using var b = await Connect(fx, "bob");
+        await using var c = await Connect(fx, "carol");
+        var group = await CreateAsync(a, "bob");
+        Assert.Equal([("alice", GroupRole.GroupAdmin), ("bob", GroupRole.GroupMember)], group.Members.Select(m => (m.User, m.Role)));
+
+        var refused = await b.RequestAsync(Change(group, GroupChangeKind.GroupAdd, "carol"));
+        Assert.Equal(ErrorCode.Forbidden, refused.Error.Code);
+        Assert.Equal(ErrorCode.Forbidden, (await b.RequestAsync(Change(group, GroupChangeKind.GroupRemove, "alice"))).Error.Code);
+        Assert.Equal(ErrorCode.Forbidden, (await b.RequestAsync(Change(group, GroupChangeKind.GroupPromote, "bob"))).Error.Code);
+
+        Assert.Equal(3, (await a.RequestAsync(Change(group, GroupChangeKind.GroupAdd, "carol"))).GroupState.Members.Count);
+        var promoted = (await a.RequestAsync(Change(group, GroupChangeKind.GroupPromote, "bob"))).GroupState;
+        Assert.Equal(GroupRole.GroupAdmin, promoted.Members.Single(m => m.User == "bob").Role);
+        var removed = (await b.RequestAsync(Change(group, GroupChangeKind.GroupRemove, "carol"))).GroupState;
+        Assert.DoesNotContain(removed.Members, m => m.User == "carol");
+        var demoted = (await b.RequestAsync(Change(group, GroupChangeKind.GroupDemote, "alice"))).GroupState;
+        Assert.Equal(GroupRole.GroupMember, demoted.Members.Single(m => m.User == "alice").Role);
+        Assert.Equal(ErrorCode.BadRequest, (await b.RequestAsync(Change(group, GroupChangeKind.GroupDemote, "bob"))).Error.Code);
+        Assert.Equal(5ul, demoted.Version);
+
+        // bob saw every change, in order, as queued GROUP_CHANGE envelopes.
+        var kinds = new List<GroupChangeKind>();
+        for (ulong version = 1; version <= 5; version++)
+        {
+            var notice = (await b.ReceiveEnvelopeAsync()).Envelope;
+            Assert.Equal(EnvelopeKind.GroupChange, notice.Kind);
+            Assert.Equal(group.GroupId, notice.GroupId);
+            Assert.Equal(version, notice.GroupChange.State.Version);
+            kinds.Add(notice.GroupChange.Kind);
+        }
+        Assert.Equal([GroupChangeKind.GroupCreate, GroupChangeKind.GroupAdd, GroupChangeKind.GroupPromote, GroupChangeKind.GroupRemove, GroupChangeKind.GroupDemote], kinds);
+
+        // carol got the changes up to her removal (so she knows she is out), then nothing more.
+        var carolSaw = new List<GroupChangeKind>();
+        for (int i = 0; i < 3; i++)
+        {
+            carolSaw.Add((await c.ReceiveEnvelopeAsync()).Envelope.GroupChange.Kind);
+        }
+        Assert.Equal([GroupChangeKind.GroupAdd, GroupChangeKind.GroupPromote, GroupChangeKind.GroupRemove], carolSaw);
+        Assert.Equal(ErrorCode.NotAMember, (await c.RequestAsync(new ClientFrame { GetGroup = new GetGroup { GroupId = group.GroupId } })).Error.Code);
+    }
+
+    [Fact]
+    public async Task When_the_last_admin_leaves_the_longest_standing_member_is_promoted()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        await using var a = await Connect(fx, "alice");
+        await using var b = await Connect(fx, "bob");
+        await using var c = await Connect(fx, "carol");
+        var group = await CreateAsync(a, "bob");
+        await a.RequestAsync(Change(group, GroupChangeKind.GroupAdd, "carol"));
+
+        var left = await a.RequestAsync(Change(group, GroupChangeKind.GroupLeave, ""));
+        Assert.Equal([("bob", GroupRole.GroupAdmin), ("carol", GroupRole.GroupMember)], left.GroupState.Members.Select(m => (m.User, m.Role)));
+        Assert.Empty((await a.RequestAsync(new ClientFrame { ListGroups = new ListGroups() })).GroupList.Groups);
+        var groups = (await c.RequestAsync(new ClientFrame { ListGroups = new ListGroups() })).GroupList.Groups;
+        Assert.Equal(group.GroupId, Assert.Single(groups).GroupId);
+
+        await c.ReceiveEnvelopeAsync(); // the add
+        var notice = (await c.ReceiveEnvelopeAsync()).Envelope.GroupChange;
+        Assert.Equal(GroupChangeKind.GroupLeave, notice.Kind);
+        Assert.Equal("alice", notice.Actor);
+        Assert.Equal("bob", Assert.Single(notice.Promoted));
+    }
+
+    [Fact]
+    public async Task A_stranger_gets_NOT_A_MEMBER_for_every_group_operation_and_send()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        await using var a = await Connect(fx, "alice");
+        await using var m = await Connect(fx, "mallory");
+        var group = await CreateAsync(a);
+        var sent = await a.RequestAsync(SendGroup(group, []));
+        Assert.Equal(ServerFrame.BodyOneofCase.SendResult, sent.BodyCase);
+
+        var unknown = new GroupState { GroupId = ByteString.CopyFrom(new byte[16]) };
+        foreach (var target in new[] { group, unknown })
+        {
+            Assert.Equal(ErrorCode.NotAMember, (await m.RequestAsync(new ClientFrame { GetGroup = new GetGroup { GroupId = target.GroupId } })).Error.Code);
+            Assert.Equal(ErrorCode.NotAMember, (await m.RequestAsync(Change(target, GroupChangeKind.GroupAdd, "mallory"))).Error.Code);
+            Assert.Equal(ErrorCode.NotAMember, (await m.RequestAsync(Change(target, GroupChangeKind.GroupLeave, ""))).Error.Code);
+            Assert.Equal(ErrorCode.NotAMember, (await m.RequestAsync(SendGroup(target, [new DeviceList { User = "alice", DeviceIds = { 1 } }]))).Error.Code);
+            var read = new ReadReceipt { Peer = "alice", GroupId = target.GroupId };
+            read.MessageIds.Add(sent.SendResult.MessageId);
+            Assert.Equal(ErrorCode.NotAMember, (await m.RequestAsync(new ClientFrame { Read = read })).Error.Code);
+        }
+        Assert.Empty((await m.RequestAsync(new ClientFrame { ListGroups = new ListGroups() })).GroupList.Groups);
+    }
+
+    [Fact]
+    public async Task A_group_message_reaches_every_device_of_every_member_and_the_senders_other_devices_with_one_stored_body()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        var alice = await RawClient.RegisterAsync(fx.Server, "alice");
+        var alice2 = await RawClient.LinkAsync(fx.Server, alice);
+        var bob = await RawClient.RegisterAsync(fx.Server, "bob");
+        var bob2 = await RawClient.LinkAsync(fx.Server, bob);
+        var carol = await RawClient.RegisterAsync(fx.Server, "carol");
+        await using var a1 = await RawClient.ConnectAsync(fx.Server, alice);
+        var group = await CreateAsync(a1, "bob", "carol");
+
+        // A device set missing bob's second device is stale: the answer lists every member's devices.
+        var stale = await a1.RequestAsync(SendGroup(group, [Devices("alice", 2), Devices("bob", 1), Devices("carol", 1)]));
+        Assert.Equal(ErrorCode.StaleDevices, stale.Error.Code);
+        Assert.Equal(["alice:2", "bob:1,2", "carol:1"], stale.Error.Devices.Select(d => $"{d.User}:{string.Join(',', d.DeviceIds)}").Order());
+
+        var id = MessageId.New();
+        var send = SendGroup(group, [Devices("alice", 2), Devices("bob", 1, 2), Devices("carol", 1)], id, "to everyone");
+        var sent = await a1.RequestAsync(send);
+        Assert.False(sent.SendResult.Duplicate);
+        send.RequestId = 0;
+        Assert.True((await a1.RequestAsync(send)).SendResult.Duplicate);
+
+        // One body for the four recipient devices (the create notice is a second shared body).
+        using (var db = new SqliteConnection($"Data Source={Path.Combine(fx.DataDir, "parley.db")};Pooling=False"))
+        {
+            db.Open();
+            using var command = db.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM queue WHERE seq = (SELECT MAX(seq) FROM envelopes WHERE device = -1)";
+            Assert.Equal(4L, (long)command.ExecuteScalar()!);
+        }
+
+        ulong? seq = null;
+        foreach (var credentials in new[] { alice2, bob, bob2, carol })
+        {
+            await using var device = await RawClient.ConnectAsync(fx.Server, credentials);
+            Assert.Equal(EnvelopeKind.GroupChange, (await device.ReceiveEnvelopeAsync()).Envelope.Kind);
+            var envelope = (await device.ReceiveEnvelopeAsync()).Envelope;
+            Assert.Equal(EnvelopeKind.Message, envelope.Kind);
+            Assert.Equal(group.GroupId, envelope.GroupId);
+            Assert.Equal("alice", envelope.Sender);
+            Assert.Equal(1u, envelope.SenderDevice);
+            Assert.Equal("to everyone", envelope.Payload.ToStringUtf8());
+            Assert.Equal(id, envelope.MessageId.ToByteArray());
+            Assert.Equal(seq ?? envelope.Seq, envelope.Seq);
+            seq = envelope.Seq;
+            await device.ReceiveAsync(f => f.BodyCase == ServerFrame.BodyOneofCase.QueueEmpty);
+        }
+    }
+
+    [Fact]
+    public async Task Members_acks_and_reads_of_a_group_message_reach_the_sender_and_reads_only_for_ids_sent_to_the_group()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        await using var a = await Connect(fx, "alice");
+        await using var b = await Connect(fx, "bob");
+        var group = await CreateAsync(a, "bob");
+        await a.ReceiveEnvelopeAsync(); // alice's own create notice
+        var id = MessageId.New();
+        await a.RequestAsync(SendGroup(group, [Devices("bob", 1)], id));
+        var notice = (await b.ReceiveEnvelopeAsync()).Envelope;
+        var message = (await b.ReceiveEnvelopeAsync()).Envelope;
+        await b.RequestAsync(Wire.Ack(notice.Seq, message.Seq));
+
+        var delivered = (await a.ReceiveEnvelopeAsync()).Envelope;
+        Assert.Equal(EnvelopeKind.DeliveryReceipt, delivered.Kind);
+        Assert.Equal("bob", delivered.Sender);
+        Assert.Equal(id, Assert.Single(delivered.ReceiptIds).ToByteArray());
+
+        var read = new ReadReceipt { Peer = "alice", GroupId = group.GroupId };
+        read.MessageIds.Add(ByteString.CopyFrom(MessageId.New()));
+        Assert.Equal(ErrorCode.NotFound, (await b.RequestAsync(new ClientFrame { Read = read })).Error.Code);
+        read.MessageIds.Clear();
+        read.MessageIds.Add(ByteString.CopyFrom(id));
+        Assert.Equal(ServerFrame.BodyOneofCase.Ok, (await b.RequestAsync(new ClientFrame { Read = read })).BodyCase);
+        var receipt = (await a.ReceiveEnvelopeAsync()).Envelope;
+        Assert.Equal(EnvelopeKind.ReadReceipt, receipt.Kind);
+        Assert.Equal("bob", receipt.Sender);
+        Assert.Equal(group.GroupId, receipt.GroupId);
+        Assert.Equal(id, Assert.Single(receipt.ReceiptIds).ToByteArray());
+    }
+
+    [Fact]
+    public async Task A_removed_member_gets_nothing_sent_to_the_group_afterwards()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        await using var a = await Connect(fx, "alice");
+        await using var b = await Connect(fx, "bob");
+        await RawClient.RegisterAsync(fx.Server, "carol");
+        var group = await CreateAsync(a, "bob", "carol");
+        await a.RequestAsync(Change(group, GroupChangeKind.GroupRemove, "bob"));
+        Assert.Equal(GroupChangeKind.GroupCreate, (await b.ReceiveEnvelopeAsync()).Envelope.GroupChange.Kind);
+        Assert.Equal(GroupChangeKind.GroupRemove, (await b.ReceiveEnvelopeAsync()).Envelope.GroupChange.Kind);
+
+        var withBob = await a.RequestAsync(SendGroup(group, [Devices("bob", 1), Devices("carol", 1)]));
+        Assert.Equal(ErrorCode.StaleDevices, withBob.Error.Code);
+        Assert.Equal(ServerFrame.BodyOneofCase.SendResult, (await a.RequestAsync(SendGroup(group, [Devices("carol", 1)], text: "after"))).BodyCase);
+        Assert.Equal(ErrorCode.NotAMember, (await b.RequestAsync(SendGroup(group, [Devices("alice", 1), Devices("carol", 1)]))).Error.Code);
+
+        // A 1:1 message sent after the group message is the next thing bob gets.
+        await a.RequestAsync(Wire.Send("bob", text: "marker"));
+        Assert.Equal("marker", (await b.ReceiveEnvelopeAsync()).Envelope.Payload.ToStringUtf8());
+    }
+
+    [Fact]
+    public async Task Membership_and_roles_survive_a_restart()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("parley-test-").FullName;
+        GroupState group;
+        DeviceCredentials bob;
+        await using (var first = await ParleyServer.StartAsync(dataDir))
+        {
+            bob = await RawClient.RegisterAsync(first, "bob");
+            await using var a = await RawClient.ConnectAsync(first, await RawClient.RegisterAsync(first, "alice"));
+            group = await CreateAsync(a, "bob");
+            await a.RequestAsync(Change(group, GroupChangeKind.GroupPromote, "bob"));
+            group = (await a.RequestAsync(Change(group, GroupChangeKind.GroupDemote, "alice"))).GroupState;
+        }
+        SqliteConnection.ClearAllPools();
+        await using (var fx = await ServerFixture.StartAsync(dataDir: dataDir))
+        {
+            await using var b = await RawClient.ConnectAsync(fx.Server, bob);
+            var after = (await b.RequestAsync(new ClientFrame { GetGroup = new GetGroup { GroupId = group.GroupId } })).GroupState;
+            Assert.Equal(group, after);
+            var created = await CreateAsync(b);
+            Assert.NotEqual(group.GroupId, created.GroupId);
+        }
+    }
+
+    [Fact]
+    public async Task A_group_holds_at_most_the_configured_number_of_members()
+    {
+        await using var fx = await ServerFixture.StartAsync(o => o.Limits.MaxGroupMembers = 3);
+        await using var a = await Connect(fx, "alice");
+        foreach (var user in new[] { "bob", "carol", "dave" })
+        {
+            await RawClient.RegisterAsync(fx.Server, user);
+        }
+        var create = new CreateGroup { Members = { "bob", "carol", "dave" } };
+        Assert.Equal(ErrorCode.TooLarge, (await a.RequestAsync(new ClientFrame { CreateGroup = create })).Error.Code);
+        var group = await CreateAsync(a, "bob", "carol");
+        Assert.Equal(ErrorCode.TooLarge, (await a.RequestAsync(Change(group, GroupChangeKind.GroupAdd, "dave"))).Error.Code);
+        Assert.Equal(ErrorCode.UnknownUser, (await a.RequestAsync(Change(group, GroupChangeKind.GroupAdd, "nobody"))).Error.Code);
+    }
+
+    private static async Task<RawClient> Connect(ServerFixture fx, string user)
+    {
+        var credentials = await RawClient.RegisterAsync(fx.Server, user);
+        var client = await RawClient.ConnectAsync(fx.Server, credentials);
+        await client.ReceiveAsync(f => f.BodyCase == ServerFrame.BodyOneofCase.QueueEmpty);
+        return client;
+    }
+
+    private static async Task<GroupState> CreateAsync(RawClient client, params string[] members)
+    {
+        var answer = await client.RequestAsync(new ClientFrame { CreateGroup = new CreateGroup { Members = { members } } });
+        Assert.Equal(ServerFrame.BodyOneofCase.GroupState, answer.BodyCase);
+        Assert.Equal(16, answer.GroupState.GroupId.Length);
+        return answer.GroupState;
+    }
+
+    private static ClientFrame Change(GroupState group, GroupChangeKind kind, string user) =>
+        new() { ChangeGroup = new ChangeGroup { GroupId = group.GroupId, Kind = kind, User = user } };
+
+    private static DeviceList Devices(string user, params uint[] ids) => new() { User = user, DeviceIds = { ids } };
+
+    private static ClientFrame SendGroup(GroupState group, DeviceList[] devices, byte[]? id = null, string text = "hi") => new()
+    {
+        SendGroup = new SendGroupMessage
+        {
+            MessageId = ByteString.CopyFrom(id ?? MessageId.New()),
+            GroupId = group.GroupId,
+            SentAt = 1,
+            Body = ByteString.CopyFromUtf8(text),
+            Devices = { devices },
+        },
+    };
+}
