@@ -28,7 +28,7 @@ public static class JsonMutator
             root = random.Next(6) == 0 ? null : JsonNode.Parse(input);
             // The node is read lazily: an earlier mutation's invalid UTF-8 in a name or string
             // only shows when it is read, so read it all here, not in the middle of a mutation.
-            _ = root?.ToJsonString();
+            ReadWhole(root);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
@@ -50,6 +50,29 @@ public static class JsonMutator
             text = new string('[', depth) + text + new string(']', depth);
         }
         return Encoding.UTF8.GetBytes(text);
+    }
+
+    /// <summary>Reads every name and string of a parsed node (each is decoded on first read), throwing here if one is not valid UTF-8.</summary>
+    private static void ReadWhole(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var property in obj)
+                {
+                    ReadWhole(property.Value);
+                }
+                break;
+            case JsonArray array:
+                foreach (var item in array)
+                {
+                    ReadWhole(item);
+                }
+                break;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
+                _ = value.GetValue<string>();
+                break;
+        }
     }
 
     private static JsonNode MutateOnce(JsonNode root, Mutator mutator, IReadOnlyList<string> keys)
