@@ -1,9 +1,7 @@
 using Google.Protobuf;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Parley.Protocol;
-using Parley.Server.Configuration;
 using Parley.Server.Messaging;
 using Parley.Server.Storage.Sqlite;
 
@@ -13,25 +11,14 @@ namespace Parley.Server.Tests;
 public sealed class SqliteQueueStorageTests : IDisposable
 {
     private const long Device = 42;
-    private readonly string _dir = Directory.CreateTempSubdirectory("parley-store-test-").FullName;
-    private readonly ParleyOptions _options = new();
+    private readonly QueueStoreFolder _folder = new("parley-store-test-");
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _folder.Dispose();
 
     [Fact]
     public async Task A_database_from_before_the_queue_table_keeps_its_undelivered_envelopes_in_order()
     {
-        var path = Path.Combine(_dir, "parley.db");
+        var path = Path.Combine(_folder.Path, "parley.db");
         using (var old = new SqliteConnection($"Data Source={path};Pooling=False"))
         {
             old.Open();
@@ -54,8 +41,8 @@ public sealed class SqliteQueueStorageTests : IDisposable
             }
         }
 
-        var database = new SqliteDatabase(_dir, _options.Storage);
-        await using (var store = OpenStore(database))
+        var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);
+        await using (var store = _folder.OpenStore(database))
         {
             var queued = store.ReadQueue(Device, 0, 10);
             Assert.Equal(new ulong[] { 1, 3 }, queued.Select(e => e.Seq));
@@ -65,14 +52,14 @@ public sealed class SqliteQueueStorageTests : IDisposable
             Assert.Equal(new ulong[] { 3 }, store.ReadQueue(Device, 0, 10).Select(e => e.Seq));
         }
         using var check = database.Open();
-        Assert.Equal(0L, Scalar(check, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'envelopes_by_device'"));
+        Assert.Equal(0L, QueueStoreFolder.Scalar(check, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'envelopes_by_device'"));
     }
 
     [Fact]
     public async Task An_acked_body_is_gone_from_the_file_once_the_store_stops_and_other_devices_acks_delete_nothing()
     {
-        var database = new SqliteDatabase(_dir, _options.Storage);
-        await using (var store = OpenStore(database))
+        var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);
+        await using (var store = _folder.OpenStore(database))
         {
             var mine = new QueuedEnvelope(Device, new Envelope { Kind = EnvelopeKind.Message, Payload = ByteString.CopyFromUtf8("a") });
             var kept = new QueuedEnvelope(Device, new Envelope { Kind = EnvelopeKind.Message, Payload = ByteString.CopyFromUtf8("b") });
@@ -86,16 +73,16 @@ public sealed class SqliteQueueStorageTests : IDisposable
             Assert.Equal(new[] { kept.Envelope.Seq }, store.ReadQueue(Device, 0, 10).Select(e => e.Seq));
         }
         using var check = database.Open();
-        Assert.Equal(1L, Scalar(check, "SELECT COUNT(*) FROM envelopes"));
-        Assert.Equal(1L, Scalar(check, "SELECT COUNT(*) FROM queue"));
+        Assert.Equal(1L, QueueStoreFolder.Scalar(check, "SELECT COUNT(*) FROM envelopes"));
+        Assert.Equal(1L, QueueStoreFolder.Scalar(check, "SELECT COUNT(*) FROM queue"));
     }
 
     [Fact]
     public async Task A_body_acked_in_the_commit_that_deletes_older_acked_bodies_is_deleted_too()
     {
         var time = new FakeTimeProvider();
-        var database = new SqliteDatabase(_dir, _options.Storage);
-        await using (var store = OpenStore(database, time))
+        var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);
+        await using (var store = _folder.OpenStore(database, time))
         {
             var first = new QueuedEnvelope(Device, new Envelope { Kind = EnvelopeKind.Message });
             var second = new QueuedEnvelope(Device, new Envelope { Kind = EnvelopeKind.Message });
@@ -108,39 +95,22 @@ public sealed class SqliteQueueStorageTests : IDisposable
             await store.AckAsync(Device, [second.Envelope.Seq], []);
         }
         using var check = database.Open();
-        Assert.Equal(0L, Scalar(check, "SELECT COUNT(*) FROM envelopes"));
+        Assert.Equal(0L, QueueStoreFolder.Scalar(check, "SELECT COUNT(*) FROM envelopes"));
     }
 
     [Fact]
     public async Task Bodies_left_without_a_queue_entry_are_deleted_when_the_store_opens()
     {
-        var database = new SqliteDatabase(_dir, _options.Storage);
+        var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);
         using (var connection = database.Open())
         {
             // What a crash between an ack's commit and the later body delete leaves behind.
             SqliteDatabase.Execute(connection, "INSERT INTO envelopes(seq, device, expires, body) VALUES (7, 42, 0, x'00')");
         }
-        await using (OpenStore(database))
+        await using (_folder.OpenStore(database))
         {
             using var check = database.Open();
-            Assert.Equal(0L, Scalar(check, "SELECT COUNT(*) FROM envelopes"));
-        }
-    }
-
-    private SqliteMessageStore OpenStore(SqliteDatabase database, TimeProvider? time = null) =>
-        new(database, new IgnoringSink(), _options, time ?? TimeProvider.System, NullLogger<SqliteMessageStore>.Instance);
-
-    private static long Scalar(SqliteConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return (long)command.ExecuteScalar()!;
-    }
-
-    private sealed class IgnoringSink : IEnvelopeSink
-    {
-        public void OnCommitted(IReadOnlyList<QueuedEnvelope> envelopes)
-        {
+            Assert.Equal(0L, QueueStoreFolder.Scalar(check, "SELECT COUNT(*) FROM envelopes"));
         }
     }
 }

@@ -1,10 +1,8 @@
 using System.Text;
 using Google.Protobuf;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Parley.Protocol;
-using Parley.Server.Configuration;
 using Parley.Server.Messaging;
 using Parley.Server.Storage.Sqlite;
 
@@ -14,20 +12,9 @@ namespace Parley.Server.Tests;
 public sealed class StorageHygieneTests : IDisposable
 {
     private const long Device = 42;
-    private readonly string _dir = Directory.CreateTempSubdirectory("parley-hygiene-test-").FullName;
-    private readonly ParleyOptions _options = new();
+    private readonly QueueStoreFolder _folder = new("parley-hygiene-test-");
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _folder.Dispose();
 
     [Fact]
     public async Task Data_folder_and_every_database_file_are_private_to_the_server_user_even_when_they_were_not()
@@ -36,7 +23,7 @@ public sealed class StorageHygieneTests : IDisposable
         {
             return;
         }
-        var dataDir = Path.Combine(_dir, "data");
+        var dataDir = Path.Combine(_folder.Path, "data");
         Directory.CreateDirectory(dataDir);
         File.SetUnixFileMode(dataDir, (UnixFileMode)0b111_101_101); // 0755, as older versions left it
         await using var fx = await ServerFixture.StartAsync(dataDir: dataDir);
@@ -61,8 +48,8 @@ public sealed class StorageHygieneTests : IDisposable
     public async Task A_deleted_envelope_body_leaves_no_trace_of_its_bytes_in_the_database_file()
     {
         var marker = "secret-marker-" + Guid.NewGuid().ToString("N");
-        var database = new SqliteDatabase(_dir, _options.Storage);
-        await using (var store = OpenStore(database))
+        var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);
+        await using (var store = _folder.OpenStore(database))
         {
             // Neighbours on both sides keep the page in use: only the deleted cell must be wiped.
             var before = Queued("before-" + new string('x', 200));
@@ -85,8 +72,8 @@ public sealed class StorageHygieneTests : IDisposable
     public async Task Expiry_deletes_every_envelope_past_its_time_in_chunks_and_keeps_the_rest_in_order()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var database = new SqliteDatabase(_dir, _options.Storage); // 30-day time to live
-        await using var store = OpenStore(database, time);
+        var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage); // 30-day time to live
+        await using var store = _folder.OpenStore(database, time);
         // More than one expiry chunk (4096) of old envelopes, for this device and another.
         var old = Enumerable.Range(0, 5000).Select(i => new QueuedEnvelope(i % 2 == 0 ? Device : Device + 1, new Envelope { Kind = EnvelopeKind.Message })).ToList();
         Assert.True(await store.AppendAsync(null, old));
@@ -102,15 +89,15 @@ public sealed class StorageHygieneTests : IDisposable
         Assert.Empty(store.ReadQueue(Device + 1, 0, 100));
         Assert.Equal(0, await store.DeleteExpiredAsync(now, 0));
         using var check = database.Open();
-        Assert.Equal(2L, Scalar(check, "SELECT COUNT(*) FROM envelopes"));
+        Assert.Equal(2L, QueueStoreFolder.Scalar(check, "SELECT COUNT(*) FROM envelopes"));
     }
 
     [Fact]
     public async Task Dedup_entries_older_than_the_cut_are_forgotten_and_newer_ones_still_dedup()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var database = new SqliteDatabase(_dir, _options.Storage);
-        await using var store = OpenStore(database, time);
+        var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);
+        await using var store = _folder.OpenStore(database, time);
         // Many senders of one message id and many ids: the walk goes through several chunks.
         var oldKeys = Enumerable.Range(0, 5000).Select(i => new DedupKey(i % 3, MessageId.New(time))).Append(new DedupKey(7, new byte[16])).Append(new DedupKey(8, new byte[16])).ToList();
         Assert.All(await Task.WhenAll(oldKeys.Select(key => store.AppendAsync(key, []))), Assert.True);
@@ -130,26 +117,9 @@ public sealed class StorageHygieneTests : IDisposable
         Assert.True(oldFresh, "an old id is forgotten");
         Assert.True(sharedFresh, "every sender of a shared id is forgotten");
         using var check = database.Open();
-        Assert.Equal(3L, Scalar(check, "SELECT COUNT(*) FROM dedup"));
+        Assert.Equal(3L, QueueStoreFolder.Scalar(check, "SELECT COUNT(*) FROM dedup"));
     }
 
     private static QueuedEnvelope Queued(string text) =>
         new(Device, new Envelope { Kind = EnvelopeKind.Message, Payload = ByteString.CopyFromUtf8(text) });
-
-    private SqliteMessageStore OpenStore(SqliteDatabase database, TimeProvider? time = null) =>
-        new(database, new IgnoringSink(), _options, time ?? TimeProvider.System, NullLogger<SqliteMessageStore>.Instance);
-
-    private static long Scalar(SqliteConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return (long)command.ExecuteScalar()!;
-    }
-
-    private sealed class IgnoringSink : IEnvelopeSink
-    {
-        public void OnCommitted(IReadOnlyList<QueuedEnvelope> envelopes)
-        {
-        }
-    }
 }
