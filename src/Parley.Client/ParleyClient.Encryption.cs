@@ -233,6 +233,10 @@ public sealed partial class ParleyClient
             SentAt = entry.SentAt,
             Kind = EnvelopeKind.Message,
         };
+        if (Groups.GroupConversation.IsGroup(entry.Peer))
+        {
+            return await BuildGroupResendAsync(session, entry, cancellationToken);
+        }
         var peerDevices = await DevicesOnAsync(session, entry.Peer, cancellationToken);
         var ownDevices = (await DevicesOnAsync(session, Me, cancellationToken)).Where(d => d != Credentials.DeviceId).ToArray();
         if (_e2e is null)
@@ -438,7 +442,8 @@ public sealed partial class ParleyClient
         }
         var fromSelf = envelope.Sender == Me;
         var peer = fromSelf ? envelope.Conversation : envelope.Sender;
-        if (!UserName.IsValid(peer) || peer == Me || (fromSelf && envelope.SenderDevice == Credentials.DeviceId))
+        // peer == Me: another of our devices wrote to this one alone (a sender key): decrypted, shown only if group content.
+        if (!UserName.IsValid(peer) || (fromSelf && envelope.SenderDevice == Credentials.DeviceId))
         {
             return (null, false);
         }
@@ -457,7 +462,11 @@ public sealed partial class ParleyClient
                     // Authentic but not a Content we understand: keep the session step, show nothing.
                     return ((StoredMessage?)null, false);
                 }
-                if (ShownText(content, out var pointer) is not { } text)
+                if (content.BodyCase is Content.BodyOneofCase.SenderKeyDistribution or Content.BodyOneofCase.Group)
+                {
+                    return OpenGroupControl(content, envelope, original);
+                }
+                if (peer == Me || ShownText(content, out var pointer) is not { } text)
                 {
                     return (null, false);
                 }
@@ -512,6 +521,11 @@ public sealed partial class ParleyClient
             return;
         }
         _e2e.ArchiveSession(envelope.Sender, envelope.SenderDevice);
+        if (Groups.GroupConversation.IsGroup(sent.Peer))
+        {
+            // It lost our sender key (or never got it): the next group message sends it again.
+            _store.ForgetSenderKeyHolder(envelope.Sender, envelope.SenderDevice);
+        }
         _store.AddResend(MessageId.New(_options.Time), original, sent.Peer, sent.SentAt, sent.Content, envelope.Sender, envelope.SenderDevice, identity);
         _outboxSignal.Writer.TryWrite(true);
     }

@@ -867,6 +867,11 @@ public sealed partial class ParleyClient : IAsyncDisposable
 
     private async Task SendEntryAsync(Session session, OutboxEntry entry, CancellationToken cancellationToken)
     {
+        if (Groups.GroupConversation.IsGroup(entry.Peer) && _store.ResendOriginal(entry.Id) is null)
+        {
+            await SendGroupEntryAsync(session, entry, cancellationToken);
+            return;
+        }
         var idText = MessageId.ToText(entry.Id);
         for (var attempt = 0; ; attempt++)
         {
@@ -1171,8 +1176,16 @@ public sealed partial class ParleyClient : IAsyncDisposable
         switch (envelope.Kind)
         {
             case EnvelopeKind.Message when !envelope.GroupId.IsEmpty:
-                // A group message is sender-key ciphertext, which this SDK does not open yet: never
-                // try it as a 1:1 message (that would send the sender a pointless retry request).
+                // Sender-key ciphertext (ParleyClient.Groups.cs), never tried as a 1:1 message.
+                var (groupMessage, groupNew) = ReceiveGroupMessage(envelope);
+                Ack(session, envelope.Seq);
+                if (groupNew)
+                {
+                    Raise(MessageReceived, new MessageReceivedEventArgs(groupMessage!));
+                }
+                break;
+            case EnvelopeKind.GroupChange:
+                OnGroupChange(envelope);
                 Ack(session, envelope.Seq);
                 break;
             case EnvelopeKind.Message:
@@ -1275,6 +1288,10 @@ public sealed partial class ParleyClient : IAsyncDisposable
             }
             // A resend travels under its own id: its receipts belong to the original message.
             var id = _store.ResendOriginal(raw.ToByteArray()) ?? raw.ToByteArray();
+            if (envelope.Sender != Me && ApplyGroupReceipt(envelope, id, status, changes))
+            {
+                continue;
+            }
             StoredMessage? changed = null;
             if (envelope.Sender != Me)
             {
