@@ -476,6 +476,20 @@ public sealed partial class ParleyClient
 
     // ───────────────────────── receiving ─────────────────────────
 
+    /// <summary>Test hook: decrypts a group body as if it came from that member device; the text, or null when this device cannot read it.</summary>
+    internal string? TryReadGroupBody(string sender, uint device, byte[] body)
+    {
+        try
+        {
+            var content = Content.Parser.ParseFrom(new GroupCipher(_store, new ProtocolAddress(sender, device)).Decrypt(body));
+            return content.Group?.Text?.Text;
+        }
+        catch (Exception e) when (e is CryptoException or InvalidProtocolBufferException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// Decrypts a group MESSAGE envelope with the sender device's sender key and stores it in one
     /// transaction (the chain moves only when it is stored). Without the key (or undecryptable) a

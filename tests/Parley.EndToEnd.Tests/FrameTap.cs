@@ -19,4 +19,11 @@ public sealed class FrameTap : IFrameObserver
         .Select(f => ClientFrame.Parser.ParseFrom(f.Bytes))
         .Where(f => f.BodyCase == ClientFrame.BodyOneofCase.Send)
         .Select(f => f.Send)];
+
+    /// <summary>Every SendGroupMessage clients sent, parsed.</summary>
+    public IReadOnlyList<SendGroupMessage> GroupSends => [.. Frames
+        .Where(f => f.Inbound)
+        .Select(f => ClientFrame.Parser.ParseFrom(f.Bytes))
+        .Where(f => f.BodyCase == ClientFrame.BodyOneofCase.SendGroup)
+        .Select(f => f.SendGroup)];
 }

@@ -239,6 +239,15 @@ internal sealed partial class ClientStore : ISenderKeyStore
         }
     }
 
+    /// <summary>Test hook: forgets every sender key this device holds (as a restored backup would), so group messages fail to decrypt.</summary>
+    public int DeleteAllSenderKeys()
+    {
+        lock (_gate)
+        {
+            return Execute(null, "DELETE FROM sender_keys");
+        }
+    }
+
     // ───────────── group messages and per-member ticks ─────────────
 
     /// <summary>Stores a group-state message of this device in the outbox only (no message row: it is not shown).</summary>
