@@ -29,6 +29,8 @@ internal static class CliApp
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(PushCommand.Create());
         root.Subcommands.Add(PresenceCommand.Create());
+        root.Subcommands.Add(GroupCommand.Create());
+        root.Subcommands.Add(GroupsCommand.Create());
         return root;
     }
 }

@@ -27,8 +27,9 @@ public sealed partial class ParleyClient
     /// <summary>
     /// Creates a group with this account as its admin and <paramref name="members"/> as members, and
     /// queues the title to them as an end-to-end encrypted group-state message (the server never
-    /// learns it). Throws <see cref="ParleyException"/> UNKNOWN_USER when a member does not exist,
-    /// TOO_LARGE beyond the server's member cap.
+    /// learns it); returns once the server has that message (its sender-key distribution to every
+    /// member device included). Throws <see cref="ParleyException"/> UNKNOWN_USER when a member does
+    /// not exist, TOO_LARGE beyond the server's member cap.
     /// </summary>
     public async Task<GroupInfo> CreateGroupAsync(string title, IEnumerable<string> members, CancellationToken cancellationToken = default)
     {
@@ -49,18 +50,19 @@ public sealed partial class ParleyClient
         var id = ApplyGroupState(answer.GroupState);
         var now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
         _store.SetGroupTitle(id, title, now);
-        QueueGroupDetails(id, title, now);
+        await WaitUntilSentAsync(QueueGroupDetails(id, title, now), cancellationToken);
         return _store.FindGroup(id)!;
     }
 
-    /// <summary>Adds <paramref name="user"/> (admins only, else FORBIDDEN) and sends the group's title to the new member. Returns the group after the change.</summary>
+    /// <summary>Adds <paramref name="user"/> (admins only, else FORBIDDEN) and sends the group's title again for the new member (returns once the server has it). Returns the group after the change.</summary>
     public async Task<GroupInfo> AddGroupMemberAsync(string groupId, string user, CancellationToken cancellationToken = default)
     {
         var info = await ChangeGroupAsync(groupId, GroupChangeKind.GroupAdd, user, cancellationToken);
         if (info.Title.Length > 0)
         {
             // The new member has no earlier group-state message (and could not read it): send it again.
-            QueueGroupDetails(GroupConversation.ParseId(groupId)!, info.Title, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
+            var details = QueueGroupDetails(GroupConversation.ParseId(groupId)!, info.Title, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
+            await WaitUntilSentAsync(details, cancellationToken);
         }
         return info;
     }

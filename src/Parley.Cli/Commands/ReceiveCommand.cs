@@ -65,6 +65,15 @@ internal static class ReceiveCommand
                 await ReceivedFile.SaveAsync(output, client, m, mediaDir, cancellationToken);
                 continue;
             }
+            if (m.GroupId is { } groupId)
+            {
+                var name = TypedGroup.Name(client, m.Peer);
+                var mine = m.Direction == MessageDirection.Outgoing;
+                output.Result(
+                    new { id = m.Id, from = m.Sender, group_id = groupId, group = name, direction = mine ? "outgoing" : "incoming", text = m.Text, sent_at = CliOutput.Time(m.SentAt) },
+                    $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{Markup.Escape(mine ? "you" : m.Sender)} @ {Markup.Escape(TerminalText.Printable(name))}[/]: {Markup.Escape(TerminalText.Printable(m.Text))} [grey]({m.Id})[/]");
+                continue;
+            }
             // A copy of what this account sent from another device: shown as ours, toward the peer.
             var outgoing = m.Direction == MessageDirection.Outgoing;
             var who = outgoing ? $"you → {Markup.Escape(m.Peer)}" : Markup.Escape(m.Sender);

@@ -23,24 +23,40 @@ internal static class SendCommand
 
     public static Command Create()
     {
-        var peer = new Argument<string>("peer") { Description = "The user to send to" };
+        var peer = new Argument<string>("peer") { Description = "The user to send to (with --group: the text, or -)" };
         var text = new Argument<string?>("text")
         {
             Description = $"The message text, or - to read it from stdin (at most {ParleyClient.MaxTextBytes:N0} bytes of UTF-8)",
             Arity = ArgumentArity.ZeroOrOne,
         };
         var file = new Option<string?>("--file") { Description = "Read the message text from this file (UTF-8)", HelpName = "PATH" };
+        var group = new Option<string?>("--group") { Description = "Send to this group (its id or title) instead of one user: parley send --group GROUP TEXT", HelpName = "GROUP" };
         var command = new Command("send", "Send a message; prints its id once the server has stored it (one tick), or queues it (🕓, exit code 3) when the server cannot be reached")
         {
-            peer, text, file,
+            peer, text, file, group,
         };
         command.SetAction((parse, cancellationToken) => CliContext.RunAsync(parse, cancellationToken, async (ctx, ct) =>
         {
-            if (!TypedUserName.TryRead(ctx, parse.GetValue(peer)!, out var to))
+            var groupName = parse.GetValue(group);
+            var to = "";
+            var typed = parse.GetValue(text);
+            if (groupName is not null)
+            {
+                if (typed is not null)
+                {
+                    return ctx.Output.Error(ExitCodes.Usage, "with --group, give only the text (or - for stdin, or --file PATH)", "usage");
+                }
+                // The one positional argument is the text; with --file there is none.
+                typed = parse.GetValue(peer);
+                if (parse.GetValue(file) is not null && typed is not null)
+                {
+                    return ctx.Output.Error(ExitCodes.Usage, "give the text, - to read it from stdin, or --file PATH (one of them)", "usage");
+                }
+            }
+            else if (!TypedUserName.TryRead(ctx, parse.GetValue(peer)!, out to))
             {
                 return ExitCodes.Usage;
             }
-            var typed = parse.GetValue(text);
             var path = parse.GetValue(file);
             if ((typed is null) == (path is null))
             {
@@ -52,7 +68,7 @@ internal static class SendCommand
 
             await using var client = ctx.OpenClient();
             // In the outbox before the network is touched: from here on the message cannot be lost.
-            var id = client.QueueText(to, body);
+            var id = groupName is null ? client.QueueText(to, body) : await QueueGroupAsync(client, groupName, body, ct);
             try
             {
                 await CliContext.ConnectAsync(client, giveUpAtFirstFailure: true, ct);
@@ -75,6 +91,22 @@ internal static class SendCommand
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>Queues a group text; a group this device has not seen yet (added while away) is looked up on the server first.</summary>
+    private static async Task<string> QueueGroupAsync(ParleyClient client, string typedGroup, string body, CancellationToken cancellationToken)
+    {
+        ParleyClient.CheckText(body);
+        if (Client.Groups.GroupConversation.ParseId(typedGroup) is null || client.FindGroup(typedGroup) is not { IsMember: true })
+        {
+            await CliContext.ConnectAsync(client, giveUpAtFirstFailure: false, cancellationToken);
+            await client.SyncAsync(cancellationToken);
+            if (Client.Groups.GroupConversation.ParseId(typedGroup) is not null && client.FindGroup(typedGroup) is not { IsMember: true })
+            {
+                await client.GetGroupAsync(typedGroup, cancellationToken);
+            }
+        }
+        return client.QueueGroupText(TypedGroup.Resolve(client, typedGroup), body);
     }
 
     private static int Queued(CliContext ctx, string id, string why)

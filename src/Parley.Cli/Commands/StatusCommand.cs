@@ -22,6 +22,15 @@ internal static class StatusCommand
                 "failed" => "[red]✗[/]",
                 _ => CliContext.Pending,
             };
+            if (message.GroupId is not null)
+            {
+                // A group message: each member device's tick as well (✓✓ once every device has it, blue once every member read it).
+                var members = client.GetMemberReceipts(message.Id)
+                    .Select(r => new { user = r.User, device = r.Device, status = CliContext.StatusName(r.Status) }).ToList();
+                var lines = string.Join("\n", members.Select(m => $"  {Spectre.Console.Markup.Escape(m.user)}.{m.device}: {m.status}"));
+                ctx.Output.Result(new { id = message.Id, status, group_id = message.GroupId, members }, $"{ticks} {status} {message.Id}\n{lines}");
+                return Task.FromResult(ExitCodes.Ok);
+            }
             ctx.Output.Result(new { id = message.Id, status }, $"{ticks} {status} {message.Id}");
             return Task.FromResult(ExitCodes.Ok);
         });
