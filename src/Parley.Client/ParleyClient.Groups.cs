@@ -275,6 +275,13 @@ public sealed partial class ParleyClient
         }
     }
 
+    /// <summary>Tells the other members' online devices that this user is (or stopped) typing in the group. Ephemeral: never queued.</summary>
+    public async Task SetGroupTypingAsync(string groupId, bool typing, CancellationToken cancellationToken = default)
+    {
+        var group = RequireGroupId(groupId);
+        await RequestAsync(() => new ClientFrame { Typing = new Typing { GroupId = ByteString.CopyFrom(group), Typing_ = typing } }, cancellationToken);
+    }
+
     private string QueueGroupDetails(byte[] group, string title, long at)
     {
         var content = new Content { Group = new GroupContent { GroupId = ByteString.CopyFrom(group), Details = new GroupDetails { Title = title } } }.ToByteArray();

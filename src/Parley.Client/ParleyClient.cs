@@ -1159,7 +1159,8 @@ public sealed partial class ParleyClient : IAsyncDisposable
                 var t = frame.TypingUpdate;
                 if (UserName.IsValid(t.User))
                 {
-                    Raise(TypingChanged, new TypingChangedEventArgs(t.User, t.DeviceId, t.Typing));
+                    Raise(TypingChanged, new TypingChangedEventArgs(t.User, t.DeviceId, t.Typing,
+                        t.GroupId.Length == Groups.GroupConversation.IdBytes ? Groups.GroupConversation.IdText(t.GroupId.Span) : null));
                 }
                 break;
             case ServerFrame.BodyOneofCase.PrekeysLow:

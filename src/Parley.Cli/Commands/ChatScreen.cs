@@ -25,7 +25,9 @@ internal sealed class ChatScreen
     private readonly Channel<Input> _inputs = Channel.CreateUnbounded<Input>();
     private readonly StringBuilder _line = new();
     private readonly HashSet<string> _printed = new(StringComparer.Ordinal);
+    private readonly string? _group;
     private DateTimeOffset? _peerTypingAt;
+    private string _typingUser = "";
     private bool _peerOnline;
     private DateTimeOffset? _peerLastSeen;
     private DateTimeOffset? _typingSentAt;
@@ -35,12 +37,21 @@ internal sealed class ChatScreen
     private int _markAgain;
     private Task _markTask = Task.CompletedTask;
 
-    public ChatScreen(ParleyClient client, string peer, CliOutput output)
+    /// <summary>A chat with <paramref name="peer"/>, or with the group <paramref name="groupId"/> (then peer is its conversation, <c>#</c> and the id).</summary>
+    public ChatScreen(ParleyClient client, string peer, CliOutput output, string? groupId = null)
     {
         _client = client;
         _peer = peer;
         _output = output;
+        _group = groupId;
     }
+
+    private string Title => _group is null ? _peer : TypedGroup.Name(_client, _peer);
+
+    private string Queue(string text) => _group is null ? _client.QueueText(_peer, text) : _client.QueueGroupText(_group, text);
+
+    private Task SetTypingAsync(bool typing, CancellationToken cancellationToken) =>
+        _group is null ? _client.SetTypingAsync(_peer, typing, cancellationToken) : _client.SetGroupTypingAsync(_group, typing, cancellationToken);
 
     private enum InputKind
     {
@@ -56,8 +67,11 @@ internal sealed class ChatScreen
     public async Task<int> RunInteractiveAsync(CancellationToken cancellationToken)
     {
         Subscribe(refreshOnly: true);
-        var snapshot = await _client.SubscribePresenceAsync([_peer], cancellationToken);
-        ApplyPresence(snapshot.FirstOrDefault(p => p.User == _peer));
+        if (_group is null)
+        {
+            var snapshot = await _client.SubscribePresenceAsync([_peer], cancellationToken);
+            ApplyPresence(snapshot.FirstOrDefault(p => p.User == _peer));
+        }
         await _client.SyncAsync(cancellationToken);
         MarkShownRead(cancellationToken);
 
@@ -102,7 +116,7 @@ internal sealed class ChatScreen
         {
             // Quitting is never held up by the network: a second at most, then the peer's screen times it out.
             using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            await Quietly(() => _client.SetTypingAsync(_peer, false, bounded.Token));
+            await Quietly(() => SetTypingAsync(false, bounded.Token));
         }
         return ExitCodes.Ok;
     }
@@ -141,7 +155,7 @@ internal sealed class ChatScreen
                 string id;
                 try
                 {
-                    id = _client.QueueText(_peer, input.Text);
+                    id = Queue(input.Text);
                 }
                 catch (ArgumentException e)
                 {
@@ -202,10 +216,11 @@ internal sealed class ChatScreen
         };
         _client.TypingChanged += (_, e) =>
         {
-            if (e.User != _peer)
+            if (_group is null ? e.User != _peer || e.GroupId is not null : e.GroupId != _group)
             {
                 return;
             }
+            _typingUser = e.User;
             _peerTypingAt = e.Typing ? DateTimeOffset.UtcNow : null;
             if (!refreshOnly)
             {
@@ -229,7 +244,7 @@ internal sealed class ChatScreen
                 WarnIdentityChanged(e.Warning, refreshOnly);
             }
         };
-        if (_client.HasUnacceptedIdentityChange(_peer))
+        if (_group is null && _client.HasUnacceptedIdentityChange(_peer))
         {
             // The change was seen earlier (another command, an earlier chat) and not yet accepted or verified.
             WarnIdentityChanged($"safety number with {_peer} changed", refreshOnly);
@@ -338,7 +353,7 @@ internal sealed class ChatScreen
             .ToList();
         if (unread.Count > 0 && _client.State == ConnectionState.Connected)
         {
-            await Quietly(() => _client.MarkReadAsync(_peer, unread, cancellationToken));
+            await Quietly(() => _group is null ? _client.MarkReadAsync(_peer, unread, cancellationToken) : _client.MarkGroupReadAsync(_group, unread, cancellationToken));
         }
     }
 
@@ -363,7 +378,7 @@ internal sealed class ChatScreen
                 {
                     // In the outbox and on screen with a clock at once, connected or not; the
                     // client sends it when it can and the ticks move on their own.
-                    _client.QueueText(_peer, text);
+                    Queue(text);
                 }
                 catch (ArgumentException e)
                 {
@@ -409,7 +424,7 @@ internal sealed class ChatScreen
     {
         if (_client.State == ConnectionState.Connected)
         {
-            _ = Quietly(() => _client.SetTypingAsync(_peer, typing, cancellationToken));
+            _ = Quietly(() => SetTypingAsync(typing, cancellationToken));
         }
     }
 
@@ -446,7 +461,9 @@ internal sealed class ChatScreen
         var width = Math.Max(Console.WindowWidth, 20);
         var me = _client.Credentials.User;
         var lines = new List<string>();
-        var presence = _peerOnline
+        var presence = _group is not null
+            ? $"[grey]{_client.FindGroup(_group)?.Members.Count ?? 0} members[/]"
+            : _peerOnline
             ? "[green]● online[/]"
             : _peerLastSeen is { } seen ? $"[grey]○ last seen {seen.ToLocalTime():HH:mm}[/]" : "[grey]○ offline[/]";
         var link = _client.State switch
@@ -455,7 +472,7 @@ internal sealed class ChatScreen
             ConnectionState.Connecting => " [yellow]connecting…[/]",
             _ => " [red](disconnected, retrying)[/]",
         };
-        lines.Add($"[bold]{Markup.Escape(_peer)}[/] {presence}{link} [grey](you are {Markup.Escape(me)}; Esc quits)[/]");
+        lines.Add($"[bold]{Markup.Escape(Title)}[/] {presence}{link} [grey](you are {Markup.Escape(me)}; Esc quits)[/]");
         lines.Add($"[grey]{new string('─', width - 1)}[/]");
         var room = height - 5;
         var messages = _client.GetConversation(_peer, room);
@@ -476,7 +493,7 @@ internal sealed class ChatScreen
             }
             lines.Add($"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] {who}: {Markup.Escape(text)}{ticks}");
         }
-        lines.Add(_peerTypingAt is not null ? $"[italic grey]{Markup.Escape(_peer)} is typing…[/]" : _notice is { } n ? $"[red]{Markup.Escape(n)}[/]" : "");
+        lines.Add(_peerTypingAt is not null ? $"[italic grey]{Markup.Escape(_typingUser)} is typing…[/]" : _notice is { } n ? $"[red]{Markup.Escape(n)}[/]" : "");
         lines.Add($"[grey]{new string('─', width - 1)}[/]");
         var input = _line.ToString();
         if (input.Length > width - 3)

@@ -1,7 +1,7 @@
 namespace Parley.Client.Events;
 
-/// <summary>A peer device started or stopped typing in the conversation with this account.</summary>
-public sealed class TypingChangedEventArgs(string user, uint deviceId, bool typing) : EventArgs
+/// <summary>A peer device started or stopped typing in the conversation with this account, or in a group (<see cref="GroupId"/>).</summary>
+public sealed class TypingChangedEventArgs(string user, uint deviceId, bool typing, string? groupId = null) : EventArgs
 {
     /// <summary>The user typing.</summary>
     public string User { get; } = user;
@@ -11,4 +11,7 @@ public sealed class TypingChangedEventArgs(string user, uint deviceId, bool typi
 
     /// <summary>True while typing.</summary>
     public bool Typing { get; } = typing;
+
+    /// <summary>The group (32 hex characters) the user is typing in; null for the 1:1 conversation.</summary>
+    public string? GroupId { get; } = groupId;
 }

@@ -409,6 +409,23 @@ public sealed partial class WebSocketGateway(
 
     private ServerFrame ForwardTyping(DeviceConnection c, Protocol.Typing typing)
     {
+        if (!typing.GroupId.IsEmpty)
+        {
+            // Group typing: to the other members' online devices, members only; never stored.
+            if (groupFanout.OtherMembers(c.Account, typing.GroupId) is not { } members)
+            {
+                return GroupAdministration.NotAMember();
+            }
+            var groupUpdate = new ServerFrame { TypingUpdate = new TypingUpdate { User = c.Account.User, DeviceId = c.DeviceId, Typing = typing.Typing_, GroupId = typing.GroupId } };
+            foreach (var member in members)
+            {
+                foreach (var device in member.Devices)
+                {
+                    registry.Find(new DeviceAddress(member.Id, device.Id).Key)?.TrySend(groupUpdate);
+                }
+            }
+            return new ServerFrame { Ok = new Ok() };
+        }
         if (!UserName.IsValid(typing.Peer) || directory.Find(typing.Peer) is not { } peer)
         {
             return MessageRouter.Fail(ErrorCode.UnknownUser, "no such user");

@@ -19,6 +19,28 @@ public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts
     private readonly LimitOptions _limits = options.Value.Limits;
 
     /// <summary>
+    /// The accounts a member's typing in the group goes to (every other member), or null when the
+    /// group does not exist or <paramref name="sender"/> is not in it (NOT_A_MEMBER).
+    /// </summary>
+    public IReadOnlyList<Account>? OtherMembers(Account sender, ByteString groupId)
+    {
+        if (groupId.Length != 16 || groups.Find(groupId) is not { } group)
+        {
+            return null;
+        }
+        long[] ids;
+        lock (group.Gate)
+        {
+            if (!group.Members.ContainsKey(sender.Id))
+            {
+                return null;
+            }
+            ids = [.. group.Members.Keys.Where(id => id != sender.Id)];
+        }
+        return [.. ids.Select(accounts.Find).OfType<Account>()];
+    }
+
+    /// <summary>
     /// Validates a group send and hands it to the store. Returns the failure to answer at once, or
     /// null with <paramref name="stored"/> completing once durable (false: a duplicate).
     /// </summary>
