@@ -263,6 +263,9 @@ internal sealed class CliContext
         ErrorCode.UnknownType => "unknown_type",
         ErrorCode.NotFound => "not_found",
         ErrorCode.Unavailable => "unavailable",
+        ErrorCode.Forbidden => "forbidden",
+        ErrorCode.NotAMember => "not_a_member",
+        ErrorCode.RecipientQueueFull => "recipient_queue_full",
         _ => "internal",
     };
 

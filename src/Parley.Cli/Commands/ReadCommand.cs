@@ -14,7 +14,9 @@ internal static class ReadCommand
             {
                 return ctx.Output.Error(ExitCodes.Usage, $"message {message.Id} was sent by you; only received messages can be marked read", "usage");
             }
-            await client.MarkReadAsync(message.Peer, [message.Id], ct);
+            await (message.GroupId is { } groupId
+                ? client.MarkGroupReadAsync(groupId, [message.Id], ct)
+                : client.MarkReadAsync(message.Peer, [message.Id], ct));
             ctx.Output.Result(new { id = message.Id, status = "read" }, $"[blue]✓✓[/] read {message.Id}");
             return ExitCodes.Ok;
         });
