@@ -46,7 +46,7 @@ public sealed partial class ParleyClient
         RequireEncryption();
         var create = new CreateGroup();
         create.Members.AddRange(users);
-        var answer = await RequestAsync(() => new ClientFrame { CreateGroup = create.Clone() }, cancellationToken);
+        var answer = await _connection.RequestAsync(() => new ClientFrame { CreateGroup = create.Clone() }, cancellationToken);
         var id = ApplyGroupState(answer.GroupState);
         var now = _options.Time.GetUtcNow().ToUnixTimeMilliseconds();
         _store.SetGroupTitle(id, title, now);
@@ -102,7 +102,7 @@ public sealed partial class ParleyClient
     public async Task<GroupInfo> GetGroupAsync(string groupId, CancellationToken cancellationToken = default)
     {
         var id = RequireGroupId(groupId);
-        var answer = await RequestAsync(() => new ClientFrame { GetGroup = new GetGroup { GroupId = ByteString.CopyFrom(id) } }, cancellationToken);
+        var answer = await _connection.RequestAsync(() => new ClientFrame { GetGroup = new GetGroup { GroupId = ByteString.CopyFrom(id) } }, cancellationToken);
         ApplyGroupState(answer.GroupState);
         return _store.FindGroup(id)!;
     }
@@ -110,7 +110,7 @@ public sealed partial class ParleyClient
     /// <summary>Every group this account is in, as the server has them now (the local store is brought up to date).</summary>
     public async Task<IReadOnlyList<GroupInfo>> ListGroupsAsync(CancellationToken cancellationToken = default)
     {
-        var answer = await RequestAsync(() => new ClientFrame { ListGroups = new ListGroups() }, cancellationToken);
+        var answer = await _connection.RequestAsync(() => new ClientFrame { ListGroups = new ListGroups() }, cancellationToken);
         var ids = new List<byte[]>();
         foreach (var state in answer.GroupList?.Groups ?? [])
         {
@@ -133,7 +133,7 @@ public sealed partial class ParleyClient
             throw new ArgumentException($"\"{user}\" is not a user name: {UserName.Rules}.", nameof(user));
         }
         var change = new ChangeGroup { GroupId = ByteString.CopyFrom(id), Kind = kind, User = user };
-        var answer = await RequestAsync(() => new ClientFrame { ChangeGroup = change.Clone() }, cancellationToken);
+        var answer = await _connection.RequestAsync(() => new ClientFrame { ChangeGroup = change.Clone() }, cancellationToken);
         ApplyGroupState(answer.GroupState);
         if (kind == GroupChangeKind.GroupRemove)
         {
@@ -201,20 +201,7 @@ public sealed partial class ParleyClient
         ObjectDisposedException.ThrowIf(_disposed, this);
         RequireMember(group);
         var content = new Content { Group = new GroupContent { GroupId = ByteString.CopyFrom(group), Text = new TextMessage { Text = text } } }.ToByteArray();
-        var id = MessageId.New(_options.Time);
-        var idText = MessageId.ToText(id);
-        _sendWaiters.TryAdd(idText, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        try
-        {
-            _store.AddOutgoing(id, GroupConversation.Of(group), Me, Credentials.DeviceId, text, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), content);
-        }
-        catch
-        {
-            _sendWaiters.TryRemove(idText, out _);
-            throw;
-        }
-        _outboxSignal.Writer.TryWrite(true);
-        return idText;
+        return _outbox.Add(GroupConversation.Of(group), text, content);
     }
 
     /// <summary>The last <paramref name="limit"/> messages of the group, oldest first.</summary>
@@ -253,7 +240,7 @@ public sealed partial class ParleyClient
             {
                 try
                 {
-                    await RequestAsync(afterAcks: true, () =>
+                    await _connection.RequestAsync(afterAcks: true, () =>
                     {
                         var read = new ReadReceipt { Peer = sender, GroupId = ByteString.CopyFrom(group) };
                         read.MessageIds.AddRange(chunk.Select(ByteString.CopyFrom));
@@ -279,7 +266,7 @@ public sealed partial class ParleyClient
     public async Task SetGroupTypingAsync(string groupId, bool typing, CancellationToken cancellationToken = default)
     {
         var group = RequireGroupId(groupId);
-        await RequestAsync(() => new ClientFrame { Typing = new Typing { GroupId = ByteString.CopyFrom(group), Typing_ = typing } }, cancellationToken);
+        await _connection.RequestAsync(() => new ClientFrame { Typing = new Typing { GroupId = ByteString.CopyFrom(group), Typing_ = typing } }, cancellationToken);
     }
 
     private string QueueGroupDetails(byte[] group, string title, long at)
@@ -287,7 +274,7 @@ public sealed partial class ParleyClient
         var content = new Content { Group = new GroupContent { GroupId = ByteString.CopyFrom(group), Details = new GroupDetails { Title = title } } }.ToByteArray();
         var id = MessageId.New(_options.Time);
         _store.AddGroupControl(id, GroupConversation.Of(group), at, content);
-        _outboxSignal.Writer.TryWrite(true);
+        _outbox.Wake();
         return MessageId.ToText(id);
     }
 
@@ -296,7 +283,7 @@ public sealed partial class ParleyClient
     /// every device that lacks it (each over its 1:1 session, recorded once SENT), then one body
     /// encrypted once for all. STALE_DEVICES refreshes the lists and membership and tries again.
     /// </summary>
-    private async Task SendGroupEntryAsync(Session session, Storage.OutboxEntry entry, CancellationToken cancellationToken)
+    private async Task<Exception?> SendGroupEntryAsync(Session session, Storage.OutboxEntry entry, CancellationToken cancellationToken)
     {
         var idText = MessageId.ToText(entry.Id);
         var group = GroupConversation.ParseId(entry.Peer)!;
@@ -322,8 +309,7 @@ public sealed partial class ParleyClient
                 {
                     Raise(MessageStatusChanged, new MessageStatusChangedEventArgs(idText, entry.Peer, MessageStatus.Sent));
                 }
-                CompleteSend(idText, null);
-                return;
+                return null;
             }
             catch (ParleyException e) when (e.Code == ErrorCode.StaleDevices && attempt < 8)
             {
@@ -340,7 +326,7 @@ public sealed partial class ParleyClient
             }
             catch (ParleyException e) when (e.Code == ErrorCode.RateLimited)
             {
-                await Task.Delay(RetryDelay(e), _options.Time, cancellationToken);
+                await Task.Delay(_connection.RetryDelay(e), _options.Time, cancellationToken);
             }
             catch (ParleyException e) when (e.Code == ErrorCode.Internal && attempt < 20)
             {
@@ -350,8 +336,7 @@ public sealed partial class ParleyClient
             {
                 _store.FailOutbox(entry.Id, Me);
                 Raise(MessageStatusChanged, new MessageStatusChangedEventArgs(idText, entry.Peer, MessageStatus.Failed));
-                CompleteSend(idText, e);
-                return;
+                return e;
             }
         }
     }
@@ -373,7 +358,7 @@ public sealed partial class ParleyClient
         var members = info.Members.Select(m => m.User).Where(u => u != Me).ToList();
         foreach (var chunk in members.Where(u => _store.CachedDevices(u) is not { Count: > 0 }).Chunk(DistributionWindow))
         {
-            await Task.WhenAll(chunk.Select(u => DevicesOnAsync(session, u, cancellationToken)));
+            await Task.WhenAll(chunk.Select(u => _outbox.DevicesOnAsync(session, u, cancellationToken)));
         }
         var send = new SendGroupMessage { MessageId = ByteString.CopyFrom(entry.Id), GroupId = ByteString.CopyFrom(group), SentAt = entry.SentAt };
         var recipients = new List<(string User, uint Device)>();
@@ -385,7 +370,7 @@ public sealed partial class ParleyClient
             send.Devices.Add(list);
             recipients.AddRange(devices.Select(d => (user, d)));
         }
-        var own = (await DevicesOnAsync(session, Me, cancellationToken)).Where(d => d != Credentials.DeviceId).ToArray();
+        var own = (await _outbox.DevicesOnAsync(session, Me, cancellationToken)).Where(d => d != Credentials.DeviceId).ToArray();
         if (own.Length > 0)
         {
             var list = new DeviceList { User = Me };
@@ -504,7 +489,7 @@ public sealed partial class ParleyClient
     /// transaction (the chain moves only when it is stored). Without the key (or undecryptable) a
     /// retry request is queued durably before the caller acks: the sender resends it over 1:1.
     /// </summary>
-    private (StoredMessage? Message, bool IsNew) ReceiveGroupMessage(Envelope envelope)
+    internal (StoredMessage? Message, bool IsNew) ReceiveGroupMessage(Envelope envelope)
     {
         if (_e2e is null || envelope.MessageId.Length != WireLimits.MessageIdBytes || !UserName.IsValid(envelope.Sender)
             || envelope.GroupId.Length != GroupConversation.IdBytes || (envelope.Sender == Me && envelope.SenderDevice == Credentials.DeviceId))
@@ -541,7 +526,7 @@ public sealed partial class ParleyClient
         catch (CryptoException e)
         {
             _store.AddRetryRequest(id, envelope.Sender, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
-            _outboxSignal.Writer.TryWrite(true);
+            _outbox.Wake();
             Raise(DecryptionFailed, new DecryptionFailedEventArgs(envelope.Sender, envelope.SenderDevice,
                 MessageId.ToText(envelope.MessageId.Span), e.GetType().Name, retryRequested: true));
             return (null, false);
@@ -614,7 +599,7 @@ public sealed partial class ParleyClient
     /// (whatever the version: our own change may have been applied from its answer already) this
     /// device's sender key is rotated before its next group message.
     /// </summary>
-    private void OnGroupChange(Envelope envelope)
+    internal void OnGroupChange(Envelope envelope)
     {
         if (envelope.GroupChange?.State is not { } state || state.GroupId.Length != GroupConversation.IdBytes || state.GroupId != envelope.GroupId)
         {
@@ -651,18 +636,6 @@ public sealed partial class ParleyClient
         }
     }
 
-    /// <summary>
-    /// A receipt for one of our group messages moves that member's tick (DELIVERED per device, READ
-    /// per member) and, once every member device has it (every member read it), the message. True
-    /// when <paramref name="id"/> is a group message of ours.
-    /// </summary>
-    private bool ApplyGroupReceipt(Envelope envelope, byte[] id, MessageStatus status, List<MessageStatusChangedEventArgs> changes)
-    {
-        var (isGroup, changed) = _store.AdvanceGroupReceipt(id, Me, envelope.Sender, envelope.SenderDevice, status);
-        if (changed is not null)
-        {
-            changes.Add(new MessageStatusChangedEventArgs(changed.Id, changed.Peer, changed.Status));
-        }
-        return isGroup;
-    }
+    private static DateTimeOffset FromUnixMs(long ms) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(ms, 0, DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
 }

@@ -93,8 +93,8 @@ public sealed class GroupClientTests
 
         var bodies = tap.GroupSends.Where(s => MessageId.ToText(s.MessageId.Span) is var t && (t == afterAlice || t == afterCarol)).ToList();
         Assert.Equal(2, bodies.Count);
-        Assert.Null(bob.TryReadGroupBody("alice", alice.Credentials.DeviceId, bodies.Single(b => MessageId.ToText(b.MessageId.Span) == afterAlice).Body.ToByteArray()));
-        Assert.Null(bob.TryReadGroupBody("carol", carol.Credentials.DeviceId, bodies.Single(b => MessageId.ToText(b.MessageId.Span) == afterCarol).Body.ToByteArray()));
+        Assert.Null(bob.Testing.TryReadGroupBody("alice", alice.Credentials.DeviceId, bodies.Single(b => MessageId.ToText(b.MessageId.Span) == afterAlice).Body.ToByteArray()));
+        Assert.Null(bob.Testing.TryReadGroupBody("carol", carol.Credentials.DeviceId, bodies.Single(b => MessageId.ToText(b.MessageId.Span) == afterCarol).Body.ToByteArray()));
         await bob.SyncAsync(Wait.Token());
         Assert.False(bob.FindGroup(group.Id)!.IsMember);
         Assert.Equal(["before", "carol before"], bob.GetGroupConversation(group.Id).Select(m => m.Text));
@@ -120,7 +120,7 @@ public sealed class GroupClientTests
         Assert.Equal(["welcome dave"], dave.GetGroupConversation(group.Id).Select(m => m.Text));
         Assert.Equal("Early birds", dave.FindGroup(group.Id)!.Title);
         var earlyBody = tap.GroupSends.Single(s => MessageId.ToText(s.MessageId.Span) == early).Body.ToByteArray();
-        Assert.Null(dave.TryReadGroupBody("alice", alice.Credentials.DeviceId, earlyBody));
+        Assert.Null(dave.Testing.TryReadGroupBody("alice", alice.Credentials.DeviceId, earlyBody));
         Assert.NotEqual(early, welcome);
     }
 
@@ -199,7 +199,7 @@ public sealed class GroupClientTests
         await alice.SendGroupTextAsync(group.Id, "one", Wait.Token());
         await inbox.CountAsync(1);
 
-        Assert.True(bob.Store.DeleteAllSenderKeys() > 0);
+        Assert.True(bob.Testing.DeleteAllSenderKeys() > 0);
         var two = await alice.SendGroupTextAsync(group.Id, "two", Wait.Token());
         await inbox.CountAsync(2);
         Assert.Single(inbox.DecryptionFailures);

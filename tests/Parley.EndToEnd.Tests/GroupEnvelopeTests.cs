@@ -4,11 +4,11 @@ using Parley.Protocol;
 
 namespace Parley.EndToEnd.Tests;
 
-/// <summary>The SDK facing group envelopes it cannot open yet (sender-key ciphertext): acked quietly.</summary>
+/// <summary>The SDK facing a group envelope it cannot open (no sender key from that device): acked, shown nowhere, one retry request.</summary>
 public sealed class GroupEnvelopeTests
 {
     [Fact]
-    public async Task The_sdk_acks_a_group_message_and_a_group_change_without_asking_the_sender_for_a_resend()
+    public async Task A_group_message_the_sdk_cannot_open_is_acked_shown_nowhere_and_answered_with_one_retry_request()
     {
         await using var server = await TestServer.StartAsync();
         var bob = await server.RegisterAsync("bob");
@@ -24,10 +24,14 @@ public sealed class GroupEnvelopeTests
         await bob.SyncAsync(Wait.Token());
         // bob acked it: alice gets DELIVERED for the group message.
         await Wait.UntilAsync(() => alice.Envelopes.Any(e => e.Kind == EnvelopeKind.DeliveryReceipt && e.ReceiptIds.Contains(id)), "DELIVERED for the group message");
-        // Anything bob queued for alice (a retry request would be) goes out before a later message.
+        // What bob queued for alice (the retry request) goes out before a later message.
         await bob.SendTextAsync("alice", "marker", Wait.Token());
         await Wait.UntilAsync(() => alice.Envelopes.Any(e => e.Kind == EnvelopeKind.Message && e.Sender == "bob"), "bob's marker");
-        Assert.DoesNotContain(alice.Envelopes, e => e.Kind == EnvelopeKind.RetryRequest);
+        var retry = Assert.Single(alice.Envelopes, e => e.Kind == EnvelopeKind.RetryRequest);
+        Assert.Equal(id, retry.MessageId);
         Assert.Empty(inbox.Messages);
+        Assert.Single(inbox.DecryptionFailures);
+        // The group change was applied: bob knows the group and its members.
+        Assert.Equal(["alice", "bob"], bob.FindGroup(Parley.Client.Groups.GroupConversation.IdText(created.GroupState.GroupId.Span))!.Members.Select(m => m.User).Order());
     }
 }
