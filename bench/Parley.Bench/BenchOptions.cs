@@ -47,7 +47,8 @@ internal sealed class BenchOptions
         "scenarios: one-to-one | connections | offline-drain | media\n" +
         "options: --duration SECONDS  --warmup SECONDS  --users N  --rate MSGS_PER_S  --window N\n" +
         "         --conns N  --messages K  --server URL [--server-pid PID]  --set Parley:Section:Key=VALUE\n" +
-        "media:   --files N  --size-mib S  --concurrent K";
+        "media:   --files N  --size-mib S  --concurrent K\n" +
+        "group-fanout: --groups G (4)  --members M (1024)  --senders S per group (8)  --rate GROUP_MSGS_PER_S  --window N  --loops L";
 
     /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> with a message for the user.</summary>
     public static BenchOptions Parse(string[] args)

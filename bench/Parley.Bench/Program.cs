@@ -44,6 +44,7 @@ Func<BenchOptions, ServerUnderTest, CancellationToken, Task<ResultReport>>? scen
     "connections" => ConnectionsScenario.RunAsync,
     "offline-drain" => OfflineDrainScenario.RunAsync,
     "media" => MediaScenario.RunAsync,
+    "group-fanout" => GroupFanoutScenario.RunAsync,
     _ => null,
 };
 if (scenario is null)

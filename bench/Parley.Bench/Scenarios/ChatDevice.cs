@@ -215,7 +215,22 @@ internal sealed unsafe class ChatDevice : IDisposable
             return;
         }
         WriteAcks();
-        if (sending && _outputEnd - _outputStart < OutputHighWater && WindowFree > 0 && (!paced || Tokens > 0))
+        if (sending && Group is { } group && _outputEnd - _outputStart < OutputHighWater && WindowFree > 0 && (!paced || Tokens > 0))
+        {
+            // group-fanout: one SendGroupMessage to this device's group per token (or window slot).
+            do
+            {
+                WriteGroupSend(group(nowMs));
+                WindowFree--;
+                if (paced)
+                {
+                    Tokens--;
+                    _traffic.TokensSpent++;
+                }
+            }
+            while (WindowFree > 0 && (!paced || Tokens > 0));
+        }
+        else if (sending && Group is null && _outputEnd - _outputStart < OutputHighWater && WindowFree > 0 && (!paced || Tokens > 0))
         {
             long timestamp = Stopwatch.GetTimestamp();
             do
@@ -233,6 +248,52 @@ internal sealed unsafe class ChatDevice : IDisposable
             while (WindowFree > 0 && (!paced || Tokens > 0));
         }
         WriteOut();
+    }
+
+    /// <summary>group-fanout: makes this device's next group send (its group and device set, a fresh body); null for one-to-one traffic.</summary>
+    public Func<long, SendGroupMessage>? Group { get; set; }
+
+    /// <summary>
+    /// Makes a request while the socket is still blocking (before the loop owns it), acking any
+    /// envelope that arrives meanwhile with the first pass; returns the answer.
+    /// </summary>
+    public ServerFrame RequestBlocking(ClientFrame frame)
+    {
+        frame.RequestId = ++_requestId;
+        _socket.Blocking = true;
+        try
+        {
+            var bytes = frame.ToByteArray();
+            bytes.CopyTo(BeginFrame(WebSocketFraming.Binary, bytes.Length));
+            EndFrame(bytes.Length);
+            _socket.Send(_output.AsSpan(_outputStart, _outputEnd - _outputStart));
+            _outputStart = _outputEnd = 0;
+            while (true)
+            {
+                var answer = ReadFrameBlocking();
+                if (answer is null)
+                {
+                    continue;
+                }
+                if (answer.BodyCase == ServerFrame.BodyOneofCase.Envelope)
+                {
+                    if (_ackCount == _acks.Length)
+                    {
+                        Array.Resize(ref _acks, _acks.Length * 2);
+                    }
+                    _acks[_ackCount++] = answer.Envelope.Seq;
+                    continue;
+                }
+                if (answer.RequestId == frame.RequestId)
+                {
+                    return answer;
+                }
+            }
+        }
+        finally
+        {
+            _socket.Blocking = false;
+        }
     }
 
     /// <summary>Queues a Ping: whatever the server has queued for this connection but not written goes out with the Pong.</summary>
@@ -350,6 +411,7 @@ internal sealed unsafe class ChatDevice : IDisposable
                 {
                     _traffic.EndToEnd.RecordSince(frame.PayloadTimestamp);
                     _traffic.Delivered++;
+                    _traffic.GroupDelivered?.Invoke(frame.Payload);
                 }
                 else if (frame.Kind == (int)EnvelopeKind.DeliveryReceipt)
                 {
@@ -383,6 +445,18 @@ internal sealed unsafe class ChatDevice : IDisposable
             _traffic.AckedSeqs += seqs.Length;
         }
         _ackCount = 0;
+    }
+
+    private void WriteGroupSend(SendGroupMessage send)
+    {
+        ulong requestId = ++_requestId;
+        var frame = new ClientFrame { RequestId = requestId, SendGroup = send };
+        int length = frame.CalculateSize();
+        frame.WriteTo(BeginFrame(WebSocketFraming.Binary, length));
+        EndFrame(length);
+        // The body starts with the Stopwatch timestamp of the send (see GroupFanoutScenario).
+        _inFlight[requestId] = BinaryPrimitives.ReadInt64LittleEndian(send.Body.Span);
+        _traffic.InFlight++;
     }
 
     private void WriteSend(byte[] address, long nowMs, long timestamp)

@@ -33,6 +33,9 @@ internal sealed class ChatTraffic(LatencyRecorder endToEnd, LatencyRecorder sent
     private string? _firstClose;
     private volatile bool _stopping;
 
+    /// <summary>group-fanout: told of every group message a device received (its body), on the loop's thread.</summary>
+    public Action<ReadOnlySpan<byte>>? GroupDelivered { get; init; }
+
     /// <summary>Acks carry a request id (and get an AckResult) instead of being fire-and-forget.</summary>
     public bool AckRequests { get; } = ackRequests;
 
