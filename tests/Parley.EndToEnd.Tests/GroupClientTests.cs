@@ -211,4 +211,22 @@ public sealed class GroupClientTests
         Assert.Single(inbox.DecryptionFailures);
         Assert.Equal(["one", "two", "three"], inbox.Texts);
     }
+
+    [Fact]
+    public async Task Group_typing_reaches_the_other_members_online_devices_and_a_stranger_is_refused()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var mallory = await server.RegisterAsync("mallory");
+        var bobs = new Inbox(bob);
+        var group = await alice.CreateGroupAsync("Typing", ["bob"], Wait.Token());
+        await bob.SyncAsync(Wait.Token());
+
+        await alice.SetGroupTypingAsync(group.Id, true, Wait.Token());
+        await Wait.UntilAsync(() => bobs.Typing.Any(t => t.User == "alice" && t.Typing && t.GroupId == group.Id), "alice typing in the group");
+        var refused = await Assert.ThrowsAsync<ParleyException>(() => mallory.SetGroupTypingAsync(group.Id, true, Wait.Token()));
+        Assert.Equal(ErrorCode.NotAMember, refused.Code);
+        Assert.DoesNotContain(bobs.Typing, t => t.User == "mallory");
+    }
 }
