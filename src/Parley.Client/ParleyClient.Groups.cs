@@ -397,6 +397,8 @@ public sealed partial class ParleyClient
         }
         // Remembered before it goes out: a member device that cannot decrypt it asks for a resend.
         RememberForResend(entry, recipients.Select(r => new DevicePayload { User = r.User, DeviceId = r.Device }));
+        // The chain step is durable before the body leaves: a reloaded device never reuses a message key.
+        await _store.FlushAsync(cancellationToken);
         return (send, recipients);
     }
 
@@ -447,6 +449,8 @@ public sealed partial class ParleyClient
             send.Payloads.Add(payload);
             sends.Add((user, device, send));
         }
+        // The ratchet steps these took are durable before the ciphertexts leave (the browser store writes in batches).
+        await _store.FlushAsync(cancellationToken);
         foreach (var chunk in sends.Chunk(DistributionWindow))
         {
             await Task.WhenAll(chunk.Select(async s =>

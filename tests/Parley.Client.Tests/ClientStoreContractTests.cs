@@ -13,7 +13,7 @@ namespace Parley.Client.Tests;
 /// the key-value store of the browser (over an in-memory persistence here, IndexedDB there).
 /// "Reopening" is what a restart or a reload does: a new store over what the old one persisted.
 /// </summary>
-public abstract class ClientStoreContractTests : IDisposable
+public abstract partial class ClientStoreContractTests : IDisposable
 {
     private readonly List<IClientStore> _opened = [];
     private readonly IClientStore _store;

@@ -20,7 +20,7 @@ namespace Parley.Client.Storage;
 /// leaves the device: an ack, a send, a key upload). <see cref="Atomically{T}"/> undoes every
 /// change of a failed unit, so a batch never holds half of one. Thread-safe.
 /// </summary>
-internal sealed class KeyValueClientStore : IClientStore
+internal sealed partial class KeyValueClientStore : IClientStore
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.General);
 
@@ -76,6 +76,7 @@ internal sealed class KeyValueClientStore : IClientStore
         await store.LoadTableAsync(store._retryRequests, cancellationToken);
         await store.LoadTableAsync(store._uploads, cancellationToken);
         await store.LoadTableAsync(store._attachments, cancellationToken);
+        await store.LoadGroupTablesAsync(cancellationToken);
         store._nextOrder = store._messages.Rows.Values.Select(m => m.Order).DefaultIfEmpty(0).Max() + 1;
         store._nextPosition = store._outbox.Rows.Values.Select(o => o.Position).DefaultIfEmpty(0).Max() + 1;
         return store;
