@@ -147,6 +147,10 @@ public sealed partial class ParleyClient : IAsyncDisposable
         RequireSecureTransport(server, options);
         var creds = await PostAsync(server, RegistrationApi.Accounts, new RegisterRequest(user, null, code, invite, deviceName), null, cancellationToken);
         var client = SaveProfile(profileDirectory, server, creds, options);
+        if (client._e2e is not null)
+        {
+            client.CreateAccountKey();
+        }
         await client.PublishFirstKeysAsync(null, cancellationToken);
         return client;
     }
@@ -195,6 +199,10 @@ public sealed partial class ParleyClient : IAsyncDisposable
             throw new InvalidOperationException($"Profile {newProfileDirectory} already holds an account.");
         }
         RequireSecureTransport(Credentials.Server, _options);
+        if (_e2e is not null && !IsPrimaryDevice)
+        {
+            throw new InvalidOperationException("Only the account's primary device (the one that registered) can link a device: it signs the device list.");
+        }
         var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Me}.{Credentials.DeviceId}:{Credentials.Password}"));
         var creds = await PostAsync(Credentials.Server, RegistrationApi.Devices, new LinkDeviceRequest(deviceName),
             new AuthenticationHeaderValue("Basic", basic), cancellationToken);
@@ -203,9 +211,9 @@ public sealed partial class ParleyClient : IAsyncDisposable
         var linked = SaveProfile(newProfileDirectory, Credentials.Server, creds, _options);
         if (_e2e is not null)
         {
-            // The identity is the account's: the new device adopts this one's, so safety numbers stay per user.
-            PreKeyRefill.EnsureIdentity(_store, null);
-            await linked.PublishFirstKeysAsync(_store.GetIdentityKeyPair(), cancellationToken);
+            // The new device has its own identity key; the account key (this primary's) signs the list that names it.
+            await AddLinkedDeviceAsync(linked, cancellationToken);
+            await linked.PublishFirstKeysAsync(null, cancellationToken);
         }
         return linked;
     }
@@ -400,6 +408,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
                     _sessionReady.TrySetResult(session);
                 }
                 SetState(ConnectionState.Connected, null);
+                StartDeviceListUpkeep(session);
                 await RunSessionAsync(session, stop);
                 failure = session.Connection.Failure
                     ?? (session.Connection.LastPushedError is { } err ? ParleyException.FromError(err) : null);
@@ -902,7 +911,8 @@ public sealed partial class ParleyClient : IAsyncDisposable
                 {
                     if (UserName.IsValid(list.User))
                     {
-                        _store.CacheDevices(list.User, list.DeviceIds);
+                        // A list that fails its signature check is not cached: the next build fetches it and fails the send.
+                        _store.CacheDevices(list.User, TryTrustSignedList(list.User, list.Signed) ? list.DeviceIds : []);
                     }
                 }
                 if (e.Devices.Count == 0)
@@ -956,7 +966,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
 
     private async Task<IReadOnlyList<uint>> DevicesOnAsync(Session session, string user, CancellationToken cancellationToken)
     {
-        if (_store.CachedDevices(user) is { Count: > 0 } cached)
+        if (_store.CachedDevices(user) is { Count: > 0 } cached && (_e2e is null || _store.TrustedList(user) is not null))
         {
             return cached;
         }
@@ -965,6 +975,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
         {
             throw new ParleyException(ErrorCode.BadRequest, "The server did not answer GetDevices with DeviceList.");
         }
+        TrustSignedList(user, answer.DeviceList.Signed);
         var ids = answer.DeviceList.DeviceIds.Distinct().Take(WireLimits.MaxPayloadsPerSend + 1).ToArray();
         _store.CacheDevices(user, ids);
         return ids;
@@ -976,6 +987,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
     public async Task<IReadOnlyList<uint>> GetDevicesAsync(string user, CancellationToken cancellationToken = default)
     {
         var answer = await RequestAsync(() => new ClientFrame { GetDevices = new GetDevices { User = user } }, cancellationToken);
+        TrustSignedList(user, answer.DeviceList?.Signed);
         var ids = answer.DeviceList?.DeviceIds.ToArray() ?? [];
         _store.CacheDevices(user, ids);
         return ids;

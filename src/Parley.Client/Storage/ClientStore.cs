@@ -70,6 +70,7 @@ internal sealed partial class ClientStore : IDisposable
             """);
         store.CreateCryptoTables();
         store.CreateMediaTables();
+        store.CreateDeviceTables();
         if (!OperatingSystem.IsWindows())
         {
             // Files from an older version (0644) are tightened too.

@@ -29,7 +29,7 @@ public static class DeviceListRules
 
     /// <summary>
     /// Checks <paramref name="signed"/> as the next list of <paramref name="account"/>: size, the
-    /// account's user, a higher version, the same account key as before, known device ids, and a
+    /// account's user, a higher version under the same account key, known device ids, and a
     /// valid signature. Returns the list to store, or the problem in words.
     /// </summary>
     public static (PublishedDeviceList? List, string? Problem) Check(Account account, SignedDeviceList signed)
@@ -61,14 +61,13 @@ public static class DeviceListRules
         {
             return (null, "the list names a device this account does not have, or a malformed identity key");
         }
+        // A list under a new account key is a re-registration of the account's identity: accepted
+        // (every contact's client warns of it, as for any identity change); under the same key the
+        // version must grow, so nobody can put back an older list.
         var current = account.DeviceList;
-        if (current is not null && list.Version <= current.Version)
+        if (current is not null && list.AccountKey.Span.SequenceEqual(current.AccountKey) && list.Version <= current.Version)
         {
             return (null, $"version {list.Version} is not above the current {current.Version}");
-        }
-        if (current is not null && !list.AccountKey.Span.SequenceEqual(current.AccountKey))
-        {
-            return (null, "the list is signed by another account key than the account's");
         }
         try
         {
