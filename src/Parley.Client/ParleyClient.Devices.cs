@@ -218,56 +218,59 @@ public sealed partial class ParleyClient
     /// devices of such an account shared (a device the server made up cannot use that key: it lacks
     /// the private half).
     /// </summary>
-    private void StartDeviceListUpkeep(Session session)
+    private async Task DeviceListUpkeepAsync(Session session, CancellationToken cancellationToken)
     {
         if (_e2e is null || !IsPrimaryDevice)
         {
             return;
         }
-        _ = Task.Run(async () =>
+        try
         {
-            try
+            var answer = await session.Connection.RequestAsync(new ClientFrame { GetDevices = new GetDevices { User = Me } }, cancellationToken);
+            var published = answer.DeviceList?.Signed is { } s ? VerifiedList(Me, s) : null;
+            var own = _store.OwnSignedList();
+            if (own is null)
             {
-                var answer = await session.Connection.RequestAsync(new ClientFrame { GetDevices = new GetDevices { User = Me } }, CancellationToken.None);
-                var published = answer.DeviceList?.Signed is { } s ? VerifiedList(Me, s) : null;
-                var own = _store.OwnSignedList();
-                if (own is null)
+                PreKeyRefill.EnsureIdentity(_store, null);
+                var shared = _store.GetIdentityKeyPair().IdentityKey.Serialize();
+                foreach (var id in answer.DeviceList?.DeviceIds.Where(d => d != Credentials.DeviceId).Take(WireLimits.MaxListedDevices - 1) ?? [])
                 {
-                    PreKeyRefill.EnsureIdentity(_store, null);
-                    var shared = _store.GetIdentityKeyPair().IdentityKey.Serialize();
-                    foreach (var id in answer.DeviceList?.DeviceIds.Where(d => d != Credentials.DeviceId).Take(WireLimits.MaxListedDevices - 1) ?? [])
-                    {
-                        SignNextList(new ListedDevice { DeviceId = id, IdentityKey = ByteString.CopyFrom(shared), AddedAt = _options.Time.GetUtcNow().ToUnixTimeMilliseconds() });
-                    }
-                    own = _store.OwnSignedList() ?? SignNextList(null);
+                    SignNextList(new ListedDevice { DeviceId = id, IdentityKey = ByteString.CopyFrom(shared), AddedAt = _options.Time.GetUtcNow().ToUnixTimeMilliseconds() });
                 }
-                var ownVersion = AccountDeviceList.Parser.ParseFrom(own.List).Version;
-                if (published is null || published.Version < ownVersion)
-                {
-                    await PublishListAsync(session.Connection, own, CancellationToken.None);
-                }
+                own = _store.OwnSignedList() ?? SignNextList(null);
             }
-            catch (Exception e) when (e is ParleyException or IOException or OperationCanceledException or System.Net.WebSockets.WebSocketException or InvalidProtocolBufferException)
+            var ownVersion = AccountDeviceList.Parser.ParseFrom(own.List).Version;
+            if (published is null || published.Version < ownVersion)
             {
-                // The connection ended or the server refused: tried again at the next connect.
+                await PublishListAsync(session.Connection, own, cancellationToken);
             }
-        });
+        }
+        catch (Exception e) when (e is ParleyException or IOException or OperationCanceledException or System.Net.WebSockets.WebSocketException or InvalidProtocolBufferException)
+        {
+            // The connection ended or the server refused: tried again at the next connect.
+        }
+    }
+
+    /// <summary>The outbox's hook: trusts a list that came with a device list answer or a STALE_DEVICES error.</summary>
+    private bool TrustListForOutbox(string user, SignedDeviceList? signed, bool throwOnFailure)
+    {
+        if (throwOnFailure)
+        {
+            TrustSignedList(user, signed);
+            return true;
+        }
+        return TryTrustSignedList(user, signed);
     }
 
     /// <summary>Opens a short authenticated connection of this device (for work before or outside the main one).</summary>
     private async Task<FrameConnection> OpenShortConnectionAsync(CancellationToken cancellationToken)
     {
-        var connection = await FrameConnection.OpenAsync(WebSocketUri(Credentials.Server), _ => Task.CompletedTask, cancellationToken);
+        var connection = await FrameConnection.OpenAsync(ConnectionSupervisor.WebSocketUri(Credentials.Server, _options), _ => Task.CompletedTask, cancellationToken);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.HelloTimeout);
-            var hello = new Hello { User = Me, DeviceId = Credentials.DeviceId, Password = Credentials.Password, Client = _options.ClientName };
-            for (var v = ProtocolVersion.Oldest; v <= ProtocolVersion.Current; v++)
-            {
-                hello.ProtocolVersions.Add(v);
-            }
-            await connection.RequestAsync(new ClientFrame { Hello = hello }, timeout.Token);
+            await connection.RequestAsync(new ClientFrame { Hello = ConnectionSupervisor.NewHello(Credentials, _options) }, timeout.Token);
             return connection;
         }
         catch

@@ -16,7 +16,7 @@ namespace Parley.Client.Storage;
 /// Every device has its own identity key; a user's identity is the account key that signs the
 /// user's device list (ClientStore.Devices.cs), and a change of that key is an identity change.
 /// </summary>
-internal sealed partial class ClientStore : IProtocolStore
+internal sealed partial class ClientStore
 {
     private readonly ConcurrentQueue<string> _identityChanges = new();
 
@@ -362,26 +362,6 @@ internal sealed partial class ClientStore : IProtocolStore
         lock (_gate)
         {
             return Scalar("SELECT 1 FROM retry_requests WHERE id = $id", ("$id", id)) is not null;
-        }
-    }
-
-    // ───────────── test hooks ─────────────
-
-    /// <summary>Deletes every session record (as a restored or damaged device would have none).</summary>
-    public int DeleteAllSessionRecords()
-    {
-        lock (_gate)
-        {
-            return Execute(null, "DELETE FROM sessions");
-        }
-    }
-
-    /// <summary>Overwrites every session record with bytes that do not parse (a damaged store).</summary>
-    public int DamageAllSessionRecords()
-    {
-        lock (_gate)
-        {
-            return Execute(null, "UPDATE sessions SET record = x'0a02ffff'");
         }
     }
 
