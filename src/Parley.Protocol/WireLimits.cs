@@ -30,6 +30,12 @@ public static class WireLimits
     /// <summary>Largest number of devices in a signed device list: no more than one send can address.</summary>
     public const int MaxListedDevices = MaxPayloadsPerSend;
 
+    /// <summary>
+    /// Largest sealed provisioning message a relay carries: credentials, two keys and a signed list
+    /// are about 5 KiB at most (<see cref="MaxSignedDeviceListBytes"/> of them the list).
+    /// </summary>
+    public const int MaxProvisioningEnvelopeBytes = 16 * 1024;
+
     /// <summary>Largest number of seqs in one Ack or ids in one ReadReceipt.</summary>
     public const int MaxIdsPerFrame = 1024;
 
