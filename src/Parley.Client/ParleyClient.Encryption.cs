@@ -52,6 +52,7 @@ public sealed partial class ParleyClient
         if (_options.Cipher is null)
         {
             _e2e = new EndToEndCipher(_store, _options.Time);
+            StartDevices();
         }
     }
 
@@ -64,7 +65,9 @@ public sealed partial class ParleyClient
     public async Task<string> GetSafetyNumberAsync(string peer, CancellationToken cancellationToken = default)
     {
         var theirs = await PeerIdentityAsync(peer, cancellationToken);
-        var fingerprint = new FingerprintGenerator().Create(Me, _store.GetIdentityKeyPair().IdentityKey, peer, theirs);
+        // Both sides' account keys: linking or removing a device changes neither.
+        var mine = AccountKey ?? throw new InvalidOperationException("This profile has no account key yet.");
+        var fingerprint = new FingerprintGenerator().Create(Me, mine, peer, theirs);
         return fingerprint.Displayable.Digits;
     }
 
@@ -100,20 +103,9 @@ public sealed partial class ParleyClient
         {
             return known;
         }
-        var devices = await GetDevicesAsync(peer, cancellationToken);
-        while (true)
-        {
-            var session = await _connection.GetSessionAsync(cancellationToken);
-            try
-            {
-                await EnsureSessionsAsync(session, peer, devices, cancellationToken);
-                break;
-            }
-            catch (ParleyException e) when (e.IsConnectionLost)
-            {
-            }
-        }
-        return _store.PeerIdentity(peer) ?? throw new ParleyException(ErrorCode.NotFound, $"{peer} has not published an identity key.", "no_keys");
+        // The account key comes with the peer's signed device list (checked and trusted on the way in).
+        await GetDevicesAsync(peer, cancellationToken);
+        return _store.PeerIdentity(peer) ?? throw new ParleyException(ErrorCode.NotFound, $"{peer} has no signed device list yet, so no account key to compare.", "no_device_list");
     }
 
     private void RequireEncryption()
@@ -150,6 +142,7 @@ public sealed partial class ParleyClient
             await connection.RequestAsync(new ClientFrame { Hello = hello }, timeout.Token);
             await connection.RequestAsync(new ClientFrame { UploadPrekeys = upload }, cancellationToken);
             Interlocked.Increment(ref _preKeyUploads);
+            await PublishFirstListAsync(connection, cancellationToken);
             await connection.CloseAsync();
         }
         catch (Exception e) when (e is ParleyException or System.Net.WebSockets.WebSocketException or HttpRequestException or IOException or OperationCanceledException)
@@ -276,16 +269,22 @@ public sealed partial class ParleyClient
         }
         try
         {
-            await EnsureSessionsAsync(session, entry.Peer, peerDevices, cancellationToken);
-            await EnsureSessionsAsync(session, Me, ownDevices, cancellationToken);
-            foreach (var device in peerDevices)
+            // Only devices the account's signed list names get a ciphertext; any other device the
+            // server lists gets an empty payload (no session, nothing), which its exact-set check needs.
+            var (peerListed, peerUnlisted) = SplitByList(entry.Peer, peerDevices);
+            var (ownListed, ownUnlisted) = ownDevices.Length == 0 ? ([], []) : SplitByList(Me, ownDevices);
+            await EnsureSessionsAsync(session, entry.Peer, peerListed, cancellationToken);
+            await EnsureSessionsAsync(session, Me, ownListed, cancellationToken);
+            foreach (var device in peerListed)
             {
                 send.Payloads.Add(SealEncrypted(entry.Peer, device, entry.Content, resend: false));
             }
-            foreach (var device in ownDevices)
+            foreach (var device in ownListed)
             {
                 send.Payloads.Add(SealEncrypted(Me, device, entry.Content, resend: false));
             }
+            send.Payloads.AddRange(peerUnlisted.Select(d => new DevicePayload { User = entry.Peer, DeviceId = d }));
+            send.Payloads.AddRange(ownUnlisted.Select(d => new DevicePayload { User = Me, DeviceId = d }));
         }
         catch (CryptoException e)
         {
@@ -386,7 +385,7 @@ public sealed partial class ParleyClient
     /// asked for again twice (it may be uploading right now), then the send fails with code NotFound
     /// (<c>no_keys</c>): nothing is sent unencrypted.
     /// </summary>
-    private async Task EnsureSessionsAsync(Session session, string user, IReadOnlyList<uint> devices, CancellationToken cancellationToken)
+    private async Task EnsureSessionsAsync(Session session, string user, List<uint> devices, CancellationToken cancellationToken)
     {
         var missing = devices.Where(d => !(user == Me && d == Credentials.DeviceId) && !_e2e!.HasUsableSession(user, d)).ToList();
         for (var attempt = 0; missing.Count > 0; attempt++)
@@ -403,12 +402,14 @@ public sealed partial class ParleyClient
             }
             var request = new GetPreKeyBundles { User = user, DeviceId = missing.Count == 1 ? missing[0] : 0 };
             var answer = await session.Connection.RequestAsync(new ClientFrame { GetBundles = request }, cancellationToken);
+            TrustSignedList(user, answer.PrekeyBundles?.Signed);
             foreach (var bundle in answer.PrekeyBundles?.Bundles ?? [])
             {
                 if (bundle.User != user || !missing.Contains(bundle.DeviceId))
                 {
                     continue;
                 }
+                RequireListed(user, bundle);
                 try
                 {
                     _e2e!.StartSession(user, bundle);

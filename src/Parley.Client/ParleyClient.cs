@@ -48,10 +48,10 @@ public sealed partial class ParleyClient : IAsyncDisposable
         _options = options ?? new ParleyClientOptions();
         _inbound = new InboundProcessor(store, credentials, _options, this);
         _connection = new ConnectionSupervisor(credentials, _options, _inbound.OnPushAsync, store.FlushAsync,
-            [(session, token) => _outbox!.PumpAsync(session, token), ResubscribeAsync],
+            [(session, token) => _outbox!.PumpAsync(session, token), ResubscribeAsync, DeviceListUpkeepAsync],
             (state, error) => Raise(ConnectionStateChanged, new ConnectionStateChangedEventArgs(state, error)));
         _outbox = new Outbox(store, _options, credentials, _connection, BuildSendAsync,
-            args => Raise(MessageStatusChanged, args));
+            args => Raise(MessageStatusChanged, args), TrustListForOutbox);
         _outbox.SendGroup = SendGroupEntryAsync;
         Testing = new ClientTestSurface(this, _connection, _outbox, _inbound);
         StartEncryption();
@@ -143,6 +143,10 @@ public sealed partial class ParleyClient : IAsyncDisposable
         }
         var creds = await AccountProvisioning.RegisterAsync(server, user, code, invite, deviceName, options, cancellationToken);
         var client = SaveProfile(profileDirectory, server, creds, options);
+        if (client._e2e is not null)
+        {
+            client.CreateAccountKey();
+        }
         await client.PublishFirstKeysAsync(null, cancellationToken);
         return client;
     }
@@ -186,6 +190,10 @@ public sealed partial class ParleyClient : IAsyncDisposable
             store.SaveCredentials(credentials);
             await store.FlushAsync(cancellationToken);
             var client = WithStorageEvents(new ParleyClient(VirtualProfileDirectory(credentials), store, credentials, options), store);
+            if (client._e2e is not null)
+            {
+                client.CreateAccountKey();
+            }
             await client.PublishFirstKeysAsync(null, cancellationToken);
             return client;
         }
@@ -248,15 +256,19 @@ public sealed partial class ParleyClient : IAsyncDisposable
         {
             throw new InvalidOperationException($"Profile {newProfileDirectory} already holds an account.");
         }
+        if (_e2e is not null && !IsPrimaryDevice)
+        {
+            throw new InvalidOperationException("Only the account's primary device (the one that registered) can link a device: it signs the device list.");
+        }
         var creds = await AccountProvisioning.LinkAsync(Credentials, deviceName, _options, cancellationToken);
         // Our own device list just changed: forget the cached one (empty = not cached) so the next send fetches it.
         _store.CacheDevices(Me, []);
         var linked = SaveProfile(newProfileDirectory, Credentials.Server, creds, _options);
         if (_e2e is not null)
         {
-            // The identity is the account's: the new device adopts this one's, so safety numbers stay per user.
-            PreKeyRefill.EnsureIdentity(_store, null);
-            await linked.PublishFirstKeysAsync(_store.GetIdentityKeyPair(), cancellationToken);
+            // The new device has its own identity key; the account key (this primary's) signs the list that names it.
+            await AddLinkedDeviceAsync(linked, cancellationToken);
+            await linked.PublishFirstKeysAsync(null, cancellationToken);
         }
         return linked;
     }
@@ -424,6 +436,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
     public async Task<IReadOnlyList<uint>> GetDevicesAsync(string user, CancellationToken cancellationToken = default)
     {
         var answer = await _connection.RequestAsync(() => new ClientFrame { GetDevices = new GetDevices { User = user } }, cancellationToken);
+        TrustSignedList(user, answer.DeviceList?.Signed);
         var ids = answer.DeviceList?.DeviceIds.ToArray() ?? [];
         _store.CacheDevices(user, ids);
         return ids;

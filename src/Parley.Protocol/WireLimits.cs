@@ -21,6 +21,21 @@ public static class WireLimits
     /// <summary>Largest number of device copies in one send (recipient's and own devices).</summary>
     public const int MaxPayloadsPerSend = 32;
 
+    /// <summary>
+    /// Largest serialized <c>SignedDeviceList</c>: a device entry is about 50 bytes, so 4 KiB holds
+    /// far more devices than any account may have (server setting MaxDevicesPerAccount) with room to spare.
+    /// </summary>
+    public const int MaxSignedDeviceListBytes = 4 * 1024;
+
+    /// <summary>Largest number of devices in a signed device list: no more than one send can address.</summary>
+    public const int MaxListedDevices = MaxPayloadsPerSend;
+
+    /// <summary>
+    /// Largest sealed provisioning message a relay carries: credentials, two keys and a signed list
+    /// are about 5 KiB at most (<see cref="MaxSignedDeviceListBytes"/> of them the list).
+    /// </summary>
+    public const int MaxProvisioningEnvelopeBytes = 16 * 1024;
+
     /// <summary>Largest number of seqs in one Ack or ids in one ReadReceipt.</summary>
     public const int MaxIdsPerFrame = 1024;
 

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Parley.Server.Devices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Parley.Protocol;
@@ -125,6 +126,7 @@ public static partial class ParleyServer
         }
         app.UseRateLimiter();
         app.MapRegistration();
+        app.MapProvisioning();
         app.MapMetrics();
         app.MapPush();
         app.MapMedia();
@@ -181,6 +183,7 @@ public static partial class ParleyServer
         services.AddSingleton<IAccountStore, SqliteAccountStore>();
         services.AddSingleton<AccountDirectory>();
         services.AddSingleton<VerificationCodes>();
+        services.AddSingleton<ProvisioningChannels>();
         services.TryAddSingleton<IVerificationCodeSender, ConsoleCodeSender>();
         services.AddSingleton<ConnectionRegistry>();
         services.AddSingleton<IEnvelopeSink, LiveDelivery>();

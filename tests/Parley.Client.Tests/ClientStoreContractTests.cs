@@ -225,12 +225,18 @@ public abstract partial class ClientStoreContractTests : IDisposable
         var bob = new ProtocolAddress("bob", 1);
         var first = IdentityKeyPair.Generate().IdentityKey;
         var second = IdentityKeyPair.Generate().IdentityKey;
+        var firstAccount = IdentityKeyPair.Generate();
+        var secondAccount = IdentityKeyPair.Generate();
         Assert.False(_store.SaveIdentity(bob, first));
+        Assert.Equal(TrustOutcome.Accepted, _store.TrustList("bob", SignedLists.Verified(SignedLists.Sign(firstAccount, "bob", 1, (1, first)), "bob"), isPeer: true));
         Assert.Empty(_store.TakeIdentityChanges());
         Assert.True(_store.MarkVerified("bob"));
         Assert.True(_store.IsVerified("bob"));
 
+        // A new device key alone is no identity change; a new account key (a re-registration) is.
         Assert.True(_store.SaveIdentity(bob, second));
+        Assert.Empty(_store.TakeIdentityChanges());
+        Assert.Equal(TrustOutcome.Accepted, _store.TrustList("bob", SignedLists.Verified(SignedLists.Sign(secondAccount, "bob", 1, (1, second)), "bob"), isPeer: true));
         Assert.Equal(["bob"], _store.TakeIdentityChanges());
         Assert.True(_store.IsBlockedByVerification("bob"));
         Assert.True(_store.IdentityChangedUnacknowledged("bob"));
@@ -241,8 +247,31 @@ public abstract partial class ClientStoreContractTests : IDisposable
         Assert.True(reopened.IsBlockedByVerification("bob"));
         Assert.True(reopened.AcceptIdentity("bob"));
         Assert.False(reopened.IsBlockedByVerification("bob"));
-        Assert.Equal(second.Serialize(), reopened.PeerIdentity("bob")!.Serialize());
+        Assert.Equal(secondAccount.IdentityKey.Serialize(), reopened.PeerIdentity("bob")!.Serialize());
         Assert.Equal(second.Serialize(), reopened.GetIdentity(bob)!.Serialize());
+        Assert.True(reopened.IsTrustedIdentity(bob, second, Direction.Sending));
+        Assert.False(reopened.IsTrustedIdentity(bob, first, Direction.Sending)); // not the key the list names
+    }
+
+    [Fact]
+    public void Account_keys_and_trusted_lists_survive_reopening_and_an_older_list_is_refused()
+    {
+        var account = IdentityKeyPair.Generate();
+        var device = IdentityKeyPair.Generate().IdentityKey;
+        _store.SaveAccountKeys(account, account.IdentityKey);
+        var own = SignedLists.Sign(account, "me", 2, (1, device));
+        _store.SaveOwnSignedList(own);
+        Assert.Equal(TrustOutcome.Accepted, _store.TrustList("me", SignedLists.Verified(own, "me"), isPeer: false));
+
+        var reopened = Reopen();
+        Assert.Equal(account.Serialize(), reopened.AccountKeyPair()!.Serialize());
+        Assert.Equal(account.IdentityKey, reopened.AccountPublicKey());
+        Assert.Equal(own, reopened.OwnSignedList());
+        Assert.Equal(device.Serialize(), reopened.ListedIdentity("me", 1));
+        Assert.Null(reopened.ListedIdentity("me", 2));
+        Assert.Equal(TrustOutcome.RolledBack, reopened.TrustList("me", SignedLists.Verified(SignedLists.Sign(account, "me", 1, (1, device), (2, device)), "me"), isPeer: false));
+        Assert.Equal(2ul, reopened.TrustedList("me")!.Version);
+        Assert.Null(reopened.PeerIdentity("me")); // the own account is no peer
     }
 
     [Fact]

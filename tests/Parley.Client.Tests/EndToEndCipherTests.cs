@@ -135,7 +135,7 @@ public sealed class EndToEndCipherTests : IDisposable
             Assert.Equal(2, reply[0]); // a plain ratchet message
             var alice = new EndToEndCipher(aliceStore, TimeProvider.System);
             Assert.Equal("hi back", alice.Open("bob", 1, reply, (plain, _) => System.Text.Encoding.UTF8.GetString(plain)));
-            Assert.Equal(aliceStore.GetIdentityKeyPair().IdentityKey, bobStore.PeerIdentity("alice"));
+            Assert.Equal(aliceStore.GetIdentityKeyPair().IdentityKey, bobStore.GetIdentity(new ProtocolAddress("alice", 1)));
         }
     }
 
@@ -182,22 +182,29 @@ public sealed class EndToEndCipherTests : IDisposable
     }
 
     [Fact]
-    public void A_verified_peer_with_a_new_key_is_refused_for_sending_until_accepted()
+    public void A_verified_peer_with_a_new_account_key_is_refused_for_sending_until_accepted()
     {
         using var aliceStore = ClientStore.Open(_alice.Path);
         using var bobStore = ClientStore.Open(_bob.Path);
         var alice = AliceWithSessionToBob(aliceStore, bobStore);
+        var bobAccount = IdentityKeyPair.Generate();
+        var bobDevice = bobStore.GetIdentityKeyPair().IdentityKey;
+        Assert.Equal(TrustOutcome.Accepted, aliceStore.TrustList("bob", SignedLists.Verified(SignedLists.Sign(bobAccount, "bob", 1, (1, bobDevice)), "bob"), isPeer: true));
         Assert.True(aliceStore.MarkVerified("bob"));
         using var newBob = new TempProfile();
         using var newBobStore = ClientStore.Open(newBob.Path);
+        var newDevice = NewDevice(newBobStore);
 
-        Assert.Throws<UntrustedIdentityException>(() => alice.StartSession("bob", BundleFrom(NewDevice(newBobStore), deviceId: 2)));
+        // bob's account key changes (a re-registration): the new list names the new device.
+        var newList = SignedLists.Sign(IdentityKeyPair.Generate(), "bob", 1, (1, bobDevice), (2, IdentityKey.Deserialize(newDevice.IdentityKey.Span)));
+        Assert.Equal(TrustOutcome.Accepted, aliceStore.TrustList("bob", SignedLists.Verified(newList, "bob"), isPeer: true));
+        Assert.Throws<UntrustedIdentityException>(() => alice.StartSession("bob", BundleFrom(newDevice, deviceId: 2)));
         Assert.Equal(["bob"], aliceStore.TakeIdentityChanges());
         Assert.True(aliceStore.IsBlockedByVerification("bob"));
         Assert.True(aliceStore.IdentityChangedUnacknowledged("bob"));
 
         Assert.True(aliceStore.AcceptIdentity("bob"));
-        alice.StartSession("bob", BundleFrom(NewDevice(newBobStore), deviceId: 2));
+        alice.StartSession("bob", BundleFrom(PreKeyRefill.Build(newBobStore, null, DateTimeOffset.UtcNow), deviceId: 2));
         Assert.True(alice.HasUsableSession("bob", 2));
         Assert.Empty(aliceStore.TakeIdentityChanges());
         Assert.False(aliceStore.IsBlockedByVerification("bob"));

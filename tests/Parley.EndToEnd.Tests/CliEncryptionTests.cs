@@ -46,8 +46,11 @@ public sealed class CliEncryptionTests
         Assert.True(verified.GetProperty("verified").GetBoolean());
         Assert.True((await Cli.RunAsync("safety-number", "bob", "--profile", alice, "--json")).Single.GetProperty("verified").GetBoolean());
 
+        // bob's account key changes (a re-registration): a new list under a new key names bob's device and a new one.
         await using var other = await RawDevice.LinkAsync(server.BaseUri, "bob", bob.Credentials.DeviceId, bob.Credentials.Password);
-        await other.UploadKeysAsync(IdentityKeyPair.Generate());
+        var otherIdentity = IdentityKeyPair.Generate();
+        await other.UploadKeysAsync(otherIdentity);
+        await other.PublishListAsync(IdentityKeyPair.Generate(), 1, (1, bob.Store.GetIdentityKeyPair().IdentityKey), (other.Credentials.DeviceId, otherIdentity.IdentityKey));
 
         var refused = await Cli.RunAsync("send", "bob", "held back", "--profile", alice, "--json");
         Assert.NotEqual(0, refused.ExitCode);

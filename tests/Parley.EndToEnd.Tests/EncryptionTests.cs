@@ -200,9 +200,12 @@ public sealed class EncryptionTests
         await alice.MarkVerifiedAsync("bob", Wait.Token());
         Assert.True(alice.IsVerified("bob"));
 
-        // bob's account gets a device that publishes a different identity key (a reinstall elsewhere, or an attacker).
+        // bob's account key changes (a re-registration, or an attacker with bob's device secret): a new
+        // list under a new account key names bob's device and a new one.
         await using var impostor = await RawDevice.LinkAsync(server.BaseUri, "bob", bob.Credentials.DeviceId, bob.Credentials.Password);
-        await impostor.UploadKeysAsync(IdentityKeyPair.Generate());
+        var impostorIdentity = IdentityKeyPair.Generate();
+        await impostor.UploadKeysAsync(impostorIdentity);
+        await impostor.PublishListAsync(IdentityKeyPair.Generate(), 1, (1, bob.Store.GetIdentityKeyPair().IdentityKey), (impostor.Credentials.DeviceId, impostorIdentity.IdentityKey));
 
         var refused = await Assert.ThrowsAsync<ParleyException>(() => alice.SendTextAsync("bob", "held back", Wait.Token()));
         Assert.Equal("identity_changed", refused.ApiCode);
@@ -232,7 +235,9 @@ public sealed class EncryptionTests
         alice.IdentityChanged += (_, e) => changes.Enqueue(e);
         await alice.SendTextAsync("bob", "hello", Wait.Token());
         await using var other = await RawDevice.LinkAsync(server.BaseUri, "bob", bob.Credentials.DeviceId, bob.Credentials.Password);
-        await other.UploadKeysAsync(IdentityKeyPair.Generate());
+        var otherIdentity = IdentityKeyPair.Generate();
+        await other.UploadKeysAsync(otherIdentity);
+        await other.PublishListAsync(IdentityKeyPair.Generate(), 1, (1, bob.Store.GetIdentityKeyPair().IdentityKey), (other.Credentials.DeviceId, otherIdentity.IdentityKey));
 
         await alice.SendTextAsync("bob", "still sent", Wait.Token());
 
@@ -330,6 +335,8 @@ public sealed class EncryptionTests
         await using var server = await TestServer.StartAsync();
         var alice = await server.RegisterAsync("alice");
         await using var keyless = await RawDevice.RegisterAsync(server.BaseUri, "keyless");
+        var keylessAccount = IdentityKeyPair.Generate();
+        Assert.Equal(ServerFrame.BodyOneofCase.Ok, (await keyless.PublishListAsync(keylessAccount, 1, (1, keylessAccount.IdentityKey))).BodyCase);
 
         var refused = await Assert.ThrowsAsync<ParleyException>(() => alice.SendTextAsync("keyless", "cannot be encrypted", Wait.Token()));
 

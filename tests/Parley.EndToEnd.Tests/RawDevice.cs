@@ -80,8 +80,32 @@ public sealed class RawDevice : IAsyncDisposable
         return await answer.Task.WaitAsync(Wait.Limit);
     }
 
-    /// <summary>Uploads a complete key set made from <paramref name="identity"/> (one-time keys: a few of each kind).</summary>
+    /// <summary>
+    /// Uploads a complete key set made from <paramref name="identity"/> (one-time keys: a few of each
+    /// kind). Device 1 of an account also publishes the account's signed device list naming itself,
+    /// with <paramref name="identity"/> as the account key too, so SDK clients will send to it.
+    /// </summary>
     public async Task UploadKeysAsync(IdentityKeyPair identity)
+    {
+        await UploadKeysOnlyAsync(identity);
+        if (Credentials.DeviceId == 1)
+        {
+            await PublishListAsync(identity, 1, (1, identity.IdentityKey));
+        }
+    }
+
+    /// <summary>Publishes a device list of this device's account signed by <paramref name="accountKey"/>; returns the answer.</summary>
+    public async Task<ServerFrame> PublishListAsync(IdentityKeyPair accountKey, ulong version, params (uint Id, IdentityKey Key)[] devices)
+    {
+        var list = new AccountDeviceList { User = Credentials.User, Version = version, AccountKey = ByteString.CopyFrom(accountKey.IdentityKey.Serialize()) };
+        list.Devices.AddRange(devices.Select(d => new ListedDevice { DeviceId = d.Id, IdentityKey = ByteString.CopyFrom(d.Key.Serialize()), AddedAt = 1 }));
+        var bytes = list.ToByteString();
+        var signed = new SignedDeviceList { List = bytes, Signature = ByteString.CopyFrom(accountKey.CalculateSignature(DeviceListSigning.SignedBytes(bytes))) };
+        return await RequestAsync(new ClientFrame { PublishDeviceList = new PublishDeviceList { Signed = signed } });
+    }
+
+    /// <summary>Uploads a key set without publishing any device list.</summary>
+    public async Task UploadKeysOnlyAsync(IdentityKeyPair identity)
     {
         var signed = SignedPreKeyRecord.Generate(1, identity, DateTimeOffset.UtcNow);
         var lastResort = KyberPreKeyRecord.Generate(1, identity, DateTimeOffset.UtcNow);

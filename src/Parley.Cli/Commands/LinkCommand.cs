@@ -4,20 +4,28 @@ using Spectre.Console;
 
 namespace Parley.Cli.Commands;
 
-/// <summary><c>parley link --profile NEWDIR --from EXISTING</c>: adds a device to the account of an existing profile.</summary>
+/// <summary>
+/// <c>parley link request</c> / <c>parley link approve CODE</c>: linking by code through the server
+/// (see the subcommands). <c>parley link --profile NEWDIR --from PRIMARY</c> stays for scripts and
+/// tests on one machine: it needs the primary's profile folder, which signs the new device list.
+/// </summary>
 internal static class LinkCommand
 {
     public static Command Create()
     {
-        var from = new Option<string>("--from") { Description = "Profile folder of a device already on the account", Required = true, HelpName = "DIR" };
+        var from = new Option<string?>("--from") { Description = "Profile folder of the account's primary device, on this machine (else use `link request` and `link approve`)", HelpName = "DIR" };
         var deviceName = new Option<string?>("--device-name") { Description = "A name for the new device", HelpName = "NAME" };
-        var command = new Command("link", "Add a new device (the --profile folder) to the account of the --from profile")
+        var command = new Command("link", "Link a new device: `link request` on the new one, `link approve CODE` on the primary (or --from PRIMARY on one machine)")
         {
-            from, deviceName,
+            from, deviceName, LinkRequestCommand.Create(), LinkApproveCommand.Create(),
         };
         command.SetAction((parse, cancellationToken) => CliContext.RunAsync(parse, cancellationToken, async (ctx, ct) =>
         {
-            var existingDir = Path.GetFullPath(parse.GetValue(from)!);
+            if (parse.GetValue(from) is not { } fromDir)
+            {
+                return ctx.Output.Error(ExitCodes.Usage, "use `parley link request --server URL` on the new device and `parley link approve CODE` on the primary (or --from PRIMARY_PROFILE on one machine)", "usage");
+            }
+            var existingDir = Path.GetFullPath(fromDir);
             if (existingDir == ctx.ProfileDir)
             {
                 return ctx.Output.Error(ExitCodes.Usage, "--profile must name a new folder for the new device, not the --from one", "usage");

@@ -13,7 +13,7 @@ namespace Parley.Client.Provisioning;
 /// </summary>
 internal static class AccountProvisioning
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
     };
@@ -104,14 +104,14 @@ internal static class AccountProvisioning
         }
     }
 
-    private static HttpClient NewHttp() => new()
+    internal static HttpClient NewHttp() => new()
     {
         Timeout = TimeSpan.FromSeconds(30),
         // Answers are small JSON bodies; a hostile server must not make us buffer more.
         MaxResponseContentBufferSize = 64 * 1024,
     };
 
-    private static async Task ThrowIfFailedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    internal static async Task ThrowIfFailedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         if (response.IsSuccessStatusCode)
         {

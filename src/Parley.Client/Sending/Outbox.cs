@@ -21,7 +21,8 @@ internal sealed class Outbox(
     DeviceCredentialsProfile credentials,
     ConnectionSupervisor connection,
     Func<Session, OutboxEntry, CancellationToken, Task<SendMessage?>> buildSend,
-    Action<MessageStatusChangedEventArgs> statusChanged)
+    Action<MessageStatusChangedEventArgs> statusChanged,
+    DeviceListTrust? trustList = null)
 {
     /// <summary>Refusals remembered for waits that start after the refusal (a bound on memory, whatever the rate).</summary>
     private const int RememberedRefusals = 256;
@@ -192,7 +193,7 @@ internal sealed class Outbox(
     /// <summary>The device ids of <paramref name="user"/>: the cached list, else fetched on <paramref name="session"/> and cached.</summary>
     public async Task<IReadOnlyList<uint>> DevicesOnAsync(Session session, string user, CancellationToken cancellationToken)
     {
-        if (store.CachedDevices(user) is { Count: > 0 } cached)
+        if (store.CachedDevices(user) is { Count: > 0 } cached && (trustList is null || store.TrustedList(user) is not null))
         {
             return cached;
         }
@@ -201,6 +202,7 @@ internal sealed class Outbox(
         {
             throw new ParleyException(ErrorCode.BadRequest, "The server did not answer GetDevices with DeviceList.");
         }
+        trustList?.Invoke(user, answer.DeviceList.Signed, throwOnFailure: true);
         var ids = answer.DeviceList.DeviceIds.Distinct().Take(WireLimits.MaxPayloadsPerSend + 1).ToArray();
         store.CacheDevices(user, ids);
         return ids;
@@ -251,7 +253,9 @@ internal sealed class Outbox(
                 {
                     if (UserName.IsValid(list.User))
                     {
-                        store.CacheDevices(list.User, list.DeviceIds);
+                        // A signed list that fails its checks is not cached: the next build fetches it and fails the send.
+                        var trusted = trustList?.Invoke(list.User, list.Signed, throwOnFailure: false) ?? true;
+                        store.CacheDevices(list.User, trusted ? list.DeviceIds : []);
                     }
                 }
                 if (e.Devices.Count == 0)

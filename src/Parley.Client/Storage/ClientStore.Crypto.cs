@@ -13,8 +13,8 @@ namespace Parley.Client.Storage;
 /// remote device, the identities peers presented, and recently sent plaintexts for resends. It is
 /// Parley.Crypto's <see cref="IProtocolStore"/>, on the same SQLite connection as the messages, so a
 /// decrypt and the message it produced commit in one transaction (<see cref="Atomically{T}"/>).
-/// Identities are per account: every device of a user shares one key, so a key that differs from
-/// the one known for the user is an identity change of that user.
+/// Every device has its own identity key; a user's identity is the account key that signs the
+/// user's device list (ClientStore.Devices.cs), and a change of that key is an identity change.
 /// </summary>
 internal sealed partial class ClientStore
 {
@@ -404,17 +404,7 @@ internal sealed partial class ClientStore
                     ON CONFLICT (user, device) DO UPDATE SET key = excluded.key
                     """, ("$user", address.Name), ("$device", (long)address.DeviceId), ("$key", key));
             }
-            var account = Scalar("SELECT key FROM peer_identities WHERE user = $user", ("$user", address.Name)) as byte[];
-            if (account is null)
-            {
-                Execute(null, "INSERT INTO peer_identities (user, key) VALUES ($user, $key)", ("$user", address.Name), ("$key", key));
-            }
-            else if (!account.AsSpan().SequenceEqual(key) && (old is null || !old.AsSpan().SequenceEqual(key)))
-            {
-                // A key this user's account did not have before (a device presents a new one): the account's identity changed.
-                Execute(null, "UPDATE peer_identities SET key = $key, changed = 1 WHERE user = $user", ("$user", address.Name), ("$key", key));
-                _identityChanges.Enqueue(address.Name);
-            }
+            // Device keys differ per device; the user's identity is the account key of its signed list (TrustList).
             return old is not null && !old.AsSpan().SequenceEqual(key);
         }
     }
@@ -429,11 +419,13 @@ internal sealed partial class ClientStore
             // Incoming messages are always read (the change is announced); only sending to a changed, verified peer stops.
             return true;
         }
-        lock (_gate)
+        if (IsBlockedByVerification(address.Name))
         {
-            return Scalar("SELECT verified_key FROM peer_identities WHERE user = $user", ("$user", address.Name)) is not byte[] verified
-                || verified.AsSpan().SequenceEqual(identityKey.Serialize());
+            return false;
         }
+        // Only a device the account's signed list names, with the key it names, is sent to.
+        return TrustedList(address.Name) is not { } list
+            || list.Devices.Any(d => d.DeviceId == address.DeviceId && d.IdentityKey.Span.SequenceEqual(identityKey.Serialize()));
     }
 
     /// <inheritdoc />

@@ -71,6 +71,7 @@ internal sealed partial class ClientStore : IClientStore
         store.CreateCryptoTables();
         store.CreateMediaTables();
         store.CreateGroupTables();
+        store.CreateDeviceTables();
         if (!OperatingSystem.IsWindows())
         {
             // Files from an older version (0644) are tightened too.

@@ -7,8 +7,8 @@ namespace Parley.Client.Storage;
 /// <summary>
 /// The end-to-end encryption half of a client store: Parley.Crypto's <see cref="IProtocolStore"/>
 /// plus this device's key bookkeeping, the identities peers presented (changes, verification) and
-/// recently sent plaintexts for resends. Identities are per account: a key that differs from the
-/// one known for a user is an identity change of that user.
+/// recently sent plaintexts for resends. A user's identity is the account key of its signed device
+/// list (<see cref="IDeviceListStore"/>); each device has its own key.
 /// </summary>
 internal interface IKeyStore : IProtocolStore
 {
@@ -42,7 +42,7 @@ internal interface IKeyStore : IProtocolStore
     /// <summary>Stores one-time EC prekeys in one transaction.</summary>
     void AddPreKeys(IEnumerable<PreKeyRecord> records);
 
-    /// <summary>The identity key known for <paramref name="user"/> (the account's key), or null.</summary>
+    /// <summary>The account identity key known for <paramref name="user"/> (from its signed device list), or null.</summary>
     IdentityKey? PeerIdentity(string user);
 
     /// <summary>True when the user was verified and the known key is not the verified one (sends are refused until accepted).</summary>

@@ -80,6 +80,7 @@ internal sealed partial class KeyValueClientStore : IClientStore
         await store.LoadTableAsync(store._uploads, cancellationToken);
         await store.LoadTableAsync(store._attachments, cancellationToken);
         await store.LoadGroupTablesAsync(cancellationToken);
+        await store.LoadTableAsync(store._trustedLists, cancellationToken);
         store._nextOrder = store._messages.Rows.Values.Select(m => m.Order).DefaultIfEmpty(0).Max() + 1;
         store._nextPosition = store._outbox.Rows.Values.Select(o => o.Position).DefaultIfEmpty(0).Max() + 1;
         return store;
@@ -726,16 +727,7 @@ internal sealed partial class KeyValueClientStore : IClientStore
             {
                 Set(_deviceIdentities, deviceKey, new DeviceIdentityRow(address.Name, address.DeviceId, key));
             }
-            if (!_peerIdentities.Rows.TryGetValue(address.Name, out var account))
-            {
-                Set(_peerIdentities, address.Name, new PeerIdentityRow(key, null, false));
-            }
-            else if (!account.Key.AsSpan().SequenceEqual(key) && (old is null || !old.AsSpan().SequenceEqual(key)))
-            {
-                // A key this user's account did not have before (a device presents a new one): the account's identity changed.
-                Set(_peerIdentities, address.Name, account with { Key = key, Changed = true });
-                _identityChanges.Enqueue(address.Name);
-            }
+            // Device keys differ per device; the user's identity is the account key of its signed list (TrustList).
             return old is not null && !old.AsSpan().SequenceEqual(key);
         }
     }
@@ -749,11 +741,13 @@ internal sealed partial class KeyValueClientStore : IClientStore
             // Incoming messages are always read (the change is announced); only sending to a changed, verified peer stops.
             return true;
         }
-        lock (_gate)
+        if (IsBlockedByVerification(address.Name))
         {
-            return !_peerIdentities.Rows.TryGetValue(address.Name, out var p) || p.VerifiedKey is null
-                || p.VerifiedKey.AsSpan().SequenceEqual(identityKey.Serialize());
+            return false;
         }
+        // Only a device the account's signed list names, with the key it names, is sent to.
+        return TrustedList(address.Name) is not { } list
+            || list.Devices.Any(d => d.DeviceId == address.DeviceId && d.IdentityKey.Span.SequenceEqual(identityKey.Serialize()));
     }
 
     public IdentityKey? GetIdentity(ProtocolAddress address)

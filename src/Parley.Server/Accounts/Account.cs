@@ -10,6 +10,7 @@ public sealed class Account(long id, string user, string? phone, ImmutableArray<
 {
     private ImmutableArray<DeviceRecord> _devices = devices;
     private long _lastSeen = lastSeen;
+    private PublishedDeviceList? _deviceList;
 
     public long Id { get; } = id;
 
@@ -24,6 +25,13 @@ public sealed class Account(long id, string user, string? phone, ImmutableArray<
     {
         get => Interlocked.Read(ref _lastSeen);
         set => Interlocked.Exchange(ref _lastSeen, value);
+    }
+
+    /// <summary>The account's signed device list, or null until its primary publishes one.</summary>
+    public PublishedDeviceList? DeviceList
+    {
+        get => Volatile.Read(ref _deviceList);
+        internal set => Volatile.Write(ref _deviceList, value);
     }
 
     public DeviceRecord? FindDevice(uint deviceId)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Google.Protobuf;
 using Parley.Protocol;
 
 namespace Parley.Server.Accounts;
@@ -64,6 +65,27 @@ public sealed class AccountDirectory
             _byId[account.Id] = account;
             _byUser[user] = account;
             return new DeviceCredentials(user, 1, password);
+        }
+    }
+
+    /// <summary>
+    /// Stores <paramref name="signed"/> as the account's device list when <see cref="DeviceListRules.Check"/>
+    /// accepts it as the next one (checked and stored under the write lock, so two publishes cannot
+    /// both pass with the same version); returns the problem otherwise.
+    /// </summary>
+    public string? PublishDeviceList(Account account, SignedDeviceList signed)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        lock (_writeLock)
+        {
+            var (list, problem) = DeviceListRules.Check(account, signed);
+            if (list is null)
+            {
+                return problem;
+            }
+            _store.SaveDeviceList(account.Id, list.Version, list.Signed.ToByteArray());
+            account.DeviceList = list;
+            return null;
         }
     }
 

@@ -12,6 +12,9 @@ public interface IAccountStore
     /// <summary>Adds a device to an existing account.</summary>
     void AddDevice(long accountId, DeviceRecord device);
 
+    /// <summary>Replaces the account's signed device list (the serialized <c>SignedDeviceList</c>).</summary>
+    void SaveDeviceList(long accountId, ulong version, byte[] signed);
+
     /// <summary>Records when accounts' last devices went offline, in one transaction.</summary>
     void SetLastSeen(IReadOnlyCollection<KeyValuePair<long, long>> lastSeenByAccount);
 

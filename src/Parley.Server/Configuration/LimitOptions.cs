@@ -25,8 +25,20 @@ public sealed class LimitOptions
     /// <summary>Account registrations per minute per remote address: stops name squatting scripts.</summary>
     public int RegistrationsPerMinutePerAddress { get; set; } = 30;
 
-    /// <summary>Devices per account: a phone, a few desktops and a browser.</summary>
+    /// <summary>Devices per account: a phone, a few desktops and a browser (1 primary and 7 linked).</summary>
     public int MaxDevicesPerAccount { get; set; } = 8;
+
+    /// <summary>
+    /// How long a link code works: long enough to fetch the phone and scan it, short enough that a
+    /// code seen over a shoulder or in a screenshot is soon useless.
+    /// </summary>
+    public int LinkCodeLifetimeMinutes { get; set; } = 5;
+
+    /// <summary>
+    /// Open provisioning channels server-wide (each is a few hundred bytes of memory until it
+    /// expires). New link requests past it get 503; the registration rate limit bounds one address.
+    /// </summary>
+    public int MaxOpenLinkChannels { get; set; } = 10_000;
 
     /// <summary>
     /// Frames waiting to be written to one connection (responses, live envelopes, typing). When

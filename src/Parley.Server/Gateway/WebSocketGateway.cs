@@ -382,6 +382,9 @@ public sealed partial class WebSocketGateway(
             case ClientFrame.BodyOneofCase.GetDevices:
                 return router.Devices(frame.GetDevices.User);
 
+            case ClientFrame.BodyOneofCase.PublishDeviceList:
+                return router.PublishDeviceList(c.Account, frame.PublishDeviceList);
+
             case ClientFrame.BodyOneofCase.UploadPrekeys:
                 return preKeys.Upload(c.Account, c.DeviceId, frame.UploadPrekeys);
 

@@ -203,7 +203,7 @@ public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts
         {
             if (accounts.Find(member) is { } account)
             {
-                var list = new DeviceList { User = account.User };
+                var list = new DeviceList { User = account.User, Signed = account.DeviceList?.Signed };
                 list.DeviceIds.AddRange(account.Devices.Select(d => d.Id).Where(d => account != sender || d != senderDevice));
                 error.Devices.Add(list);
             }

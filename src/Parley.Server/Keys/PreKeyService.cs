@@ -181,7 +181,7 @@ public sealed class PreKeyService : IDisposable
             }
         }
 
-        var bundles = new PreKeyBundles();
+        var bundles = new PreKeyBundles { Signed = target.DeviceList?.Signed };
         foreach (var deviceKey in devices)
         {
             _pairFetches.TryTake((requesterKey, deviceKey), out _);

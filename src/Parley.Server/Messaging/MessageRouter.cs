@@ -180,6 +180,15 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         return new ServerFrame { DeviceList = DeviceListOf(account) };
     }
 
+    /// <summary>PublishDeviceList: stores the account's new signed list (BAD_REQUEST with the reason when it is refused).</summary>
+    public ServerFrame PublishDeviceList(Account account, PublishDeviceList publish)
+    {
+        ArgumentNullException.ThrowIfNull(publish);
+        return directory.PublishDeviceList(account, publish.Signed) is { } problem
+            ? Fail(ErrorCode.BadRequest, problem)
+            : new ServerFrame { Ok = new Ok() };
+    }
+
     /// <summary>
     /// Takes one message from the sender's rate (a group send, create or change counts once,
     /// however many members it reaches); RATE_LIMITED when it has none left, else null.
@@ -318,7 +327,7 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
 
     private static DeviceList DeviceListOf(Account account)
     {
-        var list = new DeviceList { User = account.User };
+        var list = new DeviceList { User = account.User, Signed = account.DeviceList?.Signed };
         list.DeviceIds.AddRange(account.Devices.Select(d => d.Id));
         return list;
     }

@@ -25,6 +25,16 @@ public sealed class SqliteAccountStore(SqliteDatabase database, TimeProvider tim
                 list.Add(new DeviceRecord((uint)reader.GetInt64(1), reader.GetString(2), (byte[])reader[3], (byte[])reader[4], reader.GetInt64(5)));
             }
         }
+        var lists = new Dictionary<long, byte[]>();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT account, signed FROM device_lists";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                lists[reader.GetInt64(0)] = (byte[])reader[1];
+            }
+        }
         var accounts = new List<Account>();
         using (var command = connection.CreateCommand())
         {
@@ -34,7 +44,12 @@ public sealed class SqliteAccountStore(SqliteDatabase database, TimeProvider tim
             {
                 var id = reader.GetInt64(0);
                 var list = devices.TryGetValue(id, out var d) ? d.ToImmutableArray() : [];
-                accounts.Add(new Account(id, reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), list, reader.GetInt64(3)));
+                var account = new Account(id, reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), list, reader.GetInt64(3));
+                if (lists.TryGetValue(id, out var signed) && DeviceListRules.Parse(signed) is { } published)
+                {
+                    account.DeviceList = published;
+                }
+                accounts.Add(account);
             }
         }
         return accounts;
@@ -70,6 +85,20 @@ public sealed class SqliteAccountStore(SqliteDatabase database, TimeProvider tim
         using var tx = connection.BeginTransaction();
         InsertDevice(connection, tx, accountId, device);
         tx.Commit();
+    }
+
+    public void SaveDeviceList(long accountId, ulong version, byte[] signed)
+    {
+        using var connection = database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO device_lists(account, version, signed) VALUES ($a, $v, $s)
+            ON CONFLICT(account) DO UPDATE SET version = excluded.version, signed = excluded.signed
+            """;
+        command.Parameters.AddWithValue("$a", accountId);
+        command.Parameters.AddWithValue("$v", (long)version);
+        command.Parameters.AddWithValue("$s", signed);
+        command.ExecuteNonQuery();
     }
 
     public void SetLastSeen(IReadOnlyCollection<KeyValuePair<long, long>> lastSeenByAccount)

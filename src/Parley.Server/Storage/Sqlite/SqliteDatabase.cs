@@ -226,5 +226,10 @@ public sealed class SqliteDatabase
             account INTEGER PRIMARY KEY,
             presence INTEGER NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS device_lists (
+            account INTEGER PRIMARY KEY,
+            version INTEGER NOT NULL,
+            signed BLOB NOT NULL
+        );
         """;
 }

@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using Parley.Client;
+using Parley.Client.Encryption;
+using Parley.Client.Events;
+using Parley.Client.Storage;
+using Parley.Crypto.Fingerprints;
+using Parley.Crypto.Keys;
+using Parley.Protocol;
+
+namespace Parley.EndToEnd.Tests;
+
+/// <summary>Account keys and signed device lists with the real server and SDK: linking, injected devices, migration.</summary>
+public sealed class SignedDeviceListTests
+{
+    [Fact]
+    public async Task Linking_a_device_changes_no_safety_number_and_warns_no_contact()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var changes = new ConcurrentQueue<IdentityChangedEventArgs>();
+        alice.IdentityChanged += (_, e) => changes.Enqueue(e);
+        await alice.SendTextAsync("bob", "before", Wait.Token());
+        await alice.MarkVerifiedAsync("bob", Wait.Token());
+        var before = await alice.GetSafetyNumberAsync("bob", Wait.Token());
+        Assert.Equal(before, await bob.GetSafetyNumberAsync("alice", Wait.Token()));
+
+        var bobLaptop = await server.LinkAsync(bob);
+        var laptop = new Inbox(bobLaptop);
+        await alice.SendTextAsync("bob", "after the link", Wait.Token()); // verified, and still sent
+
+        await bobLaptop.SyncAsync(Wait.Token());
+        await laptop.CountAsync(1);
+        Assert.Equal(["after the link"], laptop.Texts);
+        Assert.Empty(changes);
+        Assert.True(alice.IsVerified("bob"));
+        Assert.Equal(before, await alice.GetSafetyNumberAsync("bob", Wait.Token()));
+        Assert.Equal(before, await bobLaptop.GetSafetyNumberAsync("alice", Wait.Token()));
+        Assert.NotEqual(bob.Store.GetIdentityKeyPair().IdentityKey, bobLaptop.Store.GetIdentityKeyPair().IdentityKey); // each device has its own key
+        Assert.Equal(bob.AccountKey, bobLaptop.AccountKey);
+        Assert.True(bob.IsPrimaryDevice);
+        Assert.False(bobLaptop.IsPrimaryDevice);
+    }
+
+    [Fact]
+    public async Task A_device_the_server_adds_to_an_account_outside_its_signed_list_gets_no_payload_and_no_session()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var inbox = new Inbox(bob);
+        // The server (or whoever holds a device secret of bob's) makes a device of its own and publishes keys for it.
+        await using var injected = await RawDevice.LinkAsync(server.BaseUri, "bob", bob.Credentials.DeviceId, bob.Credentials.Password);
+        await injected.UploadKeysOnlyAsync(IdentityKeyPair.Generate());
+
+        await alice.SendTextAsync("bob", "for bob's real devices only", Wait.Token());
+
+        await bob.SyncAsync(Wait.Token());
+        await inbox.CountAsync(1);
+        Assert.Equal(["for bob's real devices only"], inbox.Texts);
+        await injected.RequestAsync(new ClientFrame { Ping = new Ping() });
+        var envelope = Assert.Single(injected.Envelopes, e => e.Kind == EnvelopeKind.Message);
+        Assert.True(envelope.Payload.IsEmpty);
+        Assert.Null(alice.SessionVersionWith("bob", injected.Credentials.DeviceId));
+        Assert.Null(alice.Store.GetIdentity(new Parley.Crypto.ProtocolAddress("bob", injected.Credentials.DeviceId)));
+
+        // Its own attempt to publish a list naming itself under bob's account key fails: it cannot sign one.
+        var forged = await injected.PublishListAsync(IdentityKeyPair.Generate(), 99, (1, bob.Store.GetIdentityKeyPair().IdentityKey));
+        Assert.Equal(ServerFrame.BodyOneofCase.Ok, forged.BodyCase); // a new account key is a re-registration to the server...
+        var changes = new ConcurrentQueue<IdentityChangedEventArgs>();
+        alice.IdentityChanged += (_, e) => changes.Enqueue(e);
+        await alice.GetDevicesAsync("bob", Wait.Token());
+        Assert.Equal("bob", Assert.Single(changes).Peer); // ...and every contact is warned of it.
+    }
+
+    [Fact]
+    public async Task A_profile_and_account_from_before_account_keys_migrate_and_keep_their_safety_number()
+    {
+        await using var server = await TestServer.StartAsync();
+        // What today's main made: device 1 and a linked device 2 sharing one identity key, no device list on the server.
+        var raw1 = await RawDevice.RegisterAsync(server.BaseUri, "alice");
+        var raw2 = await RawDevice.LinkAsync(server.BaseUri, "alice", 1, raw1.Credentials.Password);
+        var shared = IdentityKeyPair.Generate();
+        var phoneDir = OldProfile(server, raw1.Credentials, shared);
+        var laptopDir = OldProfile(server, raw2.Credentials, shared);
+        await raw1.DisposeAsync();
+        await raw2.DisposeAsync();
+
+        var phone = server.Reopen(phoneDir);
+        var laptop = server.Reopen(laptopDir);
+        var phoneInbox = new Inbox(phone);
+        var laptopInbox = new Inbox(laptop);
+        Assert.True(phone.IsPrimaryDevice);
+        Assert.Equal(shared.IdentityKey, phone.AccountKey);
+        Assert.Equal(shared.IdentityKey, laptop.AccountKey);
+        await phone.ConnectAsync(Wait.Token()); // the migrated primary publishes the account's first signed list
+        await laptop.ConnectAsync(Wait.Token());
+        await Wait.UntilAsync(() => phone.Store.TrustedList("alice") is { Devices.Count: 2 }, "alice's first signed list, published");
+        var bob = await server.RegisterAsync("bob");
+
+        await bob.SendTextAsync("alice", "after the migration", Wait.Token());
+        await phoneInbox.CountAsync(1);
+        await laptopInbox.CountAsync(1);
+        var expected = new FingerprintGenerator().Create("bob", bob.AccountKey!, "alice", shared.IdentityKey).Displayable.Digits;
+        Assert.Equal(expected, await bob.GetSafetyNumberAsync("alice", Wait.Token()));
+        Assert.Equal(expected, await phone.GetSafetyNumberAsync("bob", Wait.Token()));
+        await laptop.SendTextAsync("bob", "from the old laptop", Wait.Token());
+    }
+
+    private static string OldProfile(TestServer server, DeviceCredentials creds, IdentityKeyPair shared)
+    {
+        var dir = server.NewProfileDir();
+        using var store = ClientStore.Open(dir);
+        store.SaveCredentials(new DeviceCredentialsProfile(server.BaseUri, creds.User, creds.DeviceId, creds.Password));
+        PreKeyRefill.EnsureIdentity(store, shared);
+        return dir;
+    }
+}
