@@ -52,6 +52,42 @@ public sealed class BrowserStoreTests
     }
 
     [Fact]
+    public async Task A_device_in_key_value_storage_reads_and_sends_group_messages_and_keeps_its_sender_keys_across_a_reload()
+    {
+        await using var server = await TestServer.StartAsync();
+        var storage = new InMemoryPersistence();
+        var alice = await server.RegisterAsync("alice");
+        var aliceInbox = new Inbox(alice);
+        await alice.ConnectAsync(Wait.Token());
+        string groupId;
+        await using (var web = await ParleyClient.RegisterAsync(storage, server.BaseUri, "web", options: Wait.Options()))
+        {
+            var webInbox = new Inbox(web);
+            await web.ConnectAsync(Wait.Token());
+            groupId = (await alice.CreateGroupAsync("Browsers", ["web"], Wait.Token())).Id;
+            await alice.SendGroupTextAsync(groupId, "one", Wait.Token());
+            await web.SyncAsync(Wait.Token());
+            await webInbox.CountAsync(1);
+            await web.SendGroupTextAsync(groupId, "from the browser", Wait.Token());
+            await aliceInbox.CountAsync(1);
+        }
+
+        await using var reloaded = await ParleyClient.OpenAsync(storage, Wait.Options());
+        Assert.NotNull(reloaded);
+        var reloadedInbox = new Inbox(reloaded);
+        Assert.Equal("Browsers", reloaded.FindGroup(groupId)!.Title);
+        await alice.SendGroupTextAsync(groupId, "two", Wait.Token());
+        await reloaded.SyncAsync(Wait.Token());
+        await reloadedInbox.CountAsync(1);
+        await reloaded.SendGroupTextAsync(groupId, "again from the browser", Wait.Token());
+        await aliceInbox.CountAsync(2);
+        Assert.Equal(["one", "from the browser", "two", "again from the browser"], reloaded.GetGroupConversation(groupId).Select(m => m.Text));
+        Assert.Equal(["from the browser", "again from the browser"], aliceInbox.Texts);
+        Assert.Empty(reloadedInbox.DecryptionFailures);
+        Assert.Empty(aliceInbox.DecryptionFailures);
+    }
+
+    [Fact]
     public async Task Storage_without_an_account_opens_to_null()
     {
         Assert.Null(await ParleyClient.OpenAsync(new InMemoryPersistence()));
