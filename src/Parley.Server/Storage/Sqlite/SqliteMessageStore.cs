@@ -713,7 +713,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     {
         public readonly RawStatement Insert = new(connection.Handle!, "INSERT INTO envelopes(device, seq, expires, body) VALUES (?1, ?2, ?3, ?4)");
         public readonly RawStatement Dedup = new(connection.Handle!, "INSERT OR IGNORE INTO dedup(sender, message_id, at, recipient) VALUES (?1, ?2, ?3, ?4)");
-        public readonly RawStatement AddContact = new(connection.Handle!, "INSERT OR IGNORE INTO contacts(sender, recipient) VALUES (?1, ?2)");
+        public readonly RawStatement AddContact = new(connection.Handle!, "INSERT INTO contact_edges(sender, recipient) VALUES (?1, ?2)");
         public readonly RawStatement Enqueue = new(connection.Handle!, "INSERT INTO queue(device, seq, size) VALUES (?1, ?2, ?3)");
         public readonly RawStatement Dequeue = new(connection.Handle!, "DELETE FROM queue WHERE seq = ?1 AND device = ?2 RETURNING size");
         public readonly RawStatement DeleteBodies = new(connection.Handle!, "DELETE FROM envelopes WHERE seq BETWEEN ?1 AND ?2");
