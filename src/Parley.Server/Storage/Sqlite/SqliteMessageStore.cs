@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Google.Protobuf;
 using System.Buffers;
 using Microsoft.Data.Sqlite;
@@ -76,6 +78,19 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     // and read by the writer thread only. A seq not here has at most one queue row.
     private readonly Dictionary<ulong, int> _sharedRows = new();
 
+    // Dedup rows per sending device (writer thread only), and how many rows in all are beyond
+    // DedupPerDevice for their device (read by the trim walk). The walk reads the table in key
+    // order (message ids are UUIDv7, so oldest first) from where it last stopped and hands the
+    // keys to the writer, which deletes those of devices over the bound; it starts once the
+    // excess is an eighth of the table, so a walk reads at most about eight rows per row it
+    // deletes, and rows stay in time order, appended at the right edge and deleted from the left.
+    private readonly Dictionary<long, int> _dedupRows = [];
+    private readonly int _dedupPerDevice;
+    private long _dedupTotal;
+    private long _dedupExcess;
+    private int _trimming;
+    private (byte[] MessageId, long Sender)? _trimAfter;
+
     /// <summary>The envelopes.device of a body shared by several queue rows (no device key is negative).</summary>
     private const long SharedBody = -1;
 
@@ -87,6 +102,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         _time = time;
         _ttlMs = TimeSpan.FromDays(options.Limits.EnvelopeTtlDays).Ticks / TimeSpan.TicksPerMillisecond;
         _maxBatch = Math.Max(1, options.Storage.MaxBatch);
+        _dedupPerDevice = Math.Max(1, options.Limits.DedupPerDevice);
         using (var connection = database.Open())
         {
             // Bodies acked before the last stop that had not been deleted yet.
@@ -96,6 +112,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             command.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM envelopes";
             _lastSeq = (ulong)(long)command.ExecuteScalar()!;
             Recount(connection);
+            CountDedup(connection);
         }
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "parley-group-commit" };
         _writer.Start();
@@ -160,7 +177,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         {
             if (keys.Count > 0)
             {
-                var op = new ExpireDedupOp(keys);
+                var op = new DeleteDedupOp(keys, expired: true);
                 Enqueue(op);
                 await op.Done.Task;
             }
@@ -376,7 +393,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 {
                     _recountDue = false;
                     Recount(connection);
+                    CountDedup(connection);
                 }
+                StartTrimWhenDue();
                 if (committed.Count > 0)
                 {
                     _sink.OnCommitted(committed);
@@ -573,6 +592,126 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             // The next start deletes them instead.
             _logger.LogWarning(e, "Deleting {Count} acked envelope bodies at stop failed", _ackedBodies.Count);
         }
+    }
+
+    /// <summary>Sets the dedup row count of every sending device from the table (at open, and after a failed commit).</summary>
+    private void CountDedup(SqliteConnection connection)
+    {
+        _dedupRows.Clear();
+        long total = 0, excess = 0;
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT sender, COUNT(*) FROM dedup GROUP BY sender";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            int rows = reader.GetInt32(1);
+            _dedupRows[reader.GetInt64(0)] = rows;
+            total += rows;
+            excess += Math.Max(0, rows - _dedupPerDevice);
+        }
+        _dedupTotal = total;
+        Volatile.Write(ref _dedupExcess, excess);
+    }
+
+    /// <summary>Counts a dedup row the writer inserted.</summary>
+    private void DedupAdded(long sender)
+    {
+        ref int rows = ref CollectionsMarshal.GetValueRefOrAddDefault(_dedupRows, sender, out _);
+        rows++;
+        _dedupTotal++;
+        if (rows > _dedupPerDevice)
+        {
+            Volatile.Write(ref _dedupExcess, _dedupExcess + 1);
+        }
+    }
+
+    /// <summary>Deletes a dedup row on the writer: always when <paramref name="expired"/>, else only when its device is over the bound.</summary>
+    private void DeleteDedup(Statements s, byte[] messageId, long sender, bool expired)
+    {
+        ref int rows = ref CollectionsMarshal.GetValueRefOrNullRef(_dedupRows, sender);
+        bool over = !Unsafe.IsNullRef(ref rows) && rows > _dedupPerDevice;
+        if ((!expired && !over) || s.ExpireDedup.Bind(1, messageId).Bind(2, sender).Run() != 1 || Unsafe.IsNullRef(ref rows))
+        {
+            return;
+        }
+        rows--;
+        _dedupTotal--;
+        if (over)
+        {
+            Volatile.Write(ref _dedupExcess, _dedupExcess - 1);
+        }
+        if (rows == 0)
+        {
+            _dedupRows.Remove(sender);
+        }
+    }
+
+    /// <summary>Starts a trim walk when the rows beyond the per-device bound are an eighth of the table and none runs.</summary>
+    private void StartTrimWhenDue()
+    {
+        long excess = Volatile.Read(ref _dedupExcess);
+        if (excess > 0 && excess * 8 >= _dedupTotal && Interlocked.CompareExchange(ref _trimming, 1, 0) == 0)
+        {
+            _ = Task.Run(TrimDedupAsync);
+        }
+    }
+
+    /// <summary>
+    /// Walks the dedup table from where the last walk stopped (wrapping round once at most) until
+    /// no device is over the bound, handing each chunk of keys to the writer.
+    /// </summary>
+    private async Task TrimDedupAsync()
+    {
+        try
+        {
+            bool wrapped = false;
+            while (!_stopping && Volatile.Read(ref _dedupExcess) > 0)
+            {
+                var keys = ReadDedupKeys(_trimAfter);
+                if (keys.Count > 0)
+                {
+                    _trimAfter = keys[^1];
+                    var op = new DeleteDedupOp(keys, expired: false);
+                    Enqueue(op);
+                    await op.Done.Task;
+                }
+                if (keys.Count < ExpireChunk)
+                {
+                    _trimAfter = null; // through the table: the next chunk starts from the oldest row
+                    if (wrapped)
+                    {
+                        break;
+                    }
+                    wrapped = true;
+                }
+            }
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SqliteException)
+        {
+            _logger.LogWarning(e, "Trimming the dedup table stopped; the next commit starts it again");
+        }
+        finally
+        {
+            Volatile.Write(ref _trimming, 0);
+        }
+    }
+
+    /// <summary>Up to <see cref="ExpireChunk"/> dedup keys after <paramref name="after"/>, in key order, on a reader connection of its own.</summary>
+    private List<(byte[] MessageId, long Sender)> ReadDedupKeys((byte[] MessageId, long Sender)? after)
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT message_id, sender FROM dedup WHERE (message_id, sender) > ($id, $sender) ORDER BY message_id, sender LIMIT $n";
+        command.Parameters.AddWithValue("$id", after?.MessageId ?? []);
+        command.Parameters.AddWithValue("$sender", after?.Sender ?? long.MinValue);
+        command.Parameters.AddWithValue("$n", ExpireChunk);
+        using var reader = command.ExecuteReader();
+        var keys = new List<(byte[], long)>(ExpireChunk);
+        while (reader.Read())
+        {
+            keys.Add(((byte[])reader[0], reader.GetInt64(1)));
+        }
+        return keys;
     }
 
     /// <summary>Sets every device's tally and the shared bodies' row counts from the queue table (at open, and after expiry deleted rows).</summary>
@@ -851,6 +990,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 {
                     return;
                 }
+                store.DedupAdded(dedup.SenderDeviceKey);
             }
             if (group is not null)
             {
@@ -920,7 +1060,8 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         public override void Fail(Exception e) => Done.TrySetException(e);
     }
 
-    private sealed class ExpireDedupOp(List<(byte[] MessageId, long Sender)> keys) : WriteOp
+    /// <summary>Deletes dedup rows by key: expired ones, or (from the trim walk) those of devices over the bound.</summary>
+    private sealed class DeleteDedupOp(List<(byte[] MessageId, long Sender)> keys, bool expired) : WriteOp
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -928,7 +1069,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         {
             foreach (var (messageId, sender) in keys)
             {
-                s.ExpireDedup.Bind(1, messageId).Bind(2, sender).Run();
+                store.DeleteDedup(s, messageId, sender, expired);
             }
         }
 
