@@ -90,6 +90,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private long _dedupExcess;
     private int _trimming;
     private (byte[] MessageId, long Sender)? _trimAfter;
+    // The walk's next chunk: the writer takes it ahead of the queued operations, so a backlog of
+    // sends (which is when the table grows fastest) does not hold the trimming back.
+    private volatile DeleteDedupOp? _trimOp;
 
     /// <summary>The envelopes.device of a body shared by several queue rows (no device key is negative).</summary>
     private const long SharedBody = -1;
@@ -306,6 +309,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         {
             op.Fail(new ObjectDisposedException(nameof(SqliteMessageStore)));
         }
+        Interlocked.Exchange(ref _trimOp, null)?.Fail(new ObjectDisposedException(nameof(SqliteMessageStore)));
         return ValueTask.CompletedTask;
     }
 
@@ -326,14 +330,14 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     /// </summary>
     private bool WaitForOps()
     {
-        while (_ops.IsEmpty)
+        while (_ops.IsEmpty && _trimOp is null)
         {
             if (_stopping)
             {
                 return false;
             }
             _opsWaiting.Reset();
-            if (_ops.IsEmpty && !_stopping)
+            if (_ops.IsEmpty && _trimOp is null && !_stopping)
             {
                 if (_ackedBodies.Count == 0)
                 {
@@ -365,6 +369,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             lastCommitStart = Stopwatch.GetTimestamp();
             batch.Clear();
             committed.Clear();
+            if (Interlocked.Exchange(ref _trimOp, null) is { } trim)
+            {
+                batch.Add(trim);
+            }
             while (batch.Count < _maxBatch && _ops.TryDequeue(out var op))
             {
                 batch.Add(op);
@@ -672,7 +680,12 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 {
                     _trimAfter = keys[^1];
                     var op = new DeleteDedupOp(keys, expired: false);
-                    Enqueue(op);
+                    _trimOp = op;
+                    _opsWaiting.Set();
+                    if (_stopping && Interlocked.Exchange(ref _trimOp, null) is { } unclaimed)
+                    {
+                        unclaimed.Fail(new ObjectDisposedException(nameof(SqliteMessageStore)));
+                    }
                     await op.Done.Task;
                 }
                 if (keys.Count < ExpireChunk)
