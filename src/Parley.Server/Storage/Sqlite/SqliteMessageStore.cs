@@ -80,16 +80,21 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 
     // Dedup rows per sending device (writer thread only), and how many rows in all are beyond
     // DedupPerDevice for their device (read by the trim walk). The walk reads the table in key
-    // order (message ids are UUIDv7, so oldest first) from where it last stopped and hands the
-    // keys to the writer, which deletes those of devices over the bound; it starts once the
-    // excess is an eighth of the table, so a walk reads at most about eight rows per row it
-    // deletes, and rows stay in time order, appended at the right edge and deleted from the left.
+    // order from the start (message ids are UUIDv7, so each device's oldest first) and hands the
+    // keys to the writer, which deletes those of devices still over the bound: so a device loses
+    // its oldest rows and keeps its latest. It starts once the excess is an eighth of the table,
+    // so a walk reads at most about eight rows per row it deletes, and rows stay in time order,
+    // appended at the right edge and deleted from the left. Rows younger than DedupMinAgeMs are
+    // never trimmed: a walk cannot tell a row inserted behind it (ids of one millisecond are in
+    // random order) from an old one, and a client's immediate resends must always be recognised.
     private readonly Dictionary<long, int> _dedupRows = [];
     private readonly int _dedupPerDevice;
     private long _dedupTotal;
     private long _dedupExcess;
     private int _trimming;
-    private (byte[] MessageId, long Sender)? _trimAfter;
+    // Set by a commit that found a trim due while a walk ran: the walk then makes another pass.
+    private int _trimAgain;
+    private const long DedupMinAgeMs = 60_000;
     // The walk's next chunk: the writer takes it ahead of the queued operations, so a backlog of
     // sends (which is when the table grows fastest) does not hold the trimming back.
     private volatile DeleteDedupOp? _trimOp;
@@ -658,46 +663,35 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private void StartTrimWhenDue()
     {
         long excess = Volatile.Read(ref _dedupExcess);
-        if (excess > 0 && excess * 8 >= _dedupTotal && Interlocked.CompareExchange(ref _trimming, 1, 0) == 0)
+        if (excess <= 0 || excess * 8 < _dedupTotal)
+        {
+            return;
+        }
+        if (Interlocked.CompareExchange(ref _trimming, 1, 0) == 0)
         {
             _ = Task.Run(TrimDedupAsync);
+        }
+        else
+        {
+            Volatile.Write(ref _trimAgain, 1);
         }
     }
 
     /// <summary>
-    /// Walks the dedup table from where the last walk stopped (wrapping round once at most) until
-    /// no device is over the bound, handing each chunk of keys to the writer.
+    /// Walks the dedup table in key order from its start until no device is over the bound,
+    /// handing each chunk of keys old enough to trim to the writer; walks again from the start
+    /// while commits asked for it during the walk.
     /// </summary>
     private async Task TrimDedupAsync()
     {
         try
         {
-            bool wrapped = false;
-            while (!_stopping && Volatile.Read(ref _dedupExcess) > 0)
+            do
             {
-                var keys = ReadDedupKeys(_trimAfter);
-                if (keys.Count > 0)
-                {
-                    _trimAfter = keys[^1];
-                    var op = new DeleteDedupOp(keys, expired: false);
-                    _trimOp = op;
-                    _opsWaiting.Set();
-                    if (_stopping && Interlocked.Exchange(ref _trimOp, null) is { } unclaimed)
-                    {
-                        unclaimed.Fail(new ObjectDisposedException(nameof(SqliteMessageStore)));
-                    }
-                    await op.Done.Task;
-                }
-                if (keys.Count < ExpireChunk)
-                {
-                    _trimAfter = null; // through the table: the next chunk starts from the oldest row
-                    if (wrapped)
-                    {
-                        break;
-                    }
-                    wrapped = true;
-                }
+                Volatile.Write(ref _trimAgain, 0);
+                await TrimPassAsync();
             }
+            while (!_stopping && Volatile.Read(ref _trimAgain) == 1);
         }
         catch (Exception e) when (e is ObjectDisposedException or SqliteException)
         {
@@ -709,22 +703,61 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         }
     }
 
-    /// <summary>Up to <see cref="ExpireChunk"/> dedup keys after <paramref name="after"/>, in key order, on a reader connection of its own.</summary>
-    private List<(byte[] MessageId, long Sender)> ReadDedupKeys((byte[] MessageId, long Sender)? after)
+    private async Task TrimPassAsync()
+    {
+        long youngFrom = _time.GetUtcNow().ToUnixTimeMilliseconds() - DedupMinAgeMs;
+        (byte[] MessageId, long Sender)? after = null;
+        while (!_stopping && Volatile.Read(ref _dedupExcess) > 0)
+        {
+            var (keys, last, read) = ReadDedupKeys(after, youngFrom);
+            after = last;
+            if (keys.Count > 0)
+            {
+                var op = new DeleteDedupOp(keys, expired: false);
+                _trimOp = op;
+                _opsWaiting.Set();
+                if (_stopping && Interlocked.Exchange(ref _trimOp, null) is { } unclaimed)
+                {
+                    unclaimed.Fail(new ObjectDisposedException(nameof(SqliteMessageStore)));
+                }
+                await op.Done.Task;
+            }
+            if (read < ExpireChunk)
+            {
+                break; // through the table
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads up to <see cref="ExpireChunk"/> dedup rows after <paramref name="after"/>, in key order,
+    /// on a reader connection of its own: the keys of those stored before <paramref name="youngFrom"/>,
+    /// the last key read, and how many rows were read.
+    /// </summary>
+    private (List<(byte[] MessageId, long Sender)> Keys, (byte[] MessageId, long Sender)? Last, int Read) ReadDedupKeys(
+        (byte[] MessageId, long Sender)? after, long youngFrom)
     {
         using var connection = _database.Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT message_id, sender FROM dedup WHERE (message_id, sender) > ($id, $sender) ORDER BY message_id, sender LIMIT $n";
+        command.CommandText = "SELECT message_id, sender, at FROM dedup WHERE (message_id, sender) > ($id, $sender) ORDER BY message_id, sender LIMIT $n";
         command.Parameters.AddWithValue("$id", after?.MessageId ?? []);
         command.Parameters.AddWithValue("$sender", after?.Sender ?? long.MinValue);
         command.Parameters.AddWithValue("$n", ExpireChunk);
         using var reader = command.ExecuteReader();
-        var keys = new List<(byte[], long)>(ExpireChunk);
+        var keys = new List<(byte[], long)>();
+        (byte[], long)? last = after;
+        int read = 0;
         while (reader.Read())
         {
-            keys.Add(((byte[])reader[0], reader.GetInt64(1)));
+            read++;
+            var key = ((byte[])reader[0], reader.GetInt64(1));
+            last = key;
+            if (reader.GetInt64(2) < youngFrom)
+            {
+                keys.Add(key);
+            }
         }
-        return keys;
+        return (keys, last, read);
     }
 
     /// <summary>Sets every device's tally and the shared bodies' row counts from the queue table (at open, and after expiry deleted rows).</summary>
