@@ -4,7 +4,7 @@
 # Env: PROFILE_DELAY (s before recording, default 12: registration + connect + warm-up),
 #      PROFILE_SECONDS (default 10), PROFILE_OUT (folder, default /tmp/parley-profile),
 #      PROFILE_GC=1 to record allocations and GC pauses with dotnet-trace instead of perf
-#      (dotnet tool install -g dotnet-trace), summarized by the bench's gc-report verb.
+#      (scripts/install-profiling-tools.sh installs it), summarized by the bench's gc-report verb.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"

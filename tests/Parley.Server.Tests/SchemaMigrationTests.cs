@@ -2,6 +2,9 @@ using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using Parley.Protocol;
 using Parley.Server.Accounts;
+using Parley.Server.Configuration;
+using Parley.Server.Contacts;
+using Parley.Server.Storage.Sqlite;
 
 namespace Parley.Server.Tests;
 
@@ -96,6 +99,31 @@ public sealed class SchemaMigrationTests : IDisposable
         await using var again = await RawClient.ConnectAsync(fx.Server, Credentials("bob"));
         var next = await again.ReceiveAsync(f => f.BodyCase is ServerFrame.BodyOneofCase.QueueEmpty or ServerFrame.BodyOneofCase.Envelope);
         Assert.Equal(ServerFrame.BodyOneofCase.QueueEmpty, next.BodyCase);
+    }
+
+    [Fact]
+    public void Contact_edges_of_the_keyed_contacts_table_are_kept_when_it_becomes_append_only()
+    {
+        using (var old = new SqliteConnection($"Data Source={Path.Combine(_dir, "parley.db")};Pooling=False"))
+        {
+            old.Open();
+            // The contacts table and index of ab07452 (one row per edge, keyed, indexed by recipient).
+            Run(old, "PRAGMA journal_mode=WAL;" +
+                "CREATE TABLE contacts (sender INTEGER NOT NULL, recipient INTEGER NOT NULL, PRIMARY KEY (sender, recipient)) WITHOUT ROWID;" +
+                "CREATE INDEX contacts_by_recipient ON contacts(recipient, sender);" +
+                "INSERT INTO contacts(sender, recipient) VALUES (1, 2), (2, 1), (3, 1);");
+        }
+        SqliteConnection.ClearAllPools();
+
+        var database = new SqliteDatabase(_dir, new StorageOptions());
+        var edges = new SqliteContactStore(database).LoadEdges().Order().ToList();
+        Assert.Equal([(1L, 2L), (2L, 1L), (3L, 1L)], edges);
+        var book = new ContactBook(new SqliteContactStore(database));
+        Assert.True(book.HasWritten(3, 1));
+        Assert.False(book.HasWritten(1, 3));
+        Assert.False(book.RecordWrite(1, 2)); // already an edge: nothing more to store
+        using var connection = database.Open();
+        Assert.Equal(0, QueueStoreFolder.Scalar(connection, "SELECT count(*) FROM sqlite_master WHERE name IN ('contacts', 'contacts_by_recipient')"));
     }
 
     private static DeviceCredentials Credentials(string user) => new(user, 1, user + "-password");

@@ -104,6 +104,15 @@ public sealed class LimitOptions
     /// <summary>Days a (sender device, message id) is remembered for dedup; resends after that are deduped by clients.</summary>
     public int DedupDays { get; set; } = 7;
 
+    /// <summary>
+    /// Latest message ids remembered per sending device, within <see cref="DedupDays"/>: the dedup
+    /// table is bounded by devices, not traffic. A client resends only sends it has no SENT for,
+    /// which are among its latest (the SDK has one in flight at a time), so 256 leaves a wide
+    /// margin; it is also how far back a READ may name a peer device's messages (a few days of a
+    /// busy person's sends). About 12 KB of database per device that sent that many.
+    /// </summary>
+    public int DedupPerDevice { get; set; } = 256;
+
     /// <summary>Prekey bundle fetches per minute per requesting account: enough to start many chats, too few to drain others' one-time prekeys.</summary>
     public int BundleFetchesPerMinute { get; set; } = 60;
 

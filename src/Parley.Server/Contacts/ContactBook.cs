@@ -7,24 +7,34 @@ namespace Parley.Server.Contacts;
 /// Who has written to whom: an edge (A, B) exists once A has sent B a message. Typing is allowed
 /// between conversation peers (an edge either way), presence follows the watched user's setting
 /// (by default only users the watched user has written to), and a send along a missing edge is a
-/// new contact. Checks are in-memory lookups: an account's edges are loaded from the store the
-/// first time it is asked about (one read per account per process); a new edge is added in memory
-/// at once and made durable by the message store in the same group commit as the message that
-/// made it (see <see cref="Messaging.DedupKey.NewContact"/>), so no send waits for an extra write.
+/// new contact. Checks are in-memory lookups: every stored edge is read once, on first use (one
+/// scan per process); a new edge is added in memory at once and made durable by the message store
+/// in the same group commit as the message that made it (see
+/// <see cref="Messaging.DedupKey.NewContact"/>), so no send waits for an extra write. Presence
+/// settings are read per account, the first time it is asked about.
 /// </summary>
 public sealed class ContactBook(IContactStore store)
 {
-    private readonly ConcurrentDictionary<(long Sender, long Recipient), byte> _edges = new();
-    // Accounts whose stored edges are in _edges, with their presence setting. Edges are never
-    // dropped from memory, so an edge added before its account was loaded is still seen after.
-    private readonly ConcurrentDictionary<long, PresenceVisibility> _loaded = new();
+    // Per sender, the accounts it has written to: a plain hash set of account ids per account
+    // (about 20 bytes an edge, nothing allocated per new edge beyond the set's own growth) rather
+    // than one node per edge in a shared table. Each set is guarded by locking it.
+    private readonly ConcurrentDictionary<long, HashSet<long>> _writtenTo = new();
+    private readonly ConcurrentDictionary<long, PresenceVisibility> _visibility = new();
     private readonly Lock _loadLock = new();
+    private volatile bool _edgesLoaded;
 
     /// <summary>Whether <paramref name="sender"/> has ever sent <paramref name="recipient"/> a message.</summary>
     public bool HasWritten(long sender, long recipient)
     {
-        EnsureLoaded(sender);
-        return _edges.ContainsKey((sender, recipient));
+        EnsureEdgesLoaded();
+        if (!_writtenTo.TryGetValue(sender, out var set))
+        {
+            return false;
+        }
+        lock (set)
+        {
+            return set.Contains(recipient);
+        }
     }
 
     /// <summary>Whether the two accounts have a conversation: either has written to the other (or they are one account).</summary>
@@ -32,30 +42,27 @@ public sealed class ContactBook(IContactStore store)
 
     /// <summary>
     /// Records in memory that <paramref name="sender"/> wrote to <paramref name="recipient"/>; true
-    /// when this is the first time, and the caller must then have the edge stored.
+    /// exactly once per edge (the first time), and the caller must then have the edge stored.
     /// </summary>
     public bool RecordWrite(long sender, long recipient)
     {
-        if (sender == recipient || HasWritten(sender, recipient))
+        if (sender == recipient)
         {
             return false;
         }
-        return _edges.TryAdd((sender, recipient), 0);
+        EnsureEdgesLoaded();
+        return Add(sender, recipient);
     }
 
     /// <summary>The account's presence setting.</summary>
-    public PresenceVisibility VisibilityOf(long account)
-    {
-        EnsureLoaded(account);
-        return _loaded[account];
-    }
+    public PresenceVisibility VisibilityOf(long account) =>
+        _visibility.TryGetValue(account, out var visibility) ? visibility : _visibility.GetOrAdd(account, store.LoadVisibility);
 
     /// <summary>Changes the account's presence setting, durably.</summary>
     public void SetVisibility(long account, PresenceVisibility visibility)
     {
-        EnsureLoaded(account);
         store.SaveVisibility(account, visibility);
-        _loaded[account] = visibility;
+        _visibility[account] = visibility;
     }
 
     /// <summary>Whether <paramref name="watcher"/> may see <paramref name="user"/>'s presence and last seen.</summary>
@@ -66,23 +73,34 @@ public sealed class ContactBook(IContactStore store)
         _ => false,
     };
 
-    private void EnsureLoaded(long account)
+    private bool Add(long sender, long recipient)
     {
-        if (_loaded.ContainsKey(account))
+        var set = _writtenTo.GetOrAdd(sender, static _ => []);
+        lock (set)
+        {
+            return set.Add(recipient);
+        }
+    }
+
+    private void EnsureEdgesLoaded()
+    {
+        if (_edgesLoaded)
         {
             return;
         }
         lock (_loadLock)
         {
-            if (_loaded.ContainsKey(account))
+            if (_edgesLoaded)
             {
                 return;
             }
-            foreach (var edge in store.LoadEdges(account))
+            // An edge recorded before the load (none can be: every caller loads first) or stored
+            // twice is simply seen again: Add ignores it.
+            foreach (var (sender, recipient) in store.LoadEdges())
             {
-                _edges.TryAdd(edge, 0);
+                Add(sender, recipient);
             }
-            _loaded[account] = store.LoadVisibility(account);
+            _edgesLoaded = true;
         }
     }
 }

@@ -136,7 +136,7 @@ public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts
         var sent = store.SentTo(peer.Id, -group.Row, read.MessageIds);
         if (sent.Count == 0)
         {
-            return MessageRouter.Fail(ErrorCode.NotFound, $"none of these ids is a message {peer.User} sent this group in the last {_limits.DedupDays} days");
+            return MessageRouter.Fail(ErrorCode.NotFound, $"none of these ids is a message {peer.User} sent this group recently (the last {_limits.DedupPerDevice} of each of its devices, within {_limits.DedupDays} days)");
         }
         var receipts = new List<QueuedEnvelope>();
         AddReceipts(receipts, reader, readerDevice, peer, group.Id, sent);

@@ -158,7 +158,7 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         if (sent.Count == 0)
         {
             metrics.Refused(LimitKind.ReadUnknown);
-            return Fail(ErrorCode.NotFound, $"none of these ids is a message {peer.User} sent you in the last {_limits.DedupDays} days");
+            return Fail(ErrorCode.NotFound, $"none of these ids is a message {peer.User} sent you recently (the last {_limits.DedupPerDevice} of each of its devices, within {_limits.DedupDays} days)");
         }
         var receipts = new List<QueuedEnvelope>();
         AddReceipts(receipts, EnvelopeKind.ReadReceipt, reader, readerDevice, peer, reader.User, sent);

@@ -6,20 +6,18 @@ namespace Parley.Server.Storage.Sqlite;
 /// <summary>Contact edges and presence settings in the embedded database.</summary>
 public sealed class SqliteContactStore(SqliteDatabase database) : IContactStore
 {
-    public IReadOnlyList<(long Sender, long Recipient)> LoadEdges(long account)
+    public IEnumerable<(long Sender, long Recipient)> LoadEdges()
     {
         using var connection = database.Open();
         using var command = connection.CreateCommand();
-        // Both directions: the primary key serves the first half, contacts_by_recipient the second.
-        command.CommandText = "SELECT sender, recipient FROM contacts WHERE sender = $a UNION ALL SELECT sender, recipient FROM contacts WHERE recipient = $a";
-        command.Parameters.AddWithValue("$a", account);
+        // One scan of an append-only table: edges are written in arrival order (no index to keep),
+        // so a commit full of new edges dirties the table's last page, not one random page each.
+        command.CommandText = "SELECT sender, recipient FROM contact_edges";
         using var reader = command.ExecuteReader();
-        var edges = new List<(long, long)>();
         while (reader.Read())
         {
-            edges.Add((reader.GetInt64(0), reader.GetInt64(1)));
+            yield return (reader.GetInt64(0), reader.GetInt64(1));
         }
-        return edges;
     }
 
     public PresenceVisibility LoadVisibility(long account)

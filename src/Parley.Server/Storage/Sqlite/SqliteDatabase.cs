@@ -126,6 +126,11 @@ public sealed class SqliteDatabase
                 Execute(connection, "ALTER TABLE queue ADD COLUMN size INTEGER NOT NULL DEFAULT 0;" +
                     "UPDATE queue SET size = (SELECT length(body) FROM envelopes WHERE envelopes.seq = queue.seq);");
             }
+            // Contact edges were a keyed table with an index by recipient until the append-only one.
+            if (TableExists(connection, "contacts"))
+            {
+                Execute(connection, "INSERT INTO contact_edges(sender, recipient) SELECT sender, recipient FROM contacts; DROP TABLE contacts;");
+            }
             Execute(connection, "COMMIT;");
         }
         catch
@@ -160,7 +165,9 @@ public sealed class SqliteDatabase
     // Dedup is keyed message id first: ids are UUIDv7, so new rows also land at the right edge.
     // Its recipient (account id) lets a READ be checked against what the peer really sent the
     // reader; queue.size (body bytes) keeps the per-device queue byte count exact on ack.
-    // contacts holds one row per (sender, recipient) pair that has exchanged a message.
+    // contact_edges holds a row per (sender, recipient) pair that has exchanged a message, in
+    // arrival order and without an index: the server reads it whole once and keeps it in memory,
+    // and an append touches the last page only (a keyed table took a random page per new edge).
     // A group message's body is one envelopes row with device -1 and a queue row per member
     // device under its seq; groups and group_members hold membership and roles only.
     private const string Schema = """
@@ -204,12 +211,10 @@ public sealed class SqliteDatabase
             recipient INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (message_id, sender)
         ) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS contacts (
+        CREATE TABLE IF NOT EXISTS contact_edges (
             sender INTEGER NOT NULL,
-            recipient INTEGER NOT NULL,
-            PRIMARY KEY (sender, recipient)
-        ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS contacts_by_recipient ON contacts(recipient, sender);
+            recipient INTEGER NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS groups (
             row INTEGER PRIMARY KEY,
             id BLOB NOT NULL UNIQUE,

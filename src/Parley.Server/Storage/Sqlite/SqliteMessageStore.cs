@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Google.Protobuf;
 using System.Buffers;
 using Microsoft.Data.Sqlite;
@@ -76,6 +78,27 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     // and read by the writer thread only. A seq not here has at most one queue row.
     private readonly Dictionary<ulong, int> _sharedRows = new();
 
+    // Dedup rows per sending device (writer thread only), and how many rows in all are beyond
+    // DedupPerDevice for their device (read by the trim walk). The walk reads the table in key
+    // order from the start (message ids are UUIDv7, so each device's oldest first) and hands the
+    // keys to the writer, which deletes those of devices still over the bound: so a device loses
+    // its oldest rows and keeps its latest. It starts once the excess is an eighth of the table,
+    // so a walk reads at most about eight rows per row it deletes, and rows stay in time order,
+    // appended at the right edge and deleted from the left. Rows younger than DedupMinAgeMs are
+    // never trimmed: a walk cannot tell a row inserted behind it (ids of one millisecond are in
+    // random order) from an old one, and a client's immediate resends must always be recognised.
+    private readonly Dictionary<long, int> _dedupRows = [];
+    private readonly int _dedupPerDevice;
+    private long _dedupTotal;
+    private long _dedupExcess;
+    private int _trimming;
+    // Set by a commit that found a trim due while a walk ran: the walk then makes another pass.
+    private int _trimAgain;
+    private const long DedupMinAgeMs = 60_000;
+    // The walk's next chunk: the writer takes it ahead of the queued operations, so a backlog of
+    // sends (which is when the table grows fastest) does not hold the trimming back.
+    private volatile DeleteDedupOp? _trimOp;
+
     /// <summary>The envelopes.device of a body shared by several queue rows (no device key is negative).</summary>
     private const long SharedBody = -1;
 
@@ -87,6 +110,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         _time = time;
         _ttlMs = TimeSpan.FromDays(options.Limits.EnvelopeTtlDays).Ticks / TimeSpan.TicksPerMillisecond;
         _maxBatch = Math.Max(1, options.Storage.MaxBatch);
+        _dedupPerDevice = Math.Max(1, options.Limits.DedupPerDevice);
         using (var connection = database.Open())
         {
             // Bodies acked before the last stop that had not been deleted yet.
@@ -96,6 +120,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             command.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM envelopes";
             _lastSeq = (ulong)(long)command.ExecuteScalar()!;
             Recount(connection);
+            CountDedup(connection);
         }
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "parley-group-commit" };
         _writer.Start();
@@ -160,7 +185,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         {
             if (keys.Count > 0)
             {
-                var op = new ExpireDedupOp(keys);
+                var op = new DeleteDedupOp(keys, expired: true);
                 Enqueue(op);
                 await op.Done.Task;
             }
@@ -289,6 +314,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         {
             op.Fail(new ObjectDisposedException(nameof(SqliteMessageStore)));
         }
+        Interlocked.Exchange(ref _trimOp, null)?.Fail(new ObjectDisposedException(nameof(SqliteMessageStore)));
         return ValueTask.CompletedTask;
     }
 
@@ -309,14 +335,14 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     /// </summary>
     private bool WaitForOps()
     {
-        while (_ops.IsEmpty)
+        while (_ops.IsEmpty && _trimOp is null)
         {
             if (_stopping)
             {
                 return false;
             }
             _opsWaiting.Reset();
-            if (_ops.IsEmpty && !_stopping)
+            if (_ops.IsEmpty && _trimOp is null && !_stopping)
             {
                 if (_ackedBodies.Count == 0)
                 {
@@ -348,6 +374,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             lastCommitStart = Stopwatch.GetTimestamp();
             batch.Clear();
             committed.Clear();
+            if (Interlocked.Exchange(ref _trimOp, null) is { } trim)
+            {
+                batch.Add(trim);
+            }
             while (batch.Count < _maxBatch && _ops.TryDequeue(out var op))
             {
                 batch.Add(op);
@@ -376,7 +406,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 {
                     _recountDue = false;
                     Recount(connection);
+                    CountDedup(connection);
                 }
+                StartTrimWhenDue();
                 if (committed.Count > 0)
                 {
                     _sink.OnCommitted(committed);
@@ -575,6 +607,159 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         }
     }
 
+    /// <summary>Sets the dedup row count of every sending device from the table (at open, and after a failed commit).</summary>
+    private void CountDedup(SqliteConnection connection)
+    {
+        _dedupRows.Clear();
+        long total = 0, excess = 0;
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT sender, COUNT(*) FROM dedup GROUP BY sender";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            int rows = reader.GetInt32(1);
+            _dedupRows[reader.GetInt64(0)] = rows;
+            total += rows;
+            excess += Math.Max(0, rows - _dedupPerDevice);
+        }
+        _dedupTotal = total;
+        Volatile.Write(ref _dedupExcess, excess);
+    }
+
+    /// <summary>Counts a dedup row the writer inserted.</summary>
+    private void DedupAdded(long sender)
+    {
+        ref int rows = ref CollectionsMarshal.GetValueRefOrAddDefault(_dedupRows, sender, out _);
+        rows++;
+        _dedupTotal++;
+        if (rows > _dedupPerDevice)
+        {
+            Volatile.Write(ref _dedupExcess, _dedupExcess + 1);
+        }
+    }
+
+    /// <summary>Deletes a dedup row on the writer: always when <paramref name="expired"/>, else only when its device is over the bound.</summary>
+    private void DeleteDedup(Statements s, byte[] messageId, long sender, bool expired)
+    {
+        ref int rows = ref CollectionsMarshal.GetValueRefOrNullRef(_dedupRows, sender);
+        bool over = !Unsafe.IsNullRef(ref rows) && rows > _dedupPerDevice;
+        if ((!expired && !over) || s.ExpireDedup.Bind(1, messageId).Bind(2, sender).Run() != 1 || Unsafe.IsNullRef(ref rows))
+        {
+            return;
+        }
+        rows--;
+        _dedupTotal--;
+        if (over)
+        {
+            Volatile.Write(ref _dedupExcess, _dedupExcess - 1);
+        }
+        if (rows == 0)
+        {
+            _dedupRows.Remove(sender);
+        }
+    }
+
+    /// <summary>Starts a trim walk when the rows beyond the per-device bound are an eighth of the table and none runs.</summary>
+    private void StartTrimWhenDue()
+    {
+        long excess = Volatile.Read(ref _dedupExcess);
+        if (excess <= 0 || excess * 8 < _dedupTotal)
+        {
+            return;
+        }
+        if (Interlocked.CompareExchange(ref _trimming, 1, 0) == 0)
+        {
+            _ = Task.Run(TrimDedupAsync);
+        }
+        else
+        {
+            Volatile.Write(ref _trimAgain, 1);
+        }
+    }
+
+    /// <summary>
+    /// Walks the dedup table in key order from its start until no device is over the bound,
+    /// handing each chunk of keys old enough to trim to the writer; walks again from the start
+    /// while commits asked for it during the walk.
+    /// </summary>
+    private async Task TrimDedupAsync()
+    {
+        try
+        {
+            do
+            {
+                Volatile.Write(ref _trimAgain, 0);
+                await TrimPassAsync();
+            }
+            while (!_stopping && Volatile.Read(ref _trimAgain) == 1);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SqliteException)
+        {
+            _logger.LogWarning(e, "Trimming the dedup table stopped; the next commit starts it again");
+        }
+        finally
+        {
+            Volatile.Write(ref _trimming, 0);
+        }
+    }
+
+    private async Task TrimPassAsync()
+    {
+        long youngFrom = _time.GetUtcNow().ToUnixTimeMilliseconds() - DedupMinAgeMs;
+        (byte[] MessageId, long Sender)? after = null;
+        while (!_stopping && Volatile.Read(ref _dedupExcess) > 0)
+        {
+            var (keys, last, read) = ReadDedupKeys(after, youngFrom);
+            after = last;
+            if (keys.Count > 0)
+            {
+                var op = new DeleteDedupOp(keys, expired: false);
+                _trimOp = op;
+                _opsWaiting.Set();
+                if (_stopping && Interlocked.Exchange(ref _trimOp, null) is { } unclaimed)
+                {
+                    unclaimed.Fail(new ObjectDisposedException(nameof(SqliteMessageStore)));
+                }
+                await op.Done.Task;
+            }
+            if (read < ExpireChunk)
+            {
+                break; // through the table
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads up to <see cref="ExpireChunk"/> dedup rows after <paramref name="after"/>, in key order,
+    /// on a reader connection of its own: the keys of those stored before <paramref name="youngFrom"/>,
+    /// the last key read, and how many rows were read.
+    /// </summary>
+    private (List<(byte[] MessageId, long Sender)> Keys, (byte[] MessageId, long Sender)? Last, int Read) ReadDedupKeys(
+        (byte[] MessageId, long Sender)? after, long youngFrom)
+    {
+        using var connection = _database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT message_id, sender, at FROM dedup WHERE (message_id, sender) > ($id, $sender) ORDER BY message_id, sender LIMIT $n";
+        command.Parameters.AddWithValue("$id", after?.MessageId ?? []);
+        command.Parameters.AddWithValue("$sender", after?.Sender ?? long.MinValue);
+        command.Parameters.AddWithValue("$n", ExpireChunk);
+        using var reader = command.ExecuteReader();
+        var keys = new List<(byte[], long)>();
+        (byte[], long)? last = after;
+        int read = 0;
+        while (reader.Read())
+        {
+            read++;
+            var key = ((byte[])reader[0], reader.GetInt64(1));
+            last = key;
+            if (reader.GetInt64(2) < youngFrom)
+            {
+                keys.Add(key);
+            }
+        }
+        return (keys, last, read);
+    }
+
     /// <summary>Sets every device's tally and the shared bodies' row counts from the queue table (at open, and after expiry deleted rows).</summary>
     private void Recount(SqliteConnection connection)
     {
@@ -713,7 +898,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     {
         public readonly RawStatement Insert = new(connection.Handle!, "INSERT INTO envelopes(device, seq, expires, body) VALUES (?1, ?2, ?3, ?4)");
         public readonly RawStatement Dedup = new(connection.Handle!, "INSERT OR IGNORE INTO dedup(sender, message_id, at, recipient) VALUES (?1, ?2, ?3, ?4)");
-        public readonly RawStatement AddContact = new(connection.Handle!, "INSERT OR IGNORE INTO contacts(sender, recipient) VALUES (?1, ?2)");
+        public readonly RawStatement AddContact = new(connection.Handle!, "INSERT INTO contact_edges(sender, recipient) VALUES (?1, ?2)");
         public readonly RawStatement Enqueue = new(connection.Handle!, "INSERT INTO queue(device, seq, size) VALUES (?1, ?2, ?3)");
         public readonly RawStatement Dequeue = new(connection.Handle!, "DELETE FROM queue WHERE seq = ?1 AND device = ?2 RETURNING size");
         public readonly RawStatement DeleteBodies = new(connection.Handle!, "DELETE FROM envelopes WHERE seq BETWEEN ?1 AND ?2");
@@ -851,6 +1036,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 {
                     return;
                 }
+                store.DedupAdded(dedup.SenderDeviceKey);
             }
             if (group is not null)
             {
@@ -920,7 +1106,8 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         public override void Fail(Exception e) => Done.TrySetException(e);
     }
 
-    private sealed class ExpireDedupOp(List<(byte[] MessageId, long Sender)> keys) : WriteOp
+    /// <summary>Deletes dedup rows by key: expired ones, or (from the trim walk) those of devices over the bound.</summary>
+    private sealed class DeleteDedupOp(List<(byte[] MessageId, long Sender)> keys, bool expired) : WriteOp
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -928,7 +1115,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         {
             foreach (var (messageId, sender) in keys)
             {
-                s.ExpireDedup.Bind(1, messageId).Bind(2, sender).Run();
+                store.DeleteDedup(s, messageId, sender, expired);
             }
         }
 
