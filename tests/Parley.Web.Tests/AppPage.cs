@@ -1,0 +1,75 @@
+using Microsoft.Playwright;
+
+namespace Parley.Web.Tests;
+
+/// <summary>
+/// One browser tab on the app, collecting every console error and content-security-policy
+/// violation so a test can assert there were none.
+/// </summary>
+public sealed class AppPage : IAsyncDisposable
+{
+    private readonly IBrowserContext _context;
+    private readonly List<string> _errors = [];
+
+    private AppPage(IBrowserContext context, IPage page)
+    {
+        _context = context;
+        Page = page;
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                lock (_errors)
+                {
+                    _errors.Add(message.Text);
+                }
+            }
+        };
+        page.PageError += (_, error) =>
+        {
+            lock (_errors)
+            {
+                _errors.Add(error);
+            }
+        };
+    }
+
+    /// <summary>The tab.</summary>
+    public IPage Page { get; }
+
+    /// <summary>The browser context (its own storage): another person's browser.</summary>
+    public IBrowserContext Context => _context;
+
+    /// <summary>Console errors and uncaught exceptions so far.</summary>
+    public IReadOnlyList<string> Errors
+    {
+        get
+        {
+            lock (_errors)
+            {
+                return [.. _errors];
+            }
+        }
+    }
+
+    /// <summary>Opens the app in a fresh context and waits until it has started (past "Loading").</summary>
+    public static async Task<AppPage> OpenAsync(WebAppFixture app, bool phone = false)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var context = await app.Browser.NewContextAsync(phone);
+        var page = await context.NewPageAsync();
+        var tab = new AppPage(context, page);
+        await page.GotoAsync(app.Server.BaseUri.ToString());
+        await tab.StartedAsync();
+        return tab;
+    }
+
+    /// <summary>Waits until the app shows a screen other than the starting one.</summary>
+    public async Task StartedAsync() =>
+        await Page.Locator(".app[data-screen]:not([data-screen='Starting'])").WaitForAsync();
+
+    /// <summary>The screen shown (the AppScreen name).</summary>
+    public Task<string?> ScreenAsync() => Page.Locator(".app").GetAttributeAsync("data-screen");
+
+    public async ValueTask DisposeAsync() => await _context.CloseAsync();
+}
