@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Parley.Client.Connection;
 using Parley.Client.Encryption;
 using Parley.Client.Events;
+using Parley.Client.Receiving;
 using Parley.Client.Storage;
 using Parley.Crypto;
 using Parley.Crypto.Fingerprints;
@@ -40,11 +41,11 @@ public sealed partial class ParleyClient
     /// <summary>Uploads that refilled one-time EC prekeys after the server reported them low.</summary>
     internal int EcPreKeyRefills => Volatile.Read(ref _ecRefills);
 
-    /// <summary>The local store (tests reach session rows and counters through it).</summary>
-    internal ClientStore Store => _store;
-
     /// <summary>The session version with one device of a user (3 = X3DH, 4 = PQXDH), or null without a session.</summary>
     internal uint? SessionVersionWith(string user, uint device) => _e2e?.SessionVersion(user, device);
+
+    /// <summary>Whether this client encrypts end to end (no custom <see cref="ParleyClientOptions.Cipher"/>).</summary>
+    internal bool IsEndToEndEncrypted => _e2e is not null;
 
     private void StartEncryption()
     {
@@ -102,7 +103,7 @@ public sealed partial class ParleyClient
         var devices = await GetDevicesAsync(peer, cancellationToken);
         while (true)
         {
-            var session = await GetSessionAsync(cancellationToken);
+            var session = await _connection.GetSessionAsync(cancellationToken);
             try
             {
                 await EnsureSessionsAsync(session, peer, devices, cancellationToken);
@@ -140,14 +141,10 @@ public sealed partial class ParleyClient
         try
         {
             var upload = PreKeyRefill.Build(_store, null, _options.Time.GetUtcNow());
-            await using var connection = await FrameConnection.OpenAsync(WebSocketUri(Credentials.Server), _ => Task.CompletedTask, cancellationToken);
+            await using var connection = await FrameConnection.OpenAsync(ConnectionSupervisor.WebSocketUri(Credentials.Server, _options), _ => Task.CompletedTask, cancellationToken);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.HelloTimeout);
-            var hello = new Hello { User = Me, DeviceId = Credentials.DeviceId, Password = Credentials.Password, Client = _options.ClientName };
-            for (var v = ProtocolVersion.Oldest; v <= ProtocolVersion.Current; v++)
-            {
-                hello.ProtocolVersions.Add(v);
-            }
+            var hello = ConnectionSupervisor.NewHello(Credentials, _options);
             await connection.RequestAsync(new ClientFrame { Hello = hello }, timeout.Token);
             await connection.RequestAsync(new ClientFrame { UploadPrekeys = upload }, cancellationToken);
             Interlocked.Increment(ref _preKeyUploads);
@@ -163,7 +160,7 @@ public sealed partial class ParleyClient
     /// PreKeysLow: refill and/or rotate in the background, one upload at a time, on the connection
     /// that asked. A report arriving during an upload is handled after it, less what that upload sent.
     /// </summary>
-    private void OnPreKeysLow(Session session, PreKeysLow low)
+    internal void OnPreKeysLow(Session session, PreKeysLow low)
     {
         if (_e2e is null)
         {
@@ -233,8 +230,8 @@ public sealed partial class ParleyClient
             SentAt = entry.SentAt,
             Kind = EnvelopeKind.Message,
         };
-        var peerDevices = await DevicesOnAsync(session, entry.Peer, cancellationToken);
-        var ownDevices = (await DevicesOnAsync(session, Me, cancellationToken)).Where(d => d != Credentials.DeviceId).ToArray();
+        var peerDevices = await _outbox.DevicesOnAsync(session, entry.Peer, cancellationToken);
+        var ownDevices = (await _outbox.DevicesOnAsync(session, Me, cancellationToken)).Where(d => d != Credentials.DeviceId).ToArray();
         if (_e2e is null)
         {
             foreach (var device in peerDevices)
@@ -352,6 +349,12 @@ public sealed partial class ParleyClient
         _store.RememberSent(entry.Id, entry.Peer, entry.SentAt, entry.Content, devices, (now - _options.ResendWindow).ToUnixTimeMilliseconds(), KeepSentCount);
     }
 
+    private async Task<DevicePayload> SealAsync(string user, uint device, byte[] content, CancellationToken cancellationToken)
+    {
+        var payload = await _options.Cipher!.EncryptAsync(user, device, content, cancellationToken);
+        return new DevicePayload { User = user, DeviceId = device, Payload = ByteString.CopyFrom(payload) };
+    }
+
     private DevicePayload SealEncrypted(string user, uint device, byte[] plaintext, bool resend)
     {
         try
@@ -430,7 +433,7 @@ public sealed partial class ParleyClient
     /// an already-stored message); anything undecryptable is reported and, for a peer's device, a
     /// retry request is queued durably before the caller acks.
     /// </summary>
-    private (StoredMessage? Message, bool IsNew) ReceiveEncrypted(Envelope envelope)
+    internal (StoredMessage? Message, bool IsNew) ReceiveEncrypted(Envelope envelope)
     {
         if (envelope.MessageId.Length != WireLimits.MessageIdBytes || !UserName.IsValid(envelope.Sender))
         {
@@ -462,7 +465,7 @@ public sealed partial class ParleyClient
                     return (null, false);
                 }
                 var id = original ?? envelope.MessageId.ToByteArray();
-                var message = ReceivedText(MessageId.ToText(id), peer, fromSelf, envelope, text);
+                var message = InboundProcessor.ReceivedText(MessageId.ToText(id), peer, fromSelf, envelope, text);
                 return (message, StoreReceived(message, id, pointer));
             });
             RaiseIdentityChanges();
@@ -482,7 +485,7 @@ public sealed partial class ParleyClient
             }
             // Queued durably before the caller acks: the sender's device resends on a fresh session.
             _store.AddRetryRequest(envelope.MessageId.ToByteArray(), envelope.Sender, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
-            _outboxSignal.Writer.TryWrite(true);
+            _outbox.Wake();
             Raise(DecryptionFailed, new DecryptionFailedEventArgs(envelope.Sender, envelope.SenderDevice,
                 MessageId.ToText(envelope.MessageId.Span), e.GetType().Name, retryRequested: true));
             return (null, false);
@@ -495,7 +498,7 @@ public sealed partial class ParleyClient
     /// a resend to it alone (fresh envelope id, original id inside the ciphertext) that starts a new
     /// session from a fresh bundle with the same identity key. Anything else is ignored.
     /// </summary>
-    private void OnRetryRequest(Envelope envelope)
+    internal void OnRetryRequest(Envelope envelope)
     {
         if (_e2e is null || envelope.MessageId.Length != WireLimits.MessageIdBytes || !UserName.IsValid(envelope.Sender)
             || (envelope.Sender == Me && envelope.SenderDevice == Credentials.DeviceId))
@@ -513,7 +516,7 @@ public sealed partial class ParleyClient
         }
         _e2e.ArchiveSession(envelope.Sender, envelope.SenderDevice);
         _store.AddResend(MessageId.New(_options.Time), original, sent.Peer, sent.SentAt, sent.Content, envelope.Sender, envelope.SenderDevice, identity);
-        _outboxSignal.Writer.TryWrite(true);
+        _outbox.Wake();
     }
 
     private void RaiseIdentityChanges()

@@ -87,7 +87,7 @@ public sealed partial class ParleyClient
         // The pointer is in the outbox (durable); the ciphertext is on the server: local upload state can go.
         _store.DeleteUpload(peer, file.FullName);
         TryDelete(CipherPath(upload.MessageId));
-        return await WaitSentAsync(idText, cancellationToken);
+        return await _outbox.WaitSentAsync(idText, cancellationToken);
     }
 
     /// <summary>The attachment of a stored message, or null when it has none.</summary>
@@ -167,7 +167,7 @@ public sealed partial class ParleyClient
     /// The text a received <see cref="Content"/> is stored with, and for an attachment its checked
     /// pointer; null when the content is nothing this build shows.
     /// </summary>
-    private static string? ShownText(Content content, out AttachmentPointer? pointer)
+    internal static string? ShownText(Content content, out AttachmentPointer? pointer)
     {
         pointer = null;
         switch (content.BodyCase)
@@ -298,32 +298,6 @@ public sealed partial class ParleyClient
         OperationCanceledException => false,
         _ => false,
     };
-
-    // Like SendTextAsync after the outbox insert: wakes the outbox and waits for SENT.
-    private async Task<string> WaitSentAsync(string idText, CancellationToken cancellationToken)
-    {
-        var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _sendWaiters[idText] = sent;
-        if (_store.Find(MessageId.Parse(idText)!) is { Status: not MessageStatus.Pending } done)
-        {
-            _sendWaiters.TryRemove(idText, out _);
-            return done.Status == MessageStatus.Failed
-                ? throw new ParleyException(ErrorCode.BadRequest, "The message with the file could not be sent.")
-                : idText;
-        }
-        _outboxSignal.Writer.TryWrite(true);
-        try
-        {
-            await GetSessionAsync(cancellationToken);
-            await sent.Task.WaitAsync(cancellationToken);
-        }
-        catch
-        {
-            _sendWaiters.TryRemove(idText, out _);
-            throw;
-        }
-        return idText;
-    }
 
     private static void TryDelete(string path)
     {

@@ -25,7 +25,7 @@ public sealed partial class ParleyClient
             throw new ArgumentException($"auth must be {WireLimits.PushAuthBytes} bytes, not {auth.Length}", nameof(auth));
         }
         var webpush = new WebPushSubscription { Endpoint = endpoint.AbsoluteUri, P256Dh = ByteString.CopyFrom(p256dh.Span), Auth = ByteString.CopyFrom(auth.Span) };
-        await RequestAsync(() => new ClientFrame { SetPush = new SetPushSubscription { Webpush = webpush } }, cancellationToken);
+        await _connection.RequestAsync(() => new ClientFrame { SetPush = new SetPushSubscription { Webpush = webpush } }, cancellationToken);
     }
 
     /// <summary>
@@ -37,17 +37,17 @@ public sealed partial class ParleyClient
         ArgumentNullException.ThrowIfNull(gateway);
         ArgumentException.ThrowIfNullOrEmpty(token);
         var subscription = new GatewayPushSubscription { Url = gateway.AbsoluteUri, Token = token };
-        await RequestAsync(() => new ClientFrame { SetPush = new SetPushSubscription { Gateway = subscription } }, cancellationToken);
+        await _connection.RequestAsync(() => new ClientFrame { SetPush = new SetPushSubscription { Gateway = subscription } }, cancellationToken);
     }
 
     /// <summary>Removes this device's push subscription (no-op when it has none): the server stops waking it.</summary>
     public async Task RemovePushAsync(CancellationToken cancellationToken = default) =>
-        await RequestAsync(() => new ClientFrame { RemovePush = new RemovePushSubscription() }, cancellationToken);
+        await _connection.RequestAsync(() => new ClientFrame { RemovePush = new RemovePushSubscription() }, cancellationToken);
 
     /// <summary>This device's push subscription as the server holds it, with the server's VAPID key.</summary>
     public async Task<PushSubscriptionInfo> GetPushAsync(CancellationToken cancellationToken = default)
     {
-        var answer = await RequestAsync(() => new ClientFrame { GetPush = new GetPushSubscription() }, cancellationToken);
+        var answer = await _connection.RequestAsync(() => new ClientFrame { GetPush = new GetPushSubscription() }, cancellationToken);
         var status = answer.PushSubscription ?? throw new ParleyException(ErrorCode.BadRequest, "The server did not answer GetPushSubscription with PushSubscriptionStatus.");
         var vapid = status.VapidPublicKey.ToByteArray();
         return status.KindCase switch

@@ -1,14 +1,11 @@
-using System.Collections.Concurrent;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Net.WebSockets;
 using System.Text;
-using System.Text.Json;
-using System.Threading.Channels;
 using Google.Protobuf;
 using Parley.Client.Connection;
 using Parley.Client.Encryption;
 using Parley.Client.Events;
+using Parley.Client.Provisioning;
+using Parley.Client.Receiving;
+using Parley.Client.Sending;
 using Parley.Client.Storage;
 using Parley.Protocol;
 
@@ -22,37 +19,40 @@ namespace Parley.Client;
 /// the Signal protocol (see ParleyClient.Encryption.cs). Every method is safe to call from any thread.
 /// Events are raised on the connection's receive loop: handlers must return quickly and not block on this client.
 /// </summary>
+/// <remarks>
+/// A facade over collaborators: <see cref="AccountProvisioning"/> (register, link),
+/// <see cref="ConnectionSupervisor"/> (the connection and its loops), <see cref="Outbox"/> (durable
+/// sends), <see cref="InboundProcessor"/> (what the server pushes) and the store behind
+/// <see cref="IClientStore"/>. Encryption and media are this class's partial files.
+/// </remarks>
 public sealed partial class ParleyClient : IAsyncDisposable
 {
     /// <summary>The default profile folder: <c>~/.parley</c>.</summary>
     public static readonly string DefaultProfileDirectory =
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".parley");
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-    };
-
-    private readonly ClientStore _store;
+    private readonly IClientStore _store;
     private readonly ParleyClientOptions _options;
     private readonly Lock _gate = new();
-    private readonly ConcurrentDictionary<string, TaskCompletionSource> _sendWaiters = new();
-    private readonly Channel<bool> _outboxSignal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly HashSet<string> _presenceUsers = new(StringComparer.Ordinal);
-    private CancellationTokenSource? _runCts;
-    private Task? _runTask;
-    private TaskCompletionSource<Session> _sessionReady = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Session? _session;
+    private readonly ConnectionSupervisor _connection;
+    private readonly Outbox _outbox;
+    private readonly InboundProcessor _inbound;
     private bool _disposed;
-    private int _rateLimited;
-    private int _duplicates;
 
-    private ParleyClient(string profileDirectory, ClientStore store, DeviceCredentialsProfile credentials, ParleyClientOptions? options)
+    private ParleyClient(string profileDirectory, IClientStore store, DeviceCredentialsProfile credentials, ParleyClientOptions? options)
     {
         ProfileDirectory = profileDirectory;
         _store = store;
         Credentials = credentials;
         _options = options ?? new ParleyClientOptions();
+        _inbound = new InboundProcessor(store, credentials, _options, this);
+        _connection = new ConnectionSupervisor(credentials, _options, _inbound.OnPushAsync,
+            [(session, token) => _outbox!.PumpAsync(session, token), ResubscribeAsync],
+            (state, error) => Raise(ConnectionStateChanged, new ConnectionStateChangedEventArgs(state, error)));
+        _outbox = new Outbox(store, _options, credentials, _connection, BuildSendAsync,
+            args => Raise(MessageStatusChanged, args));
+        Testing = new ClientTestSurface(this, _connection, _outbox, _inbound);
         StartEncryption();
     }
 
@@ -81,19 +81,16 @@ public sealed partial class ParleyClient : IAsyncDisposable
     public string ProfileDirectory { get; }
 
     /// <summary>The current connection state.</summary>
-    public ConnectionState State { get; private set; }
+    public ConnectionState State => _connection.State;
 
     /// <summary>Why the last connection attempt or connection failed; null after a clean connect.</summary>
-    public Exception? LastConnectionError { get; private set; }
+    public Exception? LastConnectionError => _connection.LastConnectionError;
 
-    /// <summary>How many times the server answered RATE_LIMITED and this client waited (for tests and diagnostics).</summary>
-    internal int RateLimitedCount => Volatile.Read(ref _rateLimited);
+    /// <summary>Hooks and counters for tests only: never part of the product API.</summary>
+    internal ClientTestSurface Testing { get; }
 
-    /// <summary>How many delivered messages were already stored (redeliveries), acked and not raised again.</summary>
-    internal int DuplicateDeliveries => Volatile.Read(ref _duplicates);
-
-    /// <summary>Test switch: when false, envelopes are stored but never acked (the server will redeliver them).</summary>
-    internal bool AcksEnabled { get; set; } = true;
+    /// <summary>The local store (for the test surface).</summary>
+    internal IClientStore Store => _store;
 
     private string Me => Credentials.User;
 
@@ -144,8 +141,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
         {
             throw new InvalidOperationException($"Profile {profileDirectory} already holds an account.");
         }
-        RequireSecureTransport(server, options);
-        var creds = await PostAsync(server, RegistrationApi.Accounts, new RegisterRequest(user, null, code, invite, deviceName), null, cancellationToken);
+        var creds = await AccountProvisioning.RegisterAsync(server, user, code, invite, deviceName, options, cancellationToken);
         var client = SaveProfile(profileDirectory, server, creds, options);
         await client.PublishFirstKeysAsync(null, cancellationToken);
         return client;
@@ -159,29 +155,14 @@ public sealed partial class ParleyClient : IAsyncDisposable
     public static string? ServerAddressProblem(Uri server)
     {
         ArgumentNullException.ThrowIfNull(server);
-        if (!server.IsAbsoluteUri || (server.Scheme != Uri.UriSchemeHttp && server.Scheme != Uri.UriSchemeHttps))
-        {
-            return "must be an http:// or https:// address";
-        }
-        var root = $"{server.Scheme}://{server.Authority}";
-        if (server.AbsolutePath != "/" || server.Query.Length > 0 || server.Fragment.Length > 0)
-        {
-            return $"takes the server's address alone, without a path or query: try {root}";
-        }
-        if (server.UserInfo.Length > 0)
-        {
-            return $"must not carry a user name or password: try {root}";
-        }
-        return null;
+        return AccountProvisioning.ServerAddressProblem(server);
     }
 
     /// <summary>Asks the server to send a verification code for <paramref name="user"/> (registration policy "code").</summary>
     public static async Task RequestVerificationCodeAsync(Uri server, string user, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(server);
-        using var http = NewHttp();
-        using var response = await http.PostAsJsonAsync(new Uri(server, RegistrationApi.VerificationCode), new CodeRequest(user), Json, cancellationToken);
-        await ThrowIfFailedAsync(response, cancellationToken);
+        await AccountProvisioning.RequestVerificationCodeAsync(server, user, cancellationToken);
     }
 
     /// <summary>
@@ -194,10 +175,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
         {
             throw new InvalidOperationException($"Profile {newProfileDirectory} already holds an account.");
         }
-        RequireSecureTransport(Credentials.Server, _options);
-        var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Me}.{Credentials.DeviceId}:{Credentials.Password}"));
-        var creds = await PostAsync(Credentials.Server, RegistrationApi.Devices, new LinkDeviceRequest(deviceName),
-            new AuthenticationHeaderValue("Basic", basic), cancellationToken);
+        var creds = await AccountProvisioning.LinkAsync(Credentials, deviceName, _options, cancellationToken);
         // Our own device list just changed: forget the cached one (empty = not cached) so the next send fetches it.
         _store.CacheDevices(Me, []);
         var linked = SaveProfile(newProfileDirectory, Credentials.Server, creds, _options);
@@ -218,64 +196,6 @@ public sealed partial class ParleyClient : IAsyncDisposable
         return new ParleyClient(profileDirectory, store, credentials, options);
     }
 
-    private static async Task<DeviceCredentials> PostAsync<T>(Uri server, string path, T body, AuthenticationHeaderValue? auth, CancellationToken cancellationToken)
-    {
-        using var http = NewHttp();
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server, path))
-        {
-            Content = JsonContent.Create(body, options: Json),
-        };
-        request.Headers.Authorization = auth;
-        using var response = await http.SendAsync(request, cancellationToken);
-        await ThrowIfFailedAsync(response, cancellationToken);
-        try
-        {
-            var creds = await response.Content.ReadFromJsonAsync<DeviceCredentials>(Json, cancellationToken);
-            if (creds is null || !UserName.IsValid(creds.User) || creds.DeviceId == 0 || string.IsNullOrEmpty(creds.Password))
-            {
-                throw new ParleyException(ErrorCode.BadRequest, "The server answered with malformed credentials.");
-            }
-            return creds;
-        }
-        catch (JsonException e)
-        {
-            throw new ParleyException(ErrorCode.BadRequest, "The server answered with malformed credentials.", inner: e);
-        }
-    }
-
-    private static HttpClient NewHttp() => new()
-    {
-        Timeout = TimeSpan.FromSeconds(30),
-        // Answers are small JSON bodies; a hostile server must not make us buffer more.
-        MaxResponseContentBufferSize = 64 * 1024,
-    };
-
-    private static async Task ThrowIfFailedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        if (response.IsSuccessStatusCode)
-        {
-            return;
-        }
-        ApiError? error = null;
-        try
-        {
-            error = await response.Content.ReadFromJsonAsync<ApiError>(Json, cancellationToken);
-        }
-        catch (Exception e) when (e is JsonException or NotSupportedException or HttpRequestException)
-        {
-        }
-        var apiCode = error?.Code ?? ((int)response.StatusCode >= 500 ? "internal" : "bad_request");
-        var code = apiCode switch
-        {
-            "unauthorized" => ErrorCode.Unauthorized,
-            "rate_limited" => ErrorCode.RateLimited,
-            "internal" => ErrorCode.Internal,
-            _ => ErrorCode.BadRequest,
-        };
-        var retryAfter = response.Headers.RetryAfter?.Delta;
-        throw new ParleyException(code, error?.Message ?? $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}", apiCode, retryAfter);
-    }
-
     // ───────────────────────── connection ─────────────────────────
 
     /// <summary>
@@ -283,14 +203,14 @@ public sealed partial class ParleyClient : IAsyncDisposable
     /// backoff while the server is unreachable; throws <see cref="ParleyException"/> at once for bad
     /// credentials or no common protocol version.
     /// </summary>
-    public async Task ConnectAsync(CancellationToken cancellationToken = default) => await GetSessionAsync(cancellationToken);
+    public async Task ConnectAsync(CancellationToken cancellationToken = default) => await _connection.GetSessionAsync(cancellationToken);
 
     /// <summary>Connects if needed and waits until the server's stored queue has been received and stored (QueueEmpty).</summary>
     public async Task SyncAsync(CancellationToken cancellationToken = default)
     {
         while (true)
         {
-            var session = await GetSessionAsync(cancellationToken);
+            var session = await _connection.GetSessionAsync(cancellationToken);
             try
             {
                 await session.Drained.Task.WaitAsync(cancellationToken);
@@ -306,34 +226,11 @@ public sealed partial class ParleyClient : IAsyncDisposable
     /// <summary>Closes the connection cleanly (acks already queued are sent first) and stops reconnecting.</summary>
     public async Task DisconnectAsync()
     {
-        Task? run;
-        CancellationTokenSource? cts;
-        lock (_gate)
+        if (await _connection.StopAsync())
         {
-            run = _runTask;
-            cts = _runCts;
-            _runTask = null;
-            _runCts = null;
-        }
-        if (cts is null || run is null)
-        {
-            return;
-        }
-        await cts.CancelAsync();
-        await run;
-        cts.Dispose();
-        var stopped = ParleyException.ConnectionLost("The client was disconnected; the message stays in the outbox and is sent on the next connect.");
-        foreach (var (id, waiter) in _sendWaiters)
-        {
-            if (_sendWaiters.TryRemove(id, out _))
-            {
-                waiter.TrySetException(stopped);
-            }
+            _outbox.FailWaiters(ParleyException.ConnectionLost("The client was disconnected; the message stays in the outbox and is sent on the next connect."));
         }
     }
-
-    /// <summary>Test hook: drops the live connection without a close handshake, as a network failure would.</summary>
-    internal void DropConnection() => _session?.Connection.Abort();
 
     public async ValueTask DisposeAsync()
     {
@@ -342,348 +239,10 @@ public sealed partial class ParleyClient : IAsyncDisposable
             return;
         }
         _disposed = true;
+        _connection.Close();
         await DisconnectAsync();
         _media?.Dispose();
         _store.Dispose();
-    }
-
-    private async Task<Session> GetSessionAsync(CancellationToken cancellationToken)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        RequireSecureTransport(Credentials.Server, _options);
-        while (true)
-        {
-            TaskCompletionSource<Session> ready;
-            lock (_gate)
-            {
-                if (_runTask is null)
-                {
-                    _runCts = new CancellationTokenSource();
-                    var token = _runCts.Token;
-                    _runTask = Task.Run(() => RunAsync(token), CancellationToken.None);
-                }
-                ready = _sessionReady;
-            }
-            Session session;
-            try
-            {
-                session = await ready.Task.WaitAsync(cancellationToken);
-            }
-            catch (ParleyException e) when (e.IsConnectionLost)
-            {
-                continue;
-            }
-            if (!session.Connection.Completion.IsCompleted)
-            {
-                return session;
-            }
-        }
-    }
-
-    private async Task RunAsync(CancellationToken stop)
-    {
-        var backoff = new ReconnectBackoff(_options.ReconnectInitialDelay, _options.ReconnectMaxDelay);
-        while (!stop.IsCancellationRequested)
-        {
-            SetState(ConnectionState.Connecting, null);
-            Session? session = null;
-            Exception? failure = null;
-            Exception? fatal = null;
-            var minimumDelay = TimeSpan.Zero;
-            try
-            {
-                session = await OpenSessionAsync(stop);
-                backoff.Reset();
-                LastConnectionError = null;
-                lock (_gate)
-                {
-                    _sessionReady.TrySetResult(session);
-                }
-                SetState(ConnectionState.Connected, null);
-                await RunSessionAsync(session, stop);
-                failure = session.Connection.Failure
-                    ?? (session.Connection.LastPushedError is { } err ? ParleyException.FromError(err) : null);
-                if (session.Connection.CloseStatus == (WebSocketCloseStatus)4001)
-                {
-                    var replaced = new ParleyException(ErrorCode.Unavailable, "This device connected again elsewhere; this connection was replaced.");
-                    if (_options.ReplacedRetryDelay is { } wait)
-                    {
-                        // Another short-lived process of the same profile took over: take the device back after it is done.
-                        failure = replaced;
-                        minimumDelay = wait;
-                    }
-                    else
-                    {
-                        fatal = replaced;
-                    }
-                }
-                else if (failure is ParleyException { Code: ErrorCode.Unauthorized })
-                {
-                    fatal = failure;
-                }
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-            }
-            catch (ParleyException e) when (e.Code is ErrorCode.Unauthorized or ErrorCode.UnsupportedVersion)
-            {
-                fatal = e;
-            }
-            catch (Exception e) when (e is ParleyException or WebSocketException or HttpRequestException or OperationCanceledException or IOException)
-            {
-                failure = e;
-                if (e is ParleyException { Code: ErrorCode.RateLimited, RetryAfter: { } wait })
-                {
-                    minimumDelay = wait; // the server is backing off failed Hellos from here
-                }
-            }
-            finally
-            {
-                var lost = ParleyException.ConnectionLost("Connection closed.");
-                lock (_gate)
-                {
-                    if (_session == session)
-                    {
-                        _session = null;
-                    }
-                    var old = _sessionReady;
-                    _sessionReady = new TaskCompletionSource<Session>(TaskCreationOptions.RunContinuationsAsynchronously);
-                    if (fatal is not null)
-                    {
-                        // Retrying cannot help (bad credentials, replaced): stop until asked again. Cleared in
-                        // the same lock as the swap, so a caller arriving now starts a fresh run, not waits on this one.
-                        if (!stop.IsCancellationRequested)
-                        {
-                            _runTask = null;
-                            _runCts = null;
-                        }
-                        old.TrySetException(fatal);
-                    }
-                    else
-                    {
-                        old.TrySetException(lost);
-                    }
-                }
-                if (session is not null)
-                {
-                    session.Drained.TrySetException(lost);
-                    session.ReleaseAckWaiters();
-                    await session.Connection.DisposeAsync();
-                }
-            }
-
-            LastConnectionError = fatal ?? failure ?? LastConnectionError;
-            SetState(ConnectionState.Disconnected, fatal ?? failure);
-            if (fatal is not null)
-            {
-                return;
-            }
-            try
-            {
-                var delay = backoff.Next();
-                await Task.Delay(delay > minimumDelay ? delay : minimumDelay, _options.Time, stop);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-        }
-    }
-
-    private async Task<Session> OpenSessionAsync(CancellationToken stop)
-    {
-        var session = new Session();
-        var uri = WebSocketUri(Credentials.Server);
-        session.Connection = await FrameConnection.OpenAsync(uri, frame => OnPushAsync(session, frame), stop);
-        lock (_gate)
-        {
-            // Known before Welcome: the stored queue starts arriving right behind it.
-            _session = session;
-        }
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
-            timeout.CancelAfter(_options.HelloTimeout);
-            var hello = new Hello { User = Me, DeviceId = Credentials.DeviceId, Password = Credentials.Password, Client = _options.ClientName };
-            for (var v = ProtocolVersion.Oldest; v <= ProtocolVersion.Current; v++)
-            {
-                hello.ProtocolVersions.Add(v);
-            }
-            ServerFrame answer;
-            try
-            {
-                answer = await session.Connection.RequestAsync(new ClientFrame { Hello = hello }, timeout.Token);
-            }
-            catch (ParleyException e) when (e.IsConnectionLost && session.Connection.LastPushedError is { } err)
-            {
-                throw ParleyException.FromError(err);
-            }
-            if (answer.BodyCase != ServerFrame.BodyOneofCase.Welcome || answer.Welcome.ProtocolVersion is < ProtocolVersion.Oldest or > ProtocolVersion.Current)
-            {
-                throw new ParleyException(ErrorCode.BadRequest, "The server did not answer Hello with a usable Welcome.");
-            }
-            session.Welcome = answer.Welcome;
-            return session;
-        }
-        catch
-        {
-            await session.Connection.DisposeAsync();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Throws unless credentials may go to <paramref name="server"/>: https, this machine, or
-    /// <see cref="ParleyClientOptions.AllowInsecureTransport"/>. Anyone on the path could read a
-    /// password sent in clear, and replay it as this device.
-    /// </summary>
-    internal static void RequireSecureTransport(Uri server, ParleyClientOptions? options)
-    {
-        if (server.Scheme == Uri.UriSchemeHttps || server.IsLoopback || options?.AllowInsecureTransport == true)
-        {
-            return;
-        }
-        throw new ParleyException(ErrorCode.Unauthorized,
-            $"refusing to send credentials in clear to {server.Host}: use an https:// server address, or allow it with --insecure (AllowInsecureTransport)",
-            "insecure_transport");
-    }
-
-    private Uri WebSocketUri(Uri server)
-    {
-        RequireSecureTransport(server, _options);
-        var builder = new UriBuilder(new Uri(server, RegistrationApi.WebSocket))
-        {
-            Scheme = server.Scheme == Uri.UriSchemeHttps ? "wss" : "ws",
-        };
-        return builder.Uri;
-    }
-
-    private async Task RunSessionAsync(Session session, CancellationToken stop)
-    {
-        using var sessionCts = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        var token = sessionCts.Token;
-        var ackPump = Guard(session, AckPumpAsync(session, CancellationToken.None));
-        var others = new[]
-        {
-            Guard(session, OutboxPumpAsync(session, token)),
-            Guard(session, HeartbeatAsync(session, token)),
-            Guard(session, ResubscribeAsync(session, token)),
-        };
-        try
-        {
-            await session.Connection.Completion.WaitAsync(stop);
-        }
-        catch (OperationCanceledException)
-        {
-            // Asked to stop: send the acks for what is already stored, then close politely.
-            session.Acks.Writer.TryComplete();
-            try
-            {
-                await ackPump.WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None);
-            }
-            catch (TimeoutException)
-            {
-            }
-            await session.Connection.CloseAsync();
-        }
-        session.Acks.Writer.TryComplete();
-        session.Connection.Abort();
-        await sessionCts.CancelAsync();
-        await Task.WhenAll(others);
-        await ackPump;
-    }
-
-    /// <summary>Runs a per-connection loop; a loop that fails unexpectedly drops the connection so the next one starts clean.</summary>
-    private static async Task Guard(Session session, Task pump)
-    {
-        try
-        {
-            await pump;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (ParleyException e) when (e.IsConnectionLost)
-        {
-        }
-        catch (Exception e) when (e is ParleyException or WebSocketException or ChannelClosedException or InvalidOperationException)
-        {
-            session.Connection.Abort();
-        }
-    }
-
-    private async Task AckPumpAsync(Session session, CancellationToken cancellationToken)
-    {
-        var reader = session.Acks.Reader;
-        while (await reader.WaitToReadAsync(cancellationToken))
-        {
-            var ack = new Ack();
-            while (ack.Seqs.Count < WireLimits.MaxIdsPerFrame && reader.TryRead(out var seq))
-            {
-                ack.Seqs.Add(seq);
-            }
-            while (ack.Seqs.Count > 0)
-            {
-                try
-                {
-                    await session.Connection.RequestAsync(new ClientFrame { Ack = ack.Clone() }, cancellationToken);
-                    session.Acked(ack.Seqs.Count);
-                    break;
-                }
-                catch (ParleyException e) when (e.Code == ErrorCode.RateLimited)
-                {
-                    await Task.Delay(RetryDelay(e), _options.Time, cancellationToken);
-                }
-            }
-        }
-    }
-
-    private async Task HeartbeatAsync(Session session, CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(_options.PingInterval, _options.Time);
-        while (await timer.WaitForNextTickAsync(cancellationToken))
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_options.ResponseTimeout);
-            try
-            {
-                var ping = new Ping { ClientTime = _options.Time.GetUtcNow().ToUnixTimeMilliseconds() };
-                await session.Connection.RequestAsync(new ClientFrame { Ping = ping }, timeout.Token);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // No Pong in time: the link is dead even if the socket has not noticed.
-                session.Connection.Abort();
-                return;
-            }
-            catch (ParleyException e) when (e.Code == ErrorCode.RateLimited)
-            {
-                // Refused, but the server saw the frame: the link is alive, which is all a ping is for.
-            }
-        }
-    }
-
-    private async Task ResubscribeAsync(Session session, CancellationToken cancellationToken)
-    {
-        string[] users;
-        lock (_gate)
-        {
-            users = [.. _presenceUsers];
-        }
-        if (users.Length > 0)
-        {
-            await SubscribeOnAsync(session, users, cancellationToken);
-        }
-    }
-
-    private void SetState(ConnectionState state, Exception? error)
-    {
-        if (State == state && error is null)
-        {
-            return;
-        }
-        State = state;
-        Raise(ConnectionStateChanged, new ConnectionStateChangedEventArgs(state, error));
     }
 
     // ───────────────────────── sending ─────────────────────────
@@ -754,21 +313,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
         CheckText(text);
         ObjectDisposedException.ThrowIf(_disposed, this);
         var content = new Content { Text = new TextMessage { Text = text } }.ToByteArray();
-        var id = MessageId.New(_options.Time);
-        var idText = MessageId.ToText(id);
-        // Registered before the entry exists, so a connection already running cannot complete it unseen.
-        _sendWaiters.TryAdd(idText, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        try
-        {
-            _store.AddOutgoing(id, peer, Me, Credentials.DeviceId, text, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), content);
-        }
-        catch
-        {
-            _sendWaiters.TryRemove(idText, out _);
-            throw;
-        }
-        _outboxSignal.Writer.TryWrite(true);
-        return idText;
+        return _outbox.Add(peer, text, content);
     }
 
     /// <summary>
@@ -777,205 +322,27 @@ public sealed partial class ParleyClient : IAsyncDisposable
     /// <see cref="ParleyException"/> when the server or encryption refused it for good; on
     /// cancellation the message stays in the outbox.
     /// </summary>
-    public async Task WaitUntilSentAsync(string messageId, CancellationToken cancellationToken = default)
-    {
-        var id = MessageId.Parse(messageId) ?? throw new ArgumentException($"Not a message id: {messageId}", nameof(messageId));
-        var waiter = _sendWaiters.GetOrAdd(messageId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        // The store is updated before a waiter is completed: an entry gone from the outbox is settled.
-        if (!_store.InOutbox(id))
-        {
-            if (!waiter.Task.IsCompleted)
-            {
-                _sendWaiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(messageId, waiter));
-                if (_store.Find(id) is { Status: MessageStatus.Failed })
-                {
-                    throw new ParleyException(ErrorCode.BadRequest, $"Message {messageId} was refused and not sent.", "failed");
-                }
-                return;
-            }
-        }
-        try
-        {
-            await GetSessionAsync(cancellationToken);
-            await waiter.Task.WaitAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            // The message stays in the outbox for the next connect; a later wait registers again.
-            _sendWaiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(messageId, waiter));
-            throw;
-        }
-    }
+    public Task WaitUntilSentAsync(string messageId, CancellationToken cancellationToken = default) =>
+        _outbox.WaitUntilSentAsync(messageId, cancellationToken);
 
     /// <summary>The ids of this account's messages waiting in the outbox for SENT, oldest first.</summary>
-    public IReadOnlyList<string> QueuedMessageIds() =>
-        [.. _store.OutboxIds()
-            .Where(id => _store.Find(id) is { Direction: MessageDirection.Outgoing } m && m.Sender == Me)
-            .Select(id => MessageId.ToText(id))];
+    public IReadOnlyList<string> QueuedMessageIds() => _outbox.QueuedMessageIds();
 
     /// <summary>
     /// Connects if needed and waits until each of <paramref name="messageIds"/> (by default the
     /// <see cref="QueuedMessageIds"/> of now) is SENT or refused for good. Returns the ids sent, in
     /// order; the refused ones go to <paramref name="refused"/> with the reason.
     /// </summary>
-    public async Task<IReadOnlyList<string>> FlushOutboxAsync(IReadOnlyList<string>? messageIds = null,
-        ICollection<(string MessageId, string Reason)>? refused = null, CancellationToken cancellationToken = default)
-    {
-        var sent = new List<string>();
-        foreach (var id in messageIds ?? QueuedMessageIds())
-        {
-            try
-            {
-                await WaitUntilSentAsync(id, cancellationToken);
-                sent.Add(id);
-            }
-            catch (ParleyException e) when (!e.IsConnectionLost)
-            {
-                refused?.Add((id, e.Message));
-            }
-        }
-        return sent;
-    }
-
-    /// <summary>Test hook: puts an already-SENT message back in the outbox and waits until it is SENT again (the server must dedup it).</summary>
-    internal async Task ResendAsync(string messageId, CancellationToken cancellationToken)
-    {
-        var id = MessageId.Parse(messageId) ?? throw new ArgumentException("Not a message id.", nameof(messageId));
-        var message = _store.Find(id) ?? throw new ArgumentException("Unknown message.", nameof(messageId));
-        var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _sendWaiters[messageId] = sent;
-        _store.Requeue(id, Me, new Content { Text = new TextMessage { Text = message.Text } }.ToByteArray());
-        _outboxSignal.Writer.TryWrite(true);
-        await GetSessionAsync(cancellationToken);
-        await sent.Task.WaitAsync(cancellationToken);
-    }
-
-    private async Task OutboxPumpAsync(Session session, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var entry = _store.NextOutbox();
-            if (entry is null)
-            {
-                await _outboxSignal.Reader.ReadAsync(cancellationToken);
-                continue;
-            }
-            await SendEntryAsync(session, entry, cancellationToken);
-        }
-    }
-
-    private async Task SendEntryAsync(Session session, OutboxEntry entry, CancellationToken cancellationToken)
-    {
-        var idText = MessageId.ToText(entry.Id);
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                var send = await BuildSendAsync(session, entry, cancellationToken);
-                if (send is null)
-                {
-                    // A resend whose device changed identity: dropped unsent.
-                    _store.CompleteOutbox(entry.Id, Me);
-                    return;
-                }
-                if (send.Payloads.Count > WireLimits.MaxPayloadsPerSend)
-                {
-                    throw new ParleyException(ErrorCode.TooLarge, "Too many devices to address in one send.");
-                }
-                var answer = await session.Connection.RequestAsync(new ClientFrame { Send = send }, cancellationToken);
-                if (answer.BodyCase != ServerFrame.BodyOneofCase.SendResult)
-                {
-                    throw new ParleyException(ErrorCode.BadRequest, "The server did not answer SendMessage with SendResult.");
-                }
-                if (_store.CompleteOutbox(entry.Id, Me))
-                {
-                    Raise(MessageStatusChanged, new MessageStatusChangedEventArgs(idText, entry.Peer, MessageStatus.Sent));
-                }
-                CompleteSend(idText, null);
-                return;
-            }
-            catch (ParleyException e) when (e.Code == ErrorCode.StaleDevices && attempt < 8)
-            {
-                // Someone linked or removed a device since we cached the lists: take the server's and retry at once.
-                foreach (var list in e.Devices)
-                {
-                    if (UserName.IsValid(list.User))
-                    {
-                        _store.CacheDevices(list.User, list.DeviceIds);
-                    }
-                }
-                if (e.Devices.Count == 0)
-                {
-                    // No lists given: drop ours (an empty list counts as not cached) and fetch them again.
-                    _store.CacheDevices(entry.Peer, []);
-                    _store.CacheDevices(Me, []);
-                }
-            }
-            catch (ParleyException e) when (e.Code == ErrorCode.RateLimited)
-            {
-                await Task.Delay(RetryDelay(e), _options.Time, cancellationToken);
-            }
-            catch (ParleyException e) when (e.Code == ErrorCode.Internal && attempt < 20)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * (attempt + 1)), _options.Time, cancellationToken);
-            }
-            catch (ParleyException e) when (e.Code is ErrorCode.UnknownUser or ErrorCode.BadRequest or ErrorCode.TooLarge or ErrorCode.StaleDevices or ErrorCode.Internal or ErrorCode.NotFound or ErrorCode.UnknownType
-                or ErrorCode.RecipientQueueFull or ErrorCode.Forbidden)
-            {
-                // Refused for good: resending would be refused again (a full recipient queue stays
-                // full until the recipient comes online, which may take days; the user resends then).
-                _store.FailOutbox(entry.Id, Me);
-                Raise(MessageStatusChanged, new MessageStatusChangedEventArgs(idText, entry.Peer, MessageStatus.Failed));
-                CompleteSend(idText, e);
-                return;
-            }
-        }
-    }
-
-    private async Task<DevicePayload> SealAsync(string user, uint device, byte[] content, CancellationToken cancellationToken)
-    {
-        var payload = await _options.Cipher!.EncryptAsync(user, device, content, cancellationToken);
-        return new DevicePayload { User = user, DeviceId = device, Payload = ByteString.CopyFrom(payload) };
-    }
-
-    private void CompleteSend(string idText, Exception? error)
-    {
-        if (_sendWaiters.TryRemove(idText, out var waiter))
-        {
-            if (error is null)
-            {
-                waiter.TrySetResult();
-            }
-            else
-            {
-                waiter.TrySetException(error);
-            }
-        }
-    }
-
-    private async Task<IReadOnlyList<uint>> DevicesOnAsync(Session session, string user, CancellationToken cancellationToken)
-    {
-        if (_store.CachedDevices(user) is { Count: > 0 } cached)
-        {
-            return cached;
-        }
-        var answer = await session.Connection.RequestAsync(new ClientFrame { GetDevices = new GetDevices { User = user } }, cancellationToken);
-        if (answer.BodyCase != ServerFrame.BodyOneofCase.DeviceList)
-        {
-            throw new ParleyException(ErrorCode.BadRequest, "The server did not answer GetDevices with DeviceList.");
-        }
-        var ids = answer.DeviceList.DeviceIds.Distinct().Take(WireLimits.MaxPayloadsPerSend + 1).ToArray();
-        _store.CacheDevices(user, ids);
-        return ids;
-    }
+    public Task<IReadOnlyList<string>> FlushOutboxAsync(IReadOnlyList<string>? messageIds = null,
+        ICollection<(string MessageId, string Reason)>? refused = null, CancellationToken cancellationToken = default) =>
+        _outbox.FlushAsync(messageIds, refused, cancellationToken);
 
     // ───────────────────────── other requests ─────────────────────────
 
     /// <summary>The current device ids of <paramref name="user"/> (also refreshes the cached list used for sends).</summary>
     public async Task<IReadOnlyList<uint>> GetDevicesAsync(string user, CancellationToken cancellationToken = default)
     {
-        var answer = await RequestAsync(() => new ClientFrame { GetDevices = new GetDevices { User = user } }, cancellationToken);
+        var answer = await _connection.RequestAsync(() => new ClientFrame { GetDevices = new GetDevices { User = user } }, cancellationToken);
         var ids = answer.DeviceList?.DeviceIds.ToArray() ?? [];
         _store.CacheDevices(user, ids);
         return ids;
@@ -998,7 +365,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
         {
             try
             {
-                await RequestAsync(afterAcks: true, () =>
+                await _connection.RequestAsync(afterAcks: true, () =>
                 {
                     var read = new ReadReceipt { Peer = peer };
                     read.MessageIds.AddRange(chunk.Select(ByteString.CopyFrom));
@@ -1028,7 +395,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
     {
         try
         {
-            await RequestAsync(() => new ClientFrame { Typing = new Typing { Peer = peer, Typing_ = typing } }, cancellationToken);
+            await _connection.RequestAsync(() => new ClientFrame { Typing = new Typing { Peer = peer, Typing_ = typing } }, cancellationToken);
         }
         catch (ParleyException e) when (e.Code == ErrorCode.Forbidden)
         {
@@ -1042,7 +409,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
     /// Stored by the server for the account (all devices); returns once it is stored.
     /// </summary>
     public async Task SetPresenceVisibilityAsync(PresenceVisibility visibility, CancellationToken cancellationToken = default)
-        => await RequestAsync(() => new ClientFrame { PresenceVisibility = new SetPresenceVisibility { Visibility = visibility } }, cancellationToken);
+        => await _connection.RequestAsync(() => new ClientFrame { PresenceVisibility = new SetPresenceVisibility { Visibility = visibility } }, cancellationToken);
 
     /// <summary>
     /// Subscribes to the presence of <paramref name="users"/> (renewed on every reconnect) and returns
@@ -1058,7 +425,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
         }
         while (true)
         {
-            var session = await GetSessionAsync(cancellationToken);
+            var session = await _connection.GetSessionAsync(cancellationToken);
             try
             {
                 return await SubscribeOnAsync(session, list, cancellationToken);
@@ -1066,6 +433,20 @@ public sealed partial class ParleyClient : IAsyncDisposable
             catch (ParleyException e) when (e.IsConnectionLost)
             {
             }
+        }
+    }
+
+    // Presence subscriptions live on the server per connection: each new one renews them.
+    private async Task ResubscribeAsync(Session session, CancellationToken cancellationToken)
+    {
+        string[] users;
+        lock (_gate)
+        {
+            users = [.. _presenceUsers];
+        }
+        if (users.Length > 0)
+        {
+            await SubscribeOnAsync(session, users, cancellationToken);
         }
     }
 
@@ -1077,44 +458,14 @@ public sealed partial class ParleyClient : IAsyncDisposable
         var result = new List<PresenceChangedEventArgs>();
         foreach (var update in answer.PresenceSnapshot?.Users ?? [])
         {
-            var args = ToPresence(update);
+            var args = InboundProcessor.ToPresence(update);
             result.Add(args);
             Raise(PresenceChanged, args);
         }
         return result;
     }
 
-    private static PresenceChangedEventArgs ToPresence(PresenceUpdate update) =>
-        new(update.User, update.Online, update.LastSeen > 0 ? FromUnixMs(update.LastSeen) : null);
-
-    /// <summary>Makes a request on the current connection, retrying on a new one when the connection drops or the server asks to slow down.</summary>
-    private Task<ServerFrame> RequestAsync(Func<ClientFrame> frame, CancellationToken cancellationToken) =>
-        RequestAsync(afterAcks: false, frame, cancellationToken);
-
-    private async Task<ServerFrame> RequestAsync(bool afterAcks, Func<ClientFrame> frame, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var session = await GetSessionAsync(cancellationToken);
-            try
-            {
-                if (afterAcks)
-                {
-                    await session.AckedSoFarAsync().WaitAsync(cancellationToken);
-                }
-                return await session.Connection.RequestAsync(frame(), cancellationToken);
-            }
-            catch (ParleyException e) when (e.IsConnectionLost)
-            {
-            }
-            catch (ParleyException e) when (e.Code == ErrorCode.RateLimited)
-            {
-                await Task.Delay(RetryDelay(e), _options.Time, cancellationToken);
-            }
-        }
-    }
-
-    // ───────────────────────── local store queries ─────────────────────────
+        // ───────────────────────── local store queries ─────────────────────────
 
     /// <summary>The stored message with this id, or null.</summary>
     public StoredMessage? FindMessage(string messageId) =>
@@ -1132,185 +483,19 @@ public sealed partial class ParleyClient : IAsyncDisposable
     public IReadOnlyList<StoredMessage> TakeUnshownMessages(string? peer = null) => _store.TakeUnshown(peer);
 
     /// <summary>Number of messages still waiting in the outbox for SENT.</summary>
-    public int PendingSends => _store.OutboxCount();
+    public int PendingSends => _outbox.Count;
 
-    // ───────────────────────── receiving ─────────────────────────
+    // ───────────────────────── events raised by the collaborators ─────────────────────────
 
-    private async Task OnPushAsync(Session session, ServerFrame frame)
-    {
-        switch (frame.BodyCase)
-        {
-            case ServerFrame.BodyOneofCase.Envelope:
-                await OnEnvelopeAsync(session, frame.Envelope);
-                break;
-            case ServerFrame.BodyOneofCase.QueueEmpty:
-                session.Drained.TrySetResult();
-                Raise(QueueDrained, EventArgs.Empty);
-                break;
-            case ServerFrame.BodyOneofCase.PresenceUpdate:
-                Raise(PresenceChanged, ToPresence(frame.PresenceUpdate));
-                break;
-            case ServerFrame.BodyOneofCase.TypingUpdate:
-                var t = frame.TypingUpdate;
-                if (UserName.IsValid(t.User))
-                {
-                    Raise(TypingChanged, new TypingChangedEventArgs(t.User, t.DeviceId, t.Typing));
-                }
-                break;
-            case ServerFrame.BodyOneofCase.PrekeysLow:
-                OnPreKeysLow(session, frame.PrekeysLow);
-                break;
-            default:
-                // Anything newer than this build: nothing to do.
-                break;
-        }
-    }
+    internal void OnMessageReceived(MessageReceivedEventArgs args) => Raise(MessageReceived, args);
 
-    private async Task OnEnvelopeAsync(Session session, Envelope envelope)
-    {
-        switch (envelope.Kind)
-        {
-            case EnvelopeKind.Message when !envelope.GroupId.IsEmpty:
-                // A group message is sender-key ciphertext, which this SDK does not open yet: never
-                // try it as a 1:1 message (that would send the sender a pointless retry request).
-                Ack(session, envelope.Seq);
-                break;
-            case EnvelopeKind.Message:
-                StoredMessage? message;
-                bool isNew;
-                if (_e2e is not null)
-                {
-                    // Decrypted and stored in one transaction (or a retry request queued) before the ack.
-                    (message, isNew) = ReceiveEncrypted(envelope);
-                }
-                else
-                {
-                    message = await OpenMessageAsync(envelope);
-                    isNew = message is not null && _store.InsertReceived(message, envelope.MessageId.ToByteArray());
-                }
-                // Stored (or known to be unusable) before acking: nothing acked can be lost.
-                Ack(session, envelope.Seq);
-                if (isNew)
-                {
-                    Raise(MessageReceived, new MessageReceivedEventArgs(message!));
-                }
-                else if (message is not null)
-                {
-                    Interlocked.Increment(ref _duplicates);
-                }
-                break;
-            case EnvelopeKind.DeliveryReceipt:
-            case EnvelopeKind.ReadReceipt:
-                var changes = ApplyReceipt(envelope);
-                Ack(session, envelope.Seq);
-                foreach (var change in changes)
-                {
-                    Raise(MessageStatusChanged, change);
-                }
-                break;
-            case EnvelopeKind.RetryRequest:
-                // The resend is queued durably before the ack.
-                OnRetryRequest(envelope);
-                Ack(session, envelope.Seq);
-                break;
-            default:
-                Ack(session, envelope.Seq);
-                break;
-        }
-    }
+    internal void OnMessageStatusChanged(MessageStatusChangedEventArgs args) => Raise(MessageStatusChanged, args);
 
-    private async Task<StoredMessage?> OpenMessageAsync(Envelope envelope)
-    {
-        if (envelope.MessageId.Length != WireLimits.MessageIdBytes || !UserName.IsValid(envelope.Sender))
-        {
-            return null;
-        }
-        var fromSelf = envelope.Sender == Me;
-        var peer = fromSelf ? envelope.Conversation : envelope.Sender;
-        if (!UserName.IsValid(peer) || peer == Me || (fromSelf && envelope.SenderDevice == Credentials.DeviceId))
-        {
-            return null;
-        }
-        Content content;
-        try
-        {
-            var plain = await _options.Cipher!.DecryptAsync(envelope.Sender, envelope.SenderDevice, envelope.Payload.Memory, CancellationToken.None);
-            content = Content.Parser.ParseFrom(plain);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // Undecryptable or malformed: dropping it is all we can do until retry requests exist.
-            return null;
-        }
-        return ShownText(content, out _) is { } text
-            ? ReceivedText(MessageId.ToText(envelope.MessageId.Span), peer, fromSelf, envelope, text)
-            : null;
-    }
+    internal void OnPresenceChanged(PresenceChangedEventArgs args) => Raise(PresenceChanged, args);
 
-    // A text as it is stored on arrival: from a peer, or the sync copy of what another of our own
-    // devices sent (outgoing, and already past the server).
-    private static StoredMessage ReceivedText(string id, string peer, bool fromSelf, Envelope envelope, string text) => new(
-        id,
-        peer,
-        fromSelf ? MessageDirection.Outgoing : MessageDirection.Incoming,
-        envelope.Sender,
-        envelope.SenderDevice,
-        text,
-        FromUnixMs(envelope.SentAt),
-        fromSelf ? MessageStatus.Sent : MessageStatus.Delivered);
+    internal void OnTypingChanged(TypingChangedEventArgs args) => Raise(TypingChanged, args);
 
-    private List<MessageStatusChangedEventArgs> ApplyReceipt(Envelope envelope)
-    {
-        var changes = new List<MessageStatusChangedEventArgs>();
-        if (!UserName.IsValid(envelope.Sender))
-        {
-            return changes;
-        }
-        var status = envelope.Kind == EnvelopeKind.ReadReceipt ? MessageStatus.Read : MessageStatus.Delivered;
-        foreach (var raw in envelope.ReceiptIds.Take(WireLimits.MaxIdsPerFrame))
-        {
-            if (raw.Length != WireLimits.MessageIdBytes)
-            {
-                continue;
-            }
-            // A resend travels under its own id: its receipts belong to the original message.
-            var id = _store.ResendOriginal(raw.ToByteArray()) ?? raw.ToByteArray();
-            StoredMessage? changed = null;
-            if (envelope.Sender != Me)
-            {
-                // The peer's device got (or read) our message: only messages of that conversation move.
-                changed = _store.Advance(Me, envelope.Sender, id, status);
-            }
-            else if (status == MessageStatus.Read && _store.Find(id) is { Direction: MessageDirection.Incoming } incoming)
-            {
-                // Another of our devices read a message from the peer.
-                changed = _store.Advance(incoming.Sender, incoming.Peer, id, status);
-            }
-            if (changed is not null)
-            {
-                changes.Add(new MessageStatusChangedEventArgs(changed.Id, changed.Peer, changed.Status));
-            }
-        }
-        return changes;
-    }
-
-    private void Ack(Session session, ulong seq)
-    {
-        if (AcksEnabled)
-        {
-            session.QueueAck(seq);
-        }
-    }
-
-    /// <summary>How long to wait after RATE_LIMITED: what the server asked (bounded, it may be hostile), else a second.</summary>
-    private TimeSpan RetryDelay(ParleyException e)
-    {
-        Interlocked.Increment(ref _rateLimited);
-        return e.RetryAfter is { } wait && wait > TimeSpan.Zero ? TimeSpan.FromMilliseconds(Math.Min(wait.TotalMilliseconds, 60_000)) : TimeSpan.FromSeconds(1);
-    }
-
-    private static DateTimeOffset FromUnixMs(long ms) =>
-        DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(ms, 0, DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
+    internal void OnQueueDrained() => Raise(QueueDrained, EventArgs.Empty);
 
     private void Raise<T>(EventHandler<T>? handler, T args)
     {

@@ -77,7 +77,7 @@ public sealed class DeliveryTests
 
         var id = await alice.SendTextAsync("bob", "once", Wait.Token());
         // As if alice crashed after the server stored it but before she recorded SENT: her outbox sends it again.
-        await alice.ResendAsync(id, Wait.Token());
+        await alice.Testing.ResendAsync(id, Wait.Token());
         await alice.SendTextAsync("bob", "marker", Wait.Token());
 
         await inbox.CountAsync(2);
@@ -92,7 +92,7 @@ public sealed class DeliveryTests
         var alice = await server.RegisterAsync("alice");
         var bob = await server.RegisterAsync("bob");
         var first = new Inbox(bob);
-        bob.AcksEnabled = false;
+        bob.Testing.AcksEnabled = false;
         await bob.SyncAsync(Wait.Token());
 
         var id = await alice.SendTextAsync("bob", "keep me", Wait.Token());
@@ -107,7 +107,7 @@ public sealed class DeliveryTests
         await second.CountAsync(1);
 
         Assert.Equal([marker], second.Messages.Select(m => m.Id));
-        Assert.Equal(1, bobAgain.DuplicateDeliveries); // the server did deliver it again
+        Assert.Equal(1, bobAgain.Testing.DuplicateDeliveries); // the server did deliver it again
         Assert.Single(bobAgain.GetConversation("alice"), m => m.Id == id);
     }
 
@@ -136,7 +136,7 @@ public sealed class DeliveryTests
                 if (seen.Count == 50)
                 {
                     // The network goes away mid-drain, and the app stops before it can reconnect.
-                    dropping.DropConnection();
+                    dropping.Testing.DropConnection();
                     dropped.TrySetResult(dropping.DisconnectAsync());
                 }
             }
@@ -209,7 +209,7 @@ public sealed class DeliveryTests
 
         await inbox.CountAsync(60);
         Assert.Equal(ids, inbox.Messages.Select(m => m.Id));
-        Assert.True(alice.RateLimitedCount > 0, "the server never pushed back, so this test proved nothing");
+        Assert.True(alice.Testing.RateLimitedCount > 0, "the server never pushed back, so this test proved nothing");
         Assert.Equal(ConnectionState.Connected, alice.State);
     }
 }

@@ -74,8 +74,8 @@ public sealed class EncryptionTests
         Assert.Equal(4, first.MessageVersion);
         Assert.NotNull(first.KyberPreKeyId);
         Assert.NotNull(first.KyberCiphertext);
-        Assert.Equal(4u, alice.SessionVersionWith("bob", 1));
-        Assert.Equal(4u, bob.SessionVersionWith("alice", 1));
+        Assert.Equal(4u, alice.Testing.SessionVersionWith("bob", 1));
+        Assert.Equal(4u, bob.Testing.SessionVersionWith("alice", 1));
         Assert.Equal("post-quantum hello", inbox.Texts.Single());
 
         // The post-quantum prekeys devices publish are FIPS 203 ML-KEM-1024 (libsignal type byte 0x0A).
@@ -101,15 +101,15 @@ public sealed class EncryptionTests
         var alice2 = server.Reopen(aliceDir);
         var bob2 = server.Reopen(bobDir);
         var inbox = new Inbox(bob2);
-        var uploadsBefore = bob2.PreKeyUploads;
+        var uploadsBefore = bob2.Testing.PreKeyUploads;
         await alice2.SendTextAsync("bob", "after the restart", Wait.Token());
         await bob2.SyncAsync(Wait.Token());
         await inbox.CountAsync(1);
 
         Assert.Equal("after the restart", inbox.Texts.Single());
         Assert.Empty(inbox.DecryptionFailures); // the same session went on: no retry, no new keys
-        Assert.Equal(uploadsBefore, bob2.PreKeyUploads);
-        Assert.Equal(4u, bob2.SessionVersionWith("alice", 1));
+        Assert.Equal(uploadsBefore, bob2.Testing.PreKeyUploads);
+        Assert.Equal(4u, bob2.Testing.SessionVersionWith("alice", 1));
         Assert.Equal(["before the restart", "after the restart"], bob2.GetConversation("alice").Select(m => m.Text));
     }
 
@@ -121,7 +121,7 @@ public sealed class EncryptionTests
         var bob = await server.RegisterAsync("bob");
         var inbox = new Inbox(bob);
         await bob.ConnectAsync(Wait.Token());
-        Assert.Equal(1, bob.PreKeyUploads); // the registration upload
+        Assert.Equal(1, bob.Testing.PreKeyUploads); // the registration upload
         await using var mallory = await RawDevice.RegisterAsync(server.BaseUri, "mallory");
 
         async Task<Parley.Protocol.PreKeyBundle> FetchAsync()
@@ -135,8 +135,8 @@ public sealed class EncryptionTests
         {
             await FetchAsync();
         }
-        await Wait.UntilAsync(() => bob.EcPreKeyRefills >= 1, "an EC prekey refill");
-        Assert.True(bob.PreKeyUploads >= 3); // registration, the Kyber refill (at 9 of 40 left), the EC refill
+        await Wait.UntilAsync(() => bob.Testing.EcPreKeyRefills >= 1, "an EC prekey refill");
+        Assert.True(bob.Testing.PreKeyUploads >= 3); // registration, the Kyber refill (at 9 of 40 left), the EC refill
 
         // Keys from the new batch are handed out (ids past the first 100), and a session made from one works.
         var sawNewBatch = false;
@@ -173,13 +173,13 @@ public sealed class EncryptionTests
 
         time.Offset = TimeSpan.FromDays(8); // past the server's 7-day rotation period
         await bob.ConnectAsync(Wait.Token());
-        await Wait.UntilAsync(() => bob.PreKeyUploads == 2, "the rotation upload");
+        await Wait.UntilAsync(() => bob.Testing.PreKeyUploads == 2, "the rotation upload");
         await inbox.CountAsync(1);
 
         await using var carol = await RawDevice.RegisterAsync(server.BaseUri, "carol");
         var bundle = (await carol.RequestAsync(new ClientFrame { GetBundles = new GetPreKeyBundles { User = "bob" } })).PrekeyBundles.Bundles.Single();
-        Assert.Equal(2, bob.Store.LoadSignedPreKeys().Count); // the new one, and the previous one kept for messages in flight
-        Assert.Equal(bob.Store.NewestSignedPreKeyId(), bundle.SignedPrekey.Id);
+        Assert.Equal(2, bob.Testing.Store.LoadSignedPreKeys().Count); // the new one, and the previous one kept for messages in flight
+        Assert.Equal(bob.Testing.Store.NewestSignedPreKeyId(), bundle.SignedPrekey.Id);
         Assert.NotEqual(1u, bundle.SignedPrekey.Id);
         await alice.SendTextAsync("bob", "after the rotation", Wait.Token());
         await inbox.CountAsync(2);
@@ -258,7 +258,7 @@ public sealed class EncryptionTests
         await inbox.CountAsync(2);
 
         // bob's device loses every session (a restore from an old backup, a damaged store).
-        Assert.True(bob.Store.DeleteAllSessionRecords() > 0);
+        Assert.True(bob.Testing.DeleteAllSessionRecords() > 0);
 
         var three = await alice.SendTextAsync("bob", "three", Wait.Token());
         await inbox.CountAsync(3);
@@ -288,11 +288,11 @@ public sealed class EncryptionTests
         await bob.SendTextAsync("alice", "reply", Wait.Token());
         await aliceInbox.CountAsync(1);
 
-        Assert.True(bob.Store.DamageAllSessionRecords() > 0);
-        Assert.True(alice.Store.DamageAllSessionRecords() > 0);
+        Assert.True(bob.Testing.DamageAllSessionRecords() > 0);
+        Assert.True(alice.Testing.DamageAllSessionRecords() > 0);
         await alice.SendTextAsync("bob", "two", Wait.Token()); // alice starts over from a fresh bundle
         await bobInbox.CountAsync(2);
-        Assert.True(bob.Store.DamageAllSessionRecords() > 0);
+        Assert.True(bob.Testing.DamageAllSessionRecords() > 0);
         await alice.SendTextAsync("bob", "three", Wait.Token()); // bob cannot read it: retry request, resend
         await bobInbox.CountAsync(3);
         await bob.SendTextAsync("alice", "still here", Wait.Token());
@@ -314,7 +314,7 @@ public sealed class EncryptionTests
         await alice.SendTextAsync("bob", "first", Wait.Token());
         await Wait.UntilAsync(() => phone.FindMessage(phoneInbox.Messages.FirstOrDefault()?.Id ?? "") is not null, "the first sync copy");
 
-        Assert.True(phone.Store.DeleteAllSessionRecords() > 0);
+        Assert.True(phone.Testing.DeleteAllSessionRecords() > 0);
         var second = await alice.SendTextAsync("bob", "second", Wait.Token());
 
         await Wait.UntilAsync(() => phone.FindMessage(second) is not null, "the second sync copy, after a retry request");
@@ -380,16 +380,16 @@ public sealed class EncryptionTests
         var alice = await server.RegisterAsync("alice");
         var bob = await server.RegisterAsync("bob");
         var inbox = new Inbox(bob);
-        bob.AcksEnabled = false;
+        bob.Testing.AcksEnabled = false;
         await alice.SendTextAsync("bob", "only once", Wait.Token());
         await bob.SyncAsync(Wait.Token());
         await inbox.CountAsync(1);
 
         // The envelope was never acked: the next connection gets the same ciphertext again.
-        bob.AcksEnabled = true;
+        bob.Testing.AcksEnabled = true;
         await bob.DisconnectAsync();
         await bob.SyncAsync(Wait.Token());
-        await Wait.UntilAsync(() => bob.DuplicateDeliveries == 1, "the replay recognised");
+        await Wait.UntilAsync(() => bob.Testing.DuplicateDeliveries == 1, "the replay recognised");
         await bob.DisconnectAsync();
         var drained = new Inbox(bob);
         await bob.SyncAsync(Wait.Token());

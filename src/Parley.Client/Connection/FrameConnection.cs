@@ -45,8 +45,12 @@ internal sealed class FrameConnection : IAsyncDisposable
     public static async Task<FrameConnection> OpenAsync(Uri webSocketUri, Func<ServerFrame, Task> onPush, CancellationToken cancellationToken)
     {
         var socket = new ClientWebSocket();
-        // Heartbeats are protocol Pings (the server's idle timer counts frames), not WebSocket pings.
-        socket.Options.KeepAliveInterval = TimeSpan.Zero;
+        if (!OperatingSystem.IsBrowser())
+        {
+            // Heartbeats are protocol Pings (the server's idle timer counts frames), not WebSocket
+            // pings. The browser's WebSocket sends none and cannot be told to.
+            socket.Options.KeepAliveInterval = TimeSpan.Zero;
+        }
         try
         {
             await socket.ConnectAsync(webSocketUri, cancellationToken);

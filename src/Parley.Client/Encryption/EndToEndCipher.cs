@@ -13,7 +13,7 @@ namespace Parley.Client.Encryption;
 /// together with committing what it produced. Every operation runs under one lock, which gives
 /// Parley.Crypto the one-operation-at-a-time per address it requires.
 /// </summary>
-internal sealed class EndToEndCipher(ClientStore store, TimeProvider time)
+internal sealed class EndToEndCipher(IClientStore store, TimeProvider time)
 {
     private readonly Lock _gate = new();
 

@@ -38,7 +38,7 @@ internal static class PreKeyRefill
     public static readonly TimeSpan KeepPrevious = TimeSpan.FromDays(30);
 
     /// <summary>Creates this device's identity (device 1) or adopts the account's (a linked device), once.</summary>
-    public static void EnsureIdentity(ClientStore store, IdentityKeyPair? accountIdentity)
+    public static void EnsureIdentity(IClientStore store, IdentityKeyPair? accountIdentity)
     {
         if (!store.HasIdentity())
         {
@@ -51,7 +51,7 @@ internal static class PreKeyRefill
     /// identity and registration id always; a new signed prekey and last-resort Kyber key when there
     /// is none or rotation is due; one-time keys of each kind up to a full batch when low.
     /// </summary>
-    public static UploadPreKeys Build(ClientStore store, PreKeysLow? low, DateTimeOffset now)
+    public static UploadPreKeys Build(IClientStore store, PreKeysLow? low, DateTimeOffset now)
     {
         var identity = store.GetIdentityKeyPair();
         var nowMs = now.ToUnixTimeMilliseconds();

@@ -16,7 +16,7 @@ namespace Parley.Client.Storage;
 /// Identities are per account: every device of a user shares one key, so a key that differs from
 /// the one known for the user is an identity change of that user.
 /// </summary>
-internal sealed partial class ClientStore : IProtocolStore
+internal sealed partial class ClientStore
 {
     private readonly ConcurrentQueue<string> _identityChanges = new();
 
@@ -362,26 +362,6 @@ internal sealed partial class ClientStore : IProtocolStore
         lock (_gate)
         {
             return Scalar("SELECT 1 FROM retry_requests WHERE id = $id", ("$id", id)) is not null;
-        }
-    }
-
-    // ───────────── test hooks ─────────────
-
-    /// <summary>Deletes every session record (as a restored or damaged device would have none).</summary>
-    public int DeleteAllSessionRecords()
-    {
-        lock (_gate)
-        {
-            return Execute(null, "DELETE FROM sessions");
-        }
-    }
-
-    /// <summary>Overwrites every session record with bytes that do not parse (a damaged store).</summary>
-    public int DamageAllSessionRecords()
-    {
-        lock (_gate)
-        {
-            return Execute(null, "UPDATE sessions SET record = x'0a02ffff'");
         }
     }
 

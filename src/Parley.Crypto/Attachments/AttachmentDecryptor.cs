@@ -1,3 +1,4 @@
+using Parley.Crypto.Ciphers;
 using System.Security.Cryptography;
 
 namespace Parley.Crypto.Attachments;
@@ -12,7 +13,7 @@ internal sealed class AttachmentDecryptor : IDisposable
     private const int BlockSize = AttachmentEncryptor.BlockSize;
     private const int MacSize = AttachmentEncryptor.MacSize;
 
-    private readonly Aes _aes;
+    private readonly AesCbc _aes;
     private readonly IncrementalHash _mac;
     private readonly IncrementalHash _digest;
     private readonly byte[] _expectedDigest;
@@ -20,8 +21,7 @@ internal sealed class AttachmentDecryptor : IDisposable
 
     internal AttachmentDecryptor(AttachmentKey key, ReadOnlySpan<byte> expectedDigest)
     {
-        _aes = Aes.Create();
-        _aes.SetKey(key.CipherKey);
+        _aes = new AesCbc(key.CipherKey);
         _mac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key.MacKey);
         _digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         _expectedDigest = expectedDigest.ToArray();
@@ -48,7 +48,7 @@ internal sealed class AttachmentDecryptor : IDisposable
 
         _mac.AppendData(blocks);
         _digest.AppendData(blocks);
-        int written = _aes.DecryptCbc(blocks, _chain, destination, PaddingMode.None);
+        int written = _aes.DecryptBlocks(blocks, _chain, destination);
         blocks[^BlockSize..].CopyTo(_chain);
         return written;
     }
@@ -87,7 +87,7 @@ internal sealed class AttachmentDecryptor : IDisposable
 
         try
         {
-            return _aes.DecryptCbc(tail, _chain, destination, PaddingMode.PKCS7);
+            return _aes.DecryptPkcs7(tail, _chain, destination);
         }
         catch (CryptographicException)
         {

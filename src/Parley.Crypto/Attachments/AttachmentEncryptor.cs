@@ -1,3 +1,4 @@
+using Parley.Crypto.Ciphers;
 using System.Security.Cryptography;
 
 namespace Parley.Crypto.Attachments;
@@ -12,15 +13,14 @@ internal sealed class AttachmentEncryptor : IDisposable
     internal const int BlockSize = 16;
     internal const int MacSize = 32;
 
-    private readonly Aes _aes;
+    private readonly AesCbc _aes;
     private readonly IncrementalHash _mac;
     private readonly IncrementalHash _digest;
     private readonly byte[] _chain = new byte[BlockSize];
 
     internal AttachmentEncryptor(AttachmentKey key, ReadOnlySpan<byte> iv)
     {
-        _aes = Aes.Create();
-        _aes.SetKey(key.CipherKey);
+        _aes = new AesCbc(key.CipherKey);
         _mac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key.MacKey);
         _digest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         iv.CopyTo(_chain);
@@ -42,7 +42,7 @@ internal sealed class AttachmentEncryptor : IDisposable
             return 0;
         }
 
-        int written = _aes.EncryptCbc(blocks, _chain, destination, PaddingMode.None);
+        int written = _aes.EncryptBlocks(blocks, _chain, destination);
         destination.Slice(written - BlockSize, BlockSize).CopyTo(_chain);
         Absorb(destination[..written]);
         return written;
@@ -51,7 +51,7 @@ internal sealed class AttachmentEncryptor : IDisposable
     /// <summary>Encrypts the tail with PKCS#7 padding and appends the MAC.</summary>
     internal int Finish(ReadOnlySpan<byte> tail, Span<byte> destination, out byte[] digest)
     {
-        int written = _aes.EncryptCbc(tail, _chain, destination, PaddingMode.PKCS7);
+        int written = _aes.EncryptPkcs7(tail, _chain, destination);
         Absorb(destination[..written]);
         _mac.GetHashAndReset(destination.Slice(written, MacSize));
         _digest.AppendData(destination.Slice(written, MacSize));

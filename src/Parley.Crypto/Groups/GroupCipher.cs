@@ -1,3 +1,4 @@
+using Parley.Crypto.Ciphers;
 using System.Security.Cryptography;
 
 namespace Parley.Crypto.Groups;
@@ -37,10 +38,9 @@ public sealed class GroupCipher
 
         SenderMessageKey key = state.ChainKey.MessageKey();
         byte[] ciphertext;
-        using (var aes = Aes.Create())
+        using (var aes = new AesCbc(key.CipherKey))
         {
-            aes.Key = key.CipherKey;
-            ciphertext = aes.EncryptCbc(plaintext, key.Iv, PaddingMode.PKCS7);
+            ciphertext = aes.EncryptPkcs7(plaintext, key.Iv);
         }
 
         key.Zero();
@@ -80,9 +80,8 @@ public sealed class GroupCipher
         byte[] plaintext;
         try
         {
-            using var aes = Aes.Create();
-            aes.Key = key.CipherKey;
-            plaintext = aes.DecryptCbc(message.Ciphertext.Span, key.Iv, PaddingMode.PKCS7);
+            using var aes = new AesCbc(key.CipherKey);
+            plaintext = aes.DecryptPkcs7(message.Ciphertext.Span, key.Iv);
         }
         catch (CryptographicException e)
         {

@@ -1,3 +1,4 @@
+using Parley.Crypto.Ciphers;
 using System.Security.Cryptography;
 
 namespace Parley.Crypto.Sessions;
@@ -6,15 +7,28 @@ namespace Parley.Crypto.Sessions;
 internal static class MessageCipher
 {
     [ThreadStatic]
-    private static Aes? t_aes;
+    private static AesCbc? t_aes;
 
-    private static Aes Instance => t_aes ??= Aes.Create();
+    [ThreadStatic]
+    private static bool t_managed;
+
+    // One cipher per thread, re-keyed per message; made again when a test switches the path.
+    private static AesCbc Instance(byte[] key)
+    {
+        if (t_aes is null || t_managed != AesCbc.UsesManaged)
+        {
+            t_aes?.Dispose();
+            t_aes = new AesCbc(key);
+            t_managed = AesCbc.UsesManaged;
+            return t_aes;
+        }
+        t_aes.SetKey(key);
+        return t_aes;
+    }
 
     public static byte[] Encrypt(ReadOnlySpan<byte> plaintext, byte[] key, ReadOnlySpan<byte> iv)
     {
-        var aes = Instance;
-        aes.Key = key;
-        return aes.EncryptCbc(plaintext, iv, PaddingMode.PKCS7);
+        return Instance(key).EncryptPkcs7(plaintext, iv);
     }
 
     /// <summary>Decrypts; a wrong length or bad padding throws <see cref="InvalidMessageException"/>.</summary>
@@ -25,11 +39,10 @@ internal static class MessageCipher
             throw new InvalidMessageException("Ciphertext length is not a whole number of AES blocks.");
         }
 
-        var aes = Instance;
-        aes.Key = key;
+        var aes = Instance(key);
         try
         {
-            return aes.DecryptCbc(ciphertext, iv, PaddingMode.PKCS7);
+            return aes.DecryptPkcs7(ciphertext, iv);
         }
         catch (CryptographicException e)
         {

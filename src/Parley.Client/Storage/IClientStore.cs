@@ -1,0 +1,17 @@
+namespace Parley.Client.Storage;
+
+/// <summary>
+/// Everything one device keeps: its messages and outbox, its keys and sessions, its attachments.
+/// Two implementations: <see cref="ClientStore"/> (SQLite, for the CLI and desktop) and the browser's.
+/// Methods are synchronous and thread-safe; a decrypt and the message it produced commit together
+/// through <see cref="Atomically{T}"/>.
+/// </summary>
+internal interface IClientStore : IMessageStore, IKeyStore, IMediaStore, IDisposable
+{
+    /// <summary>
+    /// Runs <paramref name="work"/> all or nothing. Inside it only statement-level methods may be
+    /// used (crypto store methods, <see cref="IMessageStore.InsertReceived"/>,
+    /// <see cref="IMediaStore.AddAttachment"/>), not the ones that open their own transaction.
+    /// </summary>
+    T Atomically<T>(Func<T> work);
+}
