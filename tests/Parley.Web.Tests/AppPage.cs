@@ -71,5 +71,36 @@ public sealed class AppPage : IAsyncDisposable
     /// <summary>The screen shown (the AppScreen name).</summary>
     public Task<string?> ScreenAsync() => Page.Locator(".app").GetAttributeAsync("data-screen");
 
+    /// <summary>Registers <paramref name="user"/> through the welcome screen and waits for the chat list.</summary>
+    public async Task RegisterAsync(string user)
+    {
+        await Page.GetByTestId("user").FillAsync(user);
+        await Page.GetByTestId("register").ClickAsync();
+        try
+        {
+            await Assertions.Expect(Page.GetByTestId("me")).ToHaveTextAsync(user);
+            await Assertions.Expect(Page.GetByTestId("connection")).ToHaveTextAsync("online");
+        }
+        catch (PlaywrightException e)
+        {
+            throw new PlaywrightException($"{e.Message}\nBrowser errors:\n{string.Join("\n", Errors)}", e);
+        }
+    }
+
+    /// <summary>Starts (or opens) the chat with <paramref name="peer"/>.</summary>
+    public async Task OpenChatAsync(string peer)
+    {
+        await Page.GetByTestId("new-chat").FillAsync(peer);
+        await Page.GetByTestId("start-chat").ClickAsync();
+        await Page.Locator($"[data-testid=chat-view][data-peer='{peer}']").WaitForAsync();
+    }
+
+    /// <summary>Types and sends <paramref name="text"/> in the open chat.</summary>
+    public async Task SendAsync(string text)
+    {
+        await Page.GetByTestId("compose").FillAsync(text);
+        await Page.GetByTestId("send").ClickAsync();
+    }
+
     public async ValueTask DisposeAsync() => await _context.CloseAsync();
 }

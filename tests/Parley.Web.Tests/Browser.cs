@@ -33,6 +33,7 @@ public sealed class Browser : IAsyncDisposable
     public static async Task<Browser> LaunchAsync()
     {
         Assert.True(File.Exists(ExecutablePath), $"Chromium is not installed at {ExecutablePath} (apt-get install chromium; .ci/run does it).");
+        Assertions.SetDefaultExpectTimeout(Wait.LimitMs);
         var playwright = await Playwright.CreateAsync();
         var chromium = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

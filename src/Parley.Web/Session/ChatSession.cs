@@ -393,6 +393,9 @@ public sealed class ChatSession : IAsyncDisposable
         }
     }
 
+    // Quota errors, disk errors, and a store the browser runtime cannot open at all.
     private static bool IsStorageFailure(Exception e) =>
-        e is IOException || e.Message.Contains("Quota", StringComparison.OrdinalIgnoreCase);
+        e is IOException or TypeInitializationException or DllNotFoundException
+        || e.Message.Contains("Quota", StringComparison.OrdinalIgnoreCase)
+        || e.InnerException is { } inner && IsStorageFailure(inner);
 }
