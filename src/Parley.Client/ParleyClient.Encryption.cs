@@ -141,6 +141,8 @@ public sealed partial class ParleyClient
         try
         {
             var upload = PreKeyRefill.Build(_store, null, _options.Time.GetUtcNow());
+            // Private halves durable before the public ones are published.
+            await _store.FlushAsync(cancellationToken);
             await using var connection = await FrameConnection.OpenAsync(ConnectionSupervisor.WebSocketUri(Credentials.Server, _options), _ => Task.CompletedTask, cancellationToken);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.HelloTimeout);
@@ -187,6 +189,7 @@ public sealed partial class ParleyClient
             {
                 PreKeyRefill.EnsureIdentity(_store, null);
                 var upload = PreKeyRefill.Build(_store, low, _options.Time.GetUtcNow());
+                await _store.FlushAsync(CancellationToken.None);
                 await session.Connection.RequestAsync(new ClientFrame { UploadPrekeys = upload }, CancellationToken.None);
                 sent = upload;
                 Interlocked.Increment(ref _preKeyUploads);

@@ -47,7 +47,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
         Credentials = credentials;
         _options = options ?? new ParleyClientOptions();
         _inbound = new InboundProcessor(store, credentials, _options, this);
-        _connection = new ConnectionSupervisor(credentials, _options, _inbound.OnPushAsync,
+        _connection = new ConnectionSupervisor(credentials, _options, _inbound.OnPushAsync, store.FlushAsync,
             [(session, token) => _outbox!.PumpAsync(session, token), ResubscribeAsync],
             (state, error) => Raise(ConnectionStateChanged, new ConnectionStateChangedEventArgs(state, error)));
         _outbox = new Outbox(store, _options, credentials, _connection, BuildSendAsync,
@@ -128,15 +128,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
         string profileDirectory, Uri server, string user, string? code = null, string? invite = null,
         string? deviceName = null, ParleyClientOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(server);
-        if (ServerAddressProblem(server) is { } problem)
-        {
-            throw new ArgumentException($"The server address {problem}.", nameof(server));
-        }
-        if (!UserName.IsValid(user))
-        {
-            throw new ArgumentException($"\"{user}\" is not a user name: {UserName.Rules}.", nameof(user));
-        }
+        CheckRegistration(server, user);
         if (IsRegistered(profileDirectory))
         {
             throw new InvalidOperationException($"Profile {profileDirectory} already holds an account.");
@@ -146,6 +138,73 @@ public sealed partial class ParleyClient : IAsyncDisposable
         await client.PublishFirstKeysAsync(null, cancellationToken);
         return client;
     }
+
+    /// <summary>
+    /// Opens the device kept in <paramref name="persistence"/> (in the browser: IndexedDB, through
+    /// Parley.Client.Browser), loading its whole store into memory; null when it holds no account
+    /// yet. Does not connect. Changes are written back in batches, and always before anything that
+    /// depends on them leaves the device (an ack, a send, a key upload).
+    /// </summary>
+    public static async Task<ParleyClient?> OpenAsync(IKeyValuePersistence persistence, ParleyClientOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        var store = await KeyValueClientStore.LoadAsync(persistence, cancellationToken);
+        if (store.LoadCredentials() is not { } credentials)
+        {
+            store.Dispose();
+            return null;
+        }
+        return new ParleyClient(VirtualProfileDirectory(credentials), store, credentials, options);
+    }
+
+    /// <summary>
+    /// Creates an account on <paramref name="server"/> and keeps this device in
+    /// <paramref name="persistence"/> (which must not hold an account yet). Does not connect.
+    /// </summary>
+    public static async Task<ParleyClient> RegisterAsync(
+        IKeyValuePersistence persistence, Uri server, string user, string? code = null, string? invite = null,
+        string? deviceName = null, ParleyClientOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        CheckRegistration(server, user);
+        var store = await KeyValueClientStore.LoadAsync(persistence, cancellationToken);
+        try
+        {
+            if (store.LoadCredentials() is not null)
+            {
+                throw new InvalidOperationException("This storage already holds an account.");
+            }
+            var creds = await AccountProvisioning.RegisterAsync(server, user, code, invite, deviceName, options, cancellationToken);
+            var credentials = new DeviceCredentialsProfile(server, creds.User, creds.DeviceId, creds.Password);
+            store.SaveCredentials(credentials);
+            await store.FlushAsync(cancellationToken);
+            var client = new ParleyClient(VirtualProfileDirectory(credentials), store, credentials, options);
+            await client.PublishFirstKeysAsync(null, cancellationToken);
+            return client;
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    private static void CheckRegistration(Uri server, string user)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        if (ServerAddressProblem(server) is { } problem)
+        {
+            throw new ArgumentException($"The server address {problem}.", nameof(server));
+        }
+        if (!UserName.IsValid(user))
+        {
+            throw new ArgumentException($"\"{user}\" is not a user name: {UserName.Rules}.", nameof(user));
+        }
+    }
+
+    // A device without a profile folder (the browser) still needs one for attachment files: a
+    // folder of its own under the temporary path (in the browser, the runtime's in-memory file system).
+    private static string VirtualProfileDirectory(DeviceCredentialsProfile credentials) =>
+        Path.Combine(Path.GetTempPath(), "parley", $"{credentials.User}.{credentials.DeviceId}");
 
     /// <summary>
     /// Why <paramref name="server"/> cannot be a server address, in words for people, or null when
@@ -242,6 +301,14 @@ public sealed partial class ParleyClient : IAsyncDisposable
         _connection.Close();
         await DisconnectAsync();
         _media?.Dispose();
+        try
+        {
+            await _store.FlushAsync();
+        }
+        catch (ParleyException)
+        {
+            // Storage refused: what was not written is lost with this client, as after a crash.
+        }
         _store.Dispose();
     }
 

@@ -10,12 +10,14 @@ namespace Parley.Client.Connection;
 /// per-connection loops (acks, heartbeat, and those the client adds: outbox, presence), and
 /// reconnects with jittered exponential backoff until stopped or refused for good (bad
 /// credentials, no common protocol version, replaced by another connection of the device).
+/// Acks go out only after <paramref name="persist"/> completes: what is acked is durable.
 /// Every member is safe to call from any thread.
 /// </summary>
 internal sealed class ConnectionSupervisor(
     DeviceCredentialsProfile credentials,
     ParleyClientOptions options,
     Func<Session, ServerFrame, Task> onPush,
+    Func<CancellationToken, Task> persist,
     IReadOnlyList<Func<Session, CancellationToken, Task>> sessionLoops,
     Action<ConnectionState, Exception?> stateChanged)
 {
@@ -369,6 +371,8 @@ internal sealed class ConnectionSupervisor(
             {
                 ack.Seqs.Add(seq);
             }
+            // The envelopes acked here must survive a crash (or a closed tab) before the server forgets them.
+            await persist(cancellationToken);
             while (ack.Seqs.Count > 0)
             {
                 try

@@ -213,6 +213,9 @@ internal sealed class Outbox(
                 {
                     throw new ParleyException(ErrorCode.TooLarge, "Too many devices to address in one send.");
                 }
+                // The ratchet steps this send took are durable before its ciphertext leaves: a
+                // reloaded device must never encrypt again under the same message keys.
+                await store.FlushAsync(cancellationToken);
                 var answer = await session.Connection.RequestAsync(new ClientFrame { Send = send }, cancellationToken);
                 if (answer.BodyCase != ServerFrame.BodyOneofCase.SendResult)
                 {

@@ -344,6 +344,9 @@ internal sealed partial class ClientStore : IClientStore
         }
     }
 
+    /// <summary>Nothing to do: every method commits before it returns.</summary>
+    public Task FlushAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
     public void Dispose() => _db.Dispose();
 
     // ───────────── plumbing ─────────────

@@ -14,4 +14,11 @@ internal interface IClientStore : IMessageStore, IKeyStore, IMediaStore, IDispos
     /// <see cref="IMediaStore.AddAttachment"/>), not the ones that open their own transaction.
     /// </summary>
     T Atomically<T>(Func<T> work);
+
+    /// <summary>
+    /// Completes once every change made so far is durable. SQLite commits each change before it
+    /// returns, so there it is done at once; the browser's store writes in batches. The client awaits
+    /// this before anything that relies on a change leaves the device (an ack, a send, a key upload).
+    /// </summary>
+    Task FlushAsync(CancellationToken cancellationToken = default);
 }

@@ -1,0 +1,62 @@
+using Parley.Client.Storage;
+using Parley.Crypto.PreKeys;
+using Parley.Protocol;
+
+namespace Parley.Client.Tests;
+
+/// <summary>The store contract on the browser's key-value store (over memory), and what only that store has: batched, explicit durability.</summary>
+public sealed class KeyValueClientStoreTests : ClientStoreContractTests
+{
+    private InMemoryPersistence? _persistence;
+
+    private protected override IClientStore OpenStore() =>
+        KeyValueClientStore.LoadAsync(_persistence ??= new InMemoryPersistence(), CancellationToken.None).GetAwaiter().GetResult();
+
+    [Fact]
+    public async Task A_store_reloaded_after_a_flush_has_every_change_and_one_batch_holds_many()
+    {
+        var persistence = new InMemoryPersistence();
+        using var store = await KeyValueClientStore.LoadAsync(persistence, CancellationToken.None);
+        for (var i = 0; i < 50; i++)
+        {
+            var id = MessageId.New();
+            store.AddOutgoing(id, "bob", "alice", 1, $"m{i}", i, [1]);
+        }
+        await store.FlushAsync();
+        Assert.InRange(persistence.Batches, 1, 50);
+
+        using var reloaded = await KeyValueClientStore.LoadAsync(persistence, CancellationToken.None);
+        Assert.Equal(50, reloaded.OutboxCount());
+        Assert.Equal("m49", reloaded.Conversation("bob", 1).Single().Text);
+    }
+
+    [Fact]
+    public async Task Refused_writes_throw_storage_failed_and_are_written_by_the_next_flush()
+    {
+        var persistence = new RefusingPersistence();
+        using var store = await KeyValueClientStore.LoadAsync(persistence, CancellationToken.None);
+        persistence.Refuse = true;
+        store.StorePreKey(1, PreKeyRecord.Generate(1));
+        var e = await Assert.ThrowsAsync<ParleyException>(() => store.FlushAsync());
+        Assert.Equal("storage_failed", e.ApiCode);
+
+        persistence.Refuse = false;
+        await store.FlushAsync();
+        using var reloaded = await KeyValueClientStore.LoadAsync(persistence, CancellationToken.None);
+        Assert.True(reloaded.ContainsPreKey(1));
+    }
+
+    /// <summary>Memory that can refuse writes, as a full IndexedDB quota does.</summary>
+    private sealed class RefusingPersistence : IKeyValuePersistence
+    {
+        private readonly InMemoryPersistence _inner = new();
+
+        public bool Refuse { get; set; }
+
+        public Task<IReadOnlyList<KeyValuePair<string, byte[]>>> ReadAllAsync(string collection, CancellationToken cancellationToken = default) =>
+            _inner.ReadAllAsync(collection, cancellationToken);
+
+        public Task WriteAsync(IReadOnlyList<PersistedWrite> writes, CancellationToken cancellationToken = default) =>
+            Refuse ? throw new IOException("QuotaExceededError") : _inner.WriteAsync(writes, cancellationToken);
+    }
+}
