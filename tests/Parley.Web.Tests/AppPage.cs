@@ -83,7 +83,8 @@ public sealed class AppPage : IAsyncDisposable
         }
         catch (PlaywrightException e)
         {
-            throw new PlaywrightException($"{e.Message}\nBrowser errors:\n{string.Join("\n", Errors)}", e);
+            var connection = await Page.GetByTestId("connection").GetAttributeAsync("title", new() { Timeout = 1000 }).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null);
+            throw new PlaywrightException($"{e.Message}\nConnection problem: {connection}\nBrowser errors:\n{string.Join("\n", Errors)}", e);
         }
     }
 
@@ -94,6 +95,12 @@ public sealed class AppPage : IAsyncDisposable
         await Page.GetByTestId("start-chat").ClickAsync();
         await Page.Locator($"[data-testid=chat-view][data-peer='{peer}']").WaitForAsync();
     }
+
+    /// <summary>The chat list's entry for <paramref name="peer"/>.</summary>
+    public ILocator ChatItem(string peer) => Page.Locator($"[data-testid=chat-item][data-peer='{peer}']");
+
+    /// <summary>The shown messages whose text contains <paramref name="text"/>.</summary>
+    public ILocator Message(string text) => Page.GetByTestId("message").Filter(new() { HasText = text });
 
     /// <summary>Types and sends <paramref name="text"/> in the open chat.</summary>
     public async Task SendAsync(string text)

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 using Parley.Client;
+using Parley.Client.Browser;
 using Parley.Client.Events;
 using Parley.Protocol;
 
@@ -14,9 +15,6 @@ namespace Parley.Web.Session;
 /// </summary>
 public sealed class ChatSession : IAsyncDisposable
 {
-    /// <summary>Where the profile lives in the browser runtime's file system.</summary>
-    public const string ProfileDirectory = "/parley";
-
     // The SDK has no list of conversations yet: the app keeps the peers it has seen.
     private const string PeersKey = "parley.peers";
 
@@ -24,6 +22,7 @@ public sealed class ChatSession : IAsyncDisposable
     private readonly IJSRuntime _js;
     private readonly Dictionary<string, Conversation> _chats = new(StringComparer.Ordinal);
     private SynchronizationContext? _ui;
+    private IndexedDbPersistence? _persistence;
     private ParleyClient? _client;
     private DateTimeOffset _typingSentAt;
 
@@ -49,6 +48,9 @@ public sealed class ChatSession : IAsyncDisposable
     /// <summary>The link to the server.</summary>
     public ConnectionState Connection { get; private set; }
 
+    /// <summary>Why the last connection attempt failed, when it did (shown as the connection's tooltip).</summary>
+    public string? ConnectionProblem { get; private set; }
+
     /// <summary>The chats, the most recent first.</summary>
     public IEnumerable<Conversation> Chats =>
         _chats.Values.OrderByDescending(c => c.Last?.SentAt ?? DateTimeOffset.MaxValue).ThenBy(c => c.Peer, StringComparer.Ordinal);
@@ -68,12 +70,13 @@ public sealed class ChatSession : IAsyncDisposable
         _ui = SynchronizationContext.Current;
         try
         {
-            if (!ParleyClient.IsRegistered(ProfileDirectory))
+            _persistence = await IndexedDbPersistence.OpenAsync();
+            if (await ParleyClient.OpenAsync(_persistence) is not { } client)
             {
                 Show(AppScreen.Welcome);
                 return;
             }
-            await AttachAsync(ParleyClient.Open(ProfileDirectory));
+            await AttachAsync(client);
         }
         catch (Exception e) when (IsStorageFailure(e))
         {
@@ -90,7 +93,8 @@ public sealed class ChatSession : IAsyncDisposable
         }
         try
         {
-            await AttachAsync(await ParleyClient.RegisterAsync(ProfileDirectory, Server, user, deviceName: "browser"));
+            var persistence = _persistence ?? throw new InvalidOperationException("The store is not open.");
+            await AttachAsync(await ParleyClient.RegisterAsync(persistence, Server, user, deviceName: "browser"));
             return null;
         }
         catch (ParleyException e)
@@ -232,7 +236,21 @@ public sealed class ChatSession : IAsyncDisposable
         // Messages stored while no UI was listening (for example before a reload) are in the store already.
         client.TakeUnshownMessages();
         Show(AppScreen.Chats);
-        _ = Quietly(client.ConnectAsync());
+        _ = ConnectAsync(client);
+    }
+
+    private async Task ConnectAsync(ParleyClient client)
+    {
+        try
+        {
+            await client.ConnectAsync();
+        }
+        catch (Exception e) when (e is ParleyException or HttpRequestException or System.Net.WebSockets.WebSocketException or OperationCanceledException)
+        {
+            // The client keeps reconnecting by itself; the reason is shown on the connection status.
+            ConnectionProblem = e.Message;
+            Notify();
+        }
     }
 
     private void Received(StoredMessage message)
@@ -279,6 +297,7 @@ public sealed class ChatSession : IAsyncDisposable
     private void ConnectionChanged(ConnectionStateChangedEventArgs e)
     {
         Connection = e.State;
+        ConnectionProblem = e.Error?.Message ?? (e.State == ConnectionState.Connected ? null : ConnectionProblem);
         if (e.Error is ParleyException { Code: ErrorCode.Unauthorized } expired)
         {
             Fail(AppScreen.SessionExpired, expired.Message);
@@ -393,9 +412,9 @@ public sealed class ChatSession : IAsyncDisposable
         }
     }
 
-    // Quota errors, disk errors, and a store the browser runtime cannot open at all.
+    // IndexedDB refusals (QuotaExceededError when full; no IndexedDB in some private modes) and disk errors.
     private static bool IsStorageFailure(Exception e) =>
-        e is IOException or TypeInitializationException or DllNotFoundException
+        e is IOException or JSException or System.Runtime.InteropServices.JavaScript.JSException
         || e.Message.Contains("Quota", StringComparison.OrdinalIgnoreCase)
         || e.InnerException is { } inner && IsStorageFailure(inner);
 }
