@@ -29,7 +29,10 @@ public sealed class BenchServer : IAsyncDisposable
         {
             root = Path.GetDirectoryName(root.TrimEnd(Path.DirectorySeparatorChar)) ?? throw new DirectoryNotFoundException("repository root");
         }
-        var dll = Path.Combine(root, "src", "Parley.Server", "bin", configuration, "net10.0", "Parley.Server.dll");
+        // PARLEY_SERVER_DLL measures a published server (dotnet publish src/Parley.Server): its app is trimmed.
+        var dll = Environment.GetEnvironmentVariable("PARLEY_SERVER_DLL") is { Length: > 0 } published
+            ? published
+            : Path.Combine(root, "src", "Parley.Server", "bin", configuration, "net10.0", "Parley.Server.dll");
         using (var listener = new TcpListener(IPAddress.Loopback, 0))
         {
             listener.Start();

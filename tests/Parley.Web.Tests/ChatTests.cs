@@ -116,4 +116,28 @@ public sealed class ChatTests(WebAppFixture app) : IClassFixture<WebAppFixture>
             }
         }
     }
+
+    [Fact]
+    public async Task Both_sides_see_the_same_safety_number_and_one_marks_the_other_verified()
+    {
+        await using var alice = await AppPage.OpenAsync(app);
+        await using var bob = await AppPage.OpenAsync(app);
+        var a = Users.New("alice");
+        var b = Users.New("bob");
+        await alice.RegisterAsync(a);
+        await bob.RegisterAsync(b);
+        await alice.OpenChatAsync(b);
+        await bob.OpenChatAsync(a);
+
+        await alice.Page.GetByTestId("open-safety").ClickAsync();
+        await bob.Page.GetByTestId("open-safety").ClickAsync();
+        var digits = alice.Page.GetByTestId("safety-digits");
+        await Assertions.Expect(digits).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^(\d{5} ){11}\d{5}$"));
+        await Assertions.Expect(bob.Page.GetByTestId("safety-digits")).ToHaveTextAsync(await digits.TextContentAsync() ?? "");
+        await Assertions.Expect(alice.Page.Locator(".safety-panel img.qr")).ToBeVisibleAsync();
+
+        await alice.Page.GetByTestId("mark-verified").ClickAsync();
+        await Assertions.Expect(alice.Page.GetByTestId("verified")).ToBeVisibleAsync();
+        await Assertions.Expect(bob.Page.GetByTestId("verified")).ToHaveCountAsync(0);
+    }
 }

@@ -101,7 +101,7 @@ public sealed class ChatSession : IAsyncDisposable
         {
             return e.ApiCode == "user_taken" ? $"\"{user}\" is taken: choose another name." : e.Message;
         }
-        catch (HttpRequestException e)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
             Fail(AppScreen.ServerUnreachable, e.Message);
             return null;
