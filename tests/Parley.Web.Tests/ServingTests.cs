@@ -28,11 +28,11 @@ public sealed partial class ServingTests(WebAppFixture app) : IClassFixture<WebA
     public async Task Fingerprinted_framework_files_are_precompressed_and_cached_forever()
     {
         using var plain = new HttpClient();
-        var page = await plain.GetStringAsync(app.Server.BaseUri);
-        var script = RuntimeScript().Match(page);
-        Assert.True(script.Success, "index.html preloads the fingerprinted .NET runtime script");
+        var loader = await plain.GetStringAsync(new Uri(app.Server.BaseUri, "_framework/dotnet.js"));
+        var script = RuntimeWasm().Match(loader);
+        Assert.True(script.Success, "the runtime's loader names the fingerprinted runtime");
         using var http = CompressingClient();
-        using var response = await http.GetAsync(new Uri(app.Server.BaseUri, script.Value));
+        using var response = await http.GetAsync(new Uri(app.Server.BaseUri, "_framework/" + script.Value));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         // gzip from a build (`dotnet run`), brotli from a published server.
         Assert.Contains(Assert.Single(response.Content.Headers.ContentEncoding), Compressed);
@@ -62,6 +62,6 @@ public sealed partial class ServingTests(WebAppFixture app) : IClassFixture<WebA
         return http;
     }
 
-    [GeneratedRegex(@"_framework/dotnet\.[a-z0-9]+\.js")]
-    private static partial Regex RuntimeScript();
+    [GeneratedRegex(@"dotnet\.native\.[a-z0-9]+\.wasm")]
+    private static partial Regex RuntimeWasm();
 }
