@@ -74,6 +74,13 @@ public sealed partial class ParleyClient : IAsyncDisposable
     /// <summary>The connection changed state.</summary>
     public event EventHandler<ConnectionStateChangedEventArgs>? ConnectionStateChanged;
 
+    /// <summary>
+    /// The device's storage refused a write (the browser's store: IndexedDB full or unavailable).
+    /// The changes stay queued and are retried; show it, it lasts until storage is freed.
+    /// Never raised for a SQLite profile, whose writes fail where they are made.
+    /// </summary>
+    public event EventHandler<StorageFailedEventArgs>? StorageFailed;
+
     /// <summary>This device's credentials.</summary>
     public DeviceCredentialsProfile Credentials { get; }
 
@@ -154,7 +161,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
             store.Dispose();
             return null;
         }
-        return new ParleyClient(VirtualProfileDirectory(credentials), store, credentials, options);
+        return WithStorageEvents(new ParleyClient(VirtualProfileDirectory(credentials), store, credentials, options), store);
     }
 
     /// <summary>
@@ -177,7 +184,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
             var credentials = new DeviceCredentialsProfile(server, creds.User, creds.DeviceId, creds.Password);
             store.SaveCredentials(credentials);
             await store.FlushAsync(cancellationToken);
-            var client = new ParleyClient(VirtualProfileDirectory(credentials), store, credentials, options);
+            var client = WithStorageEvents(new ParleyClient(VirtualProfileDirectory(credentials), store, credentials, options), store);
             await client.PublishFirstKeysAsync(null, cancellationToken);
             return client;
         }
@@ -186,6 +193,12 @@ public sealed partial class ParleyClient : IAsyncDisposable
             store.Dispose();
             throw;
         }
+    }
+
+    private static ParleyClient WithStorageEvents(ParleyClient client, KeyValueClientStore store)
+    {
+        store.WriteRefused = error => client.Raise(client.StorageFailed, new StorageFailedEventArgs(error));
+        return client;
     }
 
     private static void CheckRegistration(Uri server, string user)

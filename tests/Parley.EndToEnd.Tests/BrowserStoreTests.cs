@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using Parley.Client;
+using Parley.Client.Events;
 using Parley.Client.Storage;
 
 namespace Parley.EndToEnd.Tests;
@@ -53,5 +55,45 @@ public sealed class BrowserStoreTests
     public async Task Storage_without_an_account_opens_to_null()
     {
         Assert.Null(await ParleyClient.OpenAsync(new InMemoryPersistence()));
+    }
+
+    [Fact]
+    public async Task A_refused_write_is_reported_and_holds_the_send_until_storage_accepts_again()
+    {
+        await using var server = await TestServer.StartAsync();
+        var storage = new RefusingPersistence();
+        var bob = await server.RegisterAsync("bob");
+        var bobInbox = new Inbox(bob);
+        await bob.ConnectAsync(Wait.Token());
+        await using var web = await ParleyClient.RegisterAsync(storage, server.BaseUri, "web", options: Wait.Options());
+        var failures = new ConcurrentQueue<StorageFailedEventArgs>();
+        web.StorageFailed += (_, e) => failures.Enqueue(e);
+        await web.ConnectAsync(Wait.Token());
+
+        storage.Refuse = true;
+        var id = web.QueueText("bob", "sent once it is on disk");
+        await Wait.UntilAsync(() => !failures.IsEmpty, "a storage failure");
+        Assert.Equal("storage_failed", failures.First().Error.ApiCode);
+        // Nothing left the device that the device could not keep.
+        Assert.Empty(bobInbox.Messages);
+
+        storage.Refuse = false;
+        await web.WaitUntilSentAsync(id, Wait.Token());
+        await bobInbox.CountAsync(1);
+        Assert.Equal("sent once it is on disk", bobInbox.Texts[0]);
+    }
+
+    /// <summary>Memory that refuses writes while told to, as a full IndexedDB quota does.</summary>
+    private sealed class RefusingPersistence : IKeyValuePersistence
+    {
+        private readonly InMemoryPersistence _inner = new();
+
+        public volatile bool Refuse;
+
+        public Task<IReadOnlyList<KeyValuePair<string, byte[]>>> ReadAllAsync(string collection, CancellationToken cancellationToken = default) =>
+            _inner.ReadAllAsync(collection, cancellationToken);
+
+        public Task WriteAsync(IReadOnlyList<PersistedWrite> writes, CancellationToken cancellationToken = default) =>
+            Refuse ? throw new IOException("QuotaExceededError") : _inner.WriteAsync(writes, cancellationToken);
     }
 }

@@ -173,6 +173,21 @@ public sealed class DeliveryTests
     }
 
     [Fact]
+    public async Task A_wait_that_starts_after_the_refusal_still_reports_the_servers_reason()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var inbox = new Inbox(alice);
+        var id = alice.QueueText("nobody", "hi");
+        await alice.ConnectAsync(Wait.Token());
+        await Wait.UntilAsync(() => inbox.StatusesOf(id).Contains(MessageStatus.Failed), "the refusal");
+
+        var error = await Assert.ThrowsAsync<ParleyException>(() => alice.WaitUntilSentAsync(id, Wait.Token()));
+
+        Assert.Equal(ErrorCode.UnknownUser, error.Code);
+    }
+
+    [Fact]
     public async Task Wrong_credentials_are_refused_with_unauthorized()
     {
         await using var server = await TestServer.StartAsync();

@@ -23,7 +23,12 @@ internal sealed class Outbox(
     Func<Session, OutboxEntry, CancellationToken, Task<SendMessage?>> buildSend,
     Action<MessageStatusChangedEventArgs> statusChanged)
 {
+    /// <summary>Refusals remembered for waits that start after the refusal (a bound on memory, whatever the rate).</summary>
+    private const int RememberedRefusals = 256;
+
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _sendWaiters = new();
+    private readonly ConcurrentDictionary<string, ParleyException> _refusals = new();
+    private readonly ConcurrentQueue<string> _refusalOrder = new();
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     private string Me => credentials.User;
@@ -67,7 +72,10 @@ internal sealed class Outbox(
                 _sendWaiters.TryRemove(new KeyValuePair<string, TaskCompletionSource>(messageId, waiter));
                 if (store.Find(id) is { Status: MessageStatus.Failed })
                 {
-                    throw new ParleyException(ErrorCode.BadRequest, $"Message {messageId} was refused and not sent.", "failed");
+                    // Refused before this wait began (a fast refusal can beat the caller here): the server's reason when known.
+                    throw _refusals.TryGetValue(messageId, out var refusal)
+                        ? refusal
+                        : new ParleyException(ErrorCode.BadRequest, $"Message {messageId} was refused and not sent.", "failed");
                 }
                 return;
             }
@@ -259,10 +267,23 @@ internal sealed class Outbox(
                 // Refused for good: resending would be refused again (a full recipient queue stays
                 // full until the recipient comes online, which may take days; the user resends then).
                 store.FailOutbox(entry.Id, Me);
+                RememberRefusal(idText, e);
                 statusChanged(new MessageStatusChangedEventArgs(idText, entry.Peer, MessageStatus.Failed));
                 CompleteSend(idText, e);
                 return;
             }
+        }
+    }
+
+    private void RememberRefusal(string idText, ParleyException error)
+    {
+        if (_refusals.TryAdd(idText, error))
+        {
+            _refusalOrder.Enqueue(idText);
+        }
+        while (_refusalOrder.Count > RememberedRefusals && _refusalOrder.TryDequeue(out var oldest))
+        {
+            _refusals.TryRemove(oldest, out _);
         }
     }
 

@@ -54,6 +54,9 @@ internal sealed class KeyValueClientStore : IClientStore
 
     private KeyValueClientStore(IKeyValuePersistence persistence) => _persistence = persistence;
 
+    /// <summary>Called with each refusal of the persistence (scheduled flushes included, which have no caller to throw to).</summary>
+    public Action<ParleyException>? WriteRefused { get; set; }
+
     /// <summary>Reads every collection from <paramref name="persistence"/> into a new store.</summary>
     public static async Task<KeyValueClientStore> LoadAsync(IKeyValuePersistence persistence, CancellationToken cancellationToken)
     {
@@ -116,7 +119,9 @@ internal sealed class KeyValueClientStore : IClientStore
                 {
                     throw;
                 }
-                throw new ParleyException(ErrorCode.Internal, $"The device's storage refused the write: {e.Message}", "storage_failed", inner: e);
+                var refused = new ParleyException(ErrorCode.Internal, $"The device's storage refused the write: {e.Message}", "storage_failed", inner: e);
+                WriteRefused?.Invoke(refused);
+                throw refused;
             }
         }
         finally

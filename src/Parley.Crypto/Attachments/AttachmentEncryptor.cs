@@ -1,5 +1,5 @@
-using Parley.Crypto.Ciphers;
 using System.Security.Cryptography;
+using Parley.Crypto.Ciphers;
 
 namespace Parley.Crypto.Attachments;
 
