@@ -222,6 +222,7 @@ public sealed class ChatSession : IAsyncDisposable
         client.TypingChanged += (_, e) => OnUi(() => Typing(e));
         client.IdentityChanged += (_, e) => OnUi(() => { Chat(e.Peer).IdentityChanged = true; Notify(); });
         client.ConnectionStateChanged += (_, e) => OnUi(() => ConnectionChanged(e));
+        client.StorageFailed += (_, e) => OnUi(() => Fail(AppScreen.StorageFull, e.Error.Message));
         client.QueueDrained += (_, _) => OnUi(() => _ = SubscribeAsync([.. _chats.Keys]));
         foreach (var peer in await KnownPeersAsync())
         {
