@@ -26,6 +26,7 @@ using Parley.Server.Push;
 using Parley.Server.Groups;
 using Parley.Server.Storage.Sqlite;
 using Parley.Server.Tls;
+using Parley.Server.WebApp;
 
 namespace Parley.Server;
 
@@ -71,6 +72,7 @@ public static partial class ParleyServer
                 "https:// addresses need a certificate: --cert CERT.pem --key KEY.pem, or Kestrel:Certificates:Default (Path, KeyPath).");
         }
         builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.UseWebAppFiles();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // A backstop behind the gateway's own limit: Kestrel drops sockets past it at accept,
@@ -124,12 +126,15 @@ public static partial class ParleyServer
             }
             app.UseForwardedHeaders(forwarded);
         }
+        app.UseWebApp();
+        app.UseRouting();
         app.UseRateLimiter();
         app.MapRegistration();
         app.MapProvisioning();
         app.MapMetrics();
         app.MapPush();
         app.MapMedia();
+        app.MapWebApp();
         // /v1/ws never reaches this pipeline: WebSocketListener takes those connections off the transport.
         app.Lifetime.ApplicationStopping.Register(() =>
         {

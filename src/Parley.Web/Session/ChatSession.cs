@@ -1,0 +1,421 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Components;
+using Microsoft.JSInterop;
+using Parley.Client;
+using Parley.Client.Browser;
+using Parley.Client.Events;
+using Parley.Protocol;
+
+namespace Parley.Web.Session;
+
+/// <summary>
+/// This browser's Parley device as the UI sees it: one <see cref="ParleyClient"/> (the same SDK,
+/// outbox and inbox rules as the CLI) and the chats built from its events. Every change is made on
+/// the UI's synchronization context and announced by <see cref="Changed"/>.
+/// </summary>
+public sealed class ChatSession : IAsyncDisposable
+{
+    // The SDK has no list of conversations yet: the app keeps the peers it has seen.
+    private const string PeersKey = "parley.peers";
+
+    private readonly NavigationManager _navigation;
+    private readonly IJSRuntime _js;
+    private readonly Dictionary<string, Conversation> _chats = new(StringComparer.Ordinal);
+    private SynchronizationContext? _ui;
+    private IndexedDbPersistence? _persistence;
+    private ParleyClient? _client;
+    private DateTimeOffset _typingSentAt;
+
+    /// <summary>Creates the session; <see cref="StartAsync"/> opens it.</summary>
+    public ChatSession(NavigationManager navigation, IJSRuntime js)
+    {
+        _navigation = navigation;
+        _js = js;
+    }
+
+    /// <summary>Something shown changed: re-render.</summary>
+    public event Action? Changed;
+
+    /// <summary>The whole-page screen to show.</summary>
+    public AppScreen Screen { get; private set; }
+
+    /// <summary>For an error screen: what happened, in words for people.</summary>
+    public string? Problem { get; private set; }
+
+    /// <summary>This account's user name once registered.</summary>
+    public string? Me => _client?.Credentials.User;
+
+    /// <summary>The link to the server.</summary>
+    public ConnectionState Connection { get; private set; }
+
+    /// <summary>Why the last connection attempt failed, when it did (shown as the connection's tooltip).</summary>
+    public string? ConnectionProblem { get; private set; }
+
+    /// <summary>The chats, the most recent first.</summary>
+    public IEnumerable<Conversation> Chats =>
+        _chats.Values.OrderByDescending(c => c.Last?.SentAt ?? DateTimeOffset.MaxValue).ThenBy(c => c.Peer, StringComparer.Ordinal);
+
+    /// <summary>The chat shown beside (or, on a phone, instead of) the list.</summary>
+    public Conversation? Open { get; private set; }
+
+    /// <summary>Messages waiting in the outbox for a connection.</summary>
+    public int PendingSends => _client?.PendingSends ?? 0;
+
+    /// <summary>The server: the origin this app was loaded from.</summary>
+    public Uri Server => new(new Uri(_navigation.BaseUri).GetLeftPart(UriPartial.Authority) + "/");
+
+    /// <summary>Opens the stored profile and connects, or shows the welcome screen when there is none.</summary>
+    public async Task StartAsync()
+    {
+        _ui = SynchronizationContext.Current;
+        try
+        {
+            _persistence = await IndexedDbPersistence.OpenAsync();
+            if (await ParleyClient.OpenAsync(_persistence) is not { } client)
+            {
+                Show(AppScreen.Welcome);
+                return;
+            }
+            await AttachAsync(client);
+        }
+        catch (Exception e) when (IsStorageFailure(e))
+        {
+            Fail(AppScreen.StorageFull, e.Message);
+        }
+    }
+
+    /// <summary>Registers <paramref name="user"/> on this server (generating the keys here) and connects.</summary>
+    public async Task<string?> RegisterAsync(string user)
+    {
+        if (!UserName.IsValid(user))
+        {
+            return $"\"{user}\" is not a user name: {UserName.Rules}.";
+        }
+        try
+        {
+            var persistence = _persistence ?? throw new InvalidOperationException("The store is not open.");
+            await AttachAsync(await ParleyClient.RegisterAsync(persistence, Server, user, deviceName: "browser"));
+            return null;
+        }
+        catch (ParleyException e)
+        {
+            return e.ApiCode == "user_taken" ? $"\"{user}\" is taken: choose another name." : e.Message;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            Fail(AppScreen.ServerUnreachable, e.Message);
+            return null;
+        }
+        catch (Exception e) when (IsStorageFailure(e))
+        {
+            Fail(AppScreen.StorageFull, e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Opens (starting if new) the chat with <paramref name="peer"/> and marks its messages read.</summary>
+    public async Task<string?> OpenChatAsync(string peer)
+    {
+        peer = peer.Trim();
+        if (!UserName.IsValid(peer))
+        {
+            return $"\"{peer}\" is not a user name: {UserName.Rules}.";
+        }
+        if (peer == Me)
+        {
+            return "Your other devices get a copy of every message: choose another user.";
+        }
+        var chat = Chat(peer);
+        Open = chat;
+        Notify();
+        await MarkOpenReadAsync();
+        await SubscribeAsync([peer]);
+        return null;
+    }
+
+    /// <summary>Back to the list (on a phone, the list replaces the chat).</summary>
+    public void CloseChat()
+    {
+        Open = null;
+        Notify();
+    }
+
+    /// <summary>Queues <paramref name="text"/> to the open chat: shown at once with a clock, sent when connected.</summary>
+    public string? Send(string text)
+    {
+        if (Open is null || _client is null || string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+        try
+        {
+            var id = _client.QueueText(Open.Peer, text);
+            if (_client.FindMessage(id) is { } stored)
+            {
+                Open.Add(stored);
+            }
+            _typingSentAt = default;
+            Notify();
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
+        catch (Exception e) when (IsStorageFailure(e))
+        {
+            Fail(AppScreen.StorageFull, e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>The user typed in the open chat: tells the peer, at most every few seconds.</summary>
+    public async Task TypedAsync()
+    {
+        var now = DateTimeOffset.UtcNow;
+        if (Open is null || _client is null || Connection != ConnectionState.Connected || now - _typingSentAt < TimeSpan.FromSeconds(3))
+        {
+            return;
+        }
+        _typingSentAt = now;
+        await Quietly(_client.SetTypingAsync(Open.Peer, typing: true));
+    }
+
+    /// <summary>The safety number with <paramref name="peer"/> (60 digits), fetching keys when needed.</summary>
+    public async Task<string> SafetyNumberAsync(string peer) =>
+        await (_client ?? throw new InvalidOperationException("Not registered.")).GetSafetyNumberAsync(peer);
+
+    /// <summary>Marks <paramref name="peer"/>'s current identity verified.</summary>
+    public async Task MarkVerifiedAsync(string peer)
+    {
+        await (_client ?? throw new InvalidOperationException("Not registered.")).MarkVerifiedAsync(peer);
+        var chat = Chat(peer);
+        chat.Verified = true;
+        chat.IdentityChanged = false;
+        Notify();
+    }
+
+    /// <summary>Accepts <paramref name="peer"/>'s new identity key without verifying it.</summary>
+    public async Task AcceptIdentityAsync(string peer)
+    {
+        await (_client ?? throw new InvalidOperationException("Not registered.")).AcceptIdentityAsync(peer);
+        var chat = Chat(peer);
+        chat.IdentityChanged = false;
+        chat.Verified = false;
+        Notify();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_client is not null)
+        {
+            await _client.DisposeAsync();
+        }
+    }
+
+    private async Task AttachAsync(ParleyClient client)
+    {
+        _client = client;
+        client.MessageReceived += (_, e) => OnUi(() => Received(e.Message));
+        client.MessageStatusChanged += (_, e) => OnUi(() => StatusChanged(e));
+        client.PresenceChanged += (_, e) => OnUi(() => Presence(e));
+        client.TypingChanged += (_, e) => OnUi(() => Typing(e));
+        client.IdentityChanged += (_, e) => OnUi(() => { Chat(e.Peer).IdentityChanged = true; Notify(); });
+        client.ConnectionStateChanged += (_, e) => OnUi(() => ConnectionChanged(e));
+        client.StorageFailed += (_, e) => OnUi(() => Fail(AppScreen.StorageFull, e.Error.Message));
+        client.QueueDrained += (_, _) => OnUi(() => _ = SubscribeAsync([.. _chats.Keys]));
+        foreach (var peer in await KnownPeersAsync())
+        {
+            var chat = Chat(peer, remember: false);
+            foreach (var message in client.GetConversation(peer, int.MaxValue))
+            {
+                chat.Add(message);
+            }
+            chat.Verified = client.IsVerified(peer);
+            chat.IdentityChanged = client.HasUnacceptedIdentityChange(peer);
+        }
+        // Messages stored while no UI was listening (for example before a reload) are in the store already.
+        client.TakeUnshownMessages();
+        Show(AppScreen.Chats);
+        _ = ConnectAsync(client);
+    }
+
+    private async Task ConnectAsync(ParleyClient client)
+    {
+        try
+        {
+            await client.ConnectAsync();
+        }
+        catch (Exception e) when (e is ParleyException or HttpRequestException or System.Net.WebSockets.WebSocketException or OperationCanceledException)
+        {
+            // The client keeps reconnecting by itself; the reason is shown on the connection status.
+            ConnectionProblem = e.Message;
+            Notify();
+        }
+    }
+
+    private void Received(StoredMessage message)
+    {
+        var chat = Chat(message.Peer);
+        if (message.Direction == MessageDirection.Incoming)
+        {
+            chat.Typing = false;
+        }
+        if (chat.Add(message) && chat == Open)
+        {
+            _ = MarkOpenReadAsync();
+        }
+        Notify();
+    }
+
+    private void StatusChanged(MessageStatusChangedEventArgs e)
+    {
+        if (_chats.TryGetValue(e.Peer, out var chat) && chat.Advance(e.MessageId, e.Status))
+        {
+            Notify();
+        }
+    }
+
+    private void Presence(PresenceChangedEventArgs e)
+    {
+        if (_chats.TryGetValue(e.User, out var chat))
+        {
+            chat.Online = e.Online;
+            chat.LastSeen = e.LastSeen ?? chat.LastSeen;
+            Notify();
+        }
+    }
+
+    private void Typing(TypingChangedEventArgs e)
+    {
+        if (_chats.TryGetValue(e.User, out var chat))
+        {
+            chat.Typing = e.Typing;
+            Notify();
+        }
+    }
+
+    private void ConnectionChanged(ConnectionStateChangedEventArgs e)
+    {
+        Connection = e.State;
+        ConnectionProblem = e.Error?.Message ?? (e.State == ConnectionState.Connected ? null : ConnectionProblem);
+        if (e.Error is ParleyException { Code: ErrorCode.Unauthorized } expired)
+        {
+            Fail(AppScreen.SessionExpired, expired.Message);
+            return;
+        }
+        if (e.State == ConnectionState.Connected && Open is not null)
+        {
+            _ = MarkOpenReadAsync();
+        }
+        Notify();
+    }
+
+    private async Task MarkOpenReadAsync()
+    {
+        if (Open is not { } chat || _client is null || Connection != ConnectionState.Connected)
+        {
+            return;
+        }
+        var unread = chat.Messages.Where(m => m.Direction == MessageDirection.Incoming && m.Status < MessageStatus.Read).Select(m => m.Id).ToList();
+        if (unread.Count > 0)
+        {
+            await Quietly(_client.MarkReadAsync(chat.Peer, unread));
+        }
+    }
+
+    private async Task SubscribeAsync(IReadOnlyList<string> peers)
+    {
+        if (_client is null || peers.Count == 0 || Connection != ConnectionState.Connected)
+        {
+            return;
+        }
+        try
+        {
+            foreach (var state in await _client.SubscribePresenceAsync(peers))
+            {
+                Presence(state);
+            }
+        }
+        catch (ParleyException)
+        {
+            // Presence is a nicety: the next connection subscribes again.
+        }
+    }
+
+    private Conversation Chat(string peer, bool remember = true)
+    {
+        if (!_chats.TryGetValue(peer, out var chat))
+        {
+            chat = new Conversation(peer);
+            _chats[peer] = chat;
+            if (remember)
+            {
+                _ = RememberPeersAsync();
+            }
+        }
+        return chat;
+    }
+
+    private async Task<IReadOnlyList<string>> KnownPeersAsync()
+    {
+        var json = await _js.InvokeAsync<string?>("localStorage.getItem", PeersKey);
+        return json is null ? [] : JsonSerializer.Deserialize<string[]>(json) ?? [];
+    }
+
+    private async Task RememberPeersAsync()
+    {
+        try
+        {
+            await _js.InvokeVoidAsync("localStorage.setItem", PeersKey, JsonSerializer.Serialize(_chats.Keys.ToArray()));
+        }
+        catch (JSException e) when (IsStorageFailure(e))
+        {
+            Fail(AppScreen.StorageFull, e.Message);
+        }
+    }
+
+    private void Show(AppScreen screen)
+    {
+        Screen = screen;
+        Notify();
+    }
+
+    private void Fail(AppScreen screen, string problem)
+    {
+        Problem = problem;
+        Show(screen);
+    }
+
+    private void Notify() => Changed?.Invoke();
+
+    private void OnUi(Action action)
+    {
+        if (_ui is null || SynchronizationContext.Current == _ui)
+        {
+            action();
+        }
+        else
+        {
+            _ui.Post(_ => action(), null);
+        }
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch (ParleyException)
+        {
+            // A lost connection: the SDK retries what must be retried (the outbox) on reconnect.
+        }
+    }
+
+    // IndexedDB refusals (QuotaExceededError when full; no IndexedDB in some private modes) and disk errors.
+    private static bool IsStorageFailure(Exception e) =>
+        e is IOException or JSException or System.Runtime.InteropServices.JavaScript.JSException
+        || e.Message.Contains("Quota", StringComparison.OrdinalIgnoreCase)
+        || e.InnerException is { } inner && IsStorageFailure(inner);
+}
