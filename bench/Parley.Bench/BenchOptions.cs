@@ -12,6 +12,12 @@ internal sealed class BenchOptions
 
     public double? Warmup { get; init; }
 
+    /// <summary>One-to-one: seconds of idle baseline (connected, nothing sent) before the load; 0 skips it.</summary>
+    public double? Idle { get; init; }
+
+    /// <summary>One-to-one: each user sends only to this many fixed peers (null: anyone).</summary>
+    public int? Peers { get; init; }
+
     public int? Users { get; init; }
 
     /// <summary>Target total send rate in messages/s; null means flat out.</summary>
@@ -44,9 +50,10 @@ internal sealed class BenchOptions
 
     public const string Usage =
         "usage: dotnet run -c Release --project bench/Parley.Bench -- SCENARIO [options]\n" +
-        "scenarios: one-to-one | connections | offline-drain | media\n" +
+        "scenarios: one-to-one | idle | connections | offline-drain | media | group-fanout\n" +
         "options: --duration SECONDS  --warmup SECONDS  --users N  --rate MSGS_PER_S  --window N\n" +
         "         --conns N  --messages K  --server URL [--server-pid PID]  --set Parley:Section:Key=VALUE\n" +
+        "one-to-one: --idle SECONDS (3: idle baseline before the load)  --peers K (each user sends to K fixed peers)\n" +
         "media:   --files N  --size-mib S  --concurrent K\n" +
         "group-fanout: --groups G (4)  --members M (1024)  --senders S per group (8)  --rate GROUP_MSGS_PER_S  --window N  --loops L";
 
@@ -79,13 +86,15 @@ internal sealed class BenchOptions
 
         var known = new HashSet<string>(StringComparer.Ordinal)
         {
-            "duration", "warmup", "users", "rate", "conns", "server", "server-pid", "messages", "window", "loops", "acks",
+            "duration", "warmup", "users", "rate", "conns", "server", "server-pid", "messages", "window", "loops", "acks", "idle", "peers",
         };
         return new BenchOptions
         {
             Scenario = args[0],
             Duration = Number(values, "duration"),
             Warmup = Number(values, "warmup"),
+            Idle = Number(values, "idle"),
+            Peers = Integer(values, "peers"),
             Users = Integer(values, "users"),
             Rate = Number(values, "rate"),
             Conns = Integer(values, "conns"),

@@ -42,6 +42,7 @@ Func<BenchOptions, ServerUnderTest, CancellationToken, Task<ResultReport>>? scen
 {
     "one-to-one" => OneToOneScenario.RunAsync,
     "connections" => ConnectionsScenario.RunAsync,
+    "idle" => ConnectionsScenario.RunIdleAsync,
     "offline-drain" => OfflineDrainScenario.RunAsync,
     "media" => MediaScenario.RunAsync,
     "group-fanout" => GroupFanoutScenario.RunAsync,

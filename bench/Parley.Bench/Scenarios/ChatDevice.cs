@@ -86,6 +86,9 @@ internal sealed unsafe class ChatDevice : IDisposable
     /// runtime's own epoll never sees it), upgrades, sends Hello, waits for Welcome and QueueEmpty,
     /// then makes the socket non-blocking for a <see cref="DeviceLoop"/>.
     /// </summary>
+    /// <summary>One-to-one with <c>--peers K</c>: the only recipients this device picks from (null: anyone but itself).</summary>
+    public ChatDevice[]? Peers { get; set; }
+
     public static ChatDevice Open(Uri server, DeviceCredentials device, ChatTraffic traffic, int window, int seed)
     {
         var host = server.Host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(server.Host);
@@ -235,8 +238,16 @@ internal sealed unsafe class ChatDevice : IDisposable
             long timestamp = Stopwatch.GetTimestamp();
             do
             {
-                int pick = random.Next(everyone.Length - 1);
-                var peer = everyone[pick] == this ? everyone[^1] : everyone[pick];
+                ChatDevice peer;
+                if (Peers is { } peers)
+                {
+                    peer = peers[random.Next(peers.Length)];
+                }
+                else
+                {
+                    int pick = random.Next(everyone.Length - 1);
+                    peer = everyone[pick] == this ? everyone[^1] : everyone[pick];
+                }
                 WriteSend(peer.Address, nowMs, timestamp);
                 WindowFree--;
                 if (paced)

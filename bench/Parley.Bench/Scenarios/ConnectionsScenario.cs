@@ -16,11 +16,22 @@ internal static class ConnectionsScenario
     private const int SocketsPerWorker = 8000;
     private const int PingsPerWorker = 10;
 
-    public static async Task<ResultReport> RunAsync(BenchOptions options, ServerUnderTest server, CancellationToken ct)
+    public static Task<ResultReport> RunAsync(BenchOptions options, ServerUnderTest server, CancellationToken ct) =>
+        RunAsync(options, server, idle: false, ct);
+
+    /// <summary>
+    /// The <c>idle</c> scenario: the same run (default 1,000 connections held 20 s with the 25 s
+    /// heartbeat, no traffic), reported as the fixed cost an idle server pays: <c>idle_cpu_pct</c>
+    /// (server CPU, % of one core, over the hold) and <c>bytes_per_conn</c>.
+    /// </summary>
+    public static Task<ResultReport> RunIdleAsync(BenchOptions options, ServerUnderTest server, CancellationToken ct) =>
+        RunAsync(options, server, idle: true, ct);
+
+    private static async Task<ResultReport> RunAsync(BenchOptions options, ServerUnderTest server, bool idle, CancellationToken ct)
     {
-        int n = Math.Max(1, options.Conns ?? 19_000);
-        double holdSeconds = options.Duration ?? 15;
-        var report = new ResultReport("connections");
+        int n = Math.Max(1, options.Conns ?? (idle ? 1000 : 19_000));
+        double holdSeconds = options.Duration ?? (idle ? 20 : 15);
+        var report = new ResultReport(idle ? "idle" : "connections");
 
         var clock = Stopwatch.StartNew();
         Parley.Protocol.DeviceCredentials[] devices;
@@ -143,6 +154,18 @@ internal static class ConnectionsScenario
                 report.Row("server GC heap", $"{g0 / 1048576.0:0.0} → {g1 / 1048576.0:0.0} MiB, {(double)(g1 - g0) / open / 1024:0.00} KiB per connection");
             }
             cpu.Report(report, 0);
+            if (idle && cpu.ServerCpuMicroseconds is long idleCpu && cpu.Seconds > 0)
+            {
+                // Over the whole hold, the first 3 s (the last per-connection setup) included: a
+                // pessimistic figure, like the heartbeats it has to cover.
+                report.Field("idle_cpu_pct", idleCpu / 1e4 / cpu.Seconds, "0.00");
+                if (cpu.ServerJitMicroseconds is long jit)
+                {
+                    // Tiered compilation of the connect path ends soon after; a long-lived server does not pay it.
+                    report.Field("idle_cpu_pct_without_jit", (idleCpu - jit) / 1e4 / cpu.Seconds, "0.00");
+                }
+                report.Field("hold_s", cpu.Seconds, "0.0");
+            }
             return report;
         }
         finally

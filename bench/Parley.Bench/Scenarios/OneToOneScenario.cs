@@ -48,6 +48,16 @@ internal static class OneToOneScenario
             {
                 everyone[i] = ChatDevice.Open(server.BaseUri, credentials[i], traffic[i % loopCount], window, seed: i);
             }), ct);
+            if (options.Peers is int k && k > 0)
+            {
+                // A fixed ring: user i sends to the next K users, so every user has K peers out
+                // and K in, and a soak stops adding contact edges after its first seconds.
+                k = Math.Min(k, users - 1);
+                for (int i = 0; i < users; i++)
+                {
+                    everyone[i].Peers = [.. Enumerable.Range(1, k).Select(j => everyone[(i + j) % users])];
+                }
+            }
             for (int l = 0; l < loopCount; l++)
             {
                 var shard = everyone.Where((_, i) => i % loopCount == l).ToArray();
@@ -152,9 +162,11 @@ internal static class OneToOneScenario
                     $"+{Delivered() - delivered1} delivered, +{Receipts() - receipts1} receipts arrived";
         }
         ThrowIfLoopFailed();
+        var idle = await MeasureIdleAsync(options, server, ct);
 
         double seconds = cpu.Seconds;
-        report.Row("users (devices, connections)", users.ToString(CultureInfo.InvariantCulture));
+        report.Row("users (devices, connections)", users.ToString(CultureInfo.InvariantCulture) +
+                                                   (options.Peers is int k and > 0 ? $", each sending to {Math.Min(k, users - 1)} fixed peers" : ""));
         report.Row("offered", rate is double o ? $"{o:0} msgs/s" : $"flat out, {window} sends in flight per connection");
         report.Row("measured window", seconds, "0.0", $"s after {warmedUp.TotalSeconds:0} s warm-up (until the server's JIT settled)");
         report.Row("delivered", delivered / seconds, "0", "msgs/s");
@@ -163,6 +175,15 @@ internal static class OneToOneScenario
         report.Row("latency send → delivered", endToEndWindow.Summary());
         report.Row("latency send → SENT", sentWindow.Summary());
         cpu.Report(report, delivered, benchPerMessage: true);
+        double? idleShare = idle?.ServerCpuMicroseconds is long idleCpu && idle.Seconds > 0 ? idleCpu / 1e6 / idle.Seconds : null;
+        if (idleShare is double share && idle is not null)
+        {
+            report.Row("server CPU idle, same connections", share * 100, "0.0", $"% of one core (over {idle.Seconds:0.0} s after the drain: warmed up, loops reading, nothing sent)");
+            if (cpu.ServerCpuMicroseconds is long loaded && delivered > 0)
+            {
+                report.Row("server CPU per message net of idle", (loaded - (share * seconds * 1e6)) / delivered, "0.0", "µs");
+            }
+        }
         if (rss0 is long a && rss1 is long b)
         {
             report.Row("server RSS", $"{a / 1048576.0:0} → {b / 1048576.0:0} MiB");
@@ -198,9 +219,39 @@ internal static class OneToOneScenario
         if (cpu.ServerCpuMicroseconds is long serverCpu && delivered > 0)
         {
             report.Field("cpu_us_per_msg", (double)serverCpu / delivered, "0.0");
+            if (idleShare is double share2)
+            {
+                report.Field("cpu_us_per_msg_net_of_idle", (serverCpu - (share2 * seconds * 1e6)) / delivered, "0.0");
+            }
+        }
+        if (idleShare is double share3)
+        {
+            report.Field("idle_cpu_pct", share3 * 100, "0.00");
         }
         report.Field("conns", users, "0");
         return report;
+    }
+
+    /// <summary>
+    /// The fixed cost under the per-message one: after the drain the same connections stay open,
+    /// the loops still read and answer, nothing is sent, for <c>--idle</c> seconds (default 3; 0
+    /// skips it), after a second for the last commit to finish. Measured after the load, not
+    /// before it, because before the warm-up the server is still compiling (30% of a core for
+    /// 200 idle connections on the first try), which is not what an idle server pays.
+    /// </summary>
+    private static async Task<CpuWindow?> MeasureIdleAsync(BenchOptions options, ServerUnderTest server, CancellationToken ct)
+    {
+        double idleSeconds = options.Idle ?? 3;
+        if (idleSeconds <= 0)
+        {
+            return null;
+        }
+        await Task.Delay(1000, ct);
+        var idle = CpuWindow.Start(server);
+        await Task.Delay(TimeSpan.FromSeconds(idleSeconds), ct);
+        idle.Stop();
+        Console.Error.WriteLine($"idle after the load: server {idle.ServerCpuMicroseconds / 1e4 / idle.Seconds:0.0}% of a core over {idle.Seconds:0.0} s");
+        return idle;
     }
 
     /// <summary>Collections, pause time and allocation per message between two metrics reads; null without the GC metrics.</summary>

@@ -36,7 +36,7 @@ public sealed class DeviceConnection
     private readonly Lock _delivery = new();
     private readonly Queue<Envelope> _live = new();
     private readonly Queue<ServerFrame> _control = new();
-    private readonly Dictionary<ulong, Envelope> _inFlight = [];
+    private readonly Dictionary<ulong, (Envelope Envelope, int Size)> _inFlight = []; // the size taken in is the size given back, computed once
     private long _inFlightBytes;
     private bool _needsRead = true;
     private bool _queueEmptySent;
@@ -156,10 +156,10 @@ public sealed class DeviceConnection
         {
             for (int i = 0; i < seqs.Count; i++)
             {
-                if (_inFlight.Remove(seqs[i], out var envelope))
+                if (_inFlight.Remove(seqs[i], out var entry))
                 {
-                    _inFlightBytes -= envelope.CalculateSize();
-                    acked.Add(envelope);
+                    _inFlightBytes -= entry.Size;
+                    acked.Add(entry.Envelope);
                 }
                 else
                 {
@@ -393,8 +393,9 @@ public sealed class DeviceConnection
 
     private void TakeInFlight(Envelope envelope)
     {
-        _inFlight[envelope.Seq] = envelope;
-        _inFlightBytes += envelope.CalculateSize();
+        int size = envelope.CalculateSize();
+        _inFlight[envelope.Seq] = (envelope, size);
+        _inFlightBytes += size;
     }
 
     private async Task CloseAsync(WebSocketCloseStatus status, string reason)
