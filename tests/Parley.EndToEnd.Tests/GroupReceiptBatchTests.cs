@@ -4,6 +4,7 @@ using Parley.Client;
 using Parley.Crypto.Keys;
 using Parley.Protocol;
 using Parley.Server.Gateway;
+using Xunit.Abstractions;
 
 namespace Parley.EndToEnd.Tests;
 
@@ -12,7 +13,7 @@ namespace Parley.EndToEnd.Tests;
 /// in far fewer envelopes than members, and the SDK still moves every member's tick. The readers
 /// are raw devices (cheap), the sender a real SDK client.
 /// </summary>
-public sealed class GroupReceiptBatchTests
+public sealed class GroupReceiptBatchTests(ITestOutputHelper output)
 {
     private const int Readers = 48;
 
@@ -59,6 +60,7 @@ public sealed class GroupReceiptBatchTests
             // Every reader is named exactly once across the envelopes, in far fewer envelopes than readers.
             var named = envelopes.SelectMany(e => e.Receipts.Count > 0 ? e.Receipts.Select(r => r.Reader) : [e.Sender]).Order().ToList();
             Assert.Equal(readers.Select(r => r.Credentials.User).Order(), named);
+            output.WriteLine($"{envelopes.Count} READ receipt envelopes reached alice's device for {Readers} readers");
             Assert.True(envelopes.Count <= Readers / 4, $"{envelopes.Count} READ receipt envelopes for {Readers} readers");
         }
         finally
