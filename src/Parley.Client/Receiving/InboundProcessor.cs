@@ -168,12 +168,30 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
     private List<MessageStatusChangedEventArgs> ApplyReceipt(Envelope envelope)
     {
         var changes = new List<MessageStatusChangedEventArgs>();
-        if (!UserName.IsValid(envelope.Sender))
+        var status = envelope.Kind == EnvelopeKind.ReadReceipt ? MessageStatus.Read : MessageStatus.Delivered;
+        if (envelope.Receipts.Count > 0)
         {
+            // A coalesced group receipt: each entry is one member device's receipt; the id cap holds for the whole envelope.
+            int budget = WireLimits.MaxIdsPerFrame;
+            foreach (var entry in envelope.Receipts)
+            {
+                var ids = entry.MessageIds.Take(budget).ToList();
+                budget -= ids.Count;
+                ApplyReceipt(entry.Reader, entry.ReaderDevice, ids, status, changes);
+            }
             return changes;
         }
-        var status = envelope.Kind == EnvelopeKind.ReadReceipt ? MessageStatus.Read : MessageStatus.Delivered;
-        foreach (var raw in envelope.ReceiptIds.Take(WireLimits.MaxIdsPerFrame))
+        ApplyReceipt(envelope.Sender, envelope.SenderDevice, envelope.ReceiptIds.Take(WireLimits.MaxIdsPerFrame), status, changes);
+        return changes;
+    }
+
+    private void ApplyReceipt(string sender, uint senderDevice, IEnumerable<Google.Protobuf.ByteString> receiptIds, MessageStatus status, List<MessageStatusChangedEventArgs> changes)
+    {
+        if (!UserName.IsValid(sender))
+        {
+            return;
+        }
+        foreach (var raw in receiptIds)
         {
             if (raw.Length != WireLimits.MessageIdBytes)
             {
@@ -181,7 +199,7 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
             }
             // A resend travels under its own id: its receipts belong to the original message.
             var id = store.ResendOriginal(raw.ToByteArray()) ?? raw.ToByteArray();
-            if (envelope.Sender != Me && store.AdvanceGroupReceipt(id, Me, envelope.Sender, envelope.SenderDevice, status) is (true, var groupChanged))
+            if (sender != Me && store.AdvanceGroupReceipt(id, Me, sender, senderDevice, status) is (true, var groupChanged))
             {
                 // One of our group messages: that member's tick moved, and the message once every member device has it.
                 if (groupChanged is not null)
@@ -191,10 +209,10 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
                 continue;
             }
             StoredMessage? changed = null;
-            if (envelope.Sender != Me)
+            if (sender != Me)
             {
                 // The peer's device got (or read) our message: only messages of that conversation move.
-                changed = store.Advance(Me, envelope.Sender, id, status);
+                changed = store.Advance(Me, sender, id, status);
             }
             else if (status == MessageStatus.Read && store.Find(id) is { Direction: MessageDirection.Incoming } incoming)
             {
@@ -206,7 +224,6 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
                 changes.Add(new MessageStatusChangedEventArgs(changed.Id, changed.Peer, changed.Status));
             }
         }
-        return changes;
     }
 
     private void Ack(Session session, ulong seq)

@@ -144,7 +144,7 @@ public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts
         {
             AddReceipts(receipts, reader, readerDevice, reader, group.Id, sent);
         }
-        await store.AppendAsync(null, receipts);
+        await store.AppendGroupReceiptsAsync(receipts);
         return new ServerFrame { Ok = new Ok() };
     }
 

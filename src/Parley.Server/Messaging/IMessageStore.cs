@@ -16,6 +16,13 @@ public interface IMessageStore
     Task<bool> AppendAsync(DedupKey? dedup, IReadOnlyList<QueuedEnvelope> envelopes);
 
     /// <summary>
+    /// Appends group READ receipts like <see cref="AppendAsync"/> (durable when the task completes),
+    /// but those bound for another user's device that share a commit with other readers' receipts
+    /// of the same group are coalesced into one envelope of <see cref="Envelope.Receipts"/> entries.
+    /// </summary>
+    Task AppendGroupReceiptsAsync(IReadOnlyList<QueuedEnvelope> envelopes);
+
+    /// <summary>
     /// Appends one envelope for many devices (a group message): the body is stored once, with one
     /// queue row per device, under one seq. With a dedup key seen before, appends nothing and
     /// returns false.

@@ -133,6 +133,13 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         return op.Done.Task;
     }
 
+    public Task AppendGroupReceiptsAsync(IReadOnlyList<QueuedEnvelope> envelopes)
+    {
+        var op = new GroupReceiptOp(envelopes);
+        Enqueue(op);
+        return op.Done.Task;
+    }
+
     public Task<bool> AppendFanoutAsync(DedupKey? dedup, Envelope envelope, IReadOnlyList<long> deviceKeys)
     {
         var op = new AppendOp(dedup, [], new Fanout(envelope, deviceKeys), null);
@@ -382,6 +389,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             {
                 batch.Add(op);
             }
+            GroupReceiptOp.Coalesce(batch);
             var seqBefore = _lastSeq;
             int ackedBefore = _ackedBodies.Count;
             ChooseBodiesToDelete();
@@ -1053,6 +1061,91 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         }
 
         public override void Complete() => Done.TrySetResult(_fresh);
+
+        public override void Fail(Exception e) => Done.TrySetException(e);
+    }
+
+    /// <summary>
+    /// Group READ receipts. The first such op of a commit inserts every receipt of the commit, those
+    /// bound for the same device and group merged: one envelope per sender device per commit instead
+    /// of one per reader. Same transaction as the others, so each reader's OK still means durable.
+    /// </summary>
+    private sealed class GroupReceiptOp(IReadOnlyList<QueuedEnvelope> envelopes) : WriteOp
+    {
+        private readonly IReadOnlyList<QueuedEnvelope> _envelopes = envelopes;
+        private List<QueuedEnvelope> _toInsert = [];
+
+        public TaskCompletionSource Done { get; } = new();
+
+        public static void Coalesce(List<WriteOp> batch)
+        {
+            GroupReceiptOp? first = null;
+            var merged = new Dictionary<(long Device, ByteString Group), List<Envelope>>();
+            var order = new List<QueuedEnvelope>();
+            foreach (var op in batch)
+            {
+                if (op is not GroupReceiptOp receipts)
+                {
+                    continue;
+                }
+                first ??= receipts;
+                receipts._toInsert = [];
+                foreach (var queued in receipts._envelopes)
+                {
+                    // Receipts for the reader's own devices (empty conversation) are one per reader anyway.
+                    if (queued.Envelope.Conversation.Length == 0)
+                    {
+                        order.Add(queued);
+                        continue;
+                    }
+                    (long Device, ByteString Group) key = (queued.DeviceKey, queued.Envelope.GroupId);
+                    if (!merged.TryGetValue(key, out var list))
+                    {
+                        merged[key] = list = [];
+                    }
+                    list.Add(queued.Envelope);
+                }
+            }
+            if (first is null)
+            {
+                return;
+            }
+            foreach (var ((device, group), list) in merged)
+            {
+                if (list.Count == 1)
+                {
+                    order.Add(new QueuedEnvelope(device, list[0]));
+                    continue;
+                }
+                Envelope? current = null;
+                int ids = 0;
+                foreach (var single in list)
+                {
+                    // Bounded like any receipt: at most MaxIdsPerFrame ids in one envelope.
+                    if (current is null || ids + single.ReceiptIds.Count > WireLimits.MaxIdsPerFrame)
+                    {
+                        current = new Envelope { Kind = EnvelopeKind.ReadReceipt, GroupId = group };
+                        order.Add(new QueuedEnvelope(device, current));
+                        ids = 0;
+                    }
+                    var entry = new ReceiptEntry { Reader = single.Sender, ReaderDevice = single.SenderDevice };
+                    entry.MessageIds.AddRange(single.ReceiptIds);
+                    current.Receipts.Add(entry);
+                    ids += single.ReceiptIds.Count;
+                }
+            }
+            first._toInsert = order;
+        }
+
+        public override void Execute(SqliteMessageStore store, Statements s, long now, List<QueuedEnvelope> committed)
+        {
+            foreach (var e in _toInsert)
+            {
+                store.Insert(s, e, now, committed);
+            }
+        }
+
+        public override void Complete() => Done.TrySetResult();
 
         public override void Fail(Exception e) => Done.TrySetException(e);
     }
