@@ -181,13 +181,21 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
             _fetchedOn = session;
             _fetched.Clear();
         }
+        if (session.Connection.Completion.IsCompleted)
+        {
+            // That connection ended (or the app disconnected): not acked, so redelivered; never handled after the app stopped.
+            return;
+        }
         try
         {
             if (owner.SenderListMissing(envelope) && _fetched.Add(envelope.Sender))
             {
                 await owner.FetchSenderListAsync(session, envelope.Sender);
             }
-            await OnEnvelopeAsync(session, envelope);
+            if (!session.Connection.Completion.IsCompleted)
+            {
+                await OnEnvelopeAsync(session, envelope);
+            }
         }
         catch (Exception e) when (e is ParleyException or IOException or OperationCanceledException or System.Net.WebSockets.WebSocketException)
         {
