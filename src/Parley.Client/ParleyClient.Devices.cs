@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Parley.Client.Connection;
 using Parley.Client.Encryption;
+using Parley.Client.Events;
 using Parley.Client.Storage;
 using Parley.Crypto;
 using Parley.Crypto.Keys;
@@ -305,4 +306,36 @@ public sealed partial class ParleyClient
         await PublishListAsync(connection, signed, cancellationToken);
         await connection.CloseAsync();
     }
+
+    // ───────────────────────── receiving: only listed devices are heard ─────────────────────────
+
+    /// <summary>
+    /// Whether <paramref name="envelope"/> is a message from a device that the sender's trusted
+    /// signed list does not name (always false without end-to-end encryption, and for what the
+    /// receive path drops anyway).
+    /// </summary>
+    internal bool SenderListMissing(Envelope envelope) =>
+        _e2e is not null
+        && envelope.Kind == EnvelopeKind.Message
+        && UserName.IsValid(envelope.Sender)
+        && !(envelope.Sender == Me && envelope.SenderDevice == Credentials.DeviceId)
+        && _store.ListedIdentity(envelope.Sender, envelope.SenderDevice) is null;
+
+    /// <summary>
+    /// Fetches <paramref name="user"/>'s signed list over <paramref name="session"/> and trusts it when
+    /// it passes every check (a list that fails is ignored: the unlisted device stays unheard).
+    /// </summary>
+    internal async Task FetchSenderListAsync(Session session, string user)
+    {
+        // A server that never answers must not hold the envelopes behind this one forever.
+        using var timeout = new CancellationTokenSource(_options.ResponseTimeout, _options.Time);
+        var answer = await session.Connection.RequestAsync(new ClientFrame { GetDevices = new GetDevices { User = user } }, timeout.Token);
+        TryTrustSignedList(user, answer.DeviceList?.Signed);
+    }
+
+    /// <summary>A message from an unlisted device was dropped unread: reported, never shown, no retry asked.</summary>
+    internal void OnUnlistedSender(Envelope envelope) =>
+        Raise(DecryptionFailed, new DecryptionFailedEventArgs(envelope.Sender, envelope.SenderDevice,
+            envelope.MessageId.Length == WireLimits.MessageIdBytes ? MessageId.ToText(envelope.MessageId.Span) : "",
+            "unlisted_device", retryRequested: false));
 }

@@ -357,6 +357,8 @@ public sealed class EncryptionTests
         var inbox = new Inbox(bob);
         await bob.ConnectAsync(Wait.Token());
         await using var mallory = await RawDevice.RegisterAsync(server.BaseUri, "mallory");
+        // A validly signed list naming mallory's device: a device outside one is not heard at all (SignedDeviceListTests).
+        Assert.Equal(ServerFrame.BodyOneofCase.Ok, (await mallory.PublishListAsync(IdentityKeyPair.Generate(), 1, (1, IdentityKeyPair.Generate().IdentityKey))).BodyCase);
 
         var garbageIds = new List<byte[]>();
         foreach (var payload in new[] { new byte[] { 3, 0xFF, 0x00, 0x13 }, [2, .. Enumerable.Repeat((byte)0x41, 80)], [], [9, 1, 2] })

@@ -74,6 +74,44 @@ public sealed class SignedDeviceListTests
     }
 
     [Fact]
+    public async Task A_message_from_a_device_the_server_adds_outside_the_senders_signed_list_is_dropped_unread()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var inbox = new Inbox(alice);
+        var failures = new ConcurrentQueue<DecryptionFailedEventArgs>();
+        alice.DecryptionFailed += (_, e) => failures.Enqueue(e);
+        await bob.SendTextAsync("alice", "from bob's phone", Wait.Token());
+        await alice.SyncAsync(Wait.Token()); // alice has never sent to bob: his list is fetched on receipt
+        await inbox.CountAsync(1);
+
+        // The server makes a device of its own in bob's account: a full client with its own keys and bob's public account key.
+        DeviceCredentials creds;
+        await using (var raw = await RawDevice.LinkAsync(server.BaseUri, "bob", bob.Credentials.DeviceId, bob.Credentials.Password))
+        {
+            creds = raw.Credentials;
+        }
+        var dir = server.NewProfileDir();
+        using (var store = ClientStore.Open(dir))
+        {
+            store.SaveCredentials(new DeviceCredentialsProfile(server.BaseUri, creds.User, creds.DeviceId, creds.Password));
+            PreKeyRefill.EnsureIdentity(store, IdentityKeyPair.Generate());
+            store.SaveAccountKeys(null, bob.AccountKey!);
+        }
+        var injected = server.Reopen(dir);
+        await injected.SendTextAsync("alice", "forged as bob", Wait.Token());
+        await bob.SendTextAsync("alice", "bob again", Wait.Token());
+
+        await inbox.CountAsync(2);
+        await Wait.UntilAsync(() => failures.Any(f => f.Reason == "unlisted_device"), "the injected device's message dropped");
+        Assert.Equal(["from bob's phone", "bob again"], inbox.Texts);
+        var dropped = Assert.Single(failures);
+        Assert.Equal(("bob", creds.DeviceId, false), (dropped.Sender, dropped.SenderDevice, dropped.RetryRequested));
+        Assert.Null(alice.SessionVersionWith("bob", creds.DeviceId));
+    }
+
+    [Fact]
     public async Task A_profile_and_account_from_before_account_keys_migrate_and_keep_their_safety_number()
     {
         await using var server = await TestServer.StartAsync();

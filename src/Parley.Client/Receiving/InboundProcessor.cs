@@ -15,6 +15,16 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
 {
     private int _duplicates;
 
+    // Envelopes waiting behind a fetch of a sender's device list, in arrival order. The fetch is a
+    // request on the same connection, so it cannot run inside the read loop (its answer would wait
+    // behind this handler): while the chain is busy, every later envelope and the QueueEmpty join it.
+    private Task _deferred = Task.CompletedTask;
+
+    // Users whose list was fetched on _fetchedOn: a sender device still unlisted after that is dropped
+    // without asking again, so a hostile server cannot make one request out of each envelope.
+    private Session? _fetchedOn;
+    private readonly HashSet<string> _fetched = new(StringComparer.Ordinal);
+
     /// <summary>When false, envelopes are stored but never acked (the server will redeliver them): a test switch.</summary>
     public bool AcksEnabled { get; set; } = true;
 
@@ -29,11 +39,25 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
         switch (frame.BodyCase)
         {
             case ServerFrame.BodyOneofCase.Envelope:
-                await OnEnvelopeAsync(session, frame.Envelope);
+                if (!_deferred.IsCompleted || owner.SenderListMissing(frame.Envelope))
+                {
+                    _deferred = DeferAsync(_deferred, session, frame.Envelope);
+                }
+                else
+                {
+                    await OnEnvelopeAsync(session, frame.Envelope);
+                }
                 break;
             case ServerFrame.BodyOneofCase.QueueEmpty:
-                session.Drained.TrySetResult();
-                owner.OnQueueDrained();
+                if (!_deferred.IsCompleted)
+                {
+                    _deferred = DrainedAfterAsync(_deferred, session);
+                }
+                else
+                {
+                    session.Drained.TrySetResult();
+                    owner.OnQueueDrained();
+                }
                 break;
             case ServerFrame.BodyOneofCase.PresenceUpdate:
                 owner.OnPresenceChanged(ToPresence(frame.PresenceUpdate));
@@ -80,6 +104,12 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
     {
         switch (envelope.Kind)
         {
+            case EnvelopeKind.Message when owner.SenderListMissing(envelope):
+                // A device the sender's validly signed list does not name (one the server made up):
+                // its message is never opened or shown, only acked so it is not delivered again.
+                owner.OnUnlistedSender(envelope);
+                Ack(session, envelope.Seq);
+                break;
             case EnvelopeKind.Message when !envelope.GroupId.IsEmpty:
                 // Sender-key ciphertext (ParleyClient.Groups.cs), never tried as a 1:1 message.
                 var (groupMessage, groupNew) = owner.ReceiveGroupMessage(envelope);
@@ -135,6 +165,50 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
                 Ack(session, envelope.Seq);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Handles <paramref name="envelope"/> after <paramref name="previous"/>, first fetching its
+    /// sender's signed device list over <paramref name="session"/> when the sender device is not in
+    /// the trusted one. When the connection ends first, the envelope stays un-acked: the server
+    /// delivers it again at the next connect.
+    /// </summary>
+    private async Task DeferAsync(Task previous, Session session, Envelope envelope)
+    {
+        await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_fetchedOn != session)
+        {
+            _fetchedOn = session;
+            _fetched.Clear();
+        }
+        if (session.Connection.Completion.IsCompleted)
+        {
+            // That connection ended (or the app disconnected): not acked, so redelivered; never handled after the app stopped.
+            return;
+        }
+        try
+        {
+            if (owner.SenderListMissing(envelope) && _fetched.Add(envelope.Sender))
+            {
+                await owner.FetchSenderListAsync(session, envelope.Sender);
+            }
+            if (!session.Connection.Completion.IsCompleted)
+            {
+                await OnEnvelopeAsync(session, envelope);
+            }
+        }
+        catch (Exception e) when (e is ParleyException or IOException or OperationCanceledException or System.Net.WebSockets.WebSocketException)
+        {
+            // The connection ended: nothing was acked, so the server redelivers it.
+        }
+    }
+
+    /// <summary>The QueueEmpty of <paramref name="session"/>, once the envelopes deferred before it are handled.</summary>
+    private async Task DrainedAfterAsync(Task previous, Session session)
+    {
+        await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        session.Drained.TrySetResult();
+        owner.OnQueueDrained();
     }
 
     private async Task<StoredMessage?> OpenMessageAsync(Envelope envelope)
