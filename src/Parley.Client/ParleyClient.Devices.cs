@@ -5,6 +5,7 @@ using Parley.Client.Events;
 using Parley.Client.Storage;
 using Parley.Crypto;
 using Parley.Crypto.Keys;
+using Parley.Crypto.Messages;
 using Parley.Protocol;
 
 namespace Parley.Client;
@@ -310,16 +311,55 @@ public sealed partial class ParleyClient
     // ───────────────────────── receiving: only listed devices are heard ─────────────────────────
 
     /// <summary>
-    /// Whether <paramref name="envelope"/> is a message from a device that the sender's trusted
-    /// signed list does not name (always false without end-to-end encryption, and for what the
-    /// receive path drops anyway).
+    /// Why <paramref name="envelope"/> must not be opened: <c>unlisted_device</c> for a message from a
+    /// device the sender's trusted signed list does not name, <c>unlisted_identity</c> for one whose
+    /// sender identity key (a PreKey message's own, else the key of the session it continues) is not
+    /// the key that list names for the device; null when it may be opened (always without end-to-end
+    /// encryption, and for what the receive path drops anyway).
     /// </summary>
-    internal bool SenderListMissing(Envelope envelope) =>
-        _e2e is not null
-        && envelope.Kind == EnvelopeKind.Message
-        && UserName.IsValid(envelope.Sender)
-        && !(envelope.Sender == Me && envelope.SenderDevice == Credentials.DeviceId)
-        && _store.ListedIdentity(envelope.Sender, envelope.SenderDevice) is null;
+    internal string? UnheardReason(Envelope envelope)
+    {
+        if (_e2e is null || envelope.Kind != EnvelopeKind.Message
+            || !UserName.IsValid(envelope.Sender) || (envelope.Sender == Me && envelope.SenderDevice == Credentials.DeviceId))
+        {
+            return null;
+        }
+        if (_store.ListedIdentity(envelope.Sender, envelope.SenderDevice) is not { } listed)
+        {
+            return "unlisted_device";
+        }
+        // A sender-key (group) ciphertext names no identity key; its distribution came over a 1:1 message checked here.
+        return envelope.GroupId.IsEmpty && SenderIdentity(envelope) is { } key && !key.AsSpan().SequenceEqual(listed) ? "unlisted_identity" : null;
+    }
+
+    /// <summary>
+    /// The identity key a 1:1 payload speaks for: a PreKey message carries its sender's, any other
+    /// continues the session with the key last saved for that device. Null when there is none to
+    /// compare (no session, or a payload that does not parse: decryption reports those).
+    /// </summary>
+    private byte[]? SenderIdentity(Envelope envelope)
+    {
+        var payload = envelope.Payload.Span;
+        if (payload.Length < 2)
+        {
+            return null;
+        }
+        if ((CiphertextMessageType)(payload[0] & ~SignalPayload.ResendFlag) != CiphertextMessageType.PreKey)
+        {
+            return _store.GetIdentity(new ProtocolAddress(envelope.Sender, envelope.SenderDevice))?.Serialize();
+        }
+        try
+        {
+            return SignalPayload.Decode(payload).Message is PreKeySignalMessage preKey ? preKey.IdentityKey.Serialize() : null;
+        }
+        catch (CryptoException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Whether <paramref name="envelope"/> must not be opened as it stands (see <see cref="UnheardReason"/>): its sender's list is fetched once first.</summary>
+    internal bool SenderListMissing(Envelope envelope) => UnheardReason(envelope) is not null;
 
     /// <summary>
     /// Fetches <paramref name="user"/>'s signed list over <paramref name="session"/> and trusts it when
@@ -333,9 +373,9 @@ public sealed partial class ParleyClient
         TryTrustSignedList(user, answer.DeviceList?.Signed);
     }
 
-    /// <summary>A message from an unlisted device was dropped unread: reported, never shown, no retry asked.</summary>
-    internal void OnUnlistedSender(Envelope envelope) =>
+    /// <summary>A message from an unlisted device or identity key was dropped unread: reported with <paramref name="reason"/>, never shown, no retry asked, no session stored.</summary>
+    internal void OnUnlistedSender(Envelope envelope, string reason) =>
         Raise(DecryptionFailed, new DecryptionFailedEventArgs(envelope.Sender, envelope.SenderDevice,
             envelope.MessageId.Length == WireLimits.MessageIdBytes ? MessageId.ToText(envelope.MessageId.Span) : "",
-            "unlisted_device", retryRequested: false));
+            reason, retryRequested: false));
 }

@@ -112,6 +112,49 @@ public sealed class SignedDeviceListTests
     }
 
     [Fact]
+    public async Task A_first_message_from_a_listed_device_id_under_another_identity_key_is_dropped_unread_and_the_chat_goes_on()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var inbox = new Inbox(alice);
+        var failures = new ConcurrentQueue<DecryptionFailedEventArgs>();
+        alice.DecryptionFailed += (_, e) => failures.Enqueue(e);
+        await bob.SendTextAsync("alice", "from bob's phone", Wait.Token());
+        await alice.SyncAsync(Wait.Token());
+        await inbox.CountAsync(1);
+        var bobAddress = new Parley.Crypto.ProtocolAddress("bob", bob.Credentials.DeviceId);
+        var bobKey = alice.Store.GetIdentity(bobAddress)!.Serialize();
+
+        // The server speaks as bob's listed device itself (its id and password) but with an identity key of its own:
+        // its first message is a PreKey message carrying that key, which bob's signed list does not name.
+        var dir = server.NewProfileDir();
+        using (var store = ClientStore.Open(dir))
+        {
+            store.SaveCredentials(new DeviceCredentialsProfile(server.BaseUri, "bob", bob.Credentials.DeviceId, bob.Credentials.Password));
+            PreKeyRefill.EnsureIdentity(store, IdentityKeyPair.Generate());
+            store.SaveAccountKeys(null, bob.AccountKey!);
+        }
+        await using (var impostor = server.Reopen(dir))
+        {
+            await impostor.SendTextAsync("alice", "forged as bob's phone", Wait.Token());
+        }
+        await Wait.UntilAsync(() => failures.Any(f => f.Reason == "unlisted_identity"), "the impostor's message dropped");
+
+        // The real device's session was not replaced: its next message opens, and alice's reply reaches it.
+        var bobInbox = new Inbox(bob);
+        await bob.SendTextAsync("alice", "bob again", Wait.Token());
+        await inbox.CountAsync(2);
+        await alice.SendTextAsync("bob", "hi bob", Wait.Token());
+        await bobInbox.CountAsync(1);
+        Assert.Equal(["from bob's phone", "bob again"], inbox.Texts);
+        Assert.Equal(["hi bob"], bobInbox.Texts);
+        var dropped = Assert.Single(failures);
+        Assert.Equal(("bob", bob.Credentials.DeviceId, false), (dropped.Sender, dropped.SenderDevice, dropped.RetryRequested));
+        Assert.Equal(bobKey, alice.Store.GetIdentity(bobAddress)!.Serialize());
+    }
+
+    [Fact]
     public async Task A_profile_and_account_from_before_account_keys_migrate_and_keep_their_safety_number()
     {
         await using var server = await TestServer.StartAsync();

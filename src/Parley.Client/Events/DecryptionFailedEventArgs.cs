@@ -16,7 +16,7 @@ public sealed class DecryptionFailedEventArgs(string sender, uint senderDevice, 
     /// <summary>The envelope's message id.</summary>
     public string MessageId { get; } = messageId;
 
-    /// <summary>Why it failed: the crypto error's kind, or <c>unlisted_device</c> for a device the sender's signed device list does not name (never key material).</summary>
+    /// <summary>Why it failed: the crypto error's kind, <c>unlisted_device</c> for a device the sender's signed device list does not name, or <c>unlisted_identity</c> for a listed device whose message carries another identity key than the list names (never key material).</summary>
     public string Reason { get; } = reason;
 
     /// <summary>Whether a retry request went (durably queued) to the sender's device.</summary>

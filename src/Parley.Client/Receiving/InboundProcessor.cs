@@ -104,10 +104,11 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
     {
         switch (envelope.Kind)
         {
-            case EnvelopeKind.Message when owner.SenderListMissing(envelope):
-                // A device the sender's validly signed list does not name (one the server made up):
-                // its message is never opened or shown, only acked so it is not delivered again.
-                owner.OnUnlistedSender(envelope);
+            case EnvelopeKind.Message when owner.UnheardReason(envelope) is { } unheard:
+                // A device the sender's validly signed list does not name (one the server made up), or
+                // a listed device speaking with another identity key than the list names: its message
+                // is never opened or shown (no session stored), only acked so it is not delivered again.
+                owner.OnUnlistedSender(envelope, unheard);
                 Ack(session, envelope.Seq);
                 break;
             case EnvelopeKind.Message when !envelope.GroupId.IsEmpty:
