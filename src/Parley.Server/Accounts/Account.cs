@@ -27,6 +27,9 @@ public sealed class Account(long id, string user, string? phone, ImmutableArray<
         set => Interlocked.Exchange(ref _lastSeen, value);
     }
 
+    /// <summary>Per device: unix ms of its last connect or disconnect, and how many connections it has open (memory only).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<uint, (long LastSeen, int Open)> DeviceActivity { get; } = new();
+
     /// <summary>The account's signed device list, or null until its primary publishes one.</summary>
     public PublishedDeviceList? DeviceList
     {

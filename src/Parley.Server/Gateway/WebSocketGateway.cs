@@ -380,7 +380,7 @@ public sealed partial class WebSocketGateway(
                 return new ServerFrame { PresenceSnapshot = presence.Subscribe(c, frame.Presence.Users) };
 
             case ClientFrame.BodyOneofCase.GetDevices:
-                return router.Devices(frame.GetDevices.User);
+                return router.Devices(frame.GetDevices.User, c.Account);
 
             case ClientFrame.BodyOneofCase.PublishDeviceList:
                 return router.PublishDeviceList(c.Account, frame.PublishDeviceList);
