@@ -85,6 +85,34 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Removed_device_loses_its_credentials_and_receives_nothing_sent_after_removal()
+    {
+        await using var server = await TestServer.StartAsync();
+        var (alice, laptop, tablet, bob) = (server.NewProfileDir(), server.NewProfileDir(), server.NewProfileDir(), server.NewProfileDir());
+        await Cli.RunAsync("register", "--server", server.BaseUri.ToString(), "--user", "alice", "--profile", alice);
+        await Cli.RunAsync("register", "--server", server.BaseUri.ToString(), "--user", "bob", "--profile", bob);
+        await Cli.RunAsync("link", "--from", alice, "--profile", laptop, "--json");
+        await Cli.RunAsync("link", "--from", alice, "--profile", tablet, "--json");
+        Assert.Equal(0, (await Cli.RunAsync("send", "alice", "before", "--profile", bob, "--json")).ExitCode);
+
+        var refused = await Cli.RunAsync("devices", "remove", "3", "--profile", laptop, "--json");
+        Assert.Equal((2, "not_primary"), (refused.ExitCode, refused.Single.GetProperty("code").GetString()));
+        var removed = await Cli.RunAsync("devices", "remove", "2", "--profile", alice, "--json");
+        Assert.Equal((0, 2u), (removed.ExitCode, removed.Single.GetProperty("removed").GetUInt32()));
+
+        Assert.Equal(0, (await Cli.RunAsync("send", "alice", "after", "--profile", bob, "--json")).ExitCode);
+        var gone = await Cli.RunAsync("receive", "--profile", laptop, "--json");
+        Assert.Equal((2, "unauthorized"), (gone.ExitCode, gone.Single.GetProperty("code").GetString()));
+        Assert.Equal(["before", "after"], (await Cli.RunAsync("receive", "--profile", tablet, "--json")).Json.Select(m => m.GetProperty("text").GetString()));
+        Assert.Equal([1u, 3u], (await Cli.RunAsync("devices", "--profile", alice, "--json")).Json.Select(d => d.GetProperty("id").GetUInt32()));
+
+        Assert.Equal(0, (await Cli.RunAsync("devices", "remove", "3", "--profile", tablet, "--json")).ExitCode);
+        Assert.Equal("unauthorized", (await Cli.RunAsync("receive", "--profile", tablet, "--json")).Single.GetProperty("code").GetString());
+        Assert.Equal(0, (await Cli.RunAsync("send", "alice", "to the primary", "--profile", bob, "--json")).ExitCode);
+        Assert.Contains("to the primary", (await Cli.RunAsync("receive", "--profile", alice, "--json")).Json.Select(m => m.GetProperty("text").GetString()));
+    }
+
+    [Fact]
     public async Task Devices_lists_names_when_added_and_last_seen_and_marks_this_device()
     {
         await using var server = await TestServer.StartAsync();

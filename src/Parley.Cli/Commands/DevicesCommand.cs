@@ -38,6 +38,23 @@ internal static class DevicesCommand
             }
             return ExitCodes.Ok;
         }));
+        command.Subcommands.Add(Remove());
+        return command;
+    }
+
+    private static Command Remove()
+    {
+        var id = new Argument<uint>("id") { Description = "The id of the device to remove (see parley devices)" };
+        var command = new Command("remove", "Remove a device: its credentials stop working, its queue is deleted and contacts stop encrypting to it. Allowed from the primary device, or from the device itself (not_primary otherwise)");
+        command.Arguments.Add(id);
+        command.SetAction((parse, cancellationToken) => CliContext.RunAsync(parse, cancellationToken, async (ctx, ct) =>
+        {
+            var deviceId = parse.GetValue(id);
+            await using var client = await ctx.ConnectAsync(ct);
+            await client.RemoveDeviceAsync(deviceId, ct);
+            ctx.Output.Result(new { removed = deviceId }, $"Device {deviceId} removed.");
+            return ExitCodes.Ok;
+        }));
         return command;
     }
 

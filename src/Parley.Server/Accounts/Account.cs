@@ -50,4 +50,6 @@ public sealed class Account(long id, string user, string? phone, ImmutableArray<
     }
 
     internal void AddDevice(DeviceRecord device) => ImmutableInterlocked.Update(ref _devices, list => list.Add(device));
+
+    internal void RemoveDevice(uint deviceId) => ImmutableInterlocked.Update(ref _devices, list => list.RemoveAll(d => d.Id == deviceId));
 }
