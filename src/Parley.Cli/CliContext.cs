@@ -265,6 +265,7 @@ internal sealed class CliContext
         ErrorCode.Unavailable => "unavailable",
         ErrorCode.Forbidden => "forbidden",
         ErrorCode.NotAMember => "not_a_member",
+        ErrorCode.NotPrimary => "not_primary",
         ErrorCode.RecipientQueueFull => "recipient_queue_full",
         _ => "internal",
     };

@@ -443,6 +443,21 @@ public sealed partial class ParleyClient : IAsyncDisposable
     }
 
     /// <summary>
+    /// The devices of this client's own account with their names, when added and last seen
+    /// (also refreshes the cached list used for sends, as <see cref="GetDevicesAsync"/> does).
+    /// </summary>
+    public async Task<IReadOnlyList<Devices.AccountDevice>> GetAccountDevicesAsync(CancellationToken cancellationToken = default)
+    {
+        var me = Credentials;
+        var answer = await _connection.RequestAsync(() => new ClientFrame { GetDevices = new GetDevices { User = me.User } }, cancellationToken);
+        TrustSignedList(me.User, answer.DeviceList?.Signed);
+        _store.CacheDevices(me.User, answer.DeviceList?.DeviceIds.ToArray() ?? []);
+        return answer.DeviceList?.Devices
+            .Select(d => new Devices.AccountDevice(d.Id, d.Name, d.AddedAt, d.LastSeen, d.Online, d.Id == me.DeviceId))
+            .ToArray() ?? [];
+    }
+
+    /// <summary>
     /// Marks messages from <paramref name="peer"/> read here and sends READ to the peer (and to this
     /// account's other devices); returns once the server has stored the receipts.
     /// </summary>

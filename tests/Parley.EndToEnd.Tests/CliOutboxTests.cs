@@ -208,9 +208,9 @@ public sealed class CliOutboxTests
 
         var run = await Cli.RunAsync("devices", "--profile", alice);
 
-        var header = run.Lines.First(l => l.Contains("device", StringComparison.Ordinal) && l.Contains('│', StringComparison.Ordinal));
+        var header = run.Lines.First(l => l.Contains("name", StringComparison.Ordinal) && l.Contains('│', StringComparison.Ordinal));
         var cells = header.Split('│', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(2, cells.Length);
+        Assert.Equal(5, cells.Length);
         Assert.All(cells, c => Assert.NotEmpty(c.Trim()));
     }
 }

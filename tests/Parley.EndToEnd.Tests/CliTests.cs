@@ -79,9 +79,61 @@ public sealed class CliTests
         var link = await Cli.RunAsync("link", "--from", alice, "--profile", laptop, "--json");
         Assert.Equal(2u, link.Single.GetProperty("device_id").GetUInt32());
 
-        var devices = (await Cli.RunAsync("devices", "--profile", laptop, "--json")).Single;
-        Assert.Equal([1u, 2u], devices.GetProperty("devices").EnumerateArray().Select(d => d.GetUInt32()));
-        Assert.Equal(2u, devices.GetProperty("this_device").GetUInt32());
+        var devices = (await Cli.RunAsync("devices", "--profile", laptop, "--json")).Json;
+        Assert.Equal([1u, 2u], devices.Select(d => d.GetProperty("id").GetUInt32()));
+        Assert.Equal([false, true], devices.Select(d => d.GetProperty("this_device").GetBoolean()));
+    }
+
+    [Fact]
+    public async Task Removed_device_loses_its_credentials_and_receives_nothing_sent_after_removal()
+    {
+        await using var server = await TestServer.StartAsync();
+        var (alice, laptop, tablet, bob) = (server.NewProfileDir(), server.NewProfileDir(), server.NewProfileDir(), server.NewProfileDir());
+        await Cli.RunAsync("register", "--server", server.BaseUri.ToString(), "--user", "alice", "--profile", alice);
+        await Cli.RunAsync("register", "--server", server.BaseUri.ToString(), "--user", "bob", "--profile", bob);
+        await Cli.RunAsync("link", "--from", alice, "--profile", laptop, "--json");
+        await Cli.RunAsync("link", "--from", alice, "--profile", tablet, "--json");
+        Assert.Equal(0, (await Cli.RunAsync("send", "alice", "before", "--profile", bob, "--json")).ExitCode);
+
+        var refused = await Cli.RunAsync("devices", "remove", "3", "--profile", laptop, "--json");
+        Assert.Equal((2, "not_primary"), (refused.ExitCode, refused.Single.GetProperty("code").GetString()));
+        var removed = await Cli.RunAsync("devices", "remove", "2", "--profile", alice, "--json");
+        Assert.Equal((0, 2u), (removed.ExitCode, removed.Single.GetProperty("removed").GetUInt32()));
+
+        Assert.Equal(0, (await Cli.RunAsync("send", "alice", "after", "--profile", bob, "--json")).ExitCode);
+        var gone = await Cli.RunAsync("receive", "--profile", laptop, "--json");
+        Assert.Equal((2, "unauthorized"), (gone.ExitCode, gone.Single.GetProperty("code").GetString()));
+        Assert.Equal(["before", "after"], (await Cli.RunAsync("receive", "--profile", tablet, "--json")).Json.Select(m => m.GetProperty("text").GetString()));
+        Assert.Equal([1u, 3u], (await Cli.RunAsync("devices", "--profile", alice, "--json")).Json.Select(d => d.GetProperty("id").GetUInt32()));
+
+        Assert.Equal(0, (await Cli.RunAsync("devices", "remove", "3", "--profile", tablet, "--json")).ExitCode);
+        Assert.Equal("unauthorized", (await Cli.RunAsync("receive", "--profile", tablet, "--json")).Single.GetProperty("code").GetString());
+        Assert.Equal(0, (await Cli.RunAsync("send", "alice", "to the primary", "--profile", bob, "--json")).ExitCode);
+        Assert.Contains("to the primary", (await Cli.RunAsync("receive", "--profile", alice, "--json")).Json.Select(m => m.GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public async Task Devices_lists_names_when_added_and_last_seen_and_marks_this_device()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = server.NewProfileDir();
+        var laptop = server.NewProfileDir();
+        await Cli.RunAsync("register", "--server", server.BaseUri.ToString(), "--user", "alice", "--profile", alice);
+        var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await Cli.RunAsync("link", "--from", alice, "--profile", laptop, "--device-name", "laptop", "--json");
+
+        var devices = (await Cli.RunAsync("devices", "--profile", alice, "--json")).Json;
+
+        Assert.Equal(2, devices.Count);
+        var (primary, linked) = (devices[0], devices[1]);
+        Assert.Equal((1u, true), (primary.GetProperty("id").GetUInt32(), primary.GetProperty("this_device").GetBoolean()));
+        Assert.Equal(("laptop", false), (linked.GetProperty("name").GetString(), linked.GetProperty("this_device").GetBoolean()));
+        Assert.True(linked.GetProperty("added_at").GetInt64() > 0);
+        // The primary is connected while it lists; the laptop was last seen when linking uploaded its keys.
+        Assert.True(primary.GetProperty("online").GetBoolean());
+        Assert.True(primary.GetProperty("last_seen").GetInt64() >= before);
+        Assert.False(linked.GetProperty("online").GetBoolean());
+        Assert.InRange(linked.GetProperty("last_seen").GetInt64(), before, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
     }
 
     [Fact]

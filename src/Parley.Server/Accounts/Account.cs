@@ -27,6 +27,9 @@ public sealed class Account(long id, string user, string? phone, ImmutableArray<
         set => Interlocked.Exchange(ref _lastSeen, value);
     }
 
+    /// <summary>Per device: unix ms of its last connect or disconnect, and how many connections it has open (memory only).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<uint, (long LastSeen, int Open)> DeviceActivity { get; } = new();
+
     /// <summary>The account's signed device list, or null until its primary publishes one.</summary>
     public PublishedDeviceList? DeviceList
     {
@@ -47,4 +50,6 @@ public sealed class Account(long id, string user, string? phone, ImmutableArray<
     }
 
     internal void AddDevice(DeviceRecord device) => ImmutableInterlocked.Update(ref _devices, list => list.Add(device));
+
+    internal void RemoveDevice(uint deviceId) => ImmutableInterlocked.Update(ref _devices, list => list.RemoveAll(d => d.Id == deviceId));
 }

@@ -107,6 +107,22 @@ public sealed class AccountDirectory
         }
     }
 
+    /// <summary>Removes a device of the account (credentials and record); false when it has no such device.</summary>
+    public bool RemoveDevice(Account account, uint deviceId)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        lock (_writeLock)
+        {
+            if (account.FindDevice(deviceId) is null)
+            {
+                return false;
+            }
+            _store.RemoveDevice(account.Id, deviceId);
+            account.RemoveDevice(deviceId);
+            return true;
+        }
+    }
+
     /// <summary>
     /// Updates last seen at once in memory; the database gets it with the next flush (every few
     /// seconds, and at shutdown), so a wave of disconnects costs one transaction, not one each.

@@ -12,6 +12,9 @@ public interface IAccountStore
     /// <summary>Adds a device to an existing account.</summary>
     void AddDevice(long accountId, DeviceRecord device);
 
+    /// <summary>Deletes a device of an account, so its credentials stop working.</summary>
+    void RemoveDevice(long accountId, uint deviceId);
+
     /// <summary>Replaces the account's signed device list (the serialized <c>SignedDeviceList</c>).</summary>
     void SaveDeviceList(long accountId, ulong version, byte[] signed);
 

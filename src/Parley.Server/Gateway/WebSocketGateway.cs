@@ -345,6 +345,44 @@ public sealed partial class WebSocketGateway(
         }
     }
 
+    /// <summary>
+    /// Removes a device of the asker's account: the primary may remove any other, a device itself.
+    /// Its record goes first (so it cannot log in again), then its open connection, then its queue.
+    /// </summary>
+    private async ValueTask<ServerFrame> RemoveDeviceAsync(DeviceConnection c, uint deviceId)
+    {
+        if (deviceId == PrimaryDeviceId)
+        {
+            return MessageRouter.Fail(ErrorCode.BadRequest, "the primary device cannot be removed");
+        }
+        if (c.DeviceId != PrimaryDeviceId && c.DeviceId != deviceId)
+        {
+            return MessageRouter.Fail(ErrorCode.NotPrimary, "only the primary device can remove another device");
+        }
+        if (!directory.RemoveDevice(c.Account, deviceId))
+        {
+            return MessageRouter.Fail(ErrorCode.NotFound, "no such device");
+        }
+        var key = new DeviceAddress(c.Account.Id, deviceId).Key;
+        if (key != c.DeviceKey)
+        {
+            registry.Find(key)?.RequestClose(CloseCodes.Policy, "device removed");
+        }
+        // Acking everything it holds reuses the store's own bookkeeping (shared group bodies, tallies).
+        while (store.ReadQueue(key, 0, 500) is { Count: > 0 } held)
+        {
+            await store.AckAsync(key, [.. held.Select(e => e.Seq)], []);
+        }
+        LogDeviceRemoved(logger, c.Account.User, deviceId);
+        return new ServerFrame { Ok = new Ok() };
+    }
+
+    // The registering device; it holds the account key, so it is the one that may remove others.
+    private const uint PrimaryDeviceId = 1;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Device {DeviceId} of {User} removed")]
+    private static partial void LogDeviceRemoved(ILogger logger, string user, uint deviceId);
+
     /// <summary>The answer to one frame; null when the frame needs none.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ServerFrame?> AnswerAsync(DeviceConnection c, ClientFrame frame)
@@ -380,10 +418,13 @@ public sealed partial class WebSocketGateway(
                 return new ServerFrame { PresenceSnapshot = presence.Subscribe(c, frame.Presence.Users) };
 
             case ClientFrame.BodyOneofCase.GetDevices:
-                return router.Devices(frame.GetDevices.User);
+                return router.Devices(frame.GetDevices.User, c.Account);
 
             case ClientFrame.BodyOneofCase.PublishDeviceList:
                 return router.PublishDeviceList(c.Account, frame.PublishDeviceList);
+
+            case ClientFrame.BodyOneofCase.RemoveDevice:
+                return await RemoveDeviceAsync(c, frame.RemoveDevice.DeviceId);
 
             case ClientFrame.BodyOneofCase.UploadPrekeys:
                 return preKeys.Upload(c.Account, c.DeviceId, frame.UploadPrekeys);

@@ -171,13 +171,23 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
     }
 
     /// <summary>The current device ids of a user, or UNKNOWN_USER.</summary>
-    public ServerFrame Devices(string user)
+    public ServerFrame Devices(string user, Account? asker = null)
     {
         if (!UserName.IsValid(user) || directory.Find(user) is not { } account)
         {
             return Fail(ErrorCode.UnknownUser, "no such user");
         }
-        return new ServerFrame { DeviceList = DeviceListOf(account) };
+        var list = DeviceListOf(account);
+        if (asker == account)
+        {
+            // Names and activity are the account's own business: only its own devices see them.
+            foreach (var d in account.Devices)
+            {
+                account.DeviceActivity.TryGetValue(d.Id, out var activity);
+                list.Devices.Add(new DeviceInfo { Id = d.Id, Name = d.Name, AddedAt = d.CreatedAt, LastSeen = activity.LastSeen, Online = activity.Open > 0 });
+            }
+        }
+        return new ServerFrame { DeviceList = list };
     }
 
     /// <summary>PublishDeviceList: stores the account's new signed list (BAD_REQUEST with the reason when it is refused).</summary>

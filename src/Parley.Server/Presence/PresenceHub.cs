@@ -23,6 +23,9 @@ public sealed class PresenceHub(AccountDirectory directory, ContactBook contacts
 
     public void DeviceOnline(DeviceConnection connection)
     {
+        ArgumentNullException.ThrowIfNull(connection);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        connection.Account.DeviceActivity.AddOrUpdate(connection.DeviceId, (now, 1), (_, a) => (now, a.Open + 1));
         bool first;
         lock (_lock)
         {
@@ -38,6 +41,9 @@ public sealed class PresenceHub(AccountDirectory directory, ContactBook contacts
 
     public void DeviceOffline(DeviceConnection connection)
     {
+        ArgumentNullException.ThrowIfNull(connection);
+        var left = time.GetUtcNow().ToUnixTimeMilliseconds();
+        connection.Account.DeviceActivity.AddOrUpdate(connection.DeviceId, (left, 0), (_, a) => (left, Math.Max(0, a.Open - 1)));
         bool last;
         lock (_lock)
         {

@@ -87,6 +87,16 @@ public sealed class SqliteAccountStore(SqliteDatabase database, TimeProvider tim
         tx.Commit();
     }
 
+    public void RemoveDevice(long accountId, uint deviceId)
+    {
+        using var connection = database.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM devices WHERE account = $a AND device = $d";
+        command.Parameters.AddWithValue("$a", accountId);
+        command.Parameters.AddWithValue("$d", (long)deviceId);
+        command.ExecuteNonQuery();
+    }
+
     public void SaveDeviceList(long accountId, ulong version, byte[] signed)
     {
         using var connection = database.Open();
