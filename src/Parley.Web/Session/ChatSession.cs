@@ -13,7 +13,7 @@ namespace Parley.Web.Session;
 /// outbox and inbox rules as the CLI) and the chats built from its events. Every change is made on
 /// the UI's synchronization context and announced by <see cref="Changed"/>.
 /// </summary>
-public sealed class ChatSession : IAsyncDisposable
+public sealed partial class ChatSession : IAsyncDisposable
 {
     // The SDK has no list of conversations yet: the app keeps the peers it has seen.
     private const string PeersKey = "parley.peers";
