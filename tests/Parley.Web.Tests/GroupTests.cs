@@ -43,6 +43,7 @@ public sealed class GroupTests(WebAppFixture app) : IClassFixture<WebAppFixture>
             Assert.Equal(0, (await Cli.RunAsync("read", atCarol.GetProperty("id").GetString()!, "--profile", carolProfile, "--json")).ExitCode);
             await Assertions.Expect(first).ToHaveAttributeAsync("data-status", "Read");
             await Assertions.Expect(first).ToHaveCSSAsync("color", "rgb(26, 115, 232)");
+            await Assertions.Expect(alice.Message("hello group").GetByTestId("message-meta")).ToHaveAttributeAsync("title", string.Join(" · ", new[] { $"{b}: Read", $"{c}: Read" }.Order(StringComparer.Ordinal)));
 
             // The other members write: each browser shows who wrote what.
             await bob.SendAsync("hi from bob");
@@ -53,6 +54,14 @@ public sealed class GroupTests(WebAppFixture app) : IClassFixture<WebAppFixture>
             var carolLater = await Cli.RunAsync("receive", "--profile", carolProfile, "--json");
             Assert.Contains(carolLater.Json, m => m.GetProperty("text").GetString() == "hi from bob" && m.GetProperty("from").GetString() == b);
             await Assertions.Expect(alice.Message("hi from bob")).ToHaveCountAsync(1);
+
+            // A reload keeps the group: title, members and messages, each once.
+            await bob.Page.ReloadAsync();
+            await bob.StartedAsync();
+            await GroupItem(bob, "Weekend plans").ClickAsync();
+            await Assertions.Expect(bob.Page.GetByTestId("peer-status")).ToHaveTextAsync("3 members");
+            await Assertions.Expect(bob.Message("hello group")).ToHaveCountAsync(1);
+            await Assertions.Expect(bob.Message("hi from carol").GetByTestId("sender")).ToHaveTextAsync(c);
             Assert.Empty(alice.Errors);
             Assert.Empty(bob.Errors);
         }

@@ -46,6 +46,13 @@ public sealed class LinkTests(WebAppFixture app) : IClassFixture<WebAppFixture>
             Assert.Equal(0, alice.ExitCode);
             Assert.Contains(alice.Json, m => m.GetProperty("text").GetString() == "from alice's browser"
                 && m.GetProperty("direction").GetString() == "outgoing" && m.GetProperty("to").GetString() == c);
+
+            // The linked account is this browser's for good: a reload opens it, not the welcome screen.
+            await browser.Page.ReloadAsync();
+            await browser.StartedAsync();
+            Assert.Equal("Chats", await browser.ScreenAsync());
+            await Assertions.Expect(browser.Page.GetByTestId("me")).ToHaveTextAsync(a);
+            await Assertions.Expect(browser.ChatItem(c).GetByTestId("last-message")).ToHaveTextAsync("from alice's browser");
             Assert.Empty(browser.Errors);
         }
         finally

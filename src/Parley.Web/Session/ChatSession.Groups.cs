@@ -53,6 +53,21 @@ public sealed partial class ChatSession
     public bool IsAdmin(Conversation chat) =>
         chat?.Group is { } group && group.Members.Any(m => m.User == Me && m.IsAdmin);
 
+    /// <summary>
+    /// For one of our group messages, where each member stands, as "bob: Read · carol: Delivered"
+    /// (a member with several devices: the device furthest behind); null for any other message.
+    /// </summary>
+    public string? MemberTicks(StoredMessage message)
+    {
+        if (_client is null || message is not { Direction: MessageDirection.Outgoing, GroupId: not null })
+        {
+            return null;
+        }
+        var members = _client.GetMemberReceipts(message.Id).GroupBy(r => r.User, StringComparer.Ordinal)
+            .Select(g => $"{g.Key}: {g.Min(r => r.Status)}").ToList();
+        return members.Count == 0 ? null : string.Join(" · ", members);
+    }
+
     /// <summary>Adds <paramref name="user"/> to the open group (admins only); what went wrong, or null.</summary>
     public Task<string?> AddMemberAsync(string user) =>
         ChangeMembersAsync(user?.Trim() ?? "", (client, group, u) => client.AddGroupMemberAsync(group, u));

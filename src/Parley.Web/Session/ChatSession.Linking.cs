@@ -59,7 +59,7 @@ public sealed partial class ChatSession
         {
             LinkProblem = e.ApiCode == "link_code_expired" ? "The code expired before it was approved: ask for a new one." : e.Message;
         }
-        catch (HttpRequestException e)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException { InnerException: TimeoutException })
         {
             LinkProblem = $"The server could not be reached while waiting: {e.Message}";
         }
