@@ -65,6 +65,50 @@ public sealed class DeviceSyncTests
     }
 
     [Fact]
+    public async Task A_message_resent_to_another_device_of_the_sender_is_filed_by_its_transcript_under_the_original_id()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var laptop = await server.LinkAsync(alice);
+        await server.RegisterAsync("bob");
+        var inbox = new Inbox(laptop);
+        await laptop.ConnectAsync(Wait.Token());
+        await alice.SendTextAsync("bob", "one", Wait.Token());
+        await inbox.CountAsync(1);
+        Assert.True(laptop.Testing.DeleteAllSessionRecords() > 0); // the laptop cannot read the phone's next copy
+
+        var two = await alice.SendTextAsync("bob", "two", Wait.Token());
+
+        await inbox.CountAsync(2);
+        Assert.Equal(["one", "two"], inbox.Texts);
+        var copy = laptop.GetConversation("bob")[1];
+        Assert.Equal((two, MessageDirection.Outgoing, "alice"), (copy.Id, copy.Direction, copy.Sender));
+        Assert.True(Assert.Single(inbox.DecryptionFailures).RetryRequested); // it came as a resend
+    }
+
+    [Fact]
+    public async Task A_group_message_resent_to_another_device_of_the_sender_is_filed_in_its_group()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var laptop = await server.LinkAsync(alice);
+        await server.RegisterAsync("bob");
+        var inbox = new Inbox(laptop);
+        await laptop.ConnectAsync(Wait.Token());
+        var group = await alice.CreateGroupAsync("Climbing", ["bob"], Wait.Token());
+        await alice.SendGroupTextAsync(group.Id, "one", Wait.Token());
+        await inbox.CountAsync(1);
+        Assert.True(laptop.Testing.DeleteAllSenderKeys() > 0);
+
+        var two = await alice.SendGroupTextAsync(group.Id, "two", Wait.Token());
+
+        await inbox.CountAsync(2);
+        var copy = laptop.GetGroupConversation(group.Id)[1];
+        Assert.Equal((two, "two", MessageDirection.Outgoing, "#" + group.Id), (copy.Id, copy.Text, copy.Direction, copy.Peer));
+        Assert.True(Assert.Single(inbox.DecryptionFailures).RetryRequested); // it came as a resend
+    }
+
+    [Fact]
     public async Task A_sync_message_from_another_account_is_dropped()
     {
         await using var server = await TestServer.StartAsync();
