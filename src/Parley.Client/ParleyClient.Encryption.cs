@@ -283,7 +283,7 @@ public sealed partial class ParleyClient
         {
             // Only devices the account's signed list names get a ciphertext; any other device the
             // server lists gets an empty payload (no session, nothing), which its exact-set check needs.
-            var (peerListed, peerUnlisted) = SplitByList(entry.Peer, peerDevices);
+            var (peerListed, peerUnlisted) = entry.Peer == Me ? ([], []) : SplitByList(entry.Peer, peerDevices);
             var (ownListed, ownUnlisted) = ownDevices.Length == 0 ? ([], []) : SplitByList(Me, ownDevices);
             await EnsureSessionsAsync(session, entry.Peer, peerListed, cancellationToken);
             await EnsureSessionsAsync(session, Me, ownListed, cancellationToken);
