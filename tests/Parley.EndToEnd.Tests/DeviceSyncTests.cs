@@ -265,7 +265,7 @@ public sealed class DeviceSyncTests
         await alice.SendTextAsync("bob", "to bob from the phone", Wait.Token());
         await carol.SendTextAsync("alice", "carol asks", Wait.Token());
         await bob.SyncAsync(Wait.Token());
-        await bob.SendGroupTextAsync(group.Id, "rope at eight", Wait.Token());
+        var rope = await bob.SendGroupTextAsync(group.Id, "rope at eight", Wait.Token());
         await laptopInbox.CountAsync(3);
         await laptop.SendTextAsync("carol", "the laptop answers", Wait.Token());
         await phoneInbox.CountAsync(3);
@@ -279,5 +279,10 @@ public sealed class DeviceSyncTests
         Assert.Equal(("the laptop answers", MessageDirection.Outgoing, 1), (onPhone[0].LastMessage.Text, onPhone[0].LastMessage.Direction, onPhone[0].UnreadCount));
         Assert.Equal((group.Id, "Climbing", "rope at eight", 1), (onPhone[1].GroupId, onPhone[1].Title, onPhone[1].LastMessage.Text, onPhone[1].UnreadCount));
         Assert.Equal(("bob", "to bob from the phone", 0), (onPhone[2].Title, onPhone[2].LastMessage.Text, onPhone[2].UnreadCount));
+
+        // Reading the group on the phone clears it on the laptop too.
+        await alice.MarkGroupReadAsync(group.Id, [rope], Wait.Token());
+        await laptopInbox.StatusAsync(rope, MessageStatus.Read);
+        Assert.Equal([1, 0, 0], laptop.GetConversations().Select(c => c.UnreadCount));
     }
 }
