@@ -52,6 +52,9 @@ internal sealed class ClientTestSurface(ParleyClient owner, ConnectionSupervisor
     /// <summary>Forgets every sender key this device holds, so group messages fail to decrypt (self-healing).</summary>
     public int DeleteAllSenderKeys() => SqliteStore.DeleteAllSenderKeys();
 
+    /// <summary>Queues any serialized Content to <paramref name="peer"/> as an ordinary send: what a modified client could send.</summary>
+    public string QueueContent(string peer, byte[] content) => outbox.Add(peer, "(crafted)", content);
+
     /// <summary>Decrypts a group body as if it came from that member device: the text, or null when this device cannot read it.</summary>
     public string? TryReadGroupBody(string sender, uint device, byte[] body) => owner.TryReadGroupBody(sender, device, body);
 

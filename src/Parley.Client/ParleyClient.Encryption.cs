@@ -72,18 +72,28 @@ public sealed partial class ParleyClient
     }
 
     /// <summary>Marks <paramref name="peer"/>'s current identity key verified (after comparing safety numbers). If it later changes, sends to the peer fail until <see cref="AcceptIdentityAsync"/>.</summary>
+    /// <remarks>This account's other devices mark the same key verified (an encrypted sync message); returns once the server has that message.</remarks>
     public async Task MarkVerifiedAsync(string peer, CancellationToken cancellationToken = default)
     {
         await PeerIdentityAsync(peer, cancellationToken);
         _store.MarkVerified(peer);
+        await SendVerifiedSyncAsync(peer, verified: true, cancellationToken);
     }
 
-    /// <summary>Accepts <paramref name="peer"/>'s new identity key after a change: sends resume (the peer is no longer marked verified).</summary>
-    public Task AcceptIdentityAsync(string peer, CancellationToken cancellationToken = default)
+    /// <summary>Accepts <paramref name="peer"/>'s new identity key after a change: sends resume (the peer is no longer marked verified, here and on this account's other devices).</summary>
+    public async Task AcceptIdentityAsync(string peer, CancellationToken cancellationToken = default)
     {
         RequireEncryption();
         _store.AcceptIdentity(peer);
-        return Task.CompletedTask;
+        await SendVerifiedSyncAsync(peer, verified: false, cancellationToken);
+    }
+
+    /// <summary>Clears the verified mark of <paramref name="peer"/>, here and on this account's other devices (an encrypted sync message); returns once the server has that message.</summary>
+    public async Task ClearVerifiedAsync(string peer, CancellationToken cancellationToken = default)
+    {
+        RequireEncryption();
+        _store.AcceptIdentity(peer);
+        await SendVerifiedSyncAsync(peer, verified: false, cancellationToken);
     }
 
     /// <summary>Whether <paramref name="peer"/> is marked verified with the identity key known now.</summary>
@@ -230,7 +240,8 @@ public sealed partial class ParleyClient
         {
             return await BuildGroupResendAsync(session, entry, cancellationToken);
         }
-        var peerDevices = await _outbox.DevicesOnAsync(session, entry.Peer, cancellationToken);
+        // A sync message (ParleyClient.Sync.cs) is addressed to this account: its other devices only.
+        var peerDevices = entry.Peer == Me ? [] : await _outbox.DevicesOnAsync(session, entry.Peer, cancellationToken);
         var ownDevices = (await _outbox.DevicesOnAsync(session, Me, cancellationToken)).Where(d => d != Credentials.DeviceId).ToArray();
         if (_e2e is null)
         {
@@ -238,9 +249,10 @@ public sealed partial class ParleyClient
             {
                 send.Payloads.Add(await SealAsync(entry.Peer, device, entry.Content, cancellationToken));
             }
+            var copy = ownDevices.Length > 0 && !_store.IsRetryRequest(entry.Id) ? OwnDevicesCopy(entry) : entry.Content;
             foreach (var device in ownDevices)
             {
-                send.Payloads.Add(await SealAsync(Me, device, entry.Content, cancellationToken));
+                send.Payloads.Add(await SealAsync(Me, device, copy, cancellationToken));
             }
             return send;
         }
@@ -271,7 +283,7 @@ public sealed partial class ParleyClient
         {
             // Only devices the account's signed list names get a ciphertext; any other device the
             // server lists gets an empty payload (no session, nothing), which its exact-set check needs.
-            var (peerListed, peerUnlisted) = SplitByList(entry.Peer, peerDevices);
+            var (peerListed, peerUnlisted) = entry.Peer == Me ? ([], []) : SplitByList(entry.Peer, peerDevices);
             var (ownListed, ownUnlisted) = ownDevices.Length == 0 ? ([], []) : SplitByList(Me, ownDevices);
             await EnsureSessionsAsync(session, entry.Peer, peerListed, cancellationToken);
             await EnsureSessionsAsync(session, Me, ownListed, cancellationToken);
@@ -279,9 +291,11 @@ public sealed partial class ParleyClient
             {
                 send.Payloads.Add(SealEncrypted(entry.Peer, device, entry.Content, resend: false));
             }
+            // Our other devices get a transcript: where the message went, its id and time, inside the ciphertext.
+            var copy = ownListed.Count > 0 ? OwnDevicesCopy(entry) : entry.Content;
             foreach (var device in ownListed)
             {
-                send.Payloads.Add(SealEncrypted(Me, device, entry.Content, resend: false));
+                send.Payloads.Add(SealEncrypted(Me, device, copy, resend: false));
             }
             send.Payloads.AddRange(peerUnlisted.Select(d => new DevicePayload { User = entry.Peer, DeviceId = d }));
             send.Payloads.AddRange(ownUnlisted.Select(d => new DevicePayload { User = Me, DeviceId = d }));
@@ -327,7 +341,9 @@ public sealed partial class ParleyClient
                 return null;
             }
             send.SingleDevice = true;
-            send.Payloads.Add(SealEncrypted(user, device, SignalPayload.ResendPlaintext(original, entry.Content), resend: true));
+            // To one of our own devices a resend is a transcript too, naming the original id.
+            var plaintext = user == Me ? OwnDevicesCopy(entry, original) : entry.Content;
+            send.Payloads.Add(SealEncrypted(user, device, SignalPayload.ResendPlaintext(original, plaintext), resend: true));
             return send;
         }
         catch (CryptoException)
@@ -455,6 +471,7 @@ public sealed partial class ParleyClient
             return (null, false);
         }
         PreKeyRefill.EnsureIdentity(_store, null);
+        var sync = new SyncEffects();
         try
         {
             var result = _e2e!.Open(envelope.Sender, envelope.SenderDevice, envelope.Payload.Span, (plain, original) =>
@@ -469,6 +486,16 @@ public sealed partial class ParleyClient
                     // Authentic but not a Content we understand: keep the session step, show nothing.
                     return ((StoredMessage?)null, false);
                 }
+                if (content.BodyCase == Content.BodyOneofCase.Sync)
+                {
+                    return OpenSync(content.Sync, envelope, original, sync);
+                }
+                if (fromSelf && content.BodyCase is Content.BodyOneofCase.Text or Content.BodyOneofCase.Attachment or Content.BodyOneofCase.Group)
+                {
+                    // A copy of our own message names its chat only in a transcript: the envelope's conversation is the server's word.
+                    sync.Rejected = SyncWithoutTranscript;
+                    return (null, false);
+                }
                 if (content.BodyCase is Content.BodyOneofCase.SenderKeyDistribution or Content.BodyOneofCase.Group)
                 {
                     return OpenGroupControl(content, envelope, original);
@@ -482,6 +509,7 @@ public sealed partial class ParleyClient
                 return (message, StoreReceived(message, id, pointer));
             });
             RaiseIdentityChanges();
+            RaiseSyncEffects(sync, envelope);
             return result;
         }
         catch (DuplicateMessageException)

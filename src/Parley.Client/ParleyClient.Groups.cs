@@ -258,6 +258,7 @@ public sealed partial class ParleyClient
                         Raise(MessageStatusChanged, new MessageStatusChangedEventArgs(changed.Id, conversation, MessageStatus.Read));
                     }
                 }
+                await SendReadSyncAsync(null, group, chunk, cancellationToken);
             }
         }
     }

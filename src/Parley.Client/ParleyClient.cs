@@ -458,8 +458,8 @@ public sealed partial class ParleyClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Marks messages from <paramref name="peer"/> read here and sends READ to the peer (and to this
-    /// account's other devices); returns once the server has stored the receipts.
+    /// Marks messages from <paramref name="peer"/> read here, sends READ to the peer and a read sync
+    /// (end to end encrypted) to this account's other devices; returns once the server has stored both.
     /// </summary>
     public async Task MarkReadAsync(string peer, IEnumerable<string> messageIds, CancellationToken cancellationToken = default)
     {
@@ -493,6 +493,8 @@ public sealed partial class ParleyClient : IAsyncDisposable
                     Raise(MessageStatusChanged, new MessageStatusChangedEventArgs(changed.Id, peer, MessageStatus.Read));
                 }
             }
+            // Our other devices learn it end to end encrypted (ParleyClient.Sync.cs), not from the server.
+            await SendReadSyncAsync(peer, null, chunk, cancellationToken);
         }
     }
 

@@ -134,8 +134,7 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
                 }
                 else
                 {
-                    message = await OpenMessageAsync(envelope);
-                    isNew = message is not null && store.InsertReceived(message, envelope.MessageId.ToByteArray());
+                    (message, isNew) = await OpenMessageAsync(envelope);
                 }
                 // Stored (or known to be unusable) before acking: nothing acked can be lost.
                 Ack(session, envelope.Seq);
@@ -212,17 +211,18 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
         owner.OnQueueDrained();
     }
 
-    private async Task<StoredMessage?> OpenMessageAsync(Envelope envelope)
+    /// <summary>Opens a message with the custom cipher and stores it; a copy from another device of this account goes to the owner's sync handling.</summary>
+    private async Task<(StoredMessage? Message, bool IsNew)> OpenMessageAsync(Envelope envelope)
     {
         if (envelope.MessageId.Length != WireLimits.MessageIdBytes || !UserName.IsValid(envelope.Sender))
         {
-            return null;
+            return (null, false);
         }
         var fromSelf = envelope.Sender == Me;
         var peer = fromSelf ? envelope.Conversation : envelope.Sender;
-        if (!UserName.IsValid(peer) || peer == Me || (fromSelf && envelope.SenderDevice == credentials.DeviceId))
+        if (!UserName.IsValid(peer) || (peer == Me && !fromSelf) || (fromSelf && envelope.SenderDevice == credentials.DeviceId))
         {
-            return null;
+            return (null, false);
         }
         Content content;
         try
@@ -233,11 +233,19 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // Undecryptable or malformed: dropping it is all we can do until retry requests exist.
-            return null;
+            return (null, false);
         }
-        return ParleyClient.ShownText(content, out _) is { } text
-            ? ReceivedText(MessageId.ToText(envelope.MessageId.Span), peer, fromSelf, envelope, text)
-            : null;
+        if (fromSelf)
+        {
+            // Our own send names its chat only in its transcript (ParleyClient.Sync.cs): the envelope's conversation is the server's word.
+            return owner.OpenOwnCopy(content, envelope);
+        }
+        if (ParleyClient.ShownText(content, out _) is not { } text)
+        {
+            return (null, false);
+        }
+        var message = ReceivedText(MessageId.ToText(envelope.MessageId.Span), peer, fromSelf, envelope, text);
+        return (message, store.InsertReceived(message, envelope.MessageId.ToByteArray()));
     }
 
     private List<MessageStatusChangedEventArgs> ApplyReceipt(Envelope envelope)
@@ -289,11 +297,8 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
                 // The peer's device got (or read) our message: only messages of that conversation move.
                 changed = store.Advance(Me, sender, id, status);
             }
-            else if (status == MessageStatus.Read && store.Find(id) is { Direction: MessageDirection.Incoming } incoming)
-            {
-                // Another of our devices read a message from the peer.
-                changed = store.Advance(incoming.Sender, incoming.Peer, id, status);
-            }
+            // A READ the server made for another of our devices is not trusted: that device's
+            // encrypted read sync (ParleyClient.Sync.cs) marks the messages read here.
             if (changed is not null)
             {
                 changes.Add(new MessageStatusChangedEventArgs(changed.Id, changed.Peer, changed.Status));
