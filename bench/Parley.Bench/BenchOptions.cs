@@ -42,6 +42,9 @@ internal sealed class BenchOptions
     /// <summary>One-to-one: give every Ack a request id so the server answers it with an AckResult (default: fire-and-forget).</summary>
     public bool AckRequests { get; init; }
 
+    /// <summary>A command run over each measured window (see <see cref="Diagnostics.ProfileWindow"/>); null: none.</summary>
+    public string? ProfileWindow { get; init; }
+
     /// <summary>Extra server configuration, KEY=VALUE, passed as --KEY=VALUE to a server started here.</summary>
     public IReadOnlyList<string> ServerSettings { get; init; } = [];
 
@@ -53,6 +56,7 @@ internal sealed class BenchOptions
         "scenarios: one-to-one | idle | connections | offline-drain | media | group-fanout\n" +
         "options: --duration SECONDS  --warmup SECONDS  --users N  --rate MSGS_PER_S  --window N\n" +
         "         --conns N  --messages K  --server URL [--server-pid PID]  --set Parley:Section:Key=VALUE\n" +
+        "         --profile-window CMD (run over each measured window with PARLEY_SERVER_PID, PARLEY_WINDOW; stopped by SIGINT)\n" +
         "one-to-one: --idle SECONDS (3: idle baseline before the load)  --peers K (each user sends to K fixed peers)\n" +
         "media:   --files N  --size-mib S  --concurrent K\n" +
         "group-fanout: --groups G (4)  --members M (1024)  --senders S per group (8)  --rate GROUP_MSGS_PER_S  --window N  --loops L";
@@ -86,7 +90,7 @@ internal sealed class BenchOptions
 
         var known = new HashSet<string>(StringComparer.Ordinal)
         {
-            "duration", "warmup", "users", "rate", "conns", "server", "server-pid", "messages", "window", "loops", "acks", "idle", "peers",
+            "duration", "warmup", "users", "rate", "conns", "server", "server-pid", "messages", "window", "loops", "acks", "idle", "peers", "profile-window",
         };
         return new BenchOptions
         {
@@ -109,6 +113,7 @@ internal sealed class BenchOptions
                 "requests" => true,
                 var other => throw new ArgumentException($"--acks: fire-and-forget or requests, not {other}"),
             },
+            ProfileWindow = values.GetValueOrDefault("profile-window"),
             ServerSettings = settings,
             Extra = values.Where(kv => !known.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value),
         };

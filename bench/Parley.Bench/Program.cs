@@ -54,6 +54,7 @@ if (scenario is null)
     return 2;
 }
 
+ProfileWindow.Command = options.ProfileWindow;
 await CpuWindow.MeasureBusyBeforeRunAsync(cancel.Token);
 var serverArgs = options.ServerSettings.Select(s => "--" + s).ToList();
 await using var server = options.Server is Uri url

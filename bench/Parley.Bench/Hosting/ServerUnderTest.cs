@@ -262,6 +262,11 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     /// </summary>
     private static async Task<string> EnsureBuiltAsync(string root, CancellationToken ct)
     {
+        // A build copied aside (scripts/profile-counts.sh does), so that edits and builds during a long run do not change the server under test.
+        if (Environment.GetEnvironmentVariable("PARLEY_SERVER_DLL") is { Length: > 0 } fixedDll)
+        {
+            return File.Exists(fixedDll) ? fixedDll : throw new InvalidOperationException($"PARLEY_SERVER_DLL: no such file {fixedDll}");
+        }
         var dll = Path.Combine(root, "src", "Parley.Server", "bin", "Release", "net10.0", "Parley.Server.dll");
         var newestSource = new[] { "src/Parley.Server", "src/Parley.Protocol", "proto" }
             .Select(p => new DirectoryInfo(Path.Combine(root, p)))
