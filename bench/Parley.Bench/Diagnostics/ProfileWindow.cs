@@ -15,6 +15,9 @@ internal sealed partial class ProfileWindow
 {
     private const int SigInt = 2;
 
+    /// <summary>How long the command gets to attach before the window starts.</summary>
+    private const int AttachMilliseconds = 1500;
+
     private readonly Process _process;
 
     private ProfileWindow(Process process) => _process = process;
@@ -35,8 +38,9 @@ internal sealed partial class ProfileWindow
         info.Environment["PARLEY_SERVER_PID"] = pid.ToString(CultureInfo.InvariantCulture);
         info.Environment["PARLEY_WINDOW"] = window;
         var process = Process.Start(info) ?? throw new InvalidOperationException("--profile-window: the command did not start");
-        // perf attaches in a few milliseconds; the window is seconds long.
-        Thread.Sleep(50);
+        // perf opens one counter per event and thread before it counts: on a busy machine that
+        // takes a few hundred milliseconds, and a SIGINT before it is done leaves no counts.
+        Thread.Sleep(AttachMilliseconds);
         return new ProfileWindow(process);
     }
 

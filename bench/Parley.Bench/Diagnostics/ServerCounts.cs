@@ -1,23 +1,23 @@
-using System.Globalization;
 using Parley.Bench.Hosting;
 
 namespace Parley.Bench.Diagnostics;
 
 /// <summary>
-/// Counts that hold on a loaded machine, read at both ends of a measured window: the server's
-/// context switches (summed over its threads from /proc), thread-pool work items, lock
-/// contentions and bytes allocated (from /v1/metrics). Per message or per second they show the
-/// wake-ups, hops and garbage that CPU time on shared cores blurs.
+/// Counts that hold on a loaded machine, read at both ends of a measured window from /v1/metrics:
+/// the server's thread-pool work items, lock contentions and bytes allocated. Per message or per
+/// second they show the hops and garbage that CPU time on shared cores blurs. Context switches
+/// and syscalls come from perf (scripts/profile-counts.sh): summing /proc/PID/task/*/status
+/// loses the switches of threads that end within the window, and the thread pool retires idle
+/// threads right after a load.
 /// </summary>
-internal sealed record ServerCounts(long Voluntary, long Involuntary, long? WorkItems, long? Contentions, long? Allocated)
+internal sealed record ServerCounts(long? WorkItems, long? Contentions, long? Allocated)
 {
     /// <summary>Reads them now; the metrics fields are null when the server does not publish them.</summary>
     public static async Task<ServerCounts> ReadAsync(ServerUnderTest server, CancellationToken ct)
     {
         var metrics = await server.MetricsAsync(ct);
         long? Metric(string name) => metrics.TryGetValue(name, out var v) ? v : null;
-        var (voluntary, involuntary) = server.Pid is int pid ? ContextSwitches(pid) : (0, 0);
-        return new ServerCounts(voluntary, involuntary, Metric("parley_threadpool_completed_items_total"), Metric("parley_lock_contentions_total"),
+        return new ServerCounts(Metric("parley_threadpool_completed_items_total"), Metric("parley_lock_contentions_total"),
             Metric("parley_gc_allocated_bytes_total"));
     }
 
@@ -32,9 +32,6 @@ internal sealed record ServerCounts(long Voluntary, long Involuntary, long? Work
         {
             return;
         }
-        long voluntary = after.Voluntary - Voluntary, involuntary = after.Involuntary - Involuntary;
-        report.Row($"server context switches per {unit}", $"{(voluntary + involuntary) / per:0.00} ({voluntary / per:0.00} voluntary: a thread went to sleep; {involuntary / per:0.00} preempted)");
-        report.Field(prefix + "ctx_switches", (voluntary + involuntary) / per, "0.00");
         if (after.WorkItems - WorkItems is long items)
         {
             report.Row($"server thread-pool work items per {unit}", items / per, "0.00");
@@ -50,33 +47,5 @@ internal sealed record ServerCounts(long Voluntary, long Involuntary, long? Work
             report.Row($"server bytes allocated per {unit}", allocated / per, "0");
             report.Field(prefix + "alloc_bytes", allocated / per, "0");
         }
-    }
-
-    private static (long Voluntary, long Involuntary) ContextSwitches(int pid)
-    {
-        // /proc/PID/status counts the main thread only: sum every thread's.
-        long voluntary = 0, involuntary = 0;
-        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
-        {
-            try
-            {
-                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
-                {
-                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal))
-                    {
-                        voluntary += long.Parse(line.AsSpan("voluntary_ctxt_switches:".Length).Trim(), CultureInfo.InvariantCulture);
-                    }
-                    else if (line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
-                    {
-                        involuntary += long.Parse(line.AsSpan("nonvoluntary_ctxt_switches:".Length).Trim(), CultureInfo.InvariantCulture);
-                    }
-                }
-            }
-            catch (IOException)
-            {
-                // the thread ended while we looked; its switches leave the sum (a thread-pool thread retiring)
-            }
-        }
-        return (voluntary, involuntary);
     }
 }
