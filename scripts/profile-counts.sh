@@ -6,7 +6,7 @@
 # per delivered message (and per second idle): syscalls, the ones that matter by name, context
 # switches, thread-pool work items, lock contentions, bytes allocated. Counts hold on a loaded
 # machine where CPU time does not, so this is the table to compare builds and settings with.
-# Usage: scripts/profile-counts.sh [RATE...]          (default: 1000 3000 10000)
+# Usage: scripts/profile-counts.sh [RATE...]          (default: 1000 3000 10000; "none": the idle run only)
 # Env: USERS (1000), DURATION (20), IDLE (5), IDLE_CONNS (1000; 0 skips), IDLE_DURATION (20),
 #      OUT (folder for logs and perf files, default /tmp/parley-counts),
 #      PARLEY_SERVER_DLL (a server build to run as it is; default: build this checkout's and copy it to OUT/server),
@@ -19,6 +19,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 rates=("$@")
 [ ${#rates[@]} -gt 0 ] || rates=(1000 3000 10000)
+[ "${rates[0]}" != none ] || rates=() # only the idle run
 out=${OUT:-/tmp/parley-counts}
 mkdir -p "$out"
 dotnet build -c Release bench/Parley.Bench -nologo -v q >/dev/null
