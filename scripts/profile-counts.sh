@@ -81,12 +81,16 @@ def result(path):
             return {k: v for k, v in (f.split('=', 1) for f in line.split()[1:])}
     return {}
 
+def ratio(items, sockets):
+    # Hand-offs per socket syscall: the count that batching moves least (docs/performance.md).
+    return '—' if items is None or sockets <= 0 else f'{float(items) / sockets:.2f}'
+
 def f(x, digits=2):
     return '—' if x is None else f'{x:,.{digits}f}'
 
 head = ('| offered | delivered msgs/s | server CPU µs/msg (net of idle) | syscalls | socket writes (sendmsg+sendto+write+writev) '
         '| socket reads | futex | epoll_wait | pwrite64 | fdatasync+fsync | nanosleep | sched_yield | context switches (perf) '
-        '| thread-pool items | lock contentions | bytes allocated |')
+        '| thread-pool items | items per socket syscall | lock contentions | bytes allocated |')
 print(head)
 print('|' + ' --- |' * (head.count('|') - 1))
 for row in sys.argv[1:]:
@@ -109,7 +113,7 @@ for row in sys.argv[1:]:
     print(f"| {label} | {delivered} | {cpu} | {f(g('syscalls'))} | {f(g('sendmsg', 'sendto', 'write', 'writev'))} "
           f"| {f(g('recvmsg', 'recvfrom', 'read', 'readv'))} | {f(g('futex'))} | {f(g('epoll_wait', 'epoll_pwait'))} | {f(g('pwrite64'))} "
           f"| {f(g('fdatasync', 'fsync'), 3)} | {f(g('clock_nanosleep', 'nanosleep'))} | {f(g('sched_yield'))} | {f(g('context-switches'))} "
-          f"| {tp or '—'} | {lk or '—'} | {al or '—'} |")
+          f"| {tp or '—'} | {ratio(tp, g('sendmsg', 'sendto', 'write', 'writev', 'recvmsg', 'recvfrom', 'read', 'readv'))} | {lk or '—'} | {al or '—'} |")
     if rate != 'idle' and idle:
         ci, secs = perf(idle), float(r.get('idle_s', 0) or 0)
         if secs > 0:
@@ -117,7 +121,8 @@ for row in sys.argv[1:]:
             print(f"| same connections idle after it (per s) | — | {r.get('idle_cpu_pct', '?')}% of a core | {f(gi('syscalls'))} "
                   f"| {f(gi('sendmsg', 'sendto', 'write', 'writev'))} | {f(gi('recvmsg', 'recvfrom', 'read', 'readv'))} | {f(gi('futex'))} "
                   f"| {f(gi('epoll_wait', 'epoll_pwait'))} | {f(gi('pwrite64'))} | {f(gi('fdatasync', 'fsync'), 3)} | {f(gi('clock_nanosleep', 'nanosleep'))} "
-                  f"| {f(gi('sched_yield'))} | {f(gi('context-switches'))} | {r.get('idle_per_s_tp_items', '—')} | {r.get('idle_per_s_lock_contentions', '—')} "
+                  f"| {f(gi('sched_yield'))} | {f(gi('context-switches'))} | {r.get('idle_per_s_tp_items', '—')} "
+                  f"| {ratio(r.get('idle_per_s_tp_items'), gi('sendmsg', 'sendto', 'write', 'writev', 'recvmsg', 'recvfrom', 'read', 'readv'))} | {r.get('idle_per_s_lock_contentions', '—')} "
                   f"| {r.get('idle_per_s_alloc_bytes', '—')} |")
 PY
 echo "logs and perf counts: $out"
