@@ -42,6 +42,12 @@ internal sealed class BenchOptions
     /// <summary>One-to-one: give every Ack a request id so the server answers it with an AckResult (default: fire-and-forget).</summary>
     public bool AckRequests { get; init; }
 
+    /// <summary>The server started here speaks TLS (https://, a self-signed certificate); the clients reach it through a relay in this process.</summary>
+    public bool Tls { get; init; }
+
+    /// <summary>A command run over each measured window (see <see cref="Diagnostics.ProfileWindow"/>); null: none.</summary>
+    public string? ProfileWindow { get; init; }
+
     /// <summary>Extra server configuration, KEY=VALUE, passed as --KEY=VALUE to a server started here.</summary>
     public IReadOnlyList<string> ServerSettings { get; init; } = [];
 
@@ -53,6 +59,8 @@ internal sealed class BenchOptions
         "scenarios: one-to-one | idle | connections | offline-drain | media | group-fanout\n" +
         "options: --duration SECONDS  --warmup SECONDS  --users N  --rate MSGS_PER_S  --window N\n" +
         "         --conns N  --messages K  --server URL [--server-pid PID]  --set Parley:Section:Key=VALUE\n" +
+        "         --tls 1 (the server started here speaks TLS; clients go through a relay in this process)\n" +
+        "         --profile-window CMD (run over each measured window with PARLEY_SERVER_PID, PARLEY_WINDOW; stopped by SIGINT)\n" +
         "one-to-one: --idle SECONDS (3: idle baseline before the load)  --peers K (each user sends to K fixed peers)\n" +
         "media:   --files N  --size-mib S  --concurrent K\n" +
         "group-fanout: --groups G (4)  --members M (1024)  --senders S per group (8)  --rate GROUP_MSGS_PER_S  --window N  --loops L";
@@ -86,7 +94,7 @@ internal sealed class BenchOptions
 
         var known = new HashSet<string>(StringComparer.Ordinal)
         {
-            "duration", "warmup", "users", "rate", "conns", "server", "server-pid", "messages", "window", "loops", "acks", "idle", "peers",
+            "duration", "warmup", "users", "rate", "conns", "server", "server-pid", "messages", "window", "loops", "acks", "idle", "peers", "profile-window", "tls",
         };
         return new BenchOptions
         {
@@ -108,6 +116,13 @@ internal sealed class BenchOptions
                 "fire-and-forget" => false,
                 "requests" => true,
                 var other => throw new ArgumentException($"--acks: fire-and-forget or requests, not {other}"),
+            },
+            ProfileWindow = values.GetValueOrDefault("profile-window"),
+            Tls = values.GetValueOrDefault("tls", "0") switch
+            {
+                "0" => false,
+                "1" => true,
+                var other => throw new ArgumentException($"--tls: 0 or 1, not {other}"),
             },
             ServerSettings = settings,
             Extra = values.Where(kv => !known.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value),

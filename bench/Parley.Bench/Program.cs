@@ -54,11 +54,12 @@ if (scenario is null)
     return 2;
 }
 
+ProfileWindow.Command = options.ProfileWindow;
 await CpuWindow.MeasureBusyBeforeRunAsync(cancel.Token);
 var serverArgs = options.ServerSettings.Select(s => "--" + s).ToList();
 await using var server = options.Server is Uri url
     ? await ServerUnderTest.AttachAsync(url, options.ServerPid, cancel.Token)
-    : await ServerUnderTest.StartAsync(serverArgs, cancel.Token);
+    : await ServerUnderTest.StartAsync(serverArgs, cancel.Token, options.Tls);
 Console.Error.WriteLine($"server {server.BaseUri} pid {server.Pid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}");
 try
 {

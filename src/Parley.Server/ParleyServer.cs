@@ -72,6 +72,7 @@ public static partial class ParleyServer
                 "https:// addresses need a certificate: --cert CERT.pem --key KEY.pem, or Kestrel:Certificates:Default (Path, KeyPath).");
         }
         builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = options.InlineSocketScheduling);
         builder.WebHost.UseWebAppFiles();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

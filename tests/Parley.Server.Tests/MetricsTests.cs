@@ -62,6 +62,9 @@ public sealed class MetricsTests
         Assert.True(after["parley_gc_heap_bytes"] > 0);
         Assert.True(after["parley_process_working_set_bytes"] > 0);
         Assert.Equal(0, after["parley_connections_refused_total"]);
+        // The connection's receive and send loops ran on the thread pool in between.
+        Assert.True(after["parley_threadpool_completed_items_total"] > before["parley_threadpool_completed_items_total"]);
+        Assert.True(after["parley_lock_contentions_total"] >= before["parley_lock_contentions_total"]);
     }
 
     [Fact]

@@ -37,6 +37,9 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     private readonly Queue<string> _recentOutput = new();
     private readonly string? _adminToken;
 
+    /// <summary>The plain-to-TLS relay the clients go through when the server speaks TLS; null otherwise.</summary>
+    private TlsRelay? _relay;
+
     private ServerUnderTest(Uri baseUri, int? pid, Process? process, string? dataDir, string? adminToken)
     {
         _adminToken = adminToken;
@@ -64,15 +67,20 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         return server;
     }
 
-    /// <summary>Starts the Release server build as a child process and waits for /v1/health.</summary>
-    public static async Task<ServerUnderTest> StartAsync(IReadOnlyList<string> extraArgs, CancellationToken ct)
+    /// <summary>
+    /// Starts the Release server build as a child process and waits for /v1/health. With
+    /// <paramref name="tls"/> the server listens on https:// with a self-signed certificate and
+    /// <see cref="BaseUri"/> is a <see cref="TlsRelay"/> in front of it.
+    /// </summary>
+    public static async Task<ServerUnderTest> StartAsync(IReadOnlyList<string> extraArgs, CancellationToken ct, bool tls = false)
     {
         var root = RepositoryRoot();
         var dll = await EnsureBuiltAsync(root, ct);
         int port = FreeLoopbackPort();
         var dataDir = Path.Combine(Path.GetTempPath(), "parley-bench-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dataDir);
-        var url = new Uri($"http://127.0.0.1:{port}/");
+        var relay = tls ? TlsRelay.Start(port) : null;
+        var url = new Uri($"http://127.0.0.1:{relay?.Port ?? port}/");
 
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -83,7 +91,15 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         };
         psi.ArgumentList.Add(dll);
         psi.ArgumentList.Add("--urls");
-        psi.ArgumentList.Add($"http://127.0.0.1:{port}");
+        psi.ArgumentList.Add($"{(tls ? "https" : "http")}://127.0.0.1:{port}");
+        if (tls)
+        {
+            var (cert, key) = TlsRelay.WriteCertificate(dataDir);
+            psi.ArgumentList.Add("--cert");
+            psi.ArgumentList.Add(cert);
+            psi.ArgumentList.Add("--key");
+            psi.ArgumentList.Add(key);
+        }
         psi.ArgumentList.Add("--data");
         psi.ArgumentList.Add(dataDir);
         // A fresh admin token per run: /v1/metrics answers only to it.
@@ -96,7 +112,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
 
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the server");
-        var server = new ServerUnderTest(url, process.Id, process, dataDir, adminToken);
+        var server = new ServerUnderTest(url, process.Id, process, dataDir, adminToken) { _relay = relay };
         process.OutputDataReceived += (_, e) => server.Remember(e.Data);
         process.ErrorDataReceived += (_, e) => server.Remember(e.Data);
         process.BeginOutputReadLine();
@@ -262,6 +278,11 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     /// </summary>
     private static async Task<string> EnsureBuiltAsync(string root, CancellationToken ct)
     {
+        // A build copied aside (scripts/profile-counts.sh does), so that edits and builds during a long run do not change the server under test.
+        if (Environment.GetEnvironmentVariable("PARLEY_SERVER_DLL") is { Length: > 0 } fixedDll)
+        {
+            return File.Exists(fixedDll) ? fixedDll : throw new InvalidOperationException($"PARLEY_SERVER_DLL: no such file {fixedDll}");
+        }
         var dll = Path.Combine(root, "src", "Parley.Server", "bin", "Release", "net10.0", "Parley.Server.dll");
         var newestSource = new[] { "src/Parley.Server", "src/Parley.Protocol", "proto" }
             .Select(p => new DirectoryInfo(Path.Combine(root, p)))
@@ -303,6 +324,10 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _http.Dispose();
+        if (_relay is not null)
+        {
+            await _relay.DisposeAsync();
+        }
         if (_process is null)
         {
             return;

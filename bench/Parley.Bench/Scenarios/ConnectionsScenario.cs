@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Parley.Bench.Diagnostics;
 using Parley.Bench.Hosting;
 using Parley.Bench.Wire;
 
@@ -71,11 +72,16 @@ internal static class ConnectionsScenario
             double connectSeconds = clock.Elapsed.TotalSeconds;
             int open = workers.Sum(w => w.Open), refused = workers.Sum(w => w.Refused), failed = workers.Sum(w => w.Failed);
 
-            var cpu = CpuWindow.Start(server);
+            var cpu = CpuWindow.Start(server, window: null);
             await Task.Delay(TimeSpan.FromSeconds(Math.Min(3, holdSeconds)), ct); // let the server finish its per-connection setup
             var rssOpen = server.RssBytes();
             var metricsOpen = await server.MetricsAsync(ct);
+            // The settled part of the hold (after the first 3 s): what a long-lived idle server pays, counted.
+            var counts0 = await ServerCounts.ReadAsync(server, ct);
+            var settled = CpuWindow.Start(server, "idle");
             await Task.Delay(TimeSpan.FromSeconds(Math.Max(0, holdSeconds - 3)), ct);
+            settled.Stop();
+            var counts1 = await ServerCounts.ReadAsync(server, ct);
             cpu.Stop();
             var rssHeld = server.RssBytes();
 
@@ -165,6 +171,13 @@ internal static class ConnectionsScenario
                     report.Field("idle_cpu_pct_without_jit", (idleCpu - jit) / 1e4 / cpu.Seconds, "0.00");
                 }
                 report.Field("hold_s", cpu.Seconds, "0.0");
+                if (settled.ServerCpuMicroseconds is long settledCpu && settled.Seconds > 0)
+                {
+                    report.Row("server CPU, settled part", settledCpu / 1e4 / settled.Seconds, "0.00", $"% of one core (the last {settled.Seconds:0.0} s of the hold)");
+                    report.Field("settled_cpu_pct", settledCpu / 1e4 / settled.Seconds, "0.00");
+                    report.Field("settled_s", settled.Seconds, "0.0");
+                }
+                counts0.Report(counts1, report, settled.Seconds, "second (settled part)", "per_s_");
             }
             return report;
         }

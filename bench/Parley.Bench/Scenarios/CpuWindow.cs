@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Parley.Bench.Diagnostics;
 using Parley.Bench.Hosting;
 
 namespace Parley.Bench.Scenarios;
@@ -10,21 +11,25 @@ namespace Parley.Bench.Scenarios;
 internal sealed class CpuWindow
 {
     private readonly ServerUnderTest _server;
-    private readonly long _start = Stopwatch.GetTimestamp();
+    private readonly ProfileWindow? _profile;
+    private readonly long _start;
     private readonly long? _serverCpu0;
     private readonly TimeSpan _benchCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
     private readonly (long Busy, long Total) _machine0 = ProcessProbe.MachineJiffies();
 
     private readonly long? _jit0;
 
-    private CpuWindow(ServerUnderTest server)
+    private CpuWindow(ServerUnderTest server, string? window)
     {
         _server = server;
+        _profile = window is null ? null : ProfileWindow.Start(server.Pid, window);
+        _start = Stopwatch.GetTimestamp();
         _serverCpu0 = server.CpuMicroseconds();
         _jit0 = server.Pid is int pid ? ProcessProbe.ThreadCpuMicroseconds(pid, ".NET Tiered") : null;
     }
 
-    public static CpuWindow Start(ServerUnderTest server) => new(server);
+    /// <summary>Starts a window; <paramref name="window"/> names it for a --profile-window command (load, idle; null: not profiled).</summary>
+    public static CpuWindow Start(ServerUnderTest server, string? window = "load") => new(server, window);
 
     /// <summary>How busy the machine was in the second before the run started (0..1), or null when not measured.</summary>
     public static double? BusyBeforeRun { get; private set; }
@@ -64,6 +69,7 @@ internal sealed class CpuWindow
         var machine1 = ProcessProbe.MachineJiffies();
         long total = machine1.Total - _machine0.Total;
         MachineBusy = total == 0 ? 0 : (double)(machine1.Busy - _machine0.Busy) / total;
+        _profile?.Stop();
     }
 
     /// <summary>Adds the CPU rows; per message too when <paramref name="messages"/> is positive (this process's as well with <paramref name="benchPerMessage"/>).</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Parley.Bench.Diagnostics;
 using Parley.Bench.Hosting;
 using Parley.Bench.Wire;
 
@@ -121,12 +122,14 @@ internal static class OneToOneScenario
         long delivered0 = Delivered(), sent0 = Sent(), receipts0 = Receipts();
         long ackFrames0 = Sum(t => Volatile.Read(ref t.AckFrames)), acked0 = Sum(t => Volatile.Read(ref t.AckedSeqs));
         var metrics0 = await server.MetricsAsync(ct);
+        var counts0 = await ServerCounts.ReadAsync(server, ct);
         var cpu = CpuWindow.Start(server);
         var rss0 = server.RssBytes();
 
         await Task.Delay(TimeSpan.FromSeconds(measureSeconds), ct);
 
         cpu.Stop();
+        var counts1 = await ServerCounts.ReadAsync(server, ct);
         long delivered = Delivered() - delivered0;
         long sent = Sent() - sent0;
         long receipts = Receipts() - receipts0;
@@ -162,7 +165,7 @@ internal static class OneToOneScenario
                     $"+{Delivered() - delivered1} delivered, +{Receipts() - receipts1} receipts arrived";
         }
         ThrowIfLoopFailed();
-        var idle = await MeasureIdleAsync(options, server, ct);
+        var (idle, idleCounts) = await MeasureIdleAsync(options, server, ct);
 
         double seconds = cpu.Seconds;
         report.Row("users (devices, connections)", users.ToString(CultureInfo.InvariantCulture) +
@@ -183,6 +186,11 @@ internal static class OneToOneScenario
             {
                 report.Row("server CPU per message net of idle", (loaded - (share * seconds * 1e6)) / delivered, "0.0", "µs");
             }
+        }
+        counts0.Report(counts1, report, delivered, "message", "per_msg_");
+        if (idle is not null && idleCounts is var (before, after))
+        {
+            before.Report(after, report, idle.Seconds, "second idle", "idle_per_s_");
         }
         if (rss0 is long a && rss1 is long b)
         {
@@ -229,6 +237,12 @@ internal static class OneToOneScenario
             report.Field("idle_cpu_pct", share3 * 100, "0.00");
         }
         report.Field("conns", users, "0");
+        report.Field("delivered", delivered, "0");
+        report.Field("window_s", seconds, "0.00");
+        if (idle is not null)
+        {
+            report.Field("idle_s", idle.Seconds, "0.00");
+        }
         return report;
     }
 
@@ -239,19 +253,22 @@ internal static class OneToOneScenario
     /// before it, because before the warm-up the server is still compiling (30% of a core for
     /// 200 idle connections on the first try), which is not what an idle server pays.
     /// </summary>
-    private static async Task<CpuWindow?> MeasureIdleAsync(BenchOptions options, ServerUnderTest server, CancellationToken ct)
+    private static async Task<(CpuWindow? Window, (ServerCounts Before, ServerCounts After)? Counts)> MeasureIdleAsync(BenchOptions options,
+        ServerUnderTest server, CancellationToken ct)
     {
         double idleSeconds = options.Idle ?? 3;
         if (idleSeconds <= 0)
         {
-            return null;
+            return (null, null);
         }
         await Task.Delay(1000, ct);
-        var idle = CpuWindow.Start(server);
+        var before = await ServerCounts.ReadAsync(server, ct);
+        var idle = CpuWindow.Start(server, "idle");
         await Task.Delay(TimeSpan.FromSeconds(idleSeconds), ct);
         idle.Stop();
+        var after = await ServerCounts.ReadAsync(server, ct);
         Console.Error.WriteLine($"idle after the load: server {idle.ServerCpuMicroseconds / 1e4 / idle.Seconds:0.0}% of a core over {idle.Seconds:0.0} s");
-        return idle;
+        return (idle, (before, after));
     }
 
     /// <summary>Collections, pause time and allocation per message between two metrics reads; null without the GC metrics.</summary>

@@ -25,6 +25,16 @@ public sealed class ParleyOptions
     /// </summary>
     public bool StandardWebSockets { get; set; }
 
+    /// <summary>
+    /// Runs the code that reads a socket's bytes on the thread that received them, and a send
+    /// loop's socket write on the send loop's thread (Kestrel's UnsafePreferInlineScheduling),
+    /// instead of handing each to another thread-pool work item. On (the default): it saves two
+    /// hand-offs per frame each way (docs/performance.md, "Cuts"). Safe here because the socket
+    /// completions themselves still run on the thread pool, never on the epoll thread, and
+    /// nothing on the read path blocks. Off exists for the comparison.
+    /// </summary>
+    public bool InlineSocketScheduling { get; set; } = true;
+
     public RegistrationOptions Registration { get; set; } = new();
 
     public LimitOptions Limits { get; set; } = new();

@@ -6,15 +6,69 @@ namespace Parley.Server.Gateway;
 /// An auto-reset wake-up for one waiting loop: many Signal() calls before the loop wakes fold
 /// into one, and a Signal() after the loop starts waiting is never lost. Allocation-free (a
 /// reusable value-task source), because every idle connection keeps one waiting.
+/// A thread may hold its signals (<see cref="HoldOnThisThread"/>) and release them together: the
+/// group commit does, so that what one commit owes one connection (its SENT, receipts and
+/// envelopes) wakes its send loop once and goes out in one write, not one per item.
 /// </summary>
 public sealed class AsyncSignal : IValueTaskSource
 {
     private const int Idle = 0, Signaled = 1, Waiting = 2;
 
+    /// <summary>Signals held by this thread until <see cref="ReleaseHeld"/>; null while not holding.</summary>
+    [ThreadStatic]
+    private static List<AsyncSignal>? t_held;
+
+    /// <summary>The emptied list of the last release, reused by the next hold (the commit loop holds once per commit).</summary>
+    [ThreadStatic]
+    private static List<AsyncSignal>? t_spare;
+
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private int _state;
+    private int _held; // 1 while in a holding thread's list: a second Signal() there adds nothing
 
+    /// <summary>Wakes the waiter (now, or when this thread releases what it holds).</summary>
     public void Signal()
+    {
+        if (t_held is { } held)
+        {
+            if (Interlocked.Exchange(ref _held, 1) == 0)
+            {
+                held.Add(this);
+            }
+            return;
+        }
+        SignalNow();
+    }
+
+    /// <summary>From now until <see cref="ReleaseHeld"/>, Signal() calls made on this thread are held and folded, one per signal.</summary>
+    public static void HoldOnThisThread()
+    {
+        if (t_held is null)
+        {
+            t_held = t_spare ?? [];
+            t_spare = null;
+        }
+    }
+
+    /// <summary>Delivers the signals this thread held, each once, and stops holding.</summary>
+    public static void ReleaseHeld()
+    {
+        if (t_held is not { } held)
+        {
+            return;
+        }
+        t_held = null;
+        foreach (var signal in held)
+        {
+            // Cleared first: a Signal() racing with this one is then either folded in here or delivered on its own.
+            Volatile.Write(ref signal._held, 0);
+            signal.SignalNow();
+        }
+        held.Clear();
+        t_spare = held;
+    }
+
+    private void SignalNow()
     {
         while (true)
         {

@@ -9,6 +9,11 @@ namespace Parley.Server.Gateway;
 /// </summary>
 public sealed class LiveDelivery(ConnectionRegistry registry, PushScheduler? push = null) : IEnvelopeSink
 {
+    /// <summary>Holds the send loops' wake-ups: a connection owed several things by one commit wakes once and writes once.</summary>
+    public void BeginHandOff() => AsyncSignal.HoldOnThisThread();
+
+    public void EndHandOff() => AsyncSignal.ReleaseHeld();
+
     public void OnCommitted(IReadOnlyList<QueuedEnvelope> envelopes)
     {
         foreach (var queued in envelopes)

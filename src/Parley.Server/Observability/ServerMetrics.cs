@@ -47,5 +47,9 @@ public sealed class ServerMetrics
             new(GC.CollectionCount(2), Generations[2]),
         }, "{collection}", "Garbage collections of this generation or higher");
         meter.CreateObservableCounter("parley.gc.allocated", () => GC.GetTotalAllocatedBytes(), "By", "Bytes allocated on the managed heap");
+
+        // Thread hand-offs: work items the thread pool ran, and lock waits. Per message and per idle second they show hops that CPU time alone hides.
+        meter.CreateObservableCounter("parley.threadpool.completed_items", () => ThreadPool.CompletedWorkItemCount, "{item}", "Work items the thread pool has run");
+        meter.CreateObservableCounter("parley.lock.contentions", () => Monitor.LockContentionCount, "{contention}", "Times a thread waited for a contended lock");
     }
 }

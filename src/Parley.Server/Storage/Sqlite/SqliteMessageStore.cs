@@ -417,13 +417,23 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     CountDedup(connection);
                 }
                 StartTrimWhenDue();
-                if (committed.Count > 0)
+                // The sink holds the wake-ups until every envelope and answer of the commit is
+                // queued: a connection owed a SENT and an envelope by this commit writes them together.
+                _sink.BeginHandOff();
+                try
                 {
-                    _sink.OnCommitted(committed);
+                    if (committed.Count > 0)
+                    {
+                        _sink.OnCommitted(committed);
+                    }
+                    foreach (var op in batch)
+                    {
+                        op.Complete();
+                    }
                 }
-                foreach (var op in batch)
+                finally
                 {
-                    op.Complete();
+                    _sink.EndHandOff();
                 }
             }
             catch (Exception e)
