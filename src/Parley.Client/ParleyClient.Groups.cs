@@ -609,6 +609,11 @@ public sealed partial class ParleyClient
         {
             return;
         }
+        if (envelope.GroupChange.Kind is GroupChangeKind.GroupJoinRequest or GroupChangeKind.GroupJoinDenied)
+        {
+            OnJoinRequestNotice(envelope, envelope.GroupChange);
+            return;
+        }
         var before = _store.FindGroup(state.GroupId.ToByteArray());
         byte[] id;
         try
@@ -634,8 +639,10 @@ public sealed partial class ParleyClient
                 GroupChangeKind.GroupPromote => "promote",
                 GroupChangeKind.GroupDemote => "demote",
                 GroupChangeKind.GroupLeave => "leave",
+                GroupChangeKind.GroupJoin => "join",
                 _ => "change",
             };
+            WelcomeJoiner(change, id);
             Raise(GroupChanged, new GroupChangedEventArgs(after, change.Actor, kind, [.. change.Users.Where(UserName.IsValid)]));
         }
     }

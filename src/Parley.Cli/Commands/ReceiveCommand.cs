@@ -51,6 +51,8 @@ internal static class ReceiveCommand
                 // --wait is over.
             }
             await PrintAsync(ctx.Output, client, media, ct);
+            // What receiving queued (a resend a member asked for, the title for a member who joined by link) goes before exit.
+            await ctx.FlushOutboxAsync(client, client.QueuedMessageIds(), ct, noteSent: false);
             return ExitCodes.Ok;
         }));
         return command;

@@ -885,10 +885,27 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         {
             s.MemberDelete.Bind(1, write.Row).Bind(2, account).Run();
         }
+        foreach (var account in write.RequestsRemoved)
+        {
+            s.RequestDelete.Bind(1, write.Row).Bind(2, account).Run();
+        }
+        if (write.Deleted || write.InviteRevoked)
+        {
+            s.InviteDelete.Bind(1, write.Row).Run();
+        }
         if (write.Deleted)
         {
+            s.RequestsDelete.Bind(1, write.Row).Run();
             s.GroupDelete.Bind(1, write.Row).Run();
             return;
+        }
+        if (write.Invite is { } invite)
+        {
+            s.InviteUpsert.Bind(1, write.Row).Bind(2, invite.Hash).Bind(3, invite.Approve ? 1 : 0).Bind(4, invite.CreatorDevice).Bind(5, invite.CreatedAt).Run();
+        }
+        foreach (var request in write.RequestsAdded)
+        {
+            s.RequestUpsert.Bind(1, write.Row).Bind(2, request.Account).Bind(3, request.At).Run();
         }
         s.GroupUpsert.Bind(1, write.Row).Bind(2, write.Id).Bind(3, (long)write.Version).Run();
         foreach (var m in write.Upserts)
@@ -919,6 +936,11 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         public readonly RawStatement GroupDelete = new(connection.Handle!, "DELETE FROM groups WHERE row = ?1");
         public readonly RawStatement MemberUpsert = new(connection.Handle!, "INSERT INTO group_members(grp, account, role, joined) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(grp, account) DO UPDATE SET role = excluded.role");
         public readonly RawStatement MemberDelete = new(connection.Handle!, "DELETE FROM group_members WHERE grp = ?1 AND account = ?2");
+        public readonly RawStatement InviteUpsert = new(connection.Handle!, "INSERT OR REPLACE INTO group_invites(grp, hash, approve, creator, created) VALUES (?1, ?2, ?3, ?4, ?5)");
+        public readonly RawStatement InviteDelete = new(connection.Handle!, "DELETE FROM group_invites WHERE grp = ?1");
+        public readonly RawStatement RequestUpsert = new(connection.Handle!, "INSERT OR REPLACE INTO group_requests(grp, account, at) VALUES (?1, ?2, ?3)");
+        public readonly RawStatement RequestDelete = new(connection.Handle!, "DELETE FROM group_requests WHERE grp = ?1 AND account = ?2");
+        public readonly RawStatement RequestsDelete = new(connection.Handle!, "DELETE FROM group_requests WHERE grp = ?1");
 
         public void Dispose()
         {
@@ -935,6 +957,11 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             GroupDelete.Dispose();
             MemberUpsert.Dispose();
             MemberDelete.Dispose();
+            InviteUpsert.Dispose();
+            InviteDelete.Dispose();
+            RequestUpsert.Dispose();
+            RequestDelete.Dispose();
+            RequestsDelete.Dispose();
         }
     }
 
