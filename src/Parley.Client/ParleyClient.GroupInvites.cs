@@ -10,6 +10,29 @@ namespace Parley.Client;
 // for a join without approval, from the device the server names as welcomer in the GROUP_JOIN notice.
 public sealed partial class ParleyClient
 {
+    /// <summary>Titles queued for members who joined by a link this device made, not yet waited for.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _welcomes = new();
+
+    /// <summary>
+    /// Waits until the titles this device queued for members who joined by its link (as it
+    /// received their GROUP_JOIN) have reached the server: for a process that exits once it has
+    /// received, like the CLI. What is not sent when the token ends stays in the outbox.
+    /// </summary>
+    public async Task FlushGroupWelcomesAsync(CancellationToken cancellationToken = default)
+    {
+        while (_welcomes.TryPeek(out var id))
+        {
+            try
+            {
+                await WaitUntilSentAsync(id, cancellationToken);
+            }
+            catch (ParleyException e) when (!e.IsConnectionLost)
+            {
+                // Refused for good (we left the group meanwhile): nothing left to wait for.
+            }
+            _welcomes.TryDequeue(out _);
+        }
+    }
     /// <summary>
     /// Makes the group's invite link (admins only, else FORBIDDEN), replacing the link it had: the
     /// old one stops working. With <paramref name="approve"/>, joins by it wait for an admin. The
@@ -115,7 +138,7 @@ public sealed partial class ParleyClient
         if (change.Kind == GroupChangeKind.GroupJoin && change.Welcomer == Me && change.WelcomerDevice == Credentials.DeviceId &&
             _store.FindGroup(id) is { IsMember: true, Title.Length: > 0 } group)
         {
-            QueueGroupDetails(id, group.Title, _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
+            _welcomes.Enqueue(QueueGroupDetails(id, group.Title, _options.Time.GetUtcNow().ToUnixTimeMilliseconds()));
         }
     }
 }

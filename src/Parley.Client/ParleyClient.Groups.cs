@@ -386,6 +386,11 @@ public sealed partial class ParleyClient
         {
             await DistributeSenderKeyAsync(session, group, distribution, missing, cancellationToken);
         }
+        else if (recipients.Count == 0)
+        {
+            // A group of one (its other members left, or joins by link still to come): the key is made here.
+            new GroupSessionBuilder(_store).Create(new ProtocolAddress(Me, Credentials.DeviceId), distribution);
+        }
         try
         {
             var self = new ProtocolAddress(Me, Credentials.DeviceId);
