@@ -267,6 +267,7 @@ internal sealed class CliContext
         ErrorCode.NotAMember => "not_a_member",
         ErrorCode.NotPrimary => "not_primary",
         ErrorCode.RecipientQueueFull => "recipient_queue_full",
+        ErrorCode.InvalidInvite => "invalid_invite",
         _ => "internal",
     };
 

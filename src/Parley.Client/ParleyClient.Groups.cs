@@ -387,6 +387,11 @@ public sealed partial class ParleyClient
         {
             await DistributeSenderKeyAsync(session, group, distribution, missing, cancellationToken);
         }
+        else if (recipients.Count == 0)
+        {
+            // A group of one (its other members left, or joins by link still to come): the key is made here.
+            new GroupSessionBuilder(_store).Create(new ProtocolAddress(Me, Credentials.DeviceId), distribution);
+        }
         try
         {
             var self = new ProtocolAddress(Me, Credentials.DeviceId);
@@ -610,6 +615,11 @@ public sealed partial class ParleyClient
         {
             return;
         }
+        if (envelope.GroupChange.Kind is GroupChangeKind.GroupJoinRequest or GroupChangeKind.GroupJoinDenied)
+        {
+            OnJoinRequestNotice(envelope, envelope.GroupChange);
+            return;
+        }
         var before = _store.FindGroup(state.GroupId.ToByteArray());
         byte[] id;
         try
@@ -635,8 +645,10 @@ public sealed partial class ParleyClient
                 GroupChangeKind.GroupPromote => "promote",
                 GroupChangeKind.GroupDemote => "demote",
                 GroupChangeKind.GroupLeave => "leave",
+                GroupChangeKind.GroupJoin => "join",
                 _ => "change",
             };
+            WelcomeJoiner(change, id);
             Raise(GroupChanged, new GroupChangedEventArgs(after, change.Actor, kind, [.. change.Users.Where(UserName.IsValid)]));
         }
     }

@@ -6,7 +6,7 @@ using Spectre.Console;
 namespace Parley.Cli.Commands;
 
 /// <summary>
-/// <c>parley group create|add|remove|promote|demote|leave|info</c>: group membership. The server
+/// <c>parley group create|add|remove|promote|demote|leave|info|invite|join|requests|approve|deny</c>: group membership. The server
 /// keeps members and roles; the title travels end-to-end encrypted between the members. GROUP is
 /// the id printed by <c>group create</c> or the title of a group this device knows.
 /// </summary>
@@ -23,6 +23,12 @@ internal static class GroupCommand
         command.Subcommands.Add(ChangeCommand("demote", "Make an admin a plain member (admins only)", (c, g, u, ct) => c.DemoteGroupMemberAsync(g, u, ct)));
         command.Subcommands.Add(LeaveCommand());
         command.Subcommands.Add(InfoCommand());
+        command.Subcommands.Add(GroupInviteCommands.Invite());
+        command.Subcommands.Add(GroupInviteCommands.Join());
+        command.Subcommands.Add(GroupInviteCommands.Requests());
+        command.Subcommands.Add(ChangeCommand("approve", "Let in a user who asked to join by a link that needs approval (admins only); it gets the title from you",
+            (c, g, u, ct) => c.ApproveJoinRequestAsync(g, u, ct)));
+        command.Subcommands.Add(ChangeCommand("deny", "Turn away a user who asked to join (admins only); it is told so", (c, g, u, ct) => c.DenyJoinRequestAsync(g, u, ct)));
         return command;
     }
 

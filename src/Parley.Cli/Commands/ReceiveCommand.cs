@@ -51,6 +51,19 @@ internal static class ReceiveCommand
                 // --wait is over.
             }
             await PrintAsync(ctx.Output, client, media, ct);
+            // The title for members who joined by this device's link goes before exit (else at the next connect).
+            using (var welcomes = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                welcomes.CancelAfter(CliContext.ConnectTimeout);
+                try
+                {
+                    await client.FlushGroupWelcomesAsync(welcomes.Token);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    ctx.Output.Note("the group title for a member who joined is not sent yet; it stays in the outbox");
+                }
+            }
             return ExitCodes.Ok;
         }));
         return command;

@@ -9,7 +9,7 @@ public sealed class GroupChangedEventArgs(GroupInfo group, string actor, string 
     /// <summary>Who made the change.</summary>
     public string Actor { get; } = actor;
 
-    /// <summary>What changed: create, add, remove, promote, demote, leave, or title.</summary>
+    /// <summary>What changed: create, add, remove, promote, demote, leave, join (by link), join_request (admins), join_denied, or title.</summary>
     public string Change { get; } = change;
 
     /// <summary>The members concerned (added, removed, promoted...); empty for a title.</summary>

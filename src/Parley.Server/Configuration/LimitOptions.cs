@@ -215,4 +215,12 @@ public sealed class LimitOptions
     /// most 1023 one-to-one distribution messages.
     /// </summary>
     public int MaxGroupMembers { get; set; } = 1024;
+
+    /// <summary>
+    /// Join requests waiting for an admin in one group (made by a link that needs approval). 256:
+    /// more than admins can sensibly go through, and it bounds what a link posted in public can make
+    /// the server keep, and the size of the list in an admin's GroupState (about 20 bytes a name).
+    /// A request beyond it gets TOO_LARGE until admins answer some.
+    /// </summary>
+    public int MaxJoinRequestsPerGroup { get; set; } = 256;
 }

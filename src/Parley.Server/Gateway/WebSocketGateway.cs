@@ -407,6 +407,15 @@ public sealed partial class WebSocketGateway(
             case ClientFrame.BodyOneofCase.ListGroups:
                 return groupAdministration.List(c.Account);
 
+            case ClientFrame.BodyOneofCase.GroupInvite:
+                return await groupAdministration.SetInviteAsync(c.Account, c.DeviceId, frame.GroupInvite);
+
+            case ClientFrame.BodyOneofCase.JoinGroup:
+                return await groupAdministration.JoinAsync(c.Account, c.DeviceId, frame.JoinGroup);
+
+            case ClientFrame.BodyOneofCase.AnswerJoin:
+                return await groupAdministration.AnswerJoinAsync(c.Account, c.DeviceId, frame.AnswerJoin);
+
             case ClientFrame.BodyOneofCase.Typing:
                 return ForwardTyping(c, frame.Typing);
 

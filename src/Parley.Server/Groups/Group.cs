@@ -24,6 +24,12 @@ public sealed class Group(long row, ByteString id, ulong version)
     /// <summary>Members by account id; under <see cref="Gate"/>.</summary>
     public Dictionary<long, StoredMember> Members { get; } = [];
 
+    /// <summary>The live invite link, or null; under <see cref="Gate"/>.</summary>
+    public StoredInvite? Invite { get; set; }
+
+    /// <summary>Join requests waiting for an admin, by account id; under <see cref="Gate"/>.</summary>
+    public Dictionary<long, StoredJoinRequest> Requests { get; } = [];
+
     /// <summary>Whether no member is an admin; under <see cref="Gate"/>.</summary>
     public bool HasNoAdmin => !Members.Values.Any(m => m.Role == Protocol.GroupRole.GroupAdmin);
 }

@@ -14,9 +14,10 @@ namespace Parley.Server.Groups;
 /// longest-standing member is promoted. Anyone who is not a member gets NOT_A_MEMBER. Each
 /// create or change counts once against the requester's message rate.
 /// </summary>
-public sealed class GroupAdministration(GroupDirectory groups, AccountDirectory accounts, IGroupStore store, MessageRouter router, IOptions<ParleyOptions> options, TimeProvider time)
+public sealed partial class GroupAdministration(GroupDirectory groups, AccountDirectory accounts, IGroupStore store, MessageRouter router, IOptions<ParleyOptions> options, TimeProvider time)
 {
     private readonly int _maxMembers = options.Value.Limits.MaxGroupMembers;
+    private readonly int _maxRequests = options.Value.Limits.MaxJoinRequestsPerGroup;
 
     /// <summary>Creates a group with the requester as admin and the listed users as members.</summary>
     public async Task<ServerFrame> CreateAsync(Account creator, uint creatorDevice, CreateGroup request)
@@ -124,6 +125,7 @@ public sealed class GroupAdministration(GroupDirectory groups, AccountDirectory 
             var change = new GroupChange { Kind = request.Kind, Actor = actor.User };
             var upserts = new List<StoredMember>();
             var removed = new List<long>();
+            var answered = new List<long>();
             switch (request.Kind)
             {
                 case GroupChangeKind.GroupAdd:
@@ -136,6 +138,10 @@ public sealed class GroupAdministration(GroupDirectory groups, AccountDirectory 
                         return MessageRouter.Fail(ErrorCode.TooLarge, $"a group has at most {_maxMembers} members");
                     }
                     upserts.Add(group.Members[target.Id] = new StoredMember(target.Id, GroupRole.GroupMember, now));
+                    if (group.Requests.Remove(target.Id))
+                    {
+                        answered.Add(target.Id);
+                    }
                     break;
                 case GroupChangeKind.GroupRemove when target == actor:
                 case GroupChangeKind.GroupLeave:
@@ -180,7 +186,7 @@ public sealed class GroupAdministration(GroupDirectory groups, AccountDirectory 
             state = StateOf(group);
             change.State = state;
             bool gone = group.Members.Count == 0;
-            var write = new GroupWrite(group.Row, group.Id.ToByteArray(), group.Version, upserts, removed, gone);
+            var write = new GroupWrite(group.Row, group.Id.ToByteArray(), group.Version, upserts, removed, gone) { RequestsRemoved = answered };
             // The notice goes to everyone who was or is a member: a removed member learns it is out.
             commit = store.CommitAsync(write, Notice(group, actor, actorDevice, change, now), DevicesOf(before.Union(group.Members.Keys)));
             foreach (var account in removed)
@@ -209,7 +215,9 @@ public sealed class GroupAdministration(GroupDirectory groups, AccountDirectory 
         }
         lock (group.Gate)
         {
-            return group.Members.ContainsKey(requester.Id) ? new ServerFrame { GroupState = StateOf(group) } : NotAMember();
+            return group.Members.TryGetValue(requester.Id, out var member)
+                ? new ServerFrame { GroupState = StateOf(group, withRequests: member.Role == GroupRole.GroupAdmin) }
+                : NotAMember();
         }
     }
 
@@ -233,8 +241,8 @@ public sealed class GroupAdministration(GroupDirectory groups, AccountDirectory 
     /// <summary>NOT_A_MEMBER, the same for a group that does not exist, so ids cannot be probed.</summary>
     public static ServerFrame NotAMember() => MessageRouter.Fail(ErrorCode.NotAMember, "not a member of this group");
 
-    /// <summary>The members and roles, oldest member first; under the group's gate.</summary>
-    private GroupState StateOf(Group group)
+    /// <summary>The members and roles, oldest member first (and the join requests, oldest first, for an admin); under the group's gate.</summary>
+    private GroupState StateOf(Group group, bool withRequests = false)
     {
         var state = new GroupState { GroupId = group.Id, Version = group.Version };
         foreach (var m in group.Members.Values.OrderBy(m => m.JoinedAt).ThenBy(m => m.Account))
@@ -242,6 +250,16 @@ public sealed class GroupAdministration(GroupDirectory groups, AccountDirectory 
             if (accounts.Find(m.Account) is { } account)
             {
                 state.Members.Add(new GroupMember { User = account.User, Role = m.Role, JoinedAt = m.JoinedAt });
+            }
+        }
+        if (withRequests)
+        {
+            foreach (var r in group.Requests.Values.OrderBy(r => r.At).ThenBy(r => r.Account))
+            {
+                if (accounts.Find(r.Account) is { } account)
+                {
+                    state.Requests.Add(account.User);
+                }
             }
         }
         return state;

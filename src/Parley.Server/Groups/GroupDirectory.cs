@@ -25,6 +25,11 @@ public sealed class GroupDirectory
                 group.Members[m.Account] = m;
                 Joined(group, m.Account);
             }
+            group.Invite = stored.Invite;
+            foreach (var r in stored.Requests)
+            {
+                group.Requests[r.Account] = r;
+            }
             _byId[group.Id] = group;
             _lastRow = Math.Max(_lastRow, stored.Row);
         }

@@ -29,7 +29,11 @@ public interface IMessageStore
     /// </summary>
     Task<bool> AppendFanoutAsync(DedupKey? dedup, Envelope envelope, IReadOnlyList<long> deviceKeys);
 
-    /// <summary>Deletes acked envelopes of one device and appends the receipts they cause, atomically.</summary>
+    /// <summary>
+    /// Deletes acked envelopes of one device and appends the receipts they cause, atomically. Receipts
+    /// with a group id (DELIVERED for group messages) are coalesced like group READs with other
+    /// members' receipts of the same commit, for the same device and group.
+    /// </summary>
     Task AckAsync(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts);
 
     /// <summary>Reads a device's queue in order, after <paramref name="afterSeq"/>.</summary>

@@ -108,13 +108,14 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
 
     /// <summary>
     /// Deletes acked envelopes and, for messages a recipient device acked, queues DELIVERED to
-    /// every device of the sender in the same transaction.
+    /// every device of the sender in the same transaction. Those for group messages carry the
+    /// group id, so the store coalesces them with other members' in the same commit.
     /// </summary>
     public Task AckAsync(Account reader, uint readerDevice, IReadOnlyList<Envelope> acked)
     {
         var receipts = new List<QueuedEnvelope>();
         var seqs = new List<ulong>(acked.Count);
-        Dictionary<string, List<ByteString>>? bySender = null;
+        Dictionary<(string Sender, ByteString Group), List<ByteString>>? bySender = null;
         for (int i = 0; i < acked.Count; i++) // by index: foreach over the interface would box an enumerator
         {
             var e = acked[i];
@@ -123,18 +124,23 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
             {
                 continue; // receipts and our own sync copies cause no receipt
             }
-            bySender ??= new Dictionary<string, List<ByteString>>(StringComparer.Ordinal);
-            if (!bySender.TryGetValue(e.Sender, out var ids))
+            bySender ??= [];
+            if (!bySender.TryGetValue((e.Sender, e.GroupId), out var ids))
             {
-                bySender[e.Sender] = ids = [];
+                bySender[(e.Sender, e.GroupId)] = ids = [];
             }
             ids.Add(e.MessageId);
         }
-        foreach (var (sender, ids) in bySender ?? [])
+        foreach (var ((sender, group), ids) in bySender ?? [])
         {
             if (directory.Find(sender) is { } original) // else the sender's account is gone
             {
+                int first = receipts.Count;
                 AddReceipts(receipts, EnvelopeKind.DeliveryReceipt, reader, readerDevice, original, reader.User, ids);
+                for (int i = first; i < receipts.Count; i++)
+                {
+                    receipts[i].Envelope.GroupId = group;
+                }
             }
         }
         return store.AckAsync(new DeviceAddress(reader.Id, readerDevice).Key, seqs, receipts);

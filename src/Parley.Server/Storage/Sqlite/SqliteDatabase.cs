@@ -169,7 +169,9 @@ public sealed class SqliteDatabase
     // arrival order and without an index: the server reads it whole once and keeps it in memory,
     // and an append touches the last page only (a keyed table took a random page per new edge).
     // A group message's body is one envelopes row with device -1 and a queue row per member
-    // device under its seq; groups and group_members hold membership and roles only.
+    // device under its seq; groups and group_members hold membership and roles only,
+    // group_invites a group's invite link (the SHA-256 of its secret, never the secret) and
+    // group_requests the joins by such a link that wait for an admin.
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS accounts (
             id INTEGER PRIMARY KEY,
@@ -225,6 +227,19 @@ public sealed class SqliteDatabase
             account INTEGER NOT NULL,
             role INTEGER NOT NULL,
             joined INTEGER NOT NULL,
+            PRIMARY KEY (grp, account)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS group_invites (
+            grp INTEGER PRIMARY KEY,
+            hash BLOB NOT NULL,
+            approve INTEGER NOT NULL,
+            creator INTEGER NOT NULL,
+            created INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS group_requests (
+            grp INTEGER NOT NULL,
+            account INTEGER NOT NULL,
+            at INTEGER NOT NULL,
             PRIMARY KEY (grp, account)
         ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS privacy (

@@ -389,7 +389,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             {
                 batch.Add(op);
             }
-            GroupReceiptOp.Coalesce(batch);
+            GroupReceiptCarrier.Coalesce(batch);
             var seqBefore = _lastSeq;
             int ackedBefore = _ackedBodies.Count;
             ChooseBodiesToDelete();
@@ -895,10 +895,27 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         {
             s.MemberDelete.Bind(1, write.Row).Bind(2, account).Run();
         }
+        foreach (var account in write.RequestsRemoved)
+        {
+            s.RequestDelete.Bind(1, write.Row).Bind(2, account).Run();
+        }
+        if (write.Deleted || write.InviteRevoked)
+        {
+            s.InviteDelete.Bind(1, write.Row).Run();
+        }
         if (write.Deleted)
         {
+            s.RequestsDelete.Bind(1, write.Row).Run();
             s.GroupDelete.Bind(1, write.Row).Run();
             return;
+        }
+        if (write.Invite is { } invite)
+        {
+            s.InviteUpsert.Bind(1, write.Row).Bind(2, invite.Hash).Bind(3, invite.Approve ? 1 : 0).Bind(4, invite.CreatorDevice).Bind(5, invite.CreatedAt).Run();
+        }
+        foreach (var request in write.RequestsAdded)
+        {
+            s.RequestUpsert.Bind(1, write.Row).Bind(2, request.Account).Bind(3, request.At).Run();
         }
         s.GroupUpsert.Bind(1, write.Row).Bind(2, write.Id).Bind(3, (long)write.Version).Run();
         foreach (var m in write.Upserts)
@@ -929,6 +946,11 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         public readonly RawStatement GroupDelete = new(connection.Handle!, "DELETE FROM groups WHERE row = ?1");
         public readonly RawStatement MemberUpsert = new(connection.Handle!, "INSERT INTO group_members(grp, account, role, joined) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(grp, account) DO UPDATE SET role = excluded.role");
         public readonly RawStatement MemberDelete = new(connection.Handle!, "DELETE FROM group_members WHERE grp = ?1 AND account = ?2");
+        public readonly RawStatement InviteUpsert = new(connection.Handle!, "INSERT OR REPLACE INTO group_invites(grp, hash, approve, creator, created) VALUES (?1, ?2, ?3, ?4, ?5)");
+        public readonly RawStatement InviteDelete = new(connection.Handle!, "DELETE FROM group_invites WHERE grp = ?1");
+        public readonly RawStatement RequestUpsert = new(connection.Handle!, "INSERT OR REPLACE INTO group_requests(grp, account, at) VALUES (?1, ?2, ?3)");
+        public readonly RawStatement RequestDelete = new(connection.Handle!, "DELETE FROM group_requests WHERE grp = ?1 AND account = ?2");
+        public readonly RawStatement RequestsDelete = new(connection.Handle!, "DELETE FROM group_requests WHERE grp = ?1");
 
         public void Dispose()
         {
@@ -945,6 +967,11 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             GroupDelete.Dispose();
             MemberUpsert.Dispose();
             MemberDelete.Dispose();
+            InviteUpsert.Dispose();
+            InviteDelete.Dispose();
+            RequestUpsert.Dispose();
+            RequestDelete.Dispose();
+            RequestsDelete.Dispose();
         }
     }
 
@@ -1076,39 +1103,52 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     }
 
     /// <summary>
-    /// Group READ receipts. The first such op of a commit inserts every receipt of the commit, those
-    /// bound for the same device and group merged: one envelope per sender device per commit instead
-    /// of one per reader. Same transaction as the others, so each reader's OK still means durable.
+    /// An operation that queues group receipts (READs, or the DELIVERY receipts an ack of group
+    /// messages causes) that may be coalesced with those of other operations in the same commit.
     /// </summary>
-    private sealed class GroupReceiptOp(IReadOnlyList<QueuedEnvelope> envelopes) : WriteOp
+    private abstract class GroupReceiptCarrier : WriteOp
     {
-        private readonly IReadOnlyList<QueuedEnvelope> _envelopes = envelopes;
-        private List<QueuedEnvelope> _toInsert = [];
+        /// <summary>Whether this op brings any receipt <see cref="Coalescible"/> lists (checked first: most acks bring none).</summary>
+        public abstract bool HasCoalescible { get; }
 
-        public TaskCompletionSource Done { get; } = new();
+        /// <summary>The receipts this op brings that may be merged with others (a group id, for another user's device).</summary>
+        public abstract IEnumerable<QueuedEnvelope> Coalescible { get; }
 
+        /// <summary>Set by <see cref="Coalesce"/> on the first carrier of a commit: every coalescible receipt of the commit, merged.</summary>
+        protected IReadOnlyList<QueuedEnvelope> Merged { get; private set; } = [];
+
+        /// <summary>Inserts the merged receipts this op was given.</summary>
+        protected void InsertMerged(SqliteMessageStore store, Statements s, long now, List<QueuedEnvelope> committed)
+        {
+            for (int i = 0; i < Merged.Count; i++)
+            {
+                store.Insert(s, Merged[i], now, committed);
+            }
+        }
+
+        /// <summary>
+        /// Merges the coalescible receipts of every carrier in the batch bound for the same device,
+        /// group and kind into envelopes of <see cref="Envelope.Receipts"/> entries (at most
+        /// MaxIdsPerFrame ids each), and gives them to the first carrier to insert: one envelope per
+        /// sender device per commit instead of one per member. Same transaction as the others, so
+        /// each member's ack or READ is still durable with its receipt.
+        /// </summary>
         public static void Coalesce(List<WriteOp> batch)
         {
-            GroupReceiptOp? first = null;
-            var merged = new Dictionary<(long Device, ByteString Group), List<Envelope>>();
+            GroupReceiptCarrier? first = null;
+            Dictionary<(long Device, ByteString Group, EnvelopeKind Kind), List<Envelope>>? merged = null;
             var order = new List<QueuedEnvelope>();
             foreach (var op in batch)
             {
-                if (op is not GroupReceiptOp receipts)
+                if (op is not GroupReceiptCarrier carrier || !carrier.HasCoalescible)
                 {
                     continue;
                 }
-                first ??= receipts;
-                receipts._toInsert = [];
-                foreach (var queued in receipts._envelopes)
+                foreach (var queued in carrier.Coalescible)
                 {
-                    // Receipts for the reader's own devices (empty conversation) are one per reader anyway.
-                    if (queued.Envelope.Conversation.Length == 0)
-                    {
-                        order.Add(queued);
-                        continue;
-                    }
-                    (long Device, ByteString Group) key = (queued.DeviceKey, queued.Envelope.GroupId);
+                    first ??= carrier;
+                    merged ??= [];
+                    (long, ByteString, EnvelopeKind) key = (queued.DeviceKey, queued.Envelope.GroupId, queued.Envelope.Kind);
                     if (!merged.TryGetValue(key, out var list))
                     {
                         merged[key] = list = [];
@@ -1120,7 +1160,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             {
                 return;
             }
-            foreach (var ((device, group), list) in merged)
+            foreach (var ((device, group, kind), list) in merged!)
             {
                 if (list.Count == 1)
                 {
@@ -1134,7 +1174,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     // Bounded like any receipt: at most MaxIdsPerFrame ids in one envelope.
                     if (current is null || ids + single.ReceiptIds.Count > WireLimits.MaxIdsPerFrame)
                     {
-                        current = new Envelope { Kind = EnvelopeKind.ReadReceipt, GroupId = group };
+                        current = new Envelope { Kind = kind, GroupId = group };
                         order.Add(new QueuedEnvelope(device, current));
                         ids = 0;
                     }
@@ -1144,15 +1184,30 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     ids += single.ReceiptIds.Count;
                 }
             }
-            first._toInsert = order;
+            first.Merged = order;
         }
+    }
+
+    /// <summary>Group READ receipts: those for another user's devices are coalesced per commit (see <see cref="GroupReceiptCarrier.Coalesce"/>).</summary>
+    private sealed class GroupReceiptOp(IReadOnlyList<QueuedEnvelope> envelopes) : GroupReceiptCarrier
+    {
+        public TaskCompletionSource Done { get; } = new();
+
+        public override bool HasCoalescible => true;
+
+        // Receipts for the reader's own devices (empty conversation) are one per reader anyway.
+        public override IEnumerable<QueuedEnvelope> Coalescible => envelopes.Where(e => e.Envelope.Conversation.Length > 0);
 
         public override void Execute(SqliteMessageStore store, Statements s, long now, List<QueuedEnvelope> committed)
         {
-            foreach (var e in _toInsert)
+            foreach (var e in envelopes)
             {
-                store.Insert(s, e, now, committed);
+                if (e.Envelope.Conversation.Length == 0)
+                {
+                    store.Insert(s, e, now, committed);
+                }
             }
+            InsertMerged(store, s, now, committed);
         }
 
         public override void Complete() => Done.TrySetResult();
@@ -1160,9 +1215,19 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         public override void Fail(Exception e) => Done.TrySetException(e);
     }
 
-    private sealed class AckOp(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts) : WriteOp
+    /// <summary>
+    /// Deletes acked queue rows and queues the DELIVERY receipts they cause; those of group messages
+    /// (a group id) are coalesced per commit with other members' (see <see cref="GroupReceiptCarrier.Coalesce"/>).
+    /// </summary>
+    private sealed class AckOp(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts) : GroupReceiptCarrier
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        private readonly bool _grouped = AnyGrouped(receipts);
+
+        public override bool HasCoalescible => _grouped;
+
+        public override IEnumerable<QueuedEnvelope> Coalescible => receipts.Where(r => !r.Envelope.GroupId.IsEmpty);
 
         public override void Execute(SqliteMessageStore store, Statements s, long now, List<QueuedEnvelope> committed)
         {
@@ -1178,15 +1243,31 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     store.Tally(deviceKey, -1, -size);
                 }
             }
-            foreach (var r in receipts)
+            for (int i = 0; i < receipts.Count; i++)
             {
-                store.Insert(s, r, now, committed);
+                if (receipts[i].Envelope.GroupId.IsEmpty)
+                {
+                    store.Insert(s, receipts[i], now, committed);
+                }
             }
+            InsertMerged(store, s, now, committed);
         }
 
         public override void Complete() => Done.TrySetResult();
 
         public override void Fail(Exception e) => Done.TrySetException(e);
+
+        private static bool AnyGrouped(IReadOnlyList<QueuedEnvelope> receipts)
+        {
+            for (int i = 0; i < receipts.Count; i++)
+            {
+                if (!receipts[i].Envelope.GroupId.IsEmpty)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 
     private sealed class ExpireOp(long first, long last) : WriteOp
