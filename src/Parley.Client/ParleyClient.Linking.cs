@@ -81,7 +81,9 @@ public sealed partial class ParleyClient
     /// On the primary device: approves the link code of a new device. Creates the device on the
     /// server, signs and publishes the device list that names it (with an identity key pair made
     /// for it here), and sends it its credentials, that key pair, the account key and the list,
-    /// sealed to the key in the code. Returns the new device's id. Throws <see cref="ParleyException"/>
+    /// sealed to the key in the code, with the pointers to the encrypted history of the last
+    /// <see cref="ParleyClientOptions.HistoryWindow"/> (see docs/protocol.md, "History for a new
+    /// device"; progress through <see cref="ParleyClientOptions.HistoryProgress"/>). Returns the new device's id. Throws <see cref="ParleyException"/>
     /// <c>not_primary</c>, <c>bad_link_code</c>, <c>link_code_expired</c>, <c>link_code_used</c> or
     /// <c>too_many_devices</c>.
     /// </summary>
@@ -121,6 +123,9 @@ public sealed partial class ParleyClient
             IdentityKeyPair = ByteString.CopyFrom(identity.Serialize()),
             SignedList = signed,
         };
+        var (history, historyMessages) = await UploadHistoryAsync(cancellationToken);
+        message.HistoryChunks.AddRange(history);
+        message.HistoryMessages = (uint)historyMessages;
         var envelope = Convert.ToBase64String(ProvisioningCipher.Seal(parsed.EphemeralKey, message.ToByteArray()));
         using var http = AccountProvisioning.NewHttp();
         using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(Credentials.Server, ProvisioningApi.Channel(parsed.Channel)))
@@ -214,6 +219,7 @@ public sealed partial class ParleyClient
         store.SaveCredentials(credentials);
         var client = new ParleyClient(profileDirectory, store, credentials, options);
         await client.PublishFirstKeysAsync(null, cancellationToken);
+        await client.ImportHistoryAsync(message, cancellationToken);
         return client;
     }
 
