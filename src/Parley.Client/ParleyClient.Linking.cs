@@ -99,18 +99,22 @@ public sealed partial class ParleyClient
         var pending = await GetPendingLinkAsync(code, cancellationToken);
         var creds = await AccountProvisioning.LinkAsync(Credentials, pending.DeviceName, _options, cancellationToken);
         var identity = IdentityKeyPair.Generate();
-        if (_store.OwnSignedList() is null)
-        {
-            SignNextList(null);
-        }
-        var signed = SignNextList(new ListedDevice
-        {
-            DeviceId = creds.DeviceId,
-            IdentityKey = ByteString.CopyFrom(identity.IdentityKey.Serialize()),
-            AddedAt = _options.Time.GetUtcNow().ToUnixTimeMilliseconds(),
-        });
+        SignedDeviceList signed;
         await using (var connection = await OpenShortConnectionAsync(cancellationToken))
         {
+            if (_store.OwnSignedList() is null)
+            {
+                SignNextList(null);
+            }
+            // A device gone from the server (it removed itself) must leave the list first, or the server refuses it.
+            var devices = await connection.RequestAsync(new ClientFrame { GetDevices = new GetDevices { User = Me } }, cancellationToken);
+            await DropGoneDevicesAsync(devices.DeviceList, frame => connection.RequestAsync(frame, cancellationToken));
+            signed = SignNextList(new ListedDevice
+            {
+                DeviceId = creds.DeviceId,
+                IdentityKey = ByteString.CopyFrom(identity.IdentityKey.Serialize()),
+                AddedAt = _options.Time.GetUtcNow().ToUnixTimeMilliseconds(),
+            });
             await PublishListAsync(connection, signed, cancellationToken);
             await connection.CloseAsync();
         }

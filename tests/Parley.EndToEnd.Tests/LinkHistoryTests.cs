@@ -117,10 +117,14 @@ public sealed class LinkHistoryTests
     }
 
     /// <summary>Links a new CLI profile to the account of <paramref name="phoneDir"/>; returns the approve run and the new profile.</summary>
-    private static async Task<(Cli.Run Approve, string Profile)> LinkOverCliAsync(TestServer server, string phoneDir, params string[] approveOptions)
+    internal static Task<(Cli.Run Approve, string Profile)> LinkOverCliAsync(TestServer server, string phoneDir, params string[] approveOptions) =>
+        LinkOverCliAsync(server, phoneDir, "new", approveOptions);
+
+    /// <summary>Links a new CLI profile named <paramref name="deviceName"/> to the account of <paramref name="phoneDir"/>.</summary>
+    internal static async Task<(Cli.Run Approve, string Profile)> LinkOverCliAsync(TestServer server, string phoneDir, string deviceName, params string[] approveOptions)
     {
         var dir = server.NewProfileDir();
-        using var request = Cli.Start("link", "request", "--server", server.BaseUri.ToString(), "--device-name", "new", "--profile", dir, "--json");
+        using var request = Cli.Start("link", "request", "--server", server.BaseUri.ToString(), "--device-name", deviceName, "--profile", dir, "--json");
         var code = JsonDocument.Parse((await request.StandardOutput.ReadLineAsync().WaitAsync(Wait.Limit))!).RootElement.GetProperty("link_code").GetString()!;
         var approve = await Cli.RunAsync(["link", "approve", code, "--yes", "--profile", phoneDir, "--json", .. approveOptions]);
         var done = await Cli.FinishAsync(request);

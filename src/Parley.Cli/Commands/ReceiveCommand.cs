@@ -33,6 +33,7 @@ internal static class ReceiveCommand
             client.MessageReceived += (_, _) => arrived.Writer.TryWrite(true);
             // For people (stderr); JSON output stays one line per message.
             client.IdentityChanged += (_, e) => ctx.Output.Note("warning: " + e.Warning);
+            client.AccountDeviceChanged += (_, e) => ctx.Output.Note("notice: " + TerminalText.Printable(e.Notice));
             await client.SyncAsync(ct);
             await PrintAsync(ctx.Output, client, media, ct);
 
