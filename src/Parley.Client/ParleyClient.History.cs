@@ -21,7 +21,8 @@ public sealed partial class ParleyClient
     /// On the approving device: packs, encrypts and uploads this device's messages of the last
     /// <see cref="ParleyClientOptions.HistoryWindow"/> (messages still in the outbox are left out:
     /// they reach the new device as sync copies once sent). Returns the chunk pointers, oldest
-    /// first, and how many messages they hold; none when the window is zero or nothing is stored.
+    /// first, and how many messages they hold; none when the window is zero, nothing is stored, or
+    /// the media store refused the upload (reported as a failure through the progress).
     /// </summary>
     private async Task<(IReadOnlyList<AttachmentPointer> Chunks, int Messages)> UploadHistoryAsync(CancellationToken cancellationToken)
     {
@@ -40,7 +41,17 @@ public sealed partial class ParleyClient
         var done = 0;
         foreach (var (plain, messages) in chunks)
         {
-            pointers.Add(await UploadChunkAsync(plain, pointers.Count + 1, chunks.Count, cancellationToken));
+            try
+            {
+                pointers.Add(await UploadChunkAsync(plain, pointers.Count + 1, chunks.Count, cancellationToken));
+            }
+            catch (Exception e) when (e is ParleyException or IOException or HttpRequestException)
+            {
+                // The media store refused (quota, size) or stayed away: the device is linked without history rather than not at all.
+                progress?.Report(new HistoryProgress(TransferDirection.Upload, pointers.Count, chunks.Count, done, total, Done: false,
+                    $"the history could not be uploaded, so the new device gets none: {e.Message}"));
+                return ([], 0);
+            }
             done += messages;
             progress?.Report(new HistoryProgress(TransferDirection.Upload, pointers.Count, chunks.Count, done, total, Done: pointers.Count == chunks.Count));
         }

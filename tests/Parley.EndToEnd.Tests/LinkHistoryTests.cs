@@ -99,7 +99,7 @@ public sealed class LinkHistoryTests
         Assert.Equal(0, sent.ExitCode);
         var sentId = sent.Single.GetProperty("id").GetString();
 
-        var (approve, laptopDir) = await LinkOverCliAsync(server, phoneDir);
+        var (approve, laptopDir) = await LinkOverCliAsync(server, phoneDir, "laptop");
         Assert.Contains("history: sent 2 messages", approve.Error, StringComparison.Ordinal);
         var first = await Cli.RunAsync("receive", "--profile", laptopDir, "--json");
         Assert.Equal(0, first.ExitCode);
@@ -109,26 +109,26 @@ public sealed class LinkHistoryTests
         Assert.Equal(sentId, first.Json[1].GetProperty("id").GetString());
         Assert.Empty((await Cli.RunAsync("receive", "--profile", laptopDir, "--json")).Lines);
 
-        var (none, tabletDir) = await LinkOverCliAsync(server, phoneDir, "--history-days", "0");
+        var (none, tabletDir) = await LinkOverCliAsync(server, phoneDir, "tablet", "--history-days", "0");
         Assert.Contains("history: no messages to send", none.Error, StringComparison.Ordinal);
         await bob.SendTextAsync("alice", "after the tablet", Wait.Token());
         var tablet = await Cli.RunAsync("receive", "--profile", tabletDir, "--json");
         Assert.Equal(["after the tablet"], tablet.Json.Select(j => j.GetProperty("text").GetString()));
     }
 
-    /// <summary>Links a new CLI profile to the account of <paramref name="phoneDir"/>; returns the approve run and the new profile.</summary>
-    internal static Task<(Cli.Run Approve, string Profile)> LinkOverCliAsync(TestServer server, string phoneDir, params string[] approveOptions) =>
-        LinkOverCliAsync(server, phoneDir, "new", approveOptions);
-
-    /// <summary>Links a new CLI profile named <paramref name="deviceName"/> to the account of <paramref name="phoneDir"/>.</summary>
+    /// <summary>Links a new CLI profile named <paramref name="deviceName"/> to the account of <paramref name="phoneDir"/>; returns the approve run and the new profile.</summary>
     internal static async Task<(Cli.Run Approve, string Profile)> LinkOverCliAsync(TestServer server, string phoneDir, string deviceName, params string[] approveOptions)
     {
         var dir = server.NewProfileDir();
         using var request = Cli.Start("link", "request", "--server", server.BaseUri.ToString(), "--device-name", deviceName, "--profile", dir, "--json");
         var code = JsonDocument.Parse((await request.StandardOutput.ReadLineAsync().WaitAsync(Wait.Limit))!).RootElement.GetProperty("link_code").GetString()!;
         var approve = await Cli.RunAsync(["link", "approve", code, "--yes", "--profile", phoneDir, "--json", .. approveOptions]);
+        if (approve.ExitCode != 0)
+        {
+            request.Kill();
+            Assert.Fail($"link approve failed ({approve.ExitCode}): {string.Join('\n', approve.Lines)} {approve.Error}");
+        }
         var done = await Cli.FinishAsync(request);
-        Assert.Equal(0, approve.ExitCode);
         Assert.Equal(0, done.ExitCode);
         return (approve, dir);
     }
