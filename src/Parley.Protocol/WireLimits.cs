@@ -75,8 +75,8 @@ public static class WireLimits
     public const int HistoryChunkBytes = 1024 * 1024;
 
     /// <summary>
-    /// Most history chunks one link carries: 48 pointers (about 150 bytes each) fit the sealed
-    /// provisioning message beside credentials, keys and the list (<see cref="MaxProvisioningEnvelopeBytes"/>),
+    /// Most history chunks one link carries: 48 pointers (under 190 bytes each, 9 KiB) fit the sealed
+    /// provisioning message beside credentials, keys and a full list (under 5 KiB; <see cref="MaxProvisioningEnvelopeBytes"/>),
     /// and 48 MiB of text is months of a busy account's conversations. Over it, the oldest are left out.
     /// </summary>
     public const int MaxHistoryChunks = 48;
