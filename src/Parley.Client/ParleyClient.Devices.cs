@@ -241,6 +241,9 @@ public sealed partial class ParleyClient
                 }
                 own = _store.OwnSignedList() ?? SignNextList(null);
             }
+            // A device that removed itself while this primary was away leaves the next list.
+            await DropGoneDevicesAsync(answer.DeviceList, frame => session.Connection.RequestAsync(frame, cancellationToken));
+            own = _store.OwnSignedList() ?? own;
             var ownVersion = AccountDeviceList.Parser.ParseFrom(own.List).Version;
             if (published is null || published.Version < ownVersion)
             {

@@ -97,7 +97,9 @@ public sealed partial class ParleyClient
     /// On the primary device: approves the link code of a new device. Creates the device on the
     /// server, signs and publishes the device list that names it (with an identity key pair made
     /// for it here), and sends it its credentials, that key pair, the account key and the list,
-    /// sealed to the key in the code. Returns the new device's id. Throws <see cref="ParleyException"/>
+    /// sealed to the key in the code, with the pointers to the encrypted history of the last
+    /// <see cref="ParleyClientOptions.HistoryWindow"/> (see docs/protocol.md, "History for a new
+    /// device"; progress through <see cref="ParleyClientOptions.HistoryProgress"/>). Returns the new device's id. Throws <see cref="ParleyException"/>
     /// <c>not_primary</c>, <c>bad_link_code</c>, <c>link_code_expired</c>, <c>link_code_used</c> or
     /// <c>too_many_devices</c>.
     /// </summary>
@@ -112,41 +114,82 @@ public sealed partial class ParleyClient
         var parsed = ParseCode(code);
         var pending = await GetPendingLinkAsync(code, cancellationToken);
         var creds = await AccountProvisioning.LinkAsync(Credentials, pending.DeviceName, _options, cancellationToken);
-        var identity = IdentityKeyPair.Generate();
-        if (_store.OwnSignedList() is null)
+        try
         {
-            SignNextList(null);
+            var identity = IdentityKeyPair.Generate();
+            SignedDeviceList signed;
+            await using (var connection = await OpenShortConnectionAsync(cancellationToken))
+            {
+                if (_store.OwnSignedList() is null)
+                {
+                    SignNextList(null);
+                }
+                // A device gone from the server (it removed itself) must leave the list first, or the server refuses it.
+                var devices = await connection.RequestAsync(new ClientFrame { GetDevices = new GetDevices { User = Me } }, cancellationToken);
+                await DropGoneDevicesAsync(devices.DeviceList, frame => connection.RequestAsync(frame, cancellationToken));
+                signed = SignNextList(new ListedDevice
+                {
+                    DeviceId = creds.DeviceId,
+                    IdentityKey = ByteString.CopyFrom(identity.IdentityKey.Serialize()),
+                    AddedAt = _options.Time.GetUtcNow().ToUnixTimeMilliseconds(),
+                });
+                await PublishListAsync(connection, signed, cancellationToken);
+                await connection.CloseAsync();
+            }
+            var message = new ProvisionMessage
+            {
+                User = creds.User,
+                DeviceId = creds.DeviceId,
+                Password = creds.Password,
+                AccountKey = ByteString.CopyFrom(AccountKey!.Serialize()),
+                IdentityKeyPair = ByteString.CopyFrom(identity.Serialize()),
+                SignedList = signed,
+            };
+            var (history, historyMessages) = await UploadHistoryAsync(cancellationToken);
+            message.HistoryChunks.AddRange(history);
+            message.HistoryMessages = (uint)historyMessages;
+            var envelope = Convert.ToBase64String(ProvisioningCipher.Seal(parsed.EphemeralKey, message.ToByteArray()));
+            using var http = AccountProvisioning.NewHttp();
+            using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(Credentials.Server, ProvisioningApi.Channel(parsed.Channel)))
+            {
+                Content = JsonContent.Create(new ProvisionEnvelope(envelope), options: AccountProvisioning.Json),
+            };
+            request.Headers.Authorization = BasicAuthorization();
+            using var response = await http.SendAsync(request, cancellationToken);
+            await AccountProvisioning.ThrowIfFailedAsync(response, cancellationToken);
         }
-        var signed = SignNextList(new ListedDevice
+        catch
         {
-            DeviceId = creds.DeviceId,
-            IdentityKey = ByteString.CopyFrom(identity.IdentityKey.Serialize()),
-            AddedAt = _options.Time.GetUtcNow().ToUnixTimeMilliseconds(),
-        });
-        await using (var connection = await OpenShortConnectionAsync(cancellationToken))
+            // Nobody holds the new device's credentials: it must not stay behind on the server or in the list.
+            await UndoLinkAsync(creds.DeviceId);
+            throw;
+        }
+        return creds.DeviceId;
+    }
+
+    /// <summary>
+    /// After a failed approval: removes the device it created and, when a published list already
+    /// names it, publishes the next one without it. Best effort: what fails here is left to the
+    /// primary's next connect (a list naming a device the server no longer has is signed anew then)
+    /// or to <c>parley devices remove</c>.
+    /// </summary>
+    private async Task UndoLinkAsync(uint deviceId)
+    {
+        using var timeout = new CancellationTokenSource(_options.ResponseTimeout, _options.Time);
+        try
         {
-            await PublishListAsync(connection, signed, cancellationToken);
+            await using var connection = await OpenShortConnectionAsync(timeout.Token);
+            await connection.RequestAsync(new ClientFrame { RemoveDevice = new RemoveDevice { DeviceId = deviceId } }, timeout.Token);
+            if (_store.OwnSignedList() is { } own && AccountDeviceList.Parser.ParseFrom(own.List).Devices.Any(d => d.DeviceId == deviceId))
+            {
+                await PublishListAsync(connection, SignNextList(add: null, remove: deviceId), timeout.Token);
+            }
             await connection.CloseAsync();
         }
-        var message = new ProvisionMessage
+        catch (Exception e) when (e is ParleyException or IOException or HttpRequestException or OperationCanceledException or System.Net.WebSockets.WebSocketException)
         {
-            User = creds.User,
-            DeviceId = creds.DeviceId,
-            Password = creds.Password,
-            AccountKey = ByteString.CopyFrom(AccountKey!.Serialize()),
-            IdentityKeyPair = ByteString.CopyFrom(identity.Serialize()),
-            SignedList = signed,
-        };
-        var envelope = Convert.ToBase64String(ProvisioningCipher.Seal(parsed.EphemeralKey, message.ToByteArray()));
-        using var http = AccountProvisioning.NewHttp();
-        using var request = new HttpRequestMessage(HttpMethod.Put, new Uri(Credentials.Server, ProvisioningApi.Channel(parsed.Channel)))
-        {
-            Content = JsonContent.Create(new ProvisionEnvelope(envelope), options: AccountProvisioning.Json),
-        };
-        request.Headers.Authorization = BasicAuthorization();
-        using var response = await http.SendAsync(request, cancellationToken);
-        await AccountProvisioning.ThrowIfFailedAsync(response, cancellationToken);
-        return creds.DeviceId;
+            // Left for the next connect, as above.
+        }
     }
 
     private static LinkCode ParseCode(string code) =>
@@ -232,6 +275,7 @@ public sealed partial class ParleyClient
         await store.FlushAsync(cancellationToken);
         var client = create(store, credentials);
         await client.PublishFirstKeysAsync(null, cancellationToken);
+        await client.ImportHistoryAsync(message, cancellationToken);
         return client;
     }
 

@@ -12,8 +12,15 @@ public sealed partial class ParleyClient
     /// </summary>
     public async Task RemoveDeviceAsync(uint deviceId, CancellationToken cancellationToken = default)
     {
+        var primaryRemovesAnother = IsPrimaryDevice && deviceId != Credentials.DeviceId;
+        if (primaryRemovesAnother)
+        {
+            // A device gone from the server already (it removed itself) leaves the list first, or the server refuses the next one.
+            var devices = await _connection.RequestAsync(() => new ClientFrame { GetDevices = new GetDevices { User = Me } }, cancellationToken);
+            await DropGoneDevicesAsync(devices.DeviceList, frame => _connection.RequestAsync(() => frame, cancellationToken));
+        }
         await _connection.RequestAsync(() => new ClientFrame { RemoveDevice = new RemoveDevice { DeviceId = deviceId } }, cancellationToken);
-        if (IsPrimaryDevice && deviceId != Credentials.DeviceId)
+        if (primaryRemovesAnother)
         {
             var signed = SignNextList(add: null, remove: deviceId);
             await _connection.RequestAsync(() => new ClientFrame { PublishDeviceList = new PublishDeviceList { Signed = signed } }, cancellationToken);

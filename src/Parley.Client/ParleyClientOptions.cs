@@ -51,6 +51,20 @@ public sealed class ParleyClientOptions
     /// </summary>
     public TimeSpan ResendWindow { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// How far back the history sent to a newly linked device reaches (by the time each message was
+    /// written): 30 days, as WhatsApp does, gives the recent conversations without moving years of
+    /// text. <see cref="TimeSpan.Zero"/> sends no history. See docs/protocol.md, "History for a new device".
+    /// </summary>
+    public TimeSpan HistoryWindow { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Receives the progress of a link's history: on the approving device while it uploads the
+    /// bundle, on the new device while it downloads and stores it. Called on the transfer's own
+    /// thread, in order; null reports nothing.
+    /// </summary>
+    public IProgress<History.HistoryProgress>? HistoryProgress { get; set; }
+
     /// <summary>Client name sent in Hello (for server logs only).</summary>
     public string ClientName { get; set; } = "parley-dotnet/1";
 }

@@ -68,4 +68,16 @@ public static class WireLimits
     /// Signal's size buckets pad by less than 5%, and IV, cipher padding and MAC add at most 64 bytes.
     /// </summary>
     public const long MaxAttachmentBlobBytes = MaxAttachmentBytes + (MaxAttachmentBytes / 20) + 64;
+    /// <summary>
+    /// Plaintext bytes of one history chunk (a <c>HistoryChunk</c>): 1 MiB holds a few thousand
+    /// messages, is read and checked whole in memory, and a lost transfer repeats little.
+    /// </summary>
+    public const int HistoryChunkBytes = 1024 * 1024;
+
+    /// <summary>
+    /// Most history chunks one link carries: 48 pointers (under 190 bytes each, 9 KiB) fit the sealed
+    /// provisioning message beside credentials, keys and a full list (under 5 KiB; <see cref="MaxProvisioningEnvelopeBytes"/>),
+    /// and 48 MiB of text is months of a busy account's conversations. Over it, the oldest are left out.
+    /// </summary>
+    public const int MaxHistoryChunks = 48;
 }

@@ -244,6 +244,17 @@ internal sealed class ChatScreen
                 WarnIdentityChanged(e.Warning, refreshOnly);
             }
         };
+        _client.AccountDeviceChanged += (_, e) =>
+        {
+            var notice = TerminalText.Printable(e.Notice);
+            if (!refreshOnly)
+            {
+                _output.Result(new { @event = e.Change == Client.Devices.DeviceChange.Linked ? "device_linked" : "device_removed", device_id = e.DeviceId, name = e.Name },
+                    $"[yellow]{Markup.Escape(notice)}[/]");
+            }
+            _notice = notice;
+            _inputs.Writer.TryWrite(new Input(InputKind.Refresh));
+        };
         if (_group is null && _client.HasUnacceptedIdentityChange(_peer))
         {
             // The change was seen earlier (another command, an earlier chat) and not yet accepted or verified.

@@ -37,7 +37,7 @@ internal static class LinkRequestCommand
             }
             using var waitCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
             waitCts.CancelAfter(TimeSpan.FromSeconds(parse.GetValue(wait)));
-            var request = await ParleyClient.RequestLinkAsync(ctx.ProfileDir, serverUri, parse.GetValue(deviceName), ctx.ClientOptions(), waitCts.Token);
+            var request = await ParleyClient.RequestLinkAsync(ctx.ProfileDir, serverUri, parse.GetValue(deviceName), ctx.ClientOptions(new ParleyClientOptions { HistoryProgress = new HistoryLines() }), waitCts.Token);
             if (ctx.Output.Json)
             {
                 ctx.Output.Result(new { link_code = request.Code, fingerprint = request.Fingerprint, expires_at = CliOutput.Time(request.ExpiresAt) }, "");

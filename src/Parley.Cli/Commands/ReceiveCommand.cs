@@ -8,7 +8,8 @@ namespace Parley.Cli.Commands;
 /// <summary>
 /// <c>parley receive [--wait SECONDS]</c>: drains the server queue, prints every message not printed
 /// before (across runs), then keeps printing live messages for up to SECONDS more. Copies of what
-/// this account sent from its other devices are printed too, as "you → PEER".
+/// this account sent from its other devices are printed too, as "you → PEER". A device linked to or
+/// removed from the account prints a notice line on stderr.
 /// </summary>
 internal static class ReceiveCommand
 {
@@ -33,6 +34,7 @@ internal static class ReceiveCommand
             client.MessageReceived += (_, _) => arrived.Writer.TryWrite(true);
             // For people (stderr); JSON output stays one line per message.
             client.IdentityChanged += (_, e) => ctx.Output.Note("warning: " + e.Warning);
+            client.AccountDeviceChanged += (_, e) => ctx.Output.Note("notice: " + TerminalText.Printable(e.Notice));
             await client.SyncAsync(ct);
             await PrintAsync(ctx.Output, client, media, ct);
 

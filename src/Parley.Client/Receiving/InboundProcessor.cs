@@ -39,7 +39,8 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
         switch (frame.BodyCase)
         {
             case ServerFrame.BodyOneofCase.Envelope:
-                if (!_deferred.IsCompleted || owner.SenderListMissing(frame.Envelope))
+                // DEVICE_LIST_CHANGED makes a request too, so it waits in the chain like a fetch.
+                if (!_deferred.IsCompleted || owner.SenderListMissing(frame.Envelope) || frame.Envelope.Kind == EnvelopeKind.DeviceListChanged)
                 {
                     _deferred = DeferAsync(_deferred, session, frame.Envelope);
                 }
@@ -154,6 +155,12 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
                 foreach (var change in changes)
                 {
                     owner.OnMessageStatusChanged(change);
+                }
+                break;
+            case EnvelopeKind.DeviceListChanged:
+                if (await owner.OnOwnDevicesChangedAsync(session))
+                {
+                    Ack(session, envelope.Seq);
                 }
                 break;
             case EnvelopeKind.RetryRequest:

@@ -6,7 +6,7 @@ namespace Parley.Client.Storage;
 /// Methods are synchronous and thread-safe; a decrypt and the message it produced commit together
 /// through <see cref="Atomically{T}"/>.
 /// </summary>
-internal interface IClientStore : IMessageStore, IKeyStore, IMediaStore, IGroupStore, IDeviceListStore, ISyncStore, IDisposable
+internal interface IClientStore : IMessageStore, IKeyStore, IMediaStore, IGroupStore, IDeviceListStore, ISyncStore, IHistoryStore, IDisposable
 {
     /// <summary>
     /// Runs <paramref name="work"/> all or nothing. Inside it only statement-level methods may be

@@ -11,6 +11,7 @@ public sealed class Account(long id, string user, string? phone, ImmutableArray<
     private ImmutableArray<DeviceRecord> _devices = devices;
     private long _lastSeen = lastSeen;
     private PublishedDeviceList? _deviceList;
+    private uint _highestDeviceId = devices.IsDefaultOrEmpty ? 0 : devices.Max(d => d.Id);
 
     public long Id { get; } = id;
 
@@ -49,7 +50,23 @@ public sealed class Account(long id, string user, string? phone, ImmutableArray<
         return null;
     }
 
-    internal void AddDevice(DeviceRecord device) => ImmutableInterlocked.Update(ref _devices, list => list.Add(device));
+    /// <summary>The highest device id this account ever had (removed ones included): the next device gets the one above it.</summary>
+    public uint HighestDeviceId => Volatile.Read(ref _highestDeviceId);
+
+    /// <summary>Takes a higher mark (from the store at start-up); a lower one is ignored.</summary>
+    internal void RaiseHighestDeviceId(uint id)
+    {
+        if (id > _highestDeviceId)
+        {
+            Volatile.Write(ref _highestDeviceId, id);
+        }
+    }
+
+    internal void AddDevice(DeviceRecord device)
+    {
+        ImmutableInterlocked.Update(ref _devices, list => list.Add(device));
+        RaiseHighestDeviceId(device.Id);
+    }
 
     internal void RemoveDevice(uint deviceId) => ImmutableInterlocked.Update(ref _devices, list => list.RemoveAll(d => d.Id == deviceId));
 }

@@ -99,7 +99,8 @@ public sealed class AccountDirectory
             {
                 return null;
             }
-            uint next = devices.IsEmpty ? 1 : devices.Max(d => d.Id) + 1;
+            // Never an id the account had before: a removed device's id must not come to mean another device.
+            uint next = Math.Max(account.HighestDeviceId, devices.IsEmpty ? 0 : devices.Max(d => d.Id)) + 1;
             var (record, password) = NewDevice(next, deviceName);
             _store.AddDevice(account.Id, record);
             account.AddDevice(record);

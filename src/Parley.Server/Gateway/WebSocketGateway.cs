@@ -374,6 +374,8 @@ public sealed partial class WebSocketGateway(
             await store.AckAsync(key, [.. held.Select(e => e.Seq)], []);
         }
         LogDeviceRemoved(logger, c.Account.User, deviceId);
+        // The primary (when another device removed itself) publishes the next list on hearing it; the others check theirs.
+        await router.NotifyOwnDevicesAsync(c.Account, c.DeviceId);
         return new ServerFrame { Ok = new Ok() };
     }
 
@@ -430,7 +432,7 @@ public sealed partial class WebSocketGateway(
                 return router.Devices(frame.GetDevices.User, c.Account);
 
             case ClientFrame.BodyOneofCase.PublishDeviceList:
-                return router.PublishDeviceList(c.Account, frame.PublishDeviceList);
+                return await router.PublishDeviceListAsync(c.Account, c.DeviceId, frame.PublishDeviceList);
 
             case ClientFrame.BodyOneofCase.RemoveDevice:
                 return await RemoveDeviceAsync(c, frame.RemoveDevice.DeviceId);

@@ -196,13 +196,48 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         return new ServerFrame { DeviceList = list };
     }
 
-    /// <summary>PublishDeviceList: stores the account's new signed list (BAD_REQUEST with the reason when it is refused).</summary>
-    public ServerFrame PublishDeviceList(Account account, PublishDeviceList publish)
+    /// <summary>
+    /// PublishDeviceList: stores the account's new signed list (BAD_REQUEST with the reason when it
+    /// is refused), then tells the account's other devices (<see cref="NotifyOwnDevicesAsync"/>).
+    /// </summary>
+    public async Task<ServerFrame> PublishDeviceListAsync(Account account, uint publisherDevice, PublishDeviceList publish)
     {
         ArgumentNullException.ThrowIfNull(publish);
-        return directory.PublishDeviceList(account, publish.Signed) is { } problem
-            ? Fail(ErrorCode.BadRequest, problem)
-            : new ServerFrame { Ok = new Ok() };
+        if (directory.PublishDeviceList(account, publish.Signed) is { } problem)
+        {
+            return Fail(ErrorCode.BadRequest, problem);
+        }
+        await NotifyOwnDevicesAsync(account, publisherDevice);
+        return new ServerFrame { Ok = new Ok() };
+    }
+
+    /// <summary>
+    /// Queues DEVICE_LIST_CHANGED to every device of <paramref name="account"/> but
+    /// <paramref name="actorDevice"/>: durable, so a device offline now learns of the change at its
+    /// next connect, in queue order. It carries nothing to trust: each device fetches the signed
+    /// list and compares it with the one it holds. A device whose queue is full misses it.
+    /// </summary>
+    public Task NotifyOwnDevicesAsync(Account account, uint actorDevice)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var envelopes = new List<QueuedEnvelope>();
+        foreach (var device in account.Devices)
+        {
+            var key = new DeviceAddress(account.Id, device.Id).Key;
+            if (device.Id != actorDevice && !IsFull(key, 0))
+            {
+                envelopes.Add(new QueuedEnvelope(key, new Envelope
+                {
+                    Kind = EnvelopeKind.DeviceListChanged,
+                    Sender = account.User,
+                    SenderDevice = actorDevice,
+                    Conversation = account.User,
+                    SentAt = now,
+                }));
+            }
+        }
+        return envelopes.Count == 0 ? Task.CompletedTask : store.AppendAsync(null, envelopes);
     }
 
     /// <summary>

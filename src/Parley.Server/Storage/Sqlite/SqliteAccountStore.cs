@@ -35,6 +35,16 @@ public sealed class SqliteAccountStore(SqliteDatabase database, TimeProvider tim
                 lists[reader.GetInt64(0)] = (byte[])reader[1];
             }
         }
+        var marks = new Dictionary<long, uint>();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT account, highest FROM device_id_marks";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                marks[reader.GetInt64(0)] = (uint)reader.GetInt64(1);
+            }
+        }
         var accounts = new List<Account>();
         using (var command = connection.CreateCommand())
         {
@@ -45,6 +55,8 @@ public sealed class SqliteAccountStore(SqliteDatabase database, TimeProvider tim
                 var id = reader.GetInt64(0);
                 var list = devices.TryGetValue(id, out var d) ? d.ToImmutableArray() : [];
                 var account = new Account(id, reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), list, reader.GetInt64(3));
+                // A database from before the marks knows no more than its devices.
+                account.RaiseHighestDeviceId(marks.GetValueOrDefault(id));
                 if (lists.TryGetValue(id, out var signed) && DeviceListRules.Parse(signed) is { } published)
                 {
                     account.DeviceList = published;
@@ -161,5 +173,14 @@ public sealed class SqliteAccountStore(SqliteDatabase database, TimeProvider tim
         command.Parameters.AddWithValue("$h", device.SecretHash);
         command.Parameters.AddWithValue("$c", device.CreatedAt);
         command.ExecuteNonQuery();
+        using var mark = connection.CreateCommand();
+        mark.Transaction = tx;
+        mark.CommandText = """
+            INSERT INTO device_id_marks(account, highest) VALUES ($a, $d)
+            ON CONFLICT(account) DO UPDATE SET highest = MAX(highest, excluded.highest)
+            """;
+        mark.Parameters.AddWithValue("$a", accountId);
+        mark.Parameters.AddWithValue("$d", (long)device.Id);
+        mark.ExecuteNonQuery();
     }
 }

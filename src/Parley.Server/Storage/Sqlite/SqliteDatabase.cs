@@ -251,5 +251,11 @@ public sealed class SqliteDatabase
             version INTEGER NOT NULL,
             signed BLOB NOT NULL
         );
+        -- The highest device id each account ever had: ids are never given out again, so a
+        -- removed device's id (in old signed lists, sessions and queues) never means another one.
+        CREATE TABLE IF NOT EXISTS device_id_marks (
+            account INTEGER PRIMARY KEY,
+            highest INTEGER NOT NULL
+        );
         """;
 }

@@ -1,0 +1,267 @@
+using Google.Protobuf;
+using Parley.Client.Groups;
+using Parley.Client.History;
+using Parley.Client.Media;
+using Parley.Crypto.Attachments;
+using Parley.Protocol;
+
+namespace Parley.Client;
+
+// History for a newly linked device (docs/protocol.md, "History for a new device"): the approving
+// device packs the messages of the last HistoryWindow into HistoryChunk blobs of at most 1 MiB,
+// encrypts each like an attachment (fresh key, digest) into the media store, and puts the pointers
+// into the sealed ProvisionMessage. The new device downloads, checks and stores them before it
+// first connects, so history comes before anything live and a message that also arrives live is
+// the same (sender, id) and is stored once.
+public sealed partial class ParleyClient
+{
+    private const string HistoryContentType = "application/x-parley-history";
+
+    /// <summary>
+    /// On the approving device: packs, encrypts and uploads this device's messages of the last
+    /// <see cref="ParleyClientOptions.HistoryWindow"/> (messages still in the outbox are left out:
+    /// they reach the new device as sync copies once sent). Returns the chunk pointers, oldest
+    /// first, and how many messages they hold; none when the window is zero, nothing is stored, or
+    /// the media store refused the upload (reported as a failure through the progress).
+    /// </summary>
+    private async Task<(IReadOnlyList<AttachmentPointer> Chunks, int Messages)> UploadHistoryAsync(CancellationToken cancellationToken)
+    {
+        var window = _options.HistoryWindow;
+        var from = (_options.Time.GetUtcNow() - window).ToUnixTimeMilliseconds();
+        var chunks = window <= TimeSpan.Zero ? [] : Pack(_store.MessagesSince(from).Where(m => m.Status != MessageStatus.Pending));
+        // Over the limit, the newest chunks go: the oldest history matters least.
+        if (chunks.Count > WireLimits.MaxHistoryChunks)
+        {
+            chunks = chunks[^WireLimits.MaxHistoryChunks..];
+        }
+        var total = chunks.Sum(c => c.Messages);
+        var progress = _options.HistoryProgress;
+        progress?.Report(new HistoryProgress(TransferDirection.Upload, 0, chunks.Count, 0, total, Done: chunks.Count == 0));
+        var pointers = new List<AttachmentPointer>(chunks.Count);
+        var done = 0;
+        foreach (var (plain, messages) in chunks)
+        {
+            try
+            {
+                pointers.Add(await UploadChunkAsync(plain, pointers.Count + 1, chunks.Count, cancellationToken));
+            }
+            catch (Exception e) when (e is ParleyException or IOException or HttpRequestException)
+            {
+                // The media store refused (quota, size) or stayed away: the device is linked without history rather than not at all.
+                progress?.Report(new HistoryProgress(TransferDirection.Upload, pointers.Count, chunks.Count, done, total, Done: false,
+                    $"the history could not be uploaded, so the new device gets none: {e.Message}"));
+                return ([], 0);
+            }
+            done += messages;
+            progress?.Report(new HistoryProgress(TransferDirection.Upload, pointers.Count, chunks.Count, done, total, Done: pointers.Count == chunks.Count));
+        }
+        return (pointers, total);
+    }
+
+    /// <summary>Serializes messages into chunks of at most <see cref="WireLimits.HistoryChunkBytes"/> each, in order.</summary>
+    private List<(byte[] Plain, int Messages)> Pack(IEnumerable<StoredMessage> messages)
+    {
+        var chunks = new List<(byte[], int)>();
+        var chunk = new HistoryChunk();
+        var size = 0;
+        foreach (var m in messages)
+        {
+            if (MessageId.Parse(m.Id) is not { } id)
+            {
+                continue;
+            }
+            var entry = new HistoryMessage
+            {
+                MessageId = ByteString.CopyFrom(id),
+                Peer = m.Peer,
+                Outgoing = m.Direction == MessageDirection.Outgoing,
+                Sender = m.Sender,
+                SenderDevice = m.SenderDevice,
+                Text = m.Text,
+                SentAt = m.SentAt.ToUnixTimeMilliseconds(),
+                Status = (uint)m.Status,
+            };
+            if (_store.FindAttachment(id) is { } attachment && attachment.Sender == m.Sender)
+            {
+                entry.Attachment = AttachmentPointer.Parser.ParseFrom(attachment.Pointer);
+            }
+            var entrySize = CodedOutputStream.ComputeMessageSize(entry) + 1;
+            if (size + entrySize > WireLimits.HistoryChunkBytes && chunk.Messages.Count > 0)
+            {
+                chunks.Add((chunk.ToByteArray(), chunk.Messages.Count));
+                chunk = new HistoryChunk();
+                size = 0;
+            }
+            chunk.Messages.Add(entry);
+            size += entrySize;
+        }
+        if (chunk.Messages.Count > 0)
+        {
+            chunks.Add((chunk.ToByteArray(), chunk.Messages.Count));
+        }
+        return chunks;
+    }
+
+    /// <summary>Encrypts one chunk with a fresh key and uploads it (resuming after a drop); returns its pointer.</summary>
+    private async Task<AttachmentPointer> UploadChunkAsync(byte[] plain, int number, int count, CancellationToken cancellationToken)
+    {
+        using var key = AttachmentKey.Generate();
+        byte[] blob;
+        EncryptedAttachment encrypted;
+        using (var input = new MemoryStream(plain, writable: false))
+        using (var output = new MemoryStream())
+        {
+            encrypted = await AttachmentCipher.EncryptPaddedAsync(input, plain.Length, output, key, cancellationToken);
+            blob = output.ToArray();
+        }
+        string? location = null;
+        await TransferAsync($"history {number}/{count}", TransferDirection.Upload, "history", blob.Length, async meter =>
+        {
+            long? offset = location is null ? null : await Media.OffsetAsync(location, cancellationToken);
+            if (offset is null)
+            {
+                location = await Media.CreateAsync(blob.Length, cancellationToken);
+                offset = 0;
+            }
+            meter.Start(offset.Value);
+            if (offset < blob.Length)
+            {
+                // A fresh stream per attempt: the request disposes the one it sent.
+                var stream = new MemoryStream(blob, writable: false);
+                await using (stream)
+                {
+                    offset = await Media.PatchAsync(location!, offset.Value, stream, blob.Length, meter.Report, cancellationToken);
+                }
+            }
+            return offset.Value;
+        }, cancellationToken);
+        return new AttachmentPointer
+        {
+            Id = location!.Split('/')[^1],
+            Key = ByteString.CopyFrom(key.ToArray()),
+            Digest = ByteString.CopyFrom(encrypted.Digest),
+            Size = (ulong)plain.Length,
+            BlobSize = (ulong)encrypted.CiphertextLength,
+            ContentType = HistoryContentType,
+            FileName = $"history-{number}",
+        };
+    }
+
+    /// <summary>
+    /// On the new device, before it first connects: downloads, checks and stores the history the
+    /// approving device sent, chunk by chunk, in order. A message already stored is not stored
+    /// again. A chunk that cannot be fetched or fails its check stops the history (reported through
+    /// <see cref="ParleyClientOptions.HistoryProgress"/>, chunks stored so far stay); the link stands.
+    /// </summary>
+    private async Task ImportHistoryAsync(ProvisionMessage message, CancellationToken cancellationToken)
+    {
+        var count = Math.Min(message.HistoryChunks.Count, WireLimits.MaxHistoryChunks);
+        if (count == 0)
+        {
+            return;
+        }
+        var total = (int)Math.Min(message.HistoryMessages, int.MaxValue);
+        var progress = _options.HistoryProgress;
+        progress?.Report(new HistoryProgress(TransferDirection.Download, 0, count, 0, total, Done: false));
+        var done = 0;
+        for (var i = 0; i < count; i++)
+        {
+            try
+            {
+                var chunk = await DownloadChunkAsync(message.HistoryChunks[i], i + 1, count, cancellationToken);
+                done += StoreHistory(chunk);
+                await _store.FlushAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is ParleyException or IOException or HttpRequestException or InvalidProtocolBufferException)
+            {
+                progress?.Report(new HistoryProgress(TransferDirection.Download, i, count, done, total, Done: false,
+                    $"history chunk {i + 1} of {count} could not be fetched or failed its check: {e.Message}"));
+                return;
+            }
+            progress?.Report(new HistoryProgress(TransferDirection.Download, i + 1, count, done, Math.Max(total, done), Done: i + 1 == count));
+        }
+    }
+
+    /// <summary>Fetches one chunk and checks its digest and MAC; throws <c>bad_history</c> for one that fails.</summary>
+    private async Task<HistoryChunk> DownloadChunkAsync(AttachmentPointer pointer, int number, int count, CancellationToken cancellationToken)
+    {
+        if (!AttachmentFiles.IsValid(pointer) || pointer.Size > WireLimits.HistoryChunkBytes
+            || pointer.BlobSize > (ulong)AttachmentCipher.CiphertextLength(AttachmentCipher.PaddedLength(WireLimits.HistoryChunkBytes)))
+        {
+            throw BadHistory("a malformed chunk pointer");
+        }
+        Directory.CreateDirectory(TransferFolder);
+        var cipherPath = Path.Combine(TransferFolder, pointer.Id + ".history");
+        var blobLength = (long)pointer.BlobSize;
+        try
+        {
+            await TransferAsync($"history {number}/{count}", TransferDirection.Download, "history", blobLength, async meter =>
+            {
+                await using var cipher = new FileStream(cipherPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 0, FileOptions.Asynchronous);
+                meter.Start(cipher.Length);
+                if (cipher.Length < blobLength)
+                {
+                    await Media.DownloadAsync(pointer.Id, cipher, blobLength, meter.Report, cancellationToken);
+                }
+                return cipher.Length;
+            }, cancellationToken);
+            using var key = AttachmentKey.FromBytes(pointer.Key.Span);
+            using var plain = new MemoryStream((int)pointer.Size);
+            await using (var blob = new FileStream(cipherPath, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous))
+            {
+                await AttachmentCipher.DecryptAsync(blob, plain, key, pointer.Digest.Memory, (long)pointer.Size, cancellationToken);
+            }
+            return HistoryChunk.Parser.ParseFrom(plain.GetBuffer().AsSpan(0, (int)plain.Length));
+        }
+        catch (AttachmentIntegrityException e)
+        {
+            throw BadHistory($"a chunk that failed its integrity check ({e.Failure})", e);
+        }
+        finally
+        {
+            TryDelete(cipherPath);
+        }
+    }
+
+    /// <summary>Stores the well-formed messages of one chunk in one transaction, in order; returns how many it held.</summary>
+    private int StoreHistory(HistoryChunk chunk) => _store.Atomically(() =>
+    {
+        foreach (var h in chunk.Messages)
+        {
+            if (HistoryEntry(h) is not { } stored)
+            {
+                continue;
+            }
+            var id = h.MessageId.ToByteArray();
+            var pointer = h.Attachment is { } a && AttachmentFiles.IsValid(a) ? a : null;
+            if (_store.InsertReceived(stored, id) && pointer is not null)
+            {
+                _store.AddAttachment(stored.Sender, id, pointer.ToByteArray(), null);
+            }
+        }
+        return chunk.Messages.Count;
+    });
+
+    /// <summary>The message a history entry stands for; null for one that is malformed or claims what it cannot be.</summary>
+    private StoredMessage? HistoryEntry(HistoryMessage h)
+    {
+        var isGroup = GroupConversation.IsGroup(h.Peer);
+        if (h.MessageId.Length != WireLimits.MessageIdBytes || !(isGroup || UserName.IsValid(h.Peer)) || !UserName.IsValid(h.Sender)
+            || h.Text.Length > WireLimits.MaxPayloadBytes || h.SenderDevice == 0
+            // Ours only from this account; a peer's 1:1 message only from that peer.
+            || (h.Outgoing ? h.Sender != Me : h.Sender == Me || (!isGroup && h.Sender != h.Peer)))
+        {
+            return null;
+        }
+        var status = (MessageStatus)h.Status;
+        if (status is not (MessageStatus.Sent or MessageStatus.Delivered or MessageStatus.Read or MessageStatus.Failed))
+        {
+            status = h.Outgoing ? MessageStatus.Sent : MessageStatus.Delivered;
+        }
+        return new StoredMessage(MessageId.ToText(h.MessageId.Span), h.Peer, h.Outgoing ? MessageDirection.Outgoing : MessageDirection.Incoming,
+            h.Sender, h.SenderDevice, h.Text, DateTimeOffset.FromUnixTimeMilliseconds(h.SentAt), status);
+    }
+
+    private static ParleyException BadHistory(string what, Exception? inner = null) =>
+        new(ErrorCode.BadRequest, $"The linked history held {what}; the rest of the history was not stored.", "bad_history", inner: inner);
+}

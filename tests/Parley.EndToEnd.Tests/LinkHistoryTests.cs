@@ -1,0 +1,141 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Parley.Client;
+using Parley.Client.History;
+using Parley.Client.Media;
+
+namespace Parley.EndToEnd.Tests;
+
+/// <summary>History for a newly linked device: sent by the approving device through the media store, stored once and in order.</summary>
+public sealed class LinkHistoryTests
+{
+    /// <summary>The system clock moved by <see cref="Offset"/> (timers still run in real time).</summary>
+    private sealed class ShiftedTime : TimeProvider
+    {
+        public TimeSpan Offset { get; set; }
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Offset;
+    }
+
+    /// <summary>Collects reports synchronously, in order (System.Progress would post them to the thread pool).</summary>
+    private sealed class Reports : IProgress<HistoryProgress>
+    {
+        public ConcurrentQueue<HistoryProgress> All { get; } = new();
+
+        public void Report(HistoryProgress value) => All.Enqueue(value);
+    }
+
+    [Fact]
+    public async Task History_arrives_once_in_order_with_its_ticks_and_leaves_out_what_is_older_than_the_window()
+    {
+        await using var server = await TestServer.StartAsync();
+        var approverReports = new Reports();
+        var aliceOptions = Wait.Options();
+        aliceOptions.HistoryProgress = approverReports;
+        var alice = await ParleyClient.RegisterAsync(server.NewProfileDir(), server.BaseUri, "alice", options: aliceOptions);
+        var bobTime = new ShiftedTime();
+        var bobOptions = Wait.Options();
+        bobOptions.Time = bobTime;
+        var bob = await ParleyClient.RegisterAsync(server.NewProfileDir(), server.BaseUri, "bob", options: bobOptions);
+        await using var _ = alice;
+        await using var __ = bob;
+
+        // Written (by bob's clock) 31 days ago: outside the default 30-day window.
+        bobTime.Offset = -TimeSpan.FromDays(31);
+        await bob.SendTextAsync("alice", "too old", Wait.Token());
+        bobTime.Offset = TimeSpan.Zero;
+        var a1 = await alice.SendTextAsync("bob", "a1", Wait.Token());
+        await bob.SendTextAsync("alice", "b1", Wait.Token());
+        await alice.SyncAsync(Wait.Token());
+        var a2 = await alice.SendTextAsync("bob", "a2", Wait.Token());
+        await bob.SyncAsync(Wait.Token());
+        await bob.MarkReadAsync("alice", [a1], Wait.Token());
+        await Wait.UntilAsync(() => alice.GetConversation("bob").Where(m => m.Direction == MessageDirection.Outgoing)
+            .Select(m => m.Status).SequenceEqual([MessageStatus.Read, MessageStatus.Delivered]), "alice sees a1 read and a2 delivered");
+        Assert.Equal(["a1", "too old", "b1", "a2"], alice.GetConversation("bob").Select(m => m.Text));
+
+        var newDeviceReports = new Reports();
+        var laptopOptions = Wait.Options();
+        laptopOptions.HistoryProgress = newDeviceReports;
+        var request = await ParleyClient.RequestLinkAsync(server.NewProfileDir(), server.BaseUri, "laptop", laptopOptions, Wait.Token());
+        Assert.Equal(2u, await alice.ApproveLinkAsync(request.Code, Wait.Token()));
+        await using var laptop = await request.Linked.WaitAsync(Wait.Limit);
+
+        // Stored before the first connect, in alice's order, with alice's ticks; the old one left out.
+        var history = laptop.GetConversation("bob");
+        Assert.Equal(
+            new[] { ("a1", MessageDirection.Outgoing, MessageStatus.Read, "alice"), ("b1", MessageDirection.Incoming, MessageStatus.Delivered, "bob"),
+             ("a2", MessageDirection.Outgoing, MessageStatus.Delivered, "alice") },
+            history.Select(m => (m.Text, m.Direction, m.Status, m.Sender)));
+        Assert.Equal([a1, a2], history.Where(m => m.Direction == MessageDirection.Outgoing).Select(m => m.Id));
+        Assert.Equal(alice.GetConversation("bob").Where(m => m.Text != "too old").Select(m => m.SentAt), history.Select(m => m.SentAt));
+
+        // Both sides reported progress to the end.
+        Assert.Equal((TransferDirection.Upload, 1, 1, 3, true), Last(approverReports));
+        Assert.Equal((TransferDirection.Download, 1, 1, 3, true), Last(newDeviceReports));
+        Assert.All(newDeviceReports.All, r => Assert.Null(r.Failure));
+
+        // Live messages come after the history; a redelivered or repeated message is stored once.
+        var inbox = new Inbox(laptop);
+        await bob.SendTextAsync("alice", "b2", Wait.Token());
+        await laptop.SyncAsync(Wait.Token());
+        await inbox.CountAsync(1);
+        Assert.Equal(["a1", "b1", "a2", "b2"], laptop.GetConversation("bob").Select(m => m.Text));
+        Assert.Equal(["a1", "b1", "a2", "b2"], laptop.TakeUnshownMessages().Select(m => m.Text));
+        Assert.Empty(laptop.TakeUnshownMessages());
+    }
+
+    [Fact]
+    public async Task Over_the_cli_history_is_printed_once_in_order_and_history_days_zero_sends_none()
+    {
+        await using var server = await TestServer.StartAsync();
+        var url = server.BaseUri.ToString();
+        var phoneDir = server.NewProfileDir();
+        Assert.Equal(0, (await Cli.RunAsync("register", "--server", url, "--user", "alice", "--profile", phoneDir)).ExitCode);
+        var bob = await server.RegisterAsync("bob");
+        await bob.SendTextAsync("alice", "hello alice", Wait.Token());
+        Assert.Equal(0, (await Cli.RunAsync("receive", "--profile", phoneDir)).ExitCode);
+        var sent = await Cli.RunAsync("send", "bob", "hello bob", "--profile", phoneDir, "--json");
+        Assert.Equal(0, sent.ExitCode);
+        var sentId = sent.Single.GetProperty("id").GetString();
+
+        var (approve, laptopDir) = await LinkOverCliAsync(server, phoneDir, "laptop");
+        Assert.Contains("history: sent 2 messages", approve.Error, StringComparison.Ordinal);
+        var first = await Cli.RunAsync("receive", "--profile", laptopDir, "--json");
+        Assert.Equal(0, first.ExitCode);
+        Assert.Equal(
+            new (string?, string?, string?)[] { ("hello alice", "incoming", "bob"), ("hello bob", "outgoing", "alice") },
+            first.Json.Select(j => (j.GetProperty("text").GetString(), j.GetProperty("direction").GetString(), j.GetProperty("from").GetString())));
+        Assert.Equal(sentId, first.Json[1].GetProperty("id").GetString());
+        Assert.Empty((await Cli.RunAsync("receive", "--profile", laptopDir, "--json")).Lines);
+
+        var (none, tabletDir) = await LinkOverCliAsync(server, phoneDir, "tablet", "--history-days", "0");
+        Assert.Contains("history: no messages to send", none.Error, StringComparison.Ordinal);
+        await bob.SendTextAsync("alice", "after the tablet", Wait.Token());
+        var tablet = await Cli.RunAsync("receive", "--profile", tabletDir, "--json");
+        Assert.Equal(["after the tablet"], tablet.Json.Select(j => j.GetProperty("text").GetString()));
+    }
+
+    /// <summary>Links a new CLI profile named <paramref name="deviceName"/> to the account of <paramref name="phoneDir"/>; returns the approve run and the new profile.</summary>
+    internal static async Task<(Cli.Run Approve, string Profile)> LinkOverCliAsync(TestServer server, string phoneDir, string deviceName, params string[] approveOptions)
+    {
+        var dir = server.NewProfileDir();
+        using var request = Cli.Start("link", "request", "--server", server.BaseUri.ToString(), "--device-name", deviceName, "--profile", dir, "--json");
+        var code = JsonDocument.Parse((await request.StandardOutput.ReadLineAsync().WaitAsync(Wait.Limit))!).RootElement.GetProperty("link_code").GetString()!;
+        var approve = await Cli.RunAsync(["link", "approve", code, "--yes", "--profile", phoneDir, "--json", .. approveOptions]);
+        if (approve.ExitCode != 0)
+        {
+            request.Kill();
+            Assert.Fail($"link approve failed ({approve.ExitCode}): {string.Join('\n', approve.Lines)} {approve.Error}");
+        }
+        var done = await Cli.FinishAsync(request);
+        Assert.Equal(0, done.ExitCode);
+        return (approve, dir);
+    }
+
+    private static (TransferDirection, int, int, int, bool) Last(Reports reports)
+    {
+        var last = reports.All.Last();
+        return (last.Direction, last.ChunksDone, last.Chunks, last.MessagesDone, last.Done);
+    }
+}
