@@ -13,7 +13,7 @@ namespace Parley.Web.Session;
 /// outbox and inbox rules as the CLI) and the chats built from its events. Every change is made on
 /// the UI's synchronization context and announced by <see cref="Changed"/>.
 /// </summary>
-public sealed class ChatSession : IAsyncDisposable
+public sealed partial class ChatSession : IAsyncDisposable
 {
     // The SDK has no list of conversations yet: the app keeps the peers it has seen.
     private const string PeersKey = "parley.peers";
@@ -211,6 +211,7 @@ public sealed class ChatSession : IAsyncDisposable
         {
             await _client.DisposeAsync();
         }
+        await ReleaseFilesAsync();
     }
 
     private async Task AttachAsync(ParleyClient client)
@@ -224,6 +225,7 @@ public sealed class ChatSession : IAsyncDisposable
         client.ConnectionStateChanged += (_, e) => OnUi(() => ConnectionChanged(e));
         client.StorageFailed += (_, e) => OnUi(() => Fail(AppScreen.StorageFull, e.Error.Message));
         client.QueueDrained += (_, _) => OnUi(() => _ = SubscribeAsync([.. _chats.Keys]));
+        client.TransferProgress += (_, e) => OnUi(() => TransferMoved(e));
         foreach (var peer in await KnownPeersAsync())
         {
             var chat = Chat(peer, remember: false);
