@@ -212,6 +212,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             await _client.DisposeAsync();
         }
         await ReleaseFilesAsync();
+        await ReleasePushAsync();
     }
 
     private async Task AttachAsync(ParleyClient client)
@@ -239,6 +240,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         // Messages stored while no UI was listening (for example before a reload) are in the store already.
         client.TakeUnshownMessages();
         Show(AppScreen.Chats);
+        _ = StartPushAsync();
         _ = ConnectAsync(client);
     }
 
