@@ -97,6 +97,11 @@ public sealed partial class ChatSession : IAsyncDisposable
             await AttachAsync(await ParleyClient.RegisterAsync(persistence, Server, user, deviceName: "browser"));
             return null;
         }
+        catch (ParleyException e) when (IsStorageFailure(e))
+        {
+            Fail(AppScreen.StorageFull, e.Message);
+            return null;
+        }
         catch (ParleyException e)
         {
             return e.ApiCode == "user_taken" ? $"\"{user}\" is taken: choose another name." : e.Message;
@@ -419,7 +424,7 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     // IndexedDB refusals (QuotaExceededError when full; no IndexedDB in some private modes) and disk errors.
     private static bool IsStorageFailure(Exception e) =>
-        e is IOException or JSException or System.Runtime.InteropServices.JavaScript.JSException
+        e is IOException or JSException or System.Runtime.InteropServices.JavaScript.JSException or ParleyException { ApiCode: "storage_failed" }
         || e.Message.Contains("Quota", StringComparison.OrdinalIgnoreCase)
         || e.InnerException is { } inner && IsStorageFailure(inner);
 }
