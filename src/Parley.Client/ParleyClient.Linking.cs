@@ -42,6 +42,23 @@ public sealed partial class ParleyClient
         {
             throw new InvalidOperationException($"Profile {profileDirectory} already holds an account.");
         }
+        return await OpenLinkRequestAsync(server, deviceName, options, (channel, ephemeral) => WaitForLinkAsync(
+            _ =>
+            {
+                if (IsRegistered(profileDirectory))
+                {
+                    throw new InvalidOperationException($"Profile {profileDirectory} already holds an account.");
+                }
+                return Task.FromResult<IClientStore>(ClientStore.Open(profileDirectory));
+            },
+            (store, credentials) => new ParleyClient(profileDirectory, store, credentials, options),
+            server, channel, ephemeral, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Opens a channel on the relay and returns the request whose <see cref="LinkRequest.Linked"/> is <paramref name="wait"/>'s task.</summary>
+    private static async Task<LinkRequest> OpenLinkRequestAsync(Uri server, string? deviceName, ParleyClientOptions? options,
+        Func<string, EcKeyPair, Task<ParleyClient>> wait, CancellationToken cancellationToken)
+    {
         AccountProvisioning.RequireSecureTransport(server, options);
         var ephemeral = EcKeyPair.Generate();
         using var http = AccountProvisioning.NewHttp();
@@ -54,8 +71,7 @@ public sealed partial class ParleyClient
         }
         var code = new LinkCode(channel.Channel, ephemeral.PublicKey);
         var expiresAt = DateTimeOffset.FromUnixTimeMilliseconds(channel.ExpiresAt);
-        var linked = WaitForLinkAsync(profileDirectory, server, channel.Channel, ephemeral, options, cancellationToken);
-        return new LinkRequest(code.ToString(), code.Fingerprint, expiresAt, linked);
+        return new LinkRequest(code.ToString(), code.Fingerprint, expiresAt, wait(channel.Channel, ephemeral));
     }
 
     /// <summary>
@@ -152,9 +168,14 @@ public sealed partial class ParleyClient
         }
     }
 
-    /// <summary>The new device's side: waits on the channel for the sealed answer, checks it, saves the profile, publishes keys.</summary>
-    private static async Task<ParleyClient> WaitForLinkAsync(string profileDirectory, Uri server, string channel, EcKeyPair ephemeral,
-        ParleyClientOptions? options, CancellationToken cancellationToken)
+    /// <summary>
+    /// The new device's side: waits on the channel for the sealed answer, checks it, saves it in
+    /// the store <paramref name="openStore"/> opens (a profile folder or key-value persistence),
+    /// makes the client with <paramref name="create"/>, publishes keys.
+    /// </summary>
+    private static async Task<ParleyClient> WaitForLinkAsync(Func<CancellationToken, Task<IClientStore>> openStore,
+        Func<IClientStore, DeviceCredentialsProfile, ParleyClient> create, Uri server, string channel, EcKeyPair ephemeral,
+        CancellationToken cancellationToken)
     {
         ProvisionEnvelope? answer = null;
         using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60), MaxResponseContentBufferSize = 2L * WireLimits.MaxProvisioningEnvelopeBytes })
@@ -201,18 +222,15 @@ public sealed partial class ParleyClient
         {
             throw BadProvision("a device list that is not signed by the account key or does not name this device");
         }
-        if (IsRegistered(profileDirectory))
-        {
-            throw new InvalidOperationException($"Profile {profileDirectory} already holds an account.");
-        }
-        var store = ClientStore.Open(profileDirectory);
+        var store = await openStore(cancellationToken);
         store.SaveAccountKeys(null, accountKey);
         store.SaveOwnIdentity(identity, RegistrationId.Generate());
         store.TrustList(message.User, list, isPeer: false);
         // Saved last: a profile counts as registered only once everything else is in.
         var credentials = new DeviceCredentialsProfile(server, message.User, message.DeviceId, message.Password);
         store.SaveCredentials(credentials);
-        var client = new ParleyClient(profileDirectory, store, credentials, options);
+        await store.FlushAsync(cancellationToken);
+        var client = create(store, credentials);
         await client.PublishFirstKeysAsync(null, cancellationToken);
         return client;
     }

@@ -9,8 +9,10 @@ public static class RepoPaths
     /// <summary>Debug or Release: whatever this test assembly was built as.</summary>
     public static string Configuration { get; } = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
 
-    /// <summary>The built Parley.Server.dll.</summary>
-    public static string ServerDll => Built("Parley.Server", "Parley.Server.dll");
+    /// <summary>The built Parley.Server.dll; PARLEY_SERVER_DLL names another (a published, trimmed server, as the web bench takes it).</summary>
+    public static string ServerDll => Environment.GetEnvironmentVariable("PARLEY_SERVER_DLL") is { Length: > 0 } published
+        ? published
+        : Built("Parley.Server", "Parley.Server.dll");
 
     /// <summary>The built parley.dll (the CLI).</summary>
     public static string CliDll => Built("Parley.Cli", "parley.dll");

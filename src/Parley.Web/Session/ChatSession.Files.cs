@@ -65,6 +65,10 @@ public sealed partial class ChatSession
         {
             return null;
         }
+        if (chat.IsGroup)
+        {
+            return "Files go to one person for now: the SDK does not send attachments to groups yet.";
+        }
         if (file.Size > WireLimits.MaxAttachmentBytes)
         {
             return $"{file.Name} is too large: a file is at most {WireLimits.MaxAttachmentBytes / (1024 * 1024)} MB.";
@@ -103,7 +107,7 @@ public sealed partial class ChatSession
         {
             return $"{card.FileName} was not sent: {e.Message}";
         }
-        catch (Exception e) when (e is IOException or HttpRequestException or JSException)
+        catch (Exception e) when (e is IOException or HttpRequestException or JSException or ArgumentException)
         {
             return $"{card.FileName} was not sent: {e.Message}";
         }

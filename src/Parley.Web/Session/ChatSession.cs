@@ -4,6 +4,7 @@ using Microsoft.JSInterop;
 using Parley.Client;
 using Parley.Client.Browser;
 using Parley.Client.Events;
+using Parley.Client.Groups;
 using Parley.Protocol;
 
 namespace Parley.Web.Session;
@@ -122,6 +123,10 @@ public sealed partial class ChatSession : IAsyncDisposable
     public async Task<string?> OpenChatAsync(string peer)
     {
         peer = peer.Trim();
+        if (GroupConversation.IsGroup(peer))
+        {
+            return await OpenGroupAsync(peer);
+        }
         if (!UserName.IsValid(peer))
         {
             return $"\"{peer}\" is not a user name: {UserName.Rules}.";
@@ -154,7 +159,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         }
         try
         {
-            var id = _client.QueueText(Open.Peer, text);
+            var id = Open.GroupId is { } group ? _client.QueueGroupText(group, text) : _client.QueueText(Open.Peer, text);
             if (_client.FindMessage(id) is { } stored)
             {
                 Open.Add(stored);
@@ -163,7 +168,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             Notify();
             return null;
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or ParleyException)
         {
             return e.Message;
         }
@@ -183,7 +188,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             return;
         }
         _typingSentAt = now;
-        await Quietly(_client.SetTypingAsync(Open.Peer, typing: true));
+        await Quietly(Open.GroupId is { } group ? _client.SetGroupTypingAsync(group, typing: true) : _client.SetTypingAsync(Open.Peer, typing: true));
     }
 
     /// <summary>The safety number with <paramref name="peer"/> (60 digits), fetching keys when needed.</summary>
@@ -231,6 +236,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         client.ConnectionStateChanged += (_, e) => OnUi(() => ConnectionChanged(e));
         client.StorageFailed += (_, e) => OnUi(() => Fail(AppScreen.StorageFull, e.Error.Message));
         client.QueueDrained += (_, _) => OnUi(() => _ = SubscribeAsync([.. _chats.Keys]));
+        client.GroupChanged += (_, e) => OnUi(() => GroupChanged(e));
         client.TransferProgress += (_, e) => OnUi(() => TransferMoved(e));
         foreach (var peer in await KnownPeersAsync())
         {
@@ -242,6 +248,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             chat.Verified = client.IsVerified(peer);
             chat.IdentityChanged = client.HasUnacceptedIdentityChange(peer);
         }
+        LoadGroups(client);
         // Messages stored while no UI was listening (for example before a reload) are in the store already.
         client.TakeUnshownMessages();
         Show(AppScreen.Chats);
@@ -297,9 +304,10 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     private void Typing(TypingChangedEventArgs e)
     {
-        if (_chats.TryGetValue(e.User, out var chat))
+        if (_chats.TryGetValue(e.GroupId is { } group ? GroupConversation.Prefix + group : e.User, out var chat))
         {
             chat.Typing = e.Typing;
+            chat.TypingUser = e.GroupId is null || !e.Typing ? null : e.User;
             Notify();
         }
     }
@@ -329,12 +337,13 @@ public sealed partial class ChatSession : IAsyncDisposable
         var unread = chat.Messages.Where(m => m.Direction == MessageDirection.Incoming && m.Status < MessageStatus.Read).Select(m => m.Id).ToList();
         if (unread.Count > 0)
         {
-            await Quietly(_client.MarkReadAsync(chat.Peer, unread));
+            await Quietly(chat.GroupId is { } group ? _client.MarkGroupReadAsync(group, unread) : _client.MarkReadAsync(chat.Peer, unread));
         }
     }
 
     private async Task SubscribeAsync(IReadOnlyList<string> peers)
     {
+        peers = [.. peers.Where(p => !GroupConversation.IsGroup(p))];
         if (_client is null || peers.Count == 0 || Connection != ConnectionState.Connected)
         {
             return;
@@ -356,7 +365,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     {
         if (!_chats.TryGetValue(peer, out var chat))
         {
-            chat = new Conversation(peer);
+            chat = new Conversation(peer) { Group = GroupConversation.IsGroup(peer) ? _client?.FindGroup(peer) : null };
             _chats[peer] = chat;
             if (remember)
             {

@@ -6,7 +6,7 @@ namespace Parley.Web.Session;
 /// One chat as the app shows it: its messages (each once, in the store's order), unread count,
 /// the peer's presence and typing. Changed only on the UI's synchronization context.
 /// </summary>
-public sealed class Conversation(string peer)
+public sealed partial class Conversation(string peer)
 {
     private readonly List<StoredMessage> _messages = [];
     private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
