@@ -39,6 +39,41 @@ public sealed class ErrorScreenTests(WebAppFixture app) : IClassFixture<WebAppFi
     }
 
     [Fact]
+    public async Task A_browser_device_removed_at_the_cli_shows_the_signed_out_screen()
+    {
+        var a = Users.New("alice");
+        var profile = Path.Combine(Path.GetTempPath(), "parley-web-removed-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var url = app.Server.BaseUri.ToString().TrimEnd('/');
+            Assert.Equal(0, (await Cli.RunAsync("register", "--server", url, "--user", a, "--profile", profile, "--json")).ExitCode);
+            await using var browser = await AppPage.OpenAsync(app);
+            await browser.Page.GetByTestId("link-device-start").ClickAsync();
+            var code = browser.Page.GetByTestId("link-code");
+            await Assertions.Expect(code).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[A-Za-z0-9_-]{66}$"));
+            var approve = await Cli.RunAsync("link", "approve", (await code.TextContentAsync())!, "--yes", "--profile", profile, "--json");
+            Assert.True(approve.ExitCode == 0, approve.Error);
+            await Assertions.Expect(browser.Page.GetByTestId("connection")).ToHaveTextAsync("online");
+
+            var devices = await Cli.RunAsync("devices", "--profile", profile, "--json");
+            var id = devices.Json.Single(d => !d.GetProperty("this_device").GetBoolean()).GetProperty("id").GetUInt32();
+            var removed = await Cli.RunAsync("devices", "remove", id.ToString(System.Globalization.CultureInfo.InvariantCulture), "--profile", profile, "--json");
+            Assert.True(removed.ExitCode == 0, removed.Error);
+
+            var screen = browser.Page.GetByTestId("error-screen");
+            await Assertions.Expect(screen).ToHaveAttributeAsync("data-error", "SessionExpired");
+            await Assertions.Expect(screen.GetByRole(AriaRole.Heading)).ToHaveTextAsync("This browser was signed out");
+        }
+        finally
+        {
+            if (Directory.Exists(profile))
+            {
+                Directory.Delete(profile, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_server_that_no_longer_knows_this_browser_shows_the_signed_out_screen()
     {
         await using var alice = await AppPage.OpenAsync(app);
