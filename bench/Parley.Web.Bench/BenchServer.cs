@@ -7,10 +7,10 @@ namespace Parley.Web.Bench;
 /// <summary>The built server as its own process on a free loopback port with a temp data folder.</summary>
 public sealed class BenchServer : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly string _dataDir;
+    private readonly Process? _process;
+    private readonly string? _dataDir;
 
-    private BenchServer(Process process, string dataDir, Uri baseUri)
+    private BenchServer(Process? process, string? dataDir, Uri baseUri)
     {
         _process = process;
         _dataDir = dataDir;
@@ -19,6 +19,9 @@ public sealed class BenchServer : IAsyncDisposable
 
     /// <summary>http://127.0.0.1:PORT/</summary>
     public Uri BaseUri { get; }
+
+    /// <summary>A server started by someone else (for example `dotnet run -c Release --project src/Parley.Server`); left running.</summary>
+    public static BenchServer Running(Uri baseUri) => new(null, null, baseUri);
 
     /// <summary>Starts the server built beside this bench (same configuration) and waits for /v1/health.</summary>
     public static async Task<BenchServer> StartAsync()
@@ -74,13 +77,17 @@ public sealed class BenchServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_process is null)
+        {
+            return;
+        }
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
-        if (Directory.Exists(_dataDir))
+        if (_dataDir is not null && Directory.Exists(_dataDir))
         {
             Directory.Delete(_dataDir, recursive: true);
         }

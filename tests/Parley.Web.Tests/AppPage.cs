@@ -52,13 +52,20 @@ public sealed class AppPage : IAsyncDisposable
         }
     }
 
-    /// <summary>Opens the app in a fresh context and waits until it has started (past "Loading").</summary>
-    public static async Task<AppPage> OpenAsync(WebAppFixture app, bool phone = false)
+    /// <summary>
+    /// Opens the app in a fresh context and waits until it has started (past "Loading");
+    /// <paramref name="beforeLoad"/> prepares the empty tab first (for example the browser's quota).
+    /// </summary>
+    public static async Task<AppPage> OpenAsync(WebAppFixture app, bool phone = false, Func<IPage, Task>? beforeLoad = null)
     {
         ArgumentNullException.ThrowIfNull(app);
         var context = await app.Browser.NewContextAsync(phone);
         var page = await context.NewPageAsync();
         var tab = new AppPage(context, page);
+        if (beforeLoad is not null)
+        {
+            await beforeLoad(page);
+        }
         await page.GotoAsync(app.Server.BaseUri.ToString());
         await tab.StartedAsync();
         return tab;

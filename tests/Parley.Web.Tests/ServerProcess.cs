@@ -51,6 +51,14 @@ public sealed class ServerProcess : IAsyncDisposable
         await WaitHealthyAsync();
     }
 
+    /// <summary>Restarts the server with an empty data folder: every account and device it knew is gone.</summary>
+    public async Task ForgetEverythingAsync()
+    {
+        await StopAsync();
+        Directory.Delete(_dataDir, recursive: true);
+        await RestartAsync();
+    }
+
     /// <summary>Stops the server process at once (SIGKILL).</summary>
     public async Task StopAsync()
     {

@@ -13,7 +13,7 @@ public sealed partial class ServingTests(WebAppFixture app) : IClassFixture<WebA
         using var http = CompressingClient();
         using var response = await http.GetAsync(app.Server.BaseUri);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        // gzip from a build (`dotnet run`), brotli from a published server.
+        // gzip from the build output (as the tests run it), brotli from a published server (and `dotnet run -c Release`).
         Assert.Contains(Assert.Single(response.Content.Headers.ContentEncoding), Compressed);
         Assert.True(response.Headers.CacheControl?.NoCache, "index.html must be revalidated, so a new build is picked up");
         var csp = string.Join(";", response.Headers.GetValues("Content-Security-Policy"));
@@ -34,7 +34,7 @@ public sealed partial class ServingTests(WebAppFixture app) : IClassFixture<WebA
         using var http = CompressingClient();
         using var response = await http.GetAsync(new Uri(app.Server.BaseUri, "_framework/" + script.Value));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        // gzip from a build (`dotnet run`), brotli from a published server.
+        // gzip from the build output (as the tests run it), brotli from a published server (and `dotnet run -c Release`).
         Assert.Contains(Assert.Single(response.Content.Headers.ContentEncoding), Compressed);
         Assert.True(response.Headers.CacheControl?.MaxAge >= TimeSpan.FromDays(365));
         Assert.Contains("immutable", response.Headers.CacheControl!.Extensions.Select(e => e.Name));

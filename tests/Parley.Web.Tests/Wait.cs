@@ -8,4 +8,7 @@ public static class Wait
 
     /// <summary><see cref="Limit"/> in milliseconds, as Playwright takes it.</summary>
     public static float LimitMs => (float)Limit.TotalMilliseconds;
+
+    /// <summary>A token cancelled after <see cref="Limit"/>.</summary>
+    public static CancellationToken Token() => new CancellationTokenSource(Limit).Token;
 }

@@ -98,6 +98,11 @@ public sealed partial class ChatSession : IAsyncDisposable
             await AttachAsync(await ParleyClient.RegisterAsync(persistence, Server, user, deviceName: "browser"));
             return null;
         }
+        catch (ParleyException e) when (IsStorageFailure(e))
+        {
+            Fail(AppScreen.StorageFull, e.Message);
+            return null;
+        }
         catch (ParleyException e)
         {
             return e.ApiCode == "user_taken" ? $"\"{user}\" is taken: choose another name." : e.Message;
@@ -216,6 +221,8 @@ public sealed partial class ChatSession : IAsyncDisposable
         {
             await _client.DisposeAsync();
         }
+        await ReleaseFilesAsync();
+        await ReleasePushAsync();
     }
 
     private async Task AttachAsync(ParleyClient client)
@@ -230,6 +237,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         client.StorageFailed += (_, e) => OnUi(() => Fail(AppScreen.StorageFull, e.Error.Message));
         client.QueueDrained += (_, _) => OnUi(() => _ = SubscribeAsync([.. _chats.Keys]));
         client.GroupChanged += (_, e) => OnUi(() => GroupChanged(e));
+        client.TransferProgress += (_, e) => OnUi(() => TransferMoved(e));
         foreach (var peer in await KnownPeersAsync())
         {
             var chat = Chat(peer, remember: false);
@@ -244,6 +252,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         // Messages stored while no UI was listening (for example before a reload) are in the store already.
         client.TakeUnshownMessages();
         Show(AppScreen.Chats);
+        _ = StartPushAsync();
         _ = ConnectAsync(client);
     }
 
@@ -424,7 +433,7 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     // IndexedDB refusals (QuotaExceededError when full; no IndexedDB in some private modes) and disk errors.
     private static bool IsStorageFailure(Exception e) =>
-        e is IOException or JSException or System.Runtime.InteropServices.JavaScript.JSException
+        e is IOException or JSException or System.Runtime.InteropServices.JavaScript.JSException or ParleyException { ApiCode: "storage_failed" }
         || e.Message.Contains("Quota", StringComparison.OrdinalIgnoreCase)
         || e.InnerException is { } inner && IsStorageFailure(inner);
 }

@@ -19,5 +19,22 @@ public abstract class SessionView : ComponentBase, IDisposable
         GC.SuppressFinalize(this);
     }
 
-    private void Refresh() => _ = InvokeAsync(StateHasChanged);
+    // One render for a burst of changes: marking 5,000 messages read raises 5,000 status changes
+    // in one go, and rendering after each made opening a long chat take tens of seconds.
+    private bool _renderQueued;
+
+    private void Refresh()
+    {
+        if (_renderQueued)
+        {
+            return;
+        }
+        _renderQueued = true;
+        _ = InvokeAsync(async () =>
+        {
+            await Task.Yield();
+            _renderQueued = false;
+            StateHasChanged();
+        });
+    }
 }
