@@ -114,7 +114,9 @@ public sealed class DeliveryTests
     [Fact]
     public async Task A_client_that_drops_mid_drain_gets_the_rest_in_order_on_reconnect()
     {
-        await using var server = await TestServer.StartAsync();
+        // A small in-flight window keeps the drop mid-drain: with the default (1,000) the server can
+        // send all 300 in one write, and the client then shows them all before the drop is felt.
+        await using var server = await TestServer.StartAsync(o => o.Limits.MaxInFlight = 20);
         var alice = await server.RegisterAsync("alice");
         var bob = await server.RegisterAsync("bob");
         await bob.SyncAsync(Wait.Token());
