@@ -192,19 +192,9 @@ public sealed partial class ParleyClient
         }
         Directory.CreateDirectory(TransferFolder);
         var cipherPath = Path.Combine(TransferFolder, pointer.Id + ".history");
-        var blobLength = (long)pointer.BlobSize;
         try
         {
-            await TransferAsync($"history {number}/{count}", TransferDirection.Download, "history", blobLength, async meter =>
-            {
-                await using var cipher = new FileStream(cipherPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 0, FileOptions.Asynchronous);
-                meter.Start(cipher.Length);
-                if (cipher.Length < blobLength)
-                {
-                    await Media.DownloadAsync(pointer.Id, cipher, blobLength, meter.Report, cancellationToken);
-                }
-                return cipher.Length;
-            }, cancellationToken);
+            await DownloadBlobAsync($"history {number}/{count}", "history", pointer, cipherPath, cancellationToken);
             using var key = AttachmentKey.FromBytes(pointer.Key.Span);
             using var plain = new MemoryStream((int)pointer.Size);
             await using (var blob = new FileStream(cipherPath, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous))

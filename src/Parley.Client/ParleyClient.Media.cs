@@ -122,17 +122,7 @@ public sealed partial class ParleyClient
         Directory.CreateDirectory(folder);
         Directory.CreateDirectory(TransferFolder);
         var cipherPath = Path.Combine(TransferFolder, pointer.Id + ".download");
-        var blobLength = (long)pointer.BlobSize;
-        await TransferAsync(messageId, TransferDirection.Download, name, blobLength, async meter =>
-        {
-            await using var cipher = new FileStream(cipherPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 0, FileOptions.Asynchronous);
-            meter.Start(cipher.Length);
-            if (cipher.Length < blobLength)
-            {
-                await Media.DownloadAsync(pointer.Id, cipher, blobLength, meter.Report, cancellationToken);
-            }
-            return cipher.Length;
-        }, cancellationToken);
+        await DownloadBlobAsync(messageId, name, pointer, cipherPath, cancellationToken);
 
         // Verify and decrypt beside the destination, then move into place: no unverified byte ever has the final name.
         var temp = Path.Combine(folder, $".{Guid.NewGuid():N}.part");
@@ -262,6 +252,25 @@ public sealed partial class ParleyClient
     // Runs attempts until one reaches the end; an attempt that fails with a network error or a
     // transient refusal is retried after a growing pause, and a run of failed attempts gives up.
     // Each attempt calls meter.Start at its offset and returns how far it got.
+    /// <summary>
+    /// Downloads <paramref name="pointer"/>'s blob into <paramref name="cipherPath"/>, resuming from what an
+    /// earlier attempt left there, with progress reported as <paramref name="transferId"/>.
+    /// </summary>
+    private Task DownloadBlobAsync(string transferId, string name, AttachmentPointer pointer, string cipherPath, CancellationToken cancellationToken)
+    {
+        var blobLength = (long)pointer.BlobSize;
+        return TransferAsync(transferId, TransferDirection.Download, name, blobLength, async meter =>
+        {
+            await using var cipher = new FileStream(cipherPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 0, FileOptions.Asynchronous);
+            meter.Start(cipher.Length);
+            if (cipher.Length < blobLength)
+            {
+                await Media.DownloadAsync(pointer.Id, cipher, blobLength, meter.Report, cancellationToken);
+            }
+            return cipher.Length;
+        }, cancellationToken);
+    }
+
     private async Task TransferAsync(string messageId, TransferDirection direction, string name, long total,
         Func<TransferMeter, Task<long>> attempt, CancellationToken cancellationToken)
     {
