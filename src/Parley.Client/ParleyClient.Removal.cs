@@ -22,9 +22,21 @@ public sealed partial class ParleyClient
         await _connection.RequestAsync(() => new ClientFrame { RemoveDevice = new RemoveDevice { DeviceId = deviceId } }, cancellationToken);
         if (primaryRemovesAnother)
         {
-            var signed = SignNextList(add: null, remove: deviceId);
-            await _connection.RequestAsync(() => new ClientFrame { PublishDeviceList = new PublishDeviceList { Signed = signed } }, cancellationToken);
-            TrustSignedList(Me, signed);
+            // The server's DEVICE_LIST_CHANGED notice for this removal can reach this primary first, and
+            // its handler signs the same next version: under the gate, only one of them signs.
+            SignedDeviceList? signed = null;
+            lock (_ownListGate)
+            {
+                if (_store.OwnSignedList() is not { } own || AccountDeviceList.Parser.ParseFrom(own.List).Devices.Any(d => d.DeviceId == deviceId))
+                {
+                    signed = SignNextList(add: null, remove: deviceId);
+                }
+            }
+            if (signed is not null)
+            {
+                await _connection.RequestAsync(() => new ClientFrame { PublishDeviceList = new PublishDeviceList { Signed = signed } }, cancellationToken);
+                TrustSignedList(Me, signed);
+            }
         }
         _store.CacheDevices(Me, []);
     }
