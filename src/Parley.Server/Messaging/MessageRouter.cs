@@ -135,12 +135,7 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         {
             if (directory.Find(sender) is { } original) // else the sender's account is gone
             {
-                int first = receipts.Count;
-                AddReceipts(receipts, EnvelopeKind.DeliveryReceipt, reader, readerDevice, original, reader.User, ids);
-                for (int i = first; i < receipts.Count; i++)
-                {
-                    receipts[i].Envelope.GroupId = group;
-                }
+                AddReceipts(receipts, EnvelopeKind.DeliveryReceipt, reader, readerDevice, original, reader.User, ids, group);
             }
         }
         return store.AckAsync(new DeviceAddress(reader.Id, readerDevice).Key, seqs, receipts);
@@ -315,7 +310,7 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
     }
 
     private static void AddReceipts(List<QueuedEnvelope> into, EnvelopeKind kind, Account from, uint fromDevice,
-        Account to, string conversation, IEnumerable<ByteString> ids)
+        Account to, string conversation, IEnumerable<ByteString> ids, ByteString? group = null)
     {
         foreach (var device in to.Devices)
         {
@@ -323,7 +318,7 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
             {
                 continue;
             }
-            var envelope = new Envelope { Kind = kind, Sender = from.User, SenderDevice = fromDevice, Conversation = conversation };
+            var envelope = new Envelope { Kind = kind, Sender = from.User, SenderDevice = fromDevice, Conversation = conversation, GroupId = group ?? ByteString.Empty };
             envelope.ReceiptIds.AddRange(ids);
             into.Add(new QueuedEnvelope(new DeviceAddress(to.Id, device.Id).Key, envelope));
         }
