@@ -44,6 +44,26 @@ public sealed class GroupQueueStorageTests : IDisposable
     }
 
     [Fact]
+    public async Task A_1024_member_fanout_holds_its_body_and_about_three_bytes_per_recipient_device()
+    {
+        var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);
+        await using var store = _folder.OpenStore(database);
+        // Device 1 of 1,023 accounts with consecutive ids (account << 16 | device), as registration gives them.
+        var devices = Enumerable.Range(1000, 1023).Select(account => ((long)account << 16) | 1).ToList();
+        var envelope = new Envelope { Kind = EnvelopeKind.Message, Sender = "m0000", SenderDevice = 1, MessageId = ByteString.CopyFrom(new byte[16]), GroupId = ByteString.CopyFrom(new byte[16]), Payload = ByteString.CopyFrom(new byte[256]) };
+        await store.AppendFanoutAsync(null, envelope, devices);
+        await Task.Yield();
+
+        using var check = database.Open();
+        long body = QueueStoreFolder.Scalar(check, "SELECT length(body) FROM envelopes");
+        long recipients = QueueStoreFolder.Scalar(check, "SELECT length(recipients) FROM envelopes");
+        Assert.Equal(envelope.CalculateSize(), body);
+        Assert.InRange(recipients, 1023 * 3, (1023 * 3) + 2);
+        Assert.Equal(0L, QueueStoreFolder.Scalar(check, "SELECT COUNT(*) FROM queue"));
+        Assert.Equal(1023, devices.Count(d => store.ReadQueue(d, 0, 10).Count == 1));
+    }
+
+    [Fact]
     public async Task A_devices_queue_merges_its_own_envelopes_and_the_fanouts_it_owes_in_seq_order_and_pages()
     {
         var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);
