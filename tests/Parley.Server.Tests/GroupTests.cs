@@ -125,13 +125,21 @@ public sealed class GroupTests
         send.RequestId = 0;
         Assert.True((await a1.RequestAsync(send)).SendResult.Duplicate);
 
-        // One body for the four recipient devices (the create notice is a second shared body).
+        // One body for the four recipient devices (the create notice is a second shared body), with
+        // their device set beside it and no queue row per device.
         using (var db = new SqliteConnection($"Data Source={Path.Combine(fx.DataDir, "parley.db")};Pooling=False"))
         {
             db.Open();
             using var command = db.CreateCommand();
-            command.CommandText = "SELECT COUNT(*) FROM queue WHERE seq = (SELECT MAX(seq) FROM envelopes WHERE device = -1)";
-            Assert.Equal(4L, (long)command.ExecuteScalar()!);
+            command.CommandText = "SELECT COUNT(*), MAX(length(recipients)) FROM envelopes WHERE device = -2";
+            using (var reader = command.ExecuteReader())
+            {
+                Assert.True(reader.Read());
+                Assert.Equal(2L, reader.GetInt64(0));
+                Assert.InRange(reader.GetInt64(1), 4, 4 * 3);
+            }
+            command.CommandText = "SELECT COUNT(*) FROM queue";
+            Assert.Equal(0L, (long)command.ExecuteScalar()!);
         }
 
         ulong? seq = null;

@@ -261,11 +261,12 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
         var status = envelope.Kind == EnvelopeKind.ReadReceipt ? MessageStatus.Read : MessageStatus.Delivered;
         if (envelope.Receipts.Count > 0)
         {
-            // A coalesced group receipt: each entry is one member device's receipt; the id cap holds for the whole envelope.
+            // A coalesced group receipt: each entry is one member device's receipt, of its own ids or, when
+            // it names none, of the envelope's receipt_ids (shared by every entry); the id cap holds for the whole envelope.
             int budget = WireLimits.MaxIdsPerFrame;
             foreach (var entry in envelope.Receipts)
             {
-                var ids = entry.MessageIds.Take(budget).ToList();
+                var ids = (entry.MessageIds.Count > 0 ? entry.MessageIds : envelope.ReceiptIds).Take(budget).ToList();
                 budget -= ids.Count;
                 ApplyReceipt(entry.Reader, entry.ReaderDevice, ids, status, changes);
             }

@@ -18,4 +18,13 @@ public sealed class StorageOptions
 
     /// <summary>Most operations folded into one group-commit transaction.</summary>
     public int MaxBatch { get; set; } = 4096;
+
+    /// <summary>
+    /// How long an ack of a group message (a fan-out envelope) may stay in memory only before the
+    /// store persists it, as the device's fan-out mark. 1000 ms: a member device acks tens of group
+    /// messages a second under load, and their marks cost one small row per device per flush
+    /// instead of a row per message; a crash redelivers at most this long's acks, which the
+    /// clients' inbox dedup drops. A clean stop persists them all.
+    /// </summary>
+    public int FanoutAckFlushMs { get; set; } = 1000;
 }

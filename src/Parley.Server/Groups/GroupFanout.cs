@@ -11,7 +11,7 @@ namespace Parley.Server.Groups;
 /// Group sends and group READs. A send carries one body (sender-key ciphertext) and the device set
 /// it was made for; the server checks the sender is a member and the set is every device of every
 /// member plus the sender's other devices (else STALE_DEVICES with the current lists), then stores
-/// the body once with one queue row per device, deduplicated like a 1:1 send, and answers SENT once
+/// the body once with its recipient device set (no row per device), deduplicated like a 1:1 send, and answers SENT once
 /// durable. A send counts once against the sender's message rate.
 /// </summary>
 public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts, IMessageStore store, MessageRouter router, IOptions<ParleyOptions> options)

@@ -23,9 +23,9 @@ public interface IMessageStore
     Task AppendGroupReceiptsAsync(IReadOnlyList<QueuedEnvelope> envelopes);
 
     /// <summary>
-    /// Appends one envelope for many devices (a group message): the body is stored once, with one
-    /// queue row per device, under one seq. With a dedup key seen before, appends nothing and
-    /// returns false.
+    /// Appends one envelope for many devices (a group message): the body is stored once, with its
+    /// recipient device set, under one seq, and every device's queue holds it until that device acks.
+    /// With a dedup key seen before, appends nothing and returns false.
     /// </summary>
     Task<bool> AppendFanoutAsync(DedupKey? dedup, Envelope envelope, IReadOnlyList<long> deviceKeys);
 

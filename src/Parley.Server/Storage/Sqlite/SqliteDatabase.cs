@@ -126,6 +126,11 @@ public sealed class SqliteDatabase
                 Execute(connection, "ALTER TABLE queue ADD COLUMN size INTEGER NOT NULL DEFAULT 0;" +
                     "UPDATE queue SET size = (SELECT length(body) FROM envelopes WHERE envelopes.seq = queue.seq);");
             }
+            // Fan-out bodies carry their recipient set; bodies from before keep their queue rows.
+            if (!ColumnExists(connection, "envelopes", "recipients"))
+            {
+                Execute(connection, "ALTER TABLE envelopes ADD COLUMN recipients BLOB;");
+            }
             // Contact edges were a keyed table with an index by recipient until the append-only one.
             if (TableExists(connection, "contacts"))
             {
@@ -168,8 +173,11 @@ public sealed class SqliteDatabase
     // contact_edges holds a row per (sender, recipient) pair that has exchanged a message, in
     // arrival order and without an index: the server reads it whole once and keeps it in memory,
     // and an append touches the last page only (a keyed table took a random page per new edge).
-    // A group message's body is one envelopes row with device -1 and a queue row per member
-    // device under its seq; groups and group_members hold membership and roles only,
+    // A group message (or group notice) is one envelopes row with device -2 and its recipient
+    // device set in recipients (sorted device keys, varint deltas: about 3 bytes a device), and no
+    // row per recipient: the server keeps what each device still owes in memory and persists, per
+    // device, fanout_marks.acked_through, below which every fan-out to it is acked, about once a
+    // second. Bodies of the older layout (device -1, a queue row per device) are still served. groups and group_members hold membership and roles only,
     // group_invites a group's invite link (the SHA-256 of its secret, never the secret) and
     // group_requests the joins by such a link that wait for an admin.
     private const string Schema = """
@@ -198,7 +206,8 @@ public sealed class SqliteDatabase
             seq INTEGER PRIMARY KEY,
             device INTEGER NOT NULL,
             expires INTEGER NOT NULL,
-            body BLOB NOT NULL
+            body BLOB NOT NULL,
+            recipients BLOB
         );
         CREATE TABLE IF NOT EXISTS queue (
             device INTEGER NOT NULL,
@@ -206,6 +215,10 @@ public sealed class SqliteDatabase
             size INTEGER NOT NULL DEFAULT 0,
             PRIMARY KEY (device, seq)
         ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS fanout_marks (
+            device INTEGER PRIMARY KEY,
+            acked_through INTEGER NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS dedup (
             message_id BLOB NOT NULL,
             sender INTEGER NOT NULL,
