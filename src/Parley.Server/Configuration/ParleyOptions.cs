@@ -35,6 +35,18 @@ public sealed class ParleyOptions
     /// </summary>
     public bool InlineSocketScheduling { get; set; } = true;
 
+    /// <summary>
+    /// A group commit that wakes at most this many send loops runs their passes itself, on the
+    /// commit thread, right after the commit, instead of handing each to the thread pool: at
+    /// everyday load (a few messages per commit) that saves a work item and the wake-up of a
+    /// sleeping worker per connection served (docs/performance.md, "Spinning and hops at everyday
+    /// load"). A pass only writes frames already in memory and hands them to the socket (which
+    /// never blocks); one that has to read the durable queue hops to the thread pool first. 16
+    /// keeps the commit thread's share small when commits grow with load (a send costs about as
+    /// much as a small commit); 0 turns it off.
+    /// </summary>
+    public int InlineSendWakes { get; set; } = 16;
+
     public RegistrationOptions Registration { get; set; } = new();
 
     public LimitOptions Limits { get; set; } = new();
