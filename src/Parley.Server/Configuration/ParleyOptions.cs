@@ -41,11 +41,13 @@ public sealed class ParleyOptions
     /// everyday load (a few messages per commit) that saves a work item and the wake-up of a
     /// sleeping worker per connection served (docs/performance.md, "Spinning and hops at everyday
     /// load"). A pass only writes frames already in memory and hands them to the socket (which
-    /// never blocks); one that has to read the durable queue hops to the thread pool first. 16
-    /// keeps the commit thread's share small when commits grow with load (a send costs about as
-    /// much as a small commit); 0 turns it off.
+    /// never blocks); one that has to read the durable queue hops to the thread pool first. 0 (the
+    /// default) turns it off: on the saturated VM it cut work items per message by about 10% but
+    /// its CPU and p99 figures were mixed (docs/performance.md), so it waits for an A/B on a quiet
+    /// machine; 16 is the value measured (it keeps the commit thread from becoming the send thread
+    /// when commits grow with load).
     /// </summary>
-    public int InlineSendWakes { get; set; } = 16;
+    public int InlineSendWakes { get; set; }
 
     public RegistrationOptions Registration { get; set; } = new();
 
