@@ -49,6 +49,17 @@ public sealed class ParleyOptions
     /// </summary>
     public int InlineSendWakes { get; set; }
 
+    /// <summary>
+    /// Runs socket completions on the runtime's epoll threads (one per core) instead of handing
+    /// each to the thread pool (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1, set by the server
+    /// at start unless the variable is set already): with <see cref="InlineSocketScheduling"/> a
+    /// frame is then read and parsed without a work item. Whatever may block hops to the thread
+    /// pool first (HTTP requests, the Hello's credential check, requests other than send, ack and
+    /// ping). Off (the default) until an A/B on a quiet machine shows a gain (docs/performance.md,
+    /// "Spinning and hops at everyday load").
+    /// </summary>
+    public bool InlineSocketCompletions { get; set; }
+
     public RegistrationOptions Registration { get; set; } = new();
 
     public LimitOptions Limits { get; set; } = new();
