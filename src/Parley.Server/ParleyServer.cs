@@ -72,6 +72,11 @@ public static partial class ParleyServer
                 "https:// addresses need a certificate: --cert CERT.pem --key KEY.pem, or Kestrel:Certificates:Default (Path, KeyPath).");
         }
         builder.WebHost.UseKestrelHttpsConfiguration();
+        if (options.InlineSocketCompletions && Environment.GetEnvironmentVariable(InlineCompletionsVariable) is null)
+        {
+            // Read by the runtime once, at the process's first socket: Kestrel has opened none yet.
+            Environment.SetEnvironmentVariable(InlineCompletionsVariable, "1");
+        }
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = options.InlineSocketScheduling);
         builder.WebHost.UseWebAppFiles();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -127,6 +132,9 @@ public static partial class ParleyServer
             }
             app.UseForwardedHeaders(forwarded);
         }
+        // With inline socket completions a request may start on the runtime's epoll thread; the
+        // endpoints block (password hashing, SQLite, media files), so they run on the thread pool.
+        app.Use(static (context, next) => Thread.CurrentThread.IsThreadPoolThread ? next(context) : OffTheSocketThreadAsync(context, next));
         app.UseWebApp();
         app.UseRouting();
         app.UseRateLimiter();
@@ -179,6 +187,14 @@ public static partial class ParleyServer
 
     [LoggerMessage(LogLevel.Warning, "Listening on {Url} without TLS: device passwords and messages' metadata cross the network in clear. Use https:// with --cert/--key, or a TLS-terminating proxy (docs/operations.md)")]
     private static partial void LogPlainText(ILogger logger, string url);
+
+    private const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
+    private static async Task OffTheSocketThreadAsync(HttpContext context, RequestDelegate next)
+    {
+        await Task.Yield();
+        await next(context);
+    }
 
     private static void AddParley(IServiceCollection services, ParleyOptions options, ServerCapacity capacity, TimeProvider time)
     {

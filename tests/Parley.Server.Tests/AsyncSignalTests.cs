@@ -66,4 +66,71 @@ public sealed class AsyncSignalTests
         signal.Signal();
         Assert.True(signal.WaitAsync().IsCompleted);
     }
+
+    [Fact]
+    public async Task A_release_of_few_signals_runs_the_waiters_on_the_releasing_thread()
+    {
+        var first = new AsyncSignal();
+        var second = new AsyncSignal();
+        var woken = new List<(int Thread, bool Inline)>();
+        // Started off xunit's synchronization context, as a send loop runs (it would post the continuations).
+        await Task.Run(() =>
+        {
+            _ = RecordWakeAsync(first, woken);
+            _ = RecordWakeAsync(second, woken);
+        });
+        int releaser = 0;
+        var commit = new Thread(() =>
+        {
+            releaser = Environment.CurrentManagedThreadId;
+            AsyncSignal.HoldOnThisThread();
+            first.Signal();
+            second.Signal();
+            AsyncSignal.ReleaseHeld(inlineUpTo: 2);
+        });
+        commit.Start();
+        commit.Join();
+
+        // Both ran to their next await before the release returned, on the releasing thread, told so.
+        Assert.Equal([(releaser, true), (releaser, true)], woken);
+        Assert.False(AsyncSignal.ReleasingInline);
+    }
+
+    [Fact]
+    public async Task A_release_of_more_signals_than_the_inline_bound_wakes_the_waiters_on_the_thread_pool()
+    {
+        var signals = new[] { new AsyncSignal(), new AsyncSignal(), new AsyncSignal() };
+        var woken = new List<(int Thread, bool Inline)>();
+        var waiters = await Task.Run(() => signals.Select(s => RecordWakeAsync(s, woken)).ToList());
+        int releaser = 0;
+        var commit = new Thread(() =>
+        {
+            releaser = Environment.CurrentManagedThreadId;
+            AsyncSignal.HoldOnThisThread();
+            foreach (var signal in signals)
+            {
+                signal.Signal();
+            }
+            AsyncSignal.ReleaseHeld(inlineUpTo: 2);
+        });
+        commit.Start();
+        commit.Join();
+        await Task.WhenAll(waiters).WaitAsync(TimeSpan.FromSeconds(10));
+
+        lock (woken)
+        {
+            Assert.Equal(3, woken.Count);
+            Assert.All(woken, w => Assert.NotEqual(releaser, w.Thread));
+            Assert.All(woken, w => Assert.False(w.Inline));
+        }
+    }
+
+    private static async Task RecordWakeAsync(AsyncSignal signal, List<(int Thread, bool Inline)> woken)
+    {
+        await signal.WaitAsync();
+        lock (woken)
+        {
+            woken.Add((Environment.CurrentManagedThreadId, AsyncSignal.ReleasingInline));
+        }
+    }
 }

@@ -217,11 +217,16 @@ public sealed class MessagingTests
         Assert.Equal(1u, sync.SenderDevice);
     }
 
-    [Fact]
-    public async Task A_client_that_stops_reading_still_gets_every_envelope_in_order_once_it_reads()
+    // 16: the commit runs the send loops it wakes itself, and a loop whose live queue overflowed
+    // must hop off the commit thread for its queue read (ParleyOptions.InlineSendWakes).
+    [Theory]
+    [InlineData(0)]
+    [InlineData(16)]
+    public async Task A_client_that_stops_reading_still_gets_every_envelope_in_order_once_it_reads(int inlineSendWakes)
     {
         await using var fx = await ServerFixture.StartAsync(o =>
         {
+            o.InlineSendWakes = inlineSendWakes;
             o.Limits.OutboundQueueFrames = 8;
             o.Limits.MaxInFlight = 16;
             o.Limits.FramesPerSecond = 100_000;

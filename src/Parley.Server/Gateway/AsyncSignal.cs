@@ -9,6 +9,9 @@ namespace Parley.Server.Gateway;
 /// A thread may hold its signals (<see cref="HoldOnThisThread"/>) and release them together: the
 /// group commit does, so that what one commit owes one connection (its SENT, receipts and
 /// envelopes) wakes its send loop once and goes out in one write, not one per item.
+/// A release of only a few signals may run the waiters on the releasing thread (see
+/// <see cref="ReleaseHeld(int)"/>): at everyday load that saves each woken send loop a
+/// thread-pool work item and, more costly, the wake-up of a sleeping worker.
 /// </summary>
 public sealed class AsyncSignal : IValueTaskSource
 {
@@ -21,6 +24,10 @@ public sealed class AsyncSignal : IValueTaskSource
     /// <summary>The emptied list of the last release, reused by the next hold (the commit loop holds once per commit).</summary>
     [ThreadStatic]
     private static List<AsyncSignal>? t_spare;
+
+    /// <summary>True while this thread runs a waiter's continuation inline from <see cref="ReleaseHeld(int)"/>.</summary>
+    [ThreadStatic]
+    private static bool t_releasingInline;
 
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private int _state;
@@ -50,25 +57,44 @@ public sealed class AsyncSignal : IValueTaskSource
         }
     }
 
-    /// <summary>Delivers the signals this thread held, each once, and stops holding.</summary>
-    public static void ReleaseHeld()
+    /// <summary>
+    /// True on a thread that runs a woken waiter inline from <see cref="ReleaseHeld(int)"/> (the
+    /// group-commit writer): the waiter must hop to the thread pool before anything that blocks.
+    /// </summary>
+    public static bool ReleasingInline => t_releasingInline;
+
+    /// <summary>
+    /// Delivers the signals this thread held, each once, and stops holding. When at most
+    /// <paramref name="inlineUpTo"/> were held, each waiter's continuation runs on this thread,
+    /// one after the other, up to its next await; otherwise (and always for 0) on the thread pool.
+    /// </summary>
+    public static void ReleaseHeld(int inlineUpTo = 0)
     {
         if (t_held is not { } held)
         {
             return;
         }
         t_held = null;
-        foreach (var signal in held)
+        bool inline = held.Count <= inlineUpTo;
+        t_releasingInline = inline;
+        try
         {
-            // Cleared first: a Signal() racing with this one is then either folded in here or delivered on its own.
-            Volatile.Write(ref signal._held, 0);
-            signal.SignalNow();
+            foreach (var signal in held)
+            {
+                // Cleared first: a Signal() racing with this one is then either folded in here or delivered on its own.
+                Volatile.Write(ref signal._held, 0);
+                signal.SignalNow(inline);
+            }
         }
-        held.Clear();
-        t_spare = held;
+        finally
+        {
+            t_releasingInline = false;
+            held.Clear();
+            t_spare = held;
+        }
     }
 
-    private void SignalNow()
+    private void SignalNow(bool inline = false)
     {
         while (true)
         {
@@ -80,7 +106,10 @@ public sealed class AsyncSignal : IValueTaskSource
                     return;
                 case Waiting when Interlocked.CompareExchange(ref _state, Idle, Waiting) == Waiting:
                     // The waiter's continuation runs on the thread pool, never on the signaller's
-                    // thread (which may be the group-commit writer).
+                    // thread (which may be the group-commit writer), unless a release asked for it
+                    // (the waiter then hops off before blocking: ReleasingInline). Set before each
+                    // completion: only the one signaller that wins the exchange above touches it.
+                    _core.RunContinuationsAsynchronously = !inline;
                     _core.SetResult(true);
                     return;
             }

@@ -220,6 +220,12 @@ public sealed class DeviceConnection
                         Closing.CancelAfter(TimeSpan.FromSeconds(2));
                         return;
                     }
+                    if (AsyncSignal.ReleasingInline && NeedsRead())
+                    {
+                        // This pass runs on the group-commit thread (ParleyOptions.InlineSendWakes):
+                        // the durable queue's read must not hold the next commit up.
+                        await Task.Yield();
+                    }
                     var (envelopes, drained) = NextEnvelopes();
                     foreach (var envelope in envelopes)
                     {
@@ -320,6 +326,14 @@ public sealed class DeviceConnection
         lock (_delivery)
         {
             return _closeStatus is { } status ? (status, _closeReason) : null;
+        }
+    }
+
+    private bool NeedsRead()
+    {
+        lock (_delivery)
+        {
+            return _needsRead;
         }
     }
 

@@ -147,6 +147,11 @@ public sealed partial class WebSocketGateway(
             await CloseEarlyAsync(socket, CloseCodes.Policy, "the first frame must be Hello", ErrorCode.Unauthorized, frame.RequestId);
             return null;
         }
+        if (!Thread.CurrentThread.IsThreadPoolThread)
+        {
+            // On an epoll thread (ParleyOptions.InlineSocketCompletions): the credential check blocks.
+            await Task.Yield();
+        }
         var hello = frame.Hello;
         if (ProtocolVersion.Negotiate(hello.ProtocolVersions) is null)
         {
@@ -320,6 +325,11 @@ public sealed partial class WebSocketGateway(
 
     private async Task DispatchAsync(DeviceConnection connection, ClientFrame frame, RequestBudget pending, int bytes)
     {
+        if (!Thread.CurrentThread.IsThreadPoolThread)
+        {
+            // On an epoll thread (ParleyOptions.InlineSocketCompletions): these requests read SQLite.
+            await Task.Yield();
+        }
         try
         {
             var answer = await AnswerAsync(connection, frame);
