@@ -32,6 +32,9 @@ public sealed class BenchBrowser : IAsyncDisposable
         return new BenchBrowser(playwright, browser);
     }
 
+    /// <summary>A page in a fresh context (its own IndexedDB and cache).</summary>
+    public async Task<IPage> NewPageAsync() => await (await _browser.NewContextAsync()).NewPageAsync();
+
     /// <summary>Loads the app in a fresh context (empty cache) and counts the bytes the network delivered.</summary>
     public async Task<ColdLoad> ColdLoadAsync(Uri server)
     {
