@@ -28,7 +28,7 @@ if (register is null || messages <= 0)
 var chat = await LongChat.MeasureAsync(browser, server.BaseUri, messages, repeats);
 static string Ms(IEnumerable<TimeSpan> times) => string.Join(", ", times.Select(t => $"{t.TotalMilliseconds:F0}"));
 Console.WriteLine($"a {messages}-message chat: received by the SDK device in {chat.Filled.TotalSeconds:F0} s; after a reload the chat list took input in {Ms(chat.ListInteractive)} ms; "
-    + $"the chat opened (newest message shown) in {chat.FirstOpened.TotalMilliseconds:F0} ms with every message unread (marking them read), "
+    + $"the chat opened (a message row shown) in {chat.FirstOpened.TotalMilliseconds:F0} ms with every message unread (marking them read), "
     + $"{Ms(chat.Opened)} ms once read (each after another reload)");
 Console.WriteLine($"scrolling it up from the newest message to the first, a screen per frame ({chat.Scroll.Steps} steps): {chat.Scroll.Frames} frames, median {chat.Scroll.Median:F1} ms, "
     + $"p95 {chat.Scroll.P95:F1} ms, max {chat.Scroll.Max:F1} ms, {chat.Scroll.Over50} frames over 50 ms; {chat.Scroll.Rendered} message rows in the page at the end, the top one \"{chat.Scroll.Top}\"");
