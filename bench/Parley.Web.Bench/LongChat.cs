@@ -24,11 +24,14 @@ public static class LongChat
           let running = true;
           const tick = t => { frames.push(t - last); last = t; if (running) requestAnimationFrame(tick); };
           requestAnimationFrame(tick);
+          // A column-reverse list (the app's) starts at the bottom with scrollTop 0 and scrolls up into negative values.
+          const reverse = getComputedStyle(box).flexDirection === 'column-reverse';
+          const atTop = () => reverse ? box.scrollHeight - box.clientHeight + box.scrollTop <= 1 : box.scrollTop <= 0;
           let steps = 0, still = 0, height = box.scrollHeight;
-          box.scrollTop = box.scrollHeight;
+          box.scrollTop = reverse ? 0 : box.scrollHeight;
           await new Promise(r => requestAnimationFrame(r));
           while (still < 30 && steps < 20000) {
-            if (box.scrollTop <= 0 && box.scrollHeight === height) { still++; } else { still = 0; }
+            if (atTop() && box.scrollHeight === height) { still++; } else { still = 0; }
             height = box.scrollHeight;
             box.scrollTop -= box.clientHeight;
             steps++;
