@@ -62,6 +62,16 @@ public sealed class BenchBrowser : IAsyncDisposable
         return new ColdLoad(page, Interlocked.Read(ref bytes), requests, interactive);
     }
 
+    /// <summary>Reloads <paramref name="page"/>; the time until <paramref name="selector"/> is in the page.</summary>
+    public static async Task<TimeSpan> ReloadAsync(IPage page, string selector)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        var clock = Stopwatch.StartNew();
+        await page.ReloadAsync();
+        await page.Locator(selector).WaitForAsync(new() { Timeout = 120_000 });
+        return clock.Elapsed;
+    }
+
     /// <summary>Runs the app's crypto probe; mean milliseconds per encrypt + decrypt.</summary>
     public static async Task<double> MeasureCryptoAsync(IPage page, int count) =>
         await page.EvaluateAsync<double>("n => DotNet.invokeMethodAsync('Parley.Web', 'MeasureMessageCrypto', n)", count);

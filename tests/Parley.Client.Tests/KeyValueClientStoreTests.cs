@@ -31,9 +31,9 @@ public sealed class KeyValueClientStoreTests : ClientStoreContractTests
     }
 
     [Fact]
-    public async Task A_message_row_written_by_an_earlier_version_reads_the_same()
+    public async Task A_message_row_in_the_stored_format_reads_back_with_its_status_and_shown_mark()
     {
-        // The row as the store wrote it before its JSON was generated at build time (reflection, declared names).
+        // A row as stored in IndexedDB (declared names, enums as numbers): the format existing browsers hold.
         var id = MessageId.New();
         var persistence = new InMemoryPersistence();
         var row = $$"""{"Id":"{{Convert.ToBase64String(id)}}","Sender":"bob","SenderDevice":1,"Peer":"bob","Direction":0,"Text":"from before","SentAt":1700000000000,"Status":2,"Shown":true,"Order":7}""";

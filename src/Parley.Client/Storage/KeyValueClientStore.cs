@@ -22,6 +22,8 @@ namespace Parley.Client.Storage;
 /// </summary>
 internal sealed partial class KeyValueClientStore : IClientStore
 {
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.General);
+
     private readonly IKeyValuePersistence _persistence;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _flushGate = new(1, 1);
