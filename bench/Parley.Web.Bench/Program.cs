@@ -20,7 +20,7 @@ var crypto = await BenchBrowser.MeasureCryptoAsync(load.Page, 500);
 Console.WriteLine($"message crypto in the browser: {crypto:F3} ms per encrypt + decrypt of 200 B (mean of 500, PQXDH session)");
 
 var boot = await BenchBrowser.ReloadAsync(load.Page, "[data-testid=user]");
-Console.WriteLine($"a reload before registering (the app's start with an empty store, files cached) took input in {boot.TotalMilliseconds:F0} ms");
+Console.WriteLine($"a reload before registering (an empty store; the cache is disabled in this context, so files are fetched again) took input in {boot.TotalMilliseconds:F0} ms");
 
 var register = await BenchBrowser.RegisterAsync(load.Page, "bench" + Guid.NewGuid().ToString("N")[..8]);
 Console.WriteLine(register is { } r ? $"registration (keys made in the browser, account created, connected): {r.TotalMilliseconds:F0} ms" : "registration: failed (see the page's error)");
