@@ -34,7 +34,7 @@ public sealed partial class ChatSession
         try
         {
             var info = await _client.CreateGroupAsync(title, users);
-            Show(GroupChat(info));
+            ShowChat(GroupChat(info));
             return null;
         }
         catch (ParleyException e)
@@ -109,7 +109,7 @@ public sealed partial class ChatSession
     {
         var chat = Chat(conversation);
         chat.Group ??= _client?.FindGroup(conversation);
-        Show(chat);
+        ShowChat(chat);
         return Task.FromResult<string?>(null);
     }
 

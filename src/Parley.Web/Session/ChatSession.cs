@@ -147,23 +147,22 @@ public sealed partial class ChatSession : IAsyncDisposable
             return "Your other devices get a copy of every message: choose another user.";
         }
         var chat = Chat(peer);
-        Show(chat);
+        ShowChat(chat);
         await SubscribeAsync([peer]);
         return null;
     }
 
     /// <summary>Loads the page of messages before the first loaded one of <paramref name="chat"/>, when the store has one.</summary>
-    public Task LoadOlderAsync(Conversation chat)
+    public void LoadOlder(Conversation chat)
     {
         ArgumentNullException.ThrowIfNull(chat);
         if (_client is null || !chat.Loaded || !chat.HasOlder || chat.Messages.Count == 0)
         {
-            return Task.CompletedTask;
+            return;
         }
         var older = _client.GetConversationBefore(chat.Peer, chat.Messages[0].Id, PageSize);
         chat.Prepend(older, hasOlder: older.Count == PageSize);
         Notify();
-        return Task.CompletedTask;
     }
 
     /// <summary>Marks the incoming messages of <paramref name="chat"/> read when it is the open chat (the view calls it once it shows the chat).</summary>
@@ -400,7 +399,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     }
 
     // Shows `chat`, reading its newest page from the store the first time.
-    private void Show(Conversation chat)
+    private void ShowChat(Conversation chat)
     {
         if (!chat.Loaded && _client is not null)
         {
