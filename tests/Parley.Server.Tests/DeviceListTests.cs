@@ -72,4 +72,19 @@ public sealed class DeviceListTests
         var served = (await a.RequestAsync(new ClientFrame { GetDevices = new GetDevices { User = "alice" } })).DeviceList.Signed;
         Assert.Equal(5ul, AccountDeviceList.Parser.ParseFrom(served.List).Version);
     }
+
+    [Fact]
+    public async Task The_list_already_held_published_again_is_accepted_and_changes_nothing()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        var alice = await RawClient.RegisterAsync(fx.Server, "alice");
+        await using var a = await RawClient.ConnectAsync(fx.Server, alice);
+        var account = IdentityKeyPair.Generate();
+        var v3 = Sign(account, "alice", 3, 1);
+        Assert.Equal(ServerFrame.BodyOneofCase.Ok, (await a.RequestAsync(Publish(v3))).BodyCase);
+        Assert.Equal(ServerFrame.BodyOneofCase.Ok, (await a.RequestAsync(Publish(v3.Clone()))).BodyCase);
+        // Another list with the same version is still refused: only the very same bytes are a repeat.
+        Assert.Contains("not above the current 3", (await a.RequestAsync(Publish(Sign(account, "alice", 3, 1)))).Error.Message, StringComparison.Ordinal);
+        Assert.Equal(v3, (await a.RequestAsync(new ClientFrame { GetDevices = new GetDevices { User = "alice" } })).DeviceList.Signed);
+    }
 }

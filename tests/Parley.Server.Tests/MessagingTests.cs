@@ -127,6 +127,47 @@ public sealed class MessagingTests
     }
 
     [Fact]
+    public async Task A_READ_goes_to_the_peers_devices_but_not_to_the_readers_other_devices()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        var alice = await RawClient.RegisterAsync(fx.Server, "alice");
+        var bob = await RawClient.RegisterAsync(fx.Server, "bob");
+        var bobSecond = await RawClient.LinkAsync(fx.Server, bob);
+        var id = MessageId.New();
+        await using var a = await RawClient.ConnectAsync(fx.Server, alice);
+        Assert.Equal(ServerFrame.BodyOneofCase.QueueEmpty, (await a.ReceiveAsync()).BodyCase);
+        var sent = await a.RequestAsync(Wire.Send("bob", [("bob", bob.DeviceId), ("bob", bobSecond.DeviceId)], id, "hello"));
+        Assert.Equal(ServerFrame.BodyOneofCase.SendResult, sent.BodyCase);
+
+        await using (var b = await RawClient.ConnectAsync(fx.Server, bob))
+        {
+            var e = (await b.ReceiveAsync(f => f.Envelope?.Kind == EnvelopeKind.Message)).Envelope;
+            await b.RequestAsync(Wire.Ack(e.Seq));
+            var read = new ReadReceipt { Peer = "alice" };
+            read.MessageIds.Add(ByteString.CopyFrom(id));
+            Assert.Equal(ServerFrame.BodyOneofCase.Ok, (await b.RequestAsync(new ClientFrame { Read = read })).BodyCase);
+        }
+
+        // Alice's device gets DELIVERED, then READ.
+        Assert.Equal(EnvelopeKind.DeliveryReceipt, (await a.ReceiveEnvelopeAsync()).Envelope.Kind);
+        var readReceipt = (await a.ReceiveEnvelopeAsync()).Envelope;
+        Assert.Equal(EnvelopeKind.ReadReceipt, readReceipt.Kind);
+        Assert.Equal(id, readReceipt.ReceiptIds.Single().ToByteArray());
+
+        // Bob's second device has only the message: no plaintext READ copy was queued for it.
+        await using var second = await RawClient.ConnectAsync(fx.Server, bobSecond);
+        var kinds = new List<EnvelopeKind>();
+        ServerFrame frame;
+        while ((frame = await second.ReceiveAsync()).BodyCase == ServerFrame.BodyOneofCase.Envelope)
+        {
+            kinds.Add(frame.Envelope.Kind);
+        }
+        Assert.Equal(ServerFrame.BodyOneofCase.QueueEmpty, frame.BodyCase);
+        Assert.Contains(EnvelopeKind.Message, kinds);
+        Assert.DoesNotContain(EnvelopeKind.ReadReceipt, kinds);
+    }
+
+    [Fact]
     public async Task A_resend_with_the_same_message_id_is_SENT_again_but_queued_once()
     {
         await using var fx = await ServerFixture.StartAsync();

@@ -71,13 +71,19 @@ public sealed class AccountDirectory
     /// <summary>
     /// Stores <paramref name="signed"/> as the account's device list when <see cref="DeviceListRules.Check"/>
     /// accepts it as the next one (checked and stored under the write lock, so two publishes cannot
-    /// both pass with the same version); returns the problem otherwise.
+    /// both pass with the same version); returns the problem otherwise. The list already held, byte for
+    /// byte, is accepted again without a change: a publish repeated by a retry or by a second task of the
+    /// same primary (its connect upkeep beside a removal) is not an error.
     /// </summary>
     public string? PublishDeviceList(Account account, SignedDeviceList signed)
     {
         ArgumentNullException.ThrowIfNull(account);
         lock (_writeLock)
         {
+            if (account.DeviceList is { } current && current.Signed.Equals(signed))
+            {
+                return null;
+            }
             var (list, problem) = DeviceListRules.Check(account, signed);
             if (list is null)
             {

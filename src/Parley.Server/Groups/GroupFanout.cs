@@ -109,7 +109,7 @@ public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts
 
     /// <summary>
     /// READ for messages <paramref name="read"/>.Peer sent to the group: only for members, only for
-    /// ids the peer really sent to this group; queued to the peer's devices and the reader's others.
+    /// ids the peer really sent to this group; queued to the peer's devices.
     /// </summary>
     public async Task<ServerFrame> ReadAsync(Account reader, uint readerDevice, ReadReceipt read)
     {
@@ -139,11 +139,8 @@ public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts
             return MessageRouter.Fail(ErrorCode.NotFound, $"none of these ids is a message {peer.User} sent this group recently (the last {_limits.DedupPerDevice} of each of its devices, within {_limits.DedupDays} days)");
         }
         var receipts = new List<QueuedEnvelope>();
+        // The peer's devices only; the reader's other devices take the reader's encrypted read sync.
         AddReceipts(receipts, reader, readerDevice, peer, group.Id, sent);
-        if (peer != reader)
-        {
-            AddReceipts(receipts, reader, readerDevice, reader, group.Id, sent);
-        }
         await store.AppendGroupReceiptsAsync(receipts);
         return new ServerFrame { Ok = new Ok() };
     }

@@ -141,7 +141,7 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         return store.AckAsync(new DeviceAddress(reader.Id, readerDevice).Key, seqs, receipts);
     }
 
-    /// <summary>Queues READ to every device of the peer, and to the reader's other devices so they mark the chat read too.</summary>
+    /// <summary>Queues READ to every device of the peer (the reader's other devices learn it from the reader's read sync).</summary>
     public async Task<ServerFrame> ReadAsync(Account reader, uint readerDevice, ReadReceipt read)
     {
         if (read.MessageIds.Count == 0 || read.MessageIds.Count > WireLimits.MaxIdsPerFrame ||
@@ -162,11 +162,10 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
             return Fail(ErrorCode.NotFound, $"none of these ids is a message {peer.User} sent you recently (the last {_limits.DedupPerDevice} of each of its devices, within {_limits.DedupDays} days)");
         }
         var receipts = new List<QueuedEnvelope>();
+        // Only the peer's devices: the reader's other devices learn of the read from the reader's
+        // encrypted read sync (a plaintext copy here would tell the server nothing new but cost a
+        // queued envelope per device per read).
         AddReceipts(receipts, EnvelopeKind.ReadReceipt, reader, readerDevice, peer, reader.User, sent);
-        if (peer != reader)
-        {
-            AddReceipts(receipts, EnvelopeKind.ReadReceipt, reader, readerDevice, reader, peer.User, sent);
-        }
         await store.AppendAsync(null, receipts);
         return new ServerFrame { Ok = new Ok() };
     }
