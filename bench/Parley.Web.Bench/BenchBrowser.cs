@@ -32,6 +32,9 @@ public sealed class BenchBrowser : IAsyncDisposable
         return new BenchBrowser(playwright, browser);
     }
 
+    /// <summary>A page in a fresh context (its own IndexedDB and cache).</summary>
+    public async Task<IPage> NewPageAsync() => await (await _browser.NewContextAsync()).NewPageAsync();
+
     /// <summary>Loads the app in a fresh context (empty cache) and counts the bytes the network delivered.</summary>
     public async Task<ColdLoad> ColdLoadAsync(Uri server)
     {
@@ -57,6 +60,16 @@ public sealed class BenchBrowser : IAsyncDisposable
         await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
         await page.GetByTestId("user").FillAsync("");
         return new ColdLoad(page, Interlocked.Read(ref bytes), requests, interactive);
+    }
+
+    /// <summary>Reloads <paramref name="page"/>; the time until <paramref name="selector"/> is in the page.</summary>
+    public static async Task<TimeSpan> ReloadAsync(IPage page, string selector)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        var clock = Stopwatch.StartNew();
+        await page.ReloadAsync();
+        await page.Locator(selector).WaitForAsync(new() { Timeout = 120_000 });
+        return clock.Elapsed;
     }
 
     /// <summary>Runs the app's crypto probe; mean milliseconds per encrypt + decrypt.</summary>

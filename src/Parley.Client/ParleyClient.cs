@@ -586,6 +586,21 @@ public sealed partial class ParleyClient : IAsyncDisposable
     public IReadOnlyList<StoredMessage> GetConversation(string peer, int limit = 50) => _store.Conversation(peer, limit);
 
     /// <summary>
+    /// The incoming messages of a conversation (a peer, or a group's conversation name) not yet
+    /// Read, oldest first: what opening the chat marks read, loaded on screen or not.
+    /// </summary>
+    public IReadOnlyList<StoredMessage> GetUnread(string conversation) => _store.Unread(conversation);
+
+    /// <summary>
+    /// The <paramref name="limit"/> messages of a conversation (a peer, or a group's
+    /// <see cref="Groups.GroupConversation.Of"/> name) stored just before its message
+    /// <paramref name="beforeMessageId"/>, oldest first: the next page up from what a chat shows.
+    /// Empty when that message is not in the conversation, or is its first.
+    /// </summary>
+    public IReadOnlyList<StoredMessage> GetConversationBefore(string conversation, string beforeMessageId, int limit = 50) =>
+        MessageId.Parse(beforeMessageId) is { } id ? _store.ConversationBefore(conversation, id, limit) : [];
+
+    /// <summary>
     /// Messages that arrived and were not yet shown (of the conversation with <paramref name="peer"/>,
     /// or all), oldest first; each is returned once across calls and processes. Includes the copies of
     /// what this account sent from its other devices (<see cref="MessageDirection.Outgoing"/>), never

@@ -31,6 +31,21 @@ public sealed class KeyValueClientStoreTests : ClientStoreContractTests
     }
 
     [Fact]
+    public async Task A_message_row_in_the_stored_format_reads_back_with_its_status_and_shown_mark()
+    {
+        // A row as stored in IndexedDB (declared names, enums as numbers): the format existing browsers hold.
+        var id = MessageId.New();
+        var persistence = new InMemoryPersistence();
+        var row = $$"""{"Id":"{{Convert.ToBase64String(id)}}","Sender":"bob","SenderDevice":1,"Peer":"bob","Direction":0,"Text":"from before","SentAt":1700000000000,"Status":2,"Shown":true,"Order":7}""";
+        await persistence.WriteAsync([new PersistedWrite("messages", $"bob/{Convert.ToHexString(id)}", System.Text.Encoding.UTF8.GetBytes(row))]);
+
+        using var store = await KeyValueClientStore.LoadAsync(persistence, CancellationToken.None);
+        var message = Assert.Single(store.Conversation("bob", 10));
+        Assert.Equal((MessageId.ToText(id), "from before", MessageDirection.Incoming, MessageStatus.Delivered), (message.Id, message.Text, message.Direction, message.Status));
+        Assert.Empty(store.TakeUnshown());
+    }
+
+    [Fact]
     public async Task Refused_writes_throw_storage_failed_and_are_written_by_the_next_flush()
     {
         var persistence = new RefusingPersistence();

@@ -122,6 +122,62 @@ public sealed class GroupTests(WebAppFixture app) : IClassFixture<WebAppFixture>
         }
     }
 
+    [Fact]
+    public async Task Admin_promotes_a_member_who_then_has_the_admin_controls_and_demotes_them_again()
+    {
+        var a = Users.New("alice");
+        var b = Users.New("bob");
+        await using var alice = await AppPage.OpenAsync(app);
+        await using var bob = await AppPage.OpenAsync(app);
+        await alice.RegisterAsync(a);
+        await bob.RegisterAsync(b);
+        await CreateGroupAsync(alice, "Committee", b);
+        await alice.SendAsync("agenda");
+        await GroupItem(bob, "Committee").ClickAsync();
+        await bob.Page.GetByTestId("open-members").ClickAsync();
+        var bobAtBob = bob.Page.GetByTestId("member").Filter(new() { HasText = b });
+        await Assertions.Expect(bobAtBob.GetByTestId("admin")).ToHaveCountAsync(0);
+        await Assertions.Expect(bob.Page.GetByTestId("promote-member")).ToHaveCountAsync(0);
+
+        await alice.Page.GetByTestId("open-members").ClickAsync();
+        var bobAtAlice = alice.Page.GetByTestId("member").Filter(new() { HasText = b });
+        await bobAtAlice.GetByTestId("promote-member").ClickAsync();
+        await Assertions.Expect(bobAtAlice.GetByTestId("admin")).ToHaveCountAsync(1);
+        await Assertions.Expect(bobAtAlice.GetByTestId("demote-member")).ToHaveCountAsync(1);
+        // The new admin's browser learns it from the server and shows the controls.
+        await Assertions.Expect(bobAtBob.GetByTestId("admin")).ToHaveCountAsync(1);
+        await Assertions.Expect(bob.Page.GetByTestId("add-member")).ToHaveCountAsync(1);
+        await Assertions.Expect(bob.Page.GetByTestId("member").Filter(new() { HasText = a }).GetByTestId("demote-member")).ToHaveCountAsync(1);
+
+        await bobAtAlice.GetByTestId("demote-member").ClickAsync();
+        await Assertions.Expect(bobAtAlice.GetByTestId("admin")).ToHaveCountAsync(0);
+        await Assertions.Expect(bobAtBob.GetByTestId("admin")).ToHaveCountAsync(0);
+        await Assertions.Expect(bob.Page.GetByTestId("add-member")).ToHaveCountAsync(0);
+        await Assertions.Expect(bob.Page.GetByTestId("demote-member")).ToHaveCountAsync(0);
+        Assert.Empty(alice.Errors);
+        Assert.Empty(bob.Errors);
+    }
+
+    [Fact]
+    public async Task Typing_in_a_group_shows_who_types_to_the_other_members()
+    {
+        var a = Users.New("alice");
+        var b = Users.New("bob");
+        await using var alice = await AppPage.OpenAsync(app);
+        await using var bob = await AppPage.OpenAsync(app);
+        await alice.RegisterAsync(a);
+        await bob.RegisterAsync(b);
+        await CreateGroupAsync(alice, "Choir", b);
+        await alice.SendAsync("rehearsal at eight");
+        await GroupItem(bob, "Choir").ClickAsync();
+        await Assertions.Expect(bob.Message("rehearsal at eight")).ToHaveCountAsync(1);
+
+        await bob.Page.GetByTestId("compose").PressSequentiallyAsync("see you");
+        await Assertions.Expect(alice.Page.GetByTestId("typing")).ToHaveTextAsync($"{b} is typing…");
+        await Assertions.Expect(alice.Page.GetByTestId("peer-status")).ToHaveTextAsync($"{b} typing…");
+        Assert.Empty(alice.Errors);
+    }
+
     private static ILocator GroupItem(AppPage page, string title) =>
         page.Page.GetByTestId("chat-item").Filter(new() { Has = page.Page.GetByTestId("chat-title").GetByText(title, new() { Exact = true }) });
 

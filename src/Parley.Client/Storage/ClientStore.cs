@@ -319,6 +319,29 @@ internal sealed partial class ClientStore : IClientStore
         }
     }
 
+    /// <summary>The <paramref name="limit"/> messages of <paramref name="peer"/>'s conversation stored just before its message <paramref name="id"/>, oldest first.</summary>
+    public IReadOnlyList<StoredMessage> ConversationBefore(string peer, byte[] id, int limit)
+    {
+        lock (_gate)
+        {
+            return Query(null, """
+                SELECT * FROM (SELECT * FROM messages WHERE peer = $peer
+                    AND local_order < (SELECT MIN(local_order) FROM messages WHERE peer = $peer AND id = $id)
+                    ORDER BY local_order DESC LIMIT $limit) ORDER BY local_order
+                """, ("$peer", peer), ("$id", id), ("$limit", Math.Max(limit, 0)));
+        }
+    }
+
+    /// <summary>The incoming messages of <paramref name="peer"/>'s conversation not yet Read, oldest first.</summary>
+    public IReadOnlyList<StoredMessage> Unread(string peer)
+    {
+        lock (_gate)
+        {
+            return Query(null, "SELECT * FROM messages WHERE peer = $peer AND direction = $incoming AND status < $read ORDER BY local_order",
+                ("$peer", peer), ("$incoming", (int)MessageDirection.Incoming), ("$read", (int)MessageStatus.Read));
+        }
+    }
+
     // ───────────── device lists ─────────────
 
     /// <summary>The cached device ids of <paramref name="user"/>, or null when not cached.</summary>

@@ -65,6 +65,16 @@ internal interface IMessageStore
     /// <summary>The last <paramref name="limit"/> messages of the conversation with <paramref name="peer"/>, oldest first.</summary>
     IReadOnlyList<StoredMessage> Conversation(string peer, int limit);
 
+    /// <summary>
+    /// The <paramref name="limit"/> messages of the conversation with <paramref name="peer"/> stored just
+    /// before the message <paramref name="id"/> of it, oldest first: the page above what a chat shows.
+    /// Empty when that message is not in the conversation or is its first.
+    /// </summary>
+    IReadOnlyList<StoredMessage> ConversationBefore(string peer, byte[] id, int limit);
+
+    /// <summary>The incoming messages of the conversation with <paramref name="peer"/> not yet Read, oldest first.</summary>
+    IReadOnlyList<StoredMessage> Unread(string peer);
+
     /// <summary>The cached device ids of <paramref name="user"/>, or null when not cached.</summary>
     IReadOnlyList<uint>? CachedDevices(string user);
 

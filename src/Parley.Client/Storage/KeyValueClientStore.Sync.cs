@@ -7,9 +7,9 @@ internal sealed partial class KeyValueClientStore
     {
         lock (_gate)
         {
-            return [.. _messages.Rows.Values
-                .GroupBy(m => m.Peer, StringComparer.Ordinal)
-                .Select(g => (Last: g.MaxBy(m => m.Order)!, Unread: g.Count(m => m.Direction == MessageDirection.Incoming && m.Status < MessageStatus.Read)))
+            // From the per-conversation index (KeyValueClientStore.Conversations.cs): no pass over every message.
+            return [.. _conversations.Values.Where(c => c.Messages.Count > 0)
+                .Select(c => (Last: _messages.Rows[c.Messages.Max.Key], c.Unread))
                 .OrderByDescending(c => c.Last.Order)
                 .Select(c => new ConversationActivity(c.Last.Peer, c.Last.ToStored(), c.Unread))];
         }

@@ -35,7 +35,7 @@ internal sealed partial class KeyValueClientStore : IClientStore
     private long _nextPosition = 1;
 
     private readonly Table<string> _config = new("config");
-    private readonly Table<MessageRow> _messages = new("messages");
+    private readonly Table<MessageRow> _messages;
     private readonly Table<OutboxRow> _outbox = new("outbox");
     private readonly Table<uint[]> _devices = new("devices");
     private readonly Table<byte[]> _preKeys = new("prekeys");
@@ -52,7 +52,11 @@ internal sealed partial class KeyValueClientStore : IClientStore
     private readonly Table<UploadRow> _uploads = new("uploads");
     private readonly Table<AttachmentRow> _attachments = new("attachments");
 
-    private KeyValueClientStore(IKeyValuePersistence persistence) => _persistence = persistence;
+    private KeyValueClientStore(IKeyValuePersistence persistence)
+    {
+        _persistence = persistence;
+        _messages = new("messages") { Changed = IndexMessage };
+    }
 
     /// <summary>Called with each refusal of the persistence (scheduled flushes included, which have no caller to throw to).</summary>
     public Action<ParleyException>? WriteRefused { get; set; }
@@ -310,7 +314,7 @@ internal sealed partial class KeyValueClientStore : IClientStore
 
     public IReadOnlyList<StoredMessage> TakeUnshown(string? peer = null) => Atomically(() =>
     {
-        var unshown = _messages.Rows.Where(r => !r.Value.Shown && (peer is null || r.Value.Peer == peer)).OrderBy(r => r.Value.Order).ToList();
+        var unshown = _unshown.Values.Select(k => KeyValuePair.Create(k, _messages.Rows[k])).Where(r => peer is null || r.Value.Peer == peer).ToList();
         foreach (var (key, row) in unshown)
         {
             Set(_messages, key, row with { Shown = true });
@@ -330,8 +334,7 @@ internal sealed partial class KeyValueClientStore : IClientStore
     {
         lock (_gate)
         {
-            return [.. _messages.Rows.Values.Where(m => m.Peer == peer).OrderByDescending(m => m.Order).Take(Math.Max(limit, 0))
-                .OrderBy(m => m.Order).Select(m => m.ToStored())];
+            return Page(peer, long.MaxValue, limit);
         }
     }
 
@@ -942,8 +945,8 @@ internal sealed partial class KeyValueClientStore : IClientStore
     {
         foreach (var (key, value) in await _persistence.ReadAllAsync(table.Name, cancellationToken))
         {
-            table.Rows[key] = JsonSerializer.Deserialize<T>(value, Json)
-                ?? throw new InvalidDataException($"A stored row of {table.Name} is empty.");
+            table.Put(key, JsonSerializer.Deserialize<T>(value, Json)
+                ?? throw new InvalidDataException($"A stored row of {table.Name} is empty."));
         }
     }
 
@@ -958,22 +961,22 @@ internal sealed partial class KeyValueClientStore : IClientStore
             {
                 return;
             }
-            table.Rows.Remove(key);
+            table.Remove(key);
         }
         else
         {
-            table.Rows[key] = row;
+            table.Put(key, row);
         }
         MarkDirty(table, key, row);
         _undo?.Add(() =>
         {
             if (had)
             {
-                table.Rows[key] = old!;
+                table.Put(key, old!);
             }
             else
             {
-                table.Rows.Remove(key);
+                table.Remove(key);
             }
             MarkDirty(table, key, had ? old : null);
         });
@@ -1004,9 +1007,29 @@ internal sealed partial class KeyValueClientStore : IClientStore
 
     private sealed class Table<T>(string name) where T : class
     {
+        private readonly Dictionary<string, T> _rows = new(StringComparer.Ordinal);
+
         public string Name { get; } = name;
 
-        public Dictionary<string, T> Rows { get; } = new(StringComparer.Ordinal);
+        public IReadOnlyDictionary<string, T> Rows => _rows;
+
+        // Told (key, old row, new row) of every change, so that an index kept beside the rows follows them.
+        public Action<string, T?, T?>? Changed { get; init; }
+
+        public void Put(string key, T row)
+        {
+            _rows.TryGetValue(key, out var old);
+            _rows[key] = row;
+            Changed?.Invoke(key, old, row);
+        }
+
+        public void Remove(string key)
+        {
+            if (_rows.Remove(key, out var old))
+            {
+                Changed?.Invoke(key, old, null);
+            }
+        }
     }
 
     private sealed record MessageRow(byte[] Id, string Sender, uint SenderDevice, string Peer, MessageDirection Direction, string Text,

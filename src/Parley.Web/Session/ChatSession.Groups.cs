@@ -5,7 +5,7 @@ using Parley.Protocol;
 
 namespace Parley.Web.Session;
 
-// Groups: create, open, send, read, members (add and remove for admins), kept up to date by the
+// Groups: create, open, send, read, members (add, remove, promote and demote for admins), kept up to date by the
 // SDK's GroupChanged event. A group chat is a Conversation whose Peer is '#' and the group id.
 public sealed partial class ChatSession
 {
@@ -34,9 +34,7 @@ public sealed partial class ChatSession
         try
         {
             var info = await _client.CreateGroupAsync(title, users);
-            var chat = GroupChat(info);
-            Open = chat;
-            Notify();
+            ShowChat(GroupChat(info));
             return null;
         }
         catch (ParleyException e)
@@ -76,6 +74,14 @@ public sealed partial class ChatSession
     public Task<string?> RemoveMemberAsync(string user) =>
         ChangeMembersAsync(user ?? "", (client, group, u) => client.RemoveGroupMemberAsync(group, u));
 
+    /// <summary>Makes <paramref name="user"/> an admin of the open group (admins only); what went wrong, or null.</summary>
+    public Task<string?> PromoteMemberAsync(string user) =>
+        ChangeMembersAsync(user ?? "", (client, group, u) => client.PromoteGroupMemberAsync(group, u));
+
+    /// <summary>Takes the admin role from <paramref name="user"/> in the open group (admins only); what went wrong, or null.</summary>
+    public Task<string?> DemoteMemberAsync(string user) =>
+        ChangeMembersAsync(user ?? "", (client, group, u) => client.DemoteGroupMemberAsync(group, u));
+
     private async Task<string?> ChangeMembersAsync(string user, Func<ParleyClient, string, string, Task<GroupInfo>> change)
     {
         if (!UserName.IsValid(user))
@@ -98,27 +104,21 @@ public sealed partial class ChatSession
         }
     }
 
-    /// <summary>Opens a group chat (by its conversation name) and marks its messages read.</summary>
-    private async Task<string?> OpenGroupAsync(string conversation)
+    /// <summary>Opens a group chat (by its conversation name) at its newest page; the view marks its messages read once shown.</summary>
+    private Task<string?> OpenGroupAsync(string conversation)
     {
         var chat = Chat(conversation);
         chat.Group ??= _client?.FindGroup(conversation);
-        Open = chat;
-        Notify();
-        await MarkOpenReadAsync();
-        return null;
+        ShowChat(chat);
+        return Task.FromResult<string?>(null);
     }
 
-    /// <summary>The chats of the groups this device knows, with their stored messages.</summary>
+    /// <summary>The chats of the groups this device knows (their summaries come with the others'; messages load on opening).</summary>
     private void LoadGroups(ParleyClient client)
     {
         foreach (var group in client.KnownGroups())
         {
-            var chat = GroupChat(group);
-            foreach (var message in client.GetGroupConversation(group.Id, int.MaxValue))
-            {
-                chat.Add(message);
-            }
+            GroupChat(group);
         }
     }
 

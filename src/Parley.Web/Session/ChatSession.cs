@@ -26,6 +26,11 @@ public sealed partial class ChatSession : IAsyncDisposable
     private IndexedDbPersistence? _persistence;
     private ParleyClient? _client;
     private DateTimeOffset _typingSentAt;
+    private bool _summariesStale = true;
+
+    // A chat opens with its newest page; each scroll to the top loads the next one. 100 rows of 48 px
+    // fill a few screens, so the first screen and each page cost little whatever the chat's length.
+    private const int PageSize = 100;
 
     /// <summary>Creates the session; <see cref="StartAsync"/> opens it.</summary>
     public ChatSession(NavigationManager navigation, IJSRuntime js)
@@ -52,9 +57,15 @@ public sealed partial class ChatSession : IAsyncDisposable
     /// <summary>Why the last connection attempt failed, when it did (shown as the connection's tooltip).</summary>
     public string? ConnectionProblem { get; private set; }
 
-    /// <summary>The chats, the most recent first.</summary>
-    public IEnumerable<Conversation> Chats =>
-        _chats.Values.OrderByDescending(c => c.Last?.SentAt ?? DateTimeOffset.MaxValue).ThenBy(c => c.Peer, StringComparer.Ordinal);
+    /// <summary>The chats, the most recent first, with the store's last message and unread count.</summary>
+    public IEnumerable<Conversation> Chats
+    {
+        get
+        {
+            RefreshSummaries();
+            return _chats.Values.OrderByDescending(c => c.Last?.SentAt ?? DateTimeOffset.MaxValue).ThenBy(c => c.Peer, StringComparer.Ordinal);
+        }
+    }
 
     /// <summary>The chat shown beside (or, on a phone, instead of) the list.</summary>
     public Conversation? Open { get; private set; }
@@ -119,7 +130,7 @@ public sealed partial class ChatSession : IAsyncDisposable
         }
     }
 
-    /// <summary>Opens (starting if new) the chat with <paramref name="peer"/> and marks its messages read.</summary>
+    /// <summary>Opens (starting if new) the chat with <paramref name="peer"/> at its newest page; the view marks its messages read once shown.</summary>
     public async Task<string?> OpenChatAsync(string peer)
     {
         peer = peer.Trim();
@@ -136,12 +147,26 @@ public sealed partial class ChatSession : IAsyncDisposable
             return "Your other devices get a copy of every message: choose another user.";
         }
         var chat = Chat(peer);
-        Open = chat;
-        Notify();
-        await MarkOpenReadAsync();
+        ShowChat(chat);
         await SubscribeAsync([peer]);
         return null;
     }
+
+    /// <summary>Loads the page of messages before the first loaded one of <paramref name="chat"/>, when the store has one.</summary>
+    public void LoadOlder(Conversation chat)
+    {
+        ArgumentNullException.ThrowIfNull(chat);
+        if (_client is null || !chat.Loaded || !chat.HasOlder || chat.Messages.Count == 0)
+        {
+            return;
+        }
+        var older = _client.GetConversationBefore(chat.Peer, chat.Messages[0].Id, PageSize);
+        chat.Prepend(older, hasOlder: older.Count == PageSize);
+        Notify();
+    }
+
+    /// <summary>Marks the incoming messages of <paramref name="chat"/> read when it is the open chat (the view calls it once it shows the chat).</summary>
+    public Task MarkReadAsync(Conversation chat) => chat == Open ? MarkOpenReadAsync() : Task.CompletedTask;
 
     /// <summary>Back to the list (on a phone, the list replaces the chat).</summary>
     public void CloseChat()
@@ -238,15 +263,20 @@ public sealed partial class ChatSession : IAsyncDisposable
         client.QueueDrained += (_, _) => OnUi(() => _ = SubscribeAsync([.. _chats.Keys]));
         client.GroupChanged += (_, e) => OnUi(() => GroupChanged(e));
         client.TransferProgress += (_, e) => OnUi(() => TransferMoved(e));
+        // The list comes from the store's summaries (last message, unread count); messages load when a chat opens.
+        foreach (var summary in client.GetConversations())
+        {
+            Chat(summary.Conversation, remember: false).Summarize(summary.LastMessage, summary.UnreadCount);
+        }
+        _summariesStale = false;
         foreach (var peer in await KnownPeersAsync())
         {
-            var chat = Chat(peer, remember: false);
-            foreach (var message in client.GetConversation(peer, int.MaxValue))
-            {
-                chat.Add(message);
-            }
-            chat.Verified = client.IsVerified(peer);
-            chat.IdentityChanged = client.HasUnacceptedIdentityChange(peer);
+            Chat(peer, remember: false);
+        }
+        foreach (var chat in _chats.Values.Where(c => !c.IsGroup))
+        {
+            chat.Verified = client.IsVerified(chat.Peer);
+            chat.IdentityChanged = client.HasUnacceptedIdentityChange(chat.Peer);
         }
         LoadGroups(client);
         // Messages stored while no UI was listening (for example before a reload) are in the store already.
@@ -281,13 +311,17 @@ public sealed partial class ChatSession : IAsyncDisposable
         {
             _ = MarkOpenReadAsync();
         }
+        _summariesStale = true;
         Notify();
     }
 
     private void StatusChanged(MessageStatusChangedEventArgs e)
     {
-        if (_chats.TryGetValue(e.Peer, out var chat) && chat.Advance(e.MessageId, e.Status))
+        if (_chats.TryGetValue(e.Peer, out var chat))
         {
+            chat.Advance(e.MessageId, e.Status);
+            // Reads change unread counts, of loaded messages or not: the list asks the store again.
+            _summariesStale = true;
             Notify();
         }
     }
@@ -334,10 +368,13 @@ public sealed partial class ChatSession : IAsyncDisposable
         {
             return;
         }
-        var unread = chat.Messages.Where(m => m.Direction == MessageDirection.Incoming && m.Status < MessageStatus.Read).Select(m => m.Id).ToList();
+        // Every unread message of the chat, loaded or not: opening it reads them all.
+        var unread = _client.GetUnread(chat.Peer).Select(m => m.Id).ToList();
         if (unread.Count > 0)
         {
             await Quietly(chat.GroupId is { } group ? _client.MarkGroupReadAsync(group, unread) : _client.MarkReadAsync(chat.Peer, unread));
+            _summariesStale = true;
+            Notify();
         }
     }
 
@@ -358,6 +395,31 @@ public sealed partial class ChatSession : IAsyncDisposable
         catch (ParleyException)
         {
             // Presence is a nicety: the next connection subscribes again.
+        }
+    }
+
+    // Shows `chat`, reading its newest page from the store the first time.
+    private void ShowChat(Conversation chat)
+    {
+        if (!chat.Loaded && _client is not null)
+        {
+            var newest = _client.GetConversation(chat.Peer, PageSize);
+            chat.Load(newest, hasOlder: newest.Count == PageSize);
+        }
+        Open = chat;
+        Notify();
+    }
+
+    private void RefreshSummaries()
+    {
+        if (!_summariesStale || _client is null)
+        {
+            return;
+        }
+        _summariesStale = false;
+        foreach (var summary in _client.GetConversations())
+        {
+            Chat(summary.Conversation, remember: false).Summarize(summary.LastMessage, summary.UnreadCount);
         }
     }
 
