@@ -14,7 +14,7 @@ await using var browser = await BenchBrowser.LaunchAsync();
 Console.WriteLine($"server {server.BaseUri}, chromium {browser.Version}");
 
 var load = await browser.ColdLoadAsync(server.BaseUri);
-Console.WriteLine($"first load: {load.Bytes / 1024.0 / 1024.0:F2} MB transferred (compressed, {load.Requests} requests), welcome screen interactive after {load.Interactive.TotalMilliseconds:F0} ms");
+Console.WriteLine($"first load: {load.Bytes / 1024.0 / 1024.0:F2} MiB ({load.Bytes:N0} bytes) transferred (compressed, {load.Requests} requests), welcome screen interactive after {load.Interactive.TotalMilliseconds:F0} ms");
 
 var crypto = await BenchBrowser.MeasureCryptoAsync(load.Page, 500);
 Console.WriteLine($"message crypto in the browser: {crypto:F3} ms per encrypt + decrypt of 200 B (mean of 500, PQXDH session)");
