@@ -7,6 +7,25 @@ namespace Parley.Web.Tests;
 public sealed class LinkTests(WebAppFixture app) : IClassFixture<WebAppFixture>
 {
     [Fact]
+    public async Task The_qr_code_library_is_fetched_when_the_link_screen_draws_its_code_not_with_the_first_load()
+    {
+        var fetched = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var browser = await AppPage.OpenAsync(app, beforeLoad: page =>
+        {
+            page.Request += (_, request) => fetched.Enqueue(request.Url);
+            return Task.CompletedTask;
+        });
+        await Assertions.Expect(browser.Page.GetByTestId("link-device-start")).ToBeVisibleAsync();
+        Assert.Contains(fetched, url => url.Contains("/_framework/", StringComparison.Ordinal));
+        Assert.DoesNotContain(fetched, url => url.Contains("QRCoder", StringComparison.Ordinal));
+
+        await browser.Page.GetByTestId("link-device-start").ClickAsync();
+        await Assertions.Expect(browser.Page.GetByTestId("link-qr")).ToBeVisibleAsync();
+        Assert.StartsWith("data:image/png;base64,", await browser.Page.GetByTestId("link-qr").GetAttributeAsync("src"), StringComparison.Ordinal);
+        Assert.Contains(fetched, url => url.Contains("QRCoder", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Browser_linked_to_a_cli_account_by_code_receives_its_messages_and_its_sends_reach_the_peer_and_the_cli()
     {
         var a = Users.New("alice");
