@@ -57,12 +57,15 @@ public sealed class CrashTests
     });
 
     // A server process with alice and bob registered, all in a temp folder that is removed afterwards.
-    private static async Task WithServerAsync(Func<ServerProcess, ParleyClient, ParleyClient, Task> test)
+    private static Task WithServerAsync(Func<ServerProcess, ParleyClient, ParleyClient, Task> test) => WithServerAsync([], test);
+
+    /// <summary>A server process started with <paramref name="settings"/>, alice and bob registered as real clients, all in a temp folder removed afterwards.</summary>
+    internal static async Task WithServerAsync(string[] settings, Func<ServerProcess, ParleyClient, ParleyClient, Task> test)
     {
         var root = Path.Combine(Path.GetTempPath(), "parley-crash-" + Guid.NewGuid().ToString("N"));
         try
         {
-            await using var server = await ServerProcess.StartAsync(Path.Combine(root, "data"));
+            await using var server = await ServerProcess.StartAsync(Path.Combine(root, "data"), settings);
             await using var alice = await ParleyClient.RegisterAsync(Path.Combine(root, "alice"), server.BaseUri, "alice", options: Wait.Options());
             await using var bob = await ParleyClient.RegisterAsync(Path.Combine(root, "bob"), server.BaseUri, "bob", options: Wait.Options());
             await test(server, alice, bob);

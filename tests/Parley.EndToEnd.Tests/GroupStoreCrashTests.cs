@@ -13,7 +13,7 @@ public sealed class GroupStoreCrashTests
 {
     [Fact]
     public Task Group_messages_to_an_offline_member_survive_a_kill_after_SENT_and_arrive_once_in_order_with_one_to_one_messages_around_them() =>
-        WithServerAsync([], async (server, alice, bob) =>
+        CrashTests.WithServerAsync([], async (server, alice, bob) =>
         {
             var group = await alice.CreateGroupAsync("Crash", ["bob"], Wait.Token());
             await bob.DisconnectAsync();
@@ -36,7 +36,7 @@ public sealed class GroupStoreCrashTests
     [Fact]
     public Task Group_acks_lost_in_a_kill_bring_the_messages_again_and_the_client_shows_each_once() =>
         // Acks stay in memory far longer than the test runs: the kill always falls within the interval.
-        WithServerAsync(["--Parley:Storage:FanoutAckFlushMs=600000"], async (server, alice, bob) =>
+        CrashTests.WithServerAsync(["--Parley:Storage:FanoutAckFlushMs=600000"], async (server, alice, bob) =>
         {
             await using var carol = await RawDevice.RegisterAsync(server.BaseUri, "carol");
             await carol.UploadKeysAsync(IdentityKeyPair.Generate());
@@ -76,28 +76,4 @@ public sealed class GroupStoreCrashTests
             Assert.Equal(["g1", "g2", "g3"], inbox.Texts);
             Assert.Equal([.. ids, g3], inbox.Messages.Select(m => m.Id));
         });
-
-    // A server process started with settings, alice and bob registered as real clients, all in a temp folder removed afterwards.
-    private static async Task WithServerAsync(string[] settings, Func<ServerProcess, ParleyClient, ParleyClient, Task> test)
-    {
-        var root = Path.Combine(Path.GetTempPath(), "parley-group-store-crash-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            await using var server = await ServerProcess.StartAsync(Path.Combine(root, "data"), settings);
-            await using var alice = await ParleyClient.RegisterAsync(Path.Combine(root, "alice"), server.BaseUri, "alice", options: Wait.Options());
-            await using var bob = await ParleyClient.RegisterAsync(Path.Combine(root, "bob"), server.BaseUri, "bob", options: Wait.Options());
-            await test(server, alice, bob);
-        }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            try
-            {
-                Directory.Delete(root, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        }
-    }
 }
