@@ -27,4 +27,12 @@ public sealed class StorageOptions
     /// clients' inbox dedup drops. A clean stop persists them all.
     /// </summary>
     public int FanoutAckFlushMs { get; set; } = 1000;
+
+    /// <summary>
+    /// How long after the previous commit began a small batch waits for company before it commits
+    /// (while operations keep coming). A commit's fixed cost (the fsync, the rewritten hot pages,
+    /// about 0.3 ms of CPU) dominates below ~20,000 msgs/s, so a longer interval costs latency
+    /// and saves CPU per message; 4 ms by default.
+    /// </summary>
+    public int CommitIntervalMs { get; set; } = 4;
 }
