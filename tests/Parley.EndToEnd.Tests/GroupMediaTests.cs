@@ -135,4 +135,45 @@ public sealed class GroupMediaTests
         Assert.Equal(fromAlice, await File.ReadAllBytesAsync(await laptop.DownloadAttachmentAsync(mine, cancellationToken: Wait.Token())));
         Assert.Equal(fromBob, await File.ReadAllBytesAsync(await laptop.DownloadAttachmentAsync(theirs, cancellationToken: Wait.Token())));
     }
+
+    [Fact]
+    public async Task A_group_upload_interrupted_by_a_closed_client_resumes_from_the_server_offset_and_keeps_the_one_to_one_upload_of_the_same_file_apart()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var group = await alice.CreateGroupAsync("Films", ["bob"], Wait.Token());
+        var bytes = RandomNumberGenerator.GetBytes(6 * 1024 * 1024);
+        var path = WriteFile(server, "film.mp4", bytes);
+
+        // The first run stops once a few MiB are up, as a killed process or a dropped network would.
+        using var stop = new CancellationTokenSource();
+        alice.TransferProgress += (_, e) =>
+        {
+            if (e.BytesDone >= 2 * 1024 * 1024)
+            {
+                stop.Cancel();
+            }
+        };
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => alice.SendGroupFileAsync(group.Id, path, cancellationToken: stop.Token));
+        await alice.DisposeAsync();
+
+        var again = server.Reopen(alice.ProfileDirectory);
+        var progress = new ConcurrentQueue<TransferProgressEventArgs>();
+        again.TransferProgress += (_, e) => progress.Enqueue(e);
+        // The same file to bob alone is another upload (another message, another key), not the group's.
+        var direct = await again.SendFileAsync("bob", path, cancellationToken: Wait.Token());
+        Assert.Equal(0, progress.First().ResumedFrom);
+        progress.Clear();
+        var id = await again.SendGroupFileAsync(group.Id, path, cancellationToken: Wait.Token());
+
+        Assert.NotEqual(direct, id);
+        var uploads = progress.Where(p => p.Direction == TransferDirection.Upload).ToArray();
+        Assert.True(uploads[0].ResumedFrom > 0, "the second run continued from the server's offset");
+        Assert.Equal(uploads[^1].TotalBytes, uploads[^1].BytesDone);
+        Assert.Equal(2, Directory.EnumerateFiles(Path.Combine(server.DataDir, "media"), "*.blob").Count());
+        var attachment = await ReceiveAttachmentAsync(bob, id);
+        Assert.Equal("#" + group.Id, bob.FindMessage(id)!.Peer);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(await bob.DownloadAttachmentAsync(attachment.MessageId, cancellationToken: Wait.Token())));
+    }
 }
