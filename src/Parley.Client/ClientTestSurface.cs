@@ -55,7 +55,7 @@ internal sealed class ClientTestSurface(ParleyClient owner, ConnectionSupervisor
     /// <summary>Queues any serialized Content to <paramref name="peer"/> as an ordinary send: what a modified client could send.</summary>
     public string QueueContent(string peer, byte[] content) => outbox.Add(peer, "(crafted)", content);
 
-    /// <summary>Decrypts a group body as if it came from that member device: the text, or null when this device cannot read it.</summary>
+    /// <summary>Decrypts a group body as if it came from that member device: the text (for a file: its media id), or null when this device cannot read it.</summary>
     public string? TryReadGroupBody(string sender, uint device, byte[] body) => owner.TryReadGroupBody(sender, device, body);
 
     private ClientStore SqliteStore => owner.Store as ClientStore

@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Parley.Client.Connection;
 using Parley.Client.Events;
 using Parley.Client.Groups;
+using Parley.Client.Media;
 using Parley.Crypto;
 using Parley.Crypto.Groups;
 using Parley.Protocol;
@@ -480,13 +481,13 @@ public sealed partial class ParleyClient
 
     // ───────────────────────── receiving ─────────────────────────
 
-    /// <summary>Test hook: decrypts a group body as if it came from that member device; the text, or null when this device cannot read it.</summary>
+    /// <summary>Test hook: decrypts a group body as if it came from that member device; the text (for a file: its media id), or null when this device cannot read it.</summary>
     internal string? TryReadGroupBody(string sender, uint device, byte[] body)
     {
         try
         {
             var content = Content.Parser.ParseFrom(new GroupCipher(_store, new ProtocolAddress(sender, device)).Decrypt(body));
-            return content.Group?.Text?.Text;
+            return content.Group?.Text?.Text ?? content.Group?.Attachment?.Id;
         }
         catch (Exception e) when (e is CryptoException or InvalidProtocolBufferException)
         {
@@ -581,6 +582,13 @@ public sealed partial class ParleyClient
                     fromSelf ? MessageDirection.Outgoing : MessageDirection.Incoming, envelope.Sender, envelope.SenderDevice,
                     content.Group.Text.Text, FromUnixMs(envelope.SentAt), fromSelf ? MessageStatus.Sent : MessageStatus.Delivered);
                 return (message, _store.InsertReceived(message, id));
+            case GroupContent.BodyOneofCase.Attachment when AttachmentFiles.IsValid(content.Group.Attachment):
+                // Stored with its pointer, as a 1:1 file is: DownloadAttachmentAsync and history sync work on it alike.
+                var pointer = content.Group.Attachment;
+                var file = new StoredMessage(MessageId.ToText(id), GroupConversation.Of(group),
+                    fromSelf ? MessageDirection.Outgoing : MessageDirection.Incoming, envelope.Sender, envelope.SenderDevice,
+                    pointer.Caption, FromUnixMs(envelope.SentAt), fromSelf ? MessageStatus.Sent : MessageStatus.Delivered);
+                return (file, StoreReceived(file, id, pointer));
             case GroupContent.BodyOneofCase.Details when content.Group.Details.Title is { Length: > 0 } title
                 && System.Text.Encoding.UTF8.GetByteCount(title) <= MaxGroupTitleBytes:
                 if (_store.SetGroupTitle(group, title, envelope.SentAt))

@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Parley.Client.Groups;
 using Parley.Client.Media;
 using Parley.Crypto.Attachments;
 using Parley.Protocol;
@@ -46,13 +47,39 @@ public sealed partial class ParleyClient
     /// upload from the server's offset. Throws <see cref="ParleyException"/> when the server
     /// refuses (<c>too_large</c>, <c>quota_exceeded</c>, <c>too_many_uploads</c>) or stays unreachable.
     /// </summary>
-    public async Task<string> SendFileAsync(string peer, string path, string? caption = null, string? contentType = null,
+    public Task<string> SendFileAsync(string peer, string path, string? caption = null, string? contentType = null,
         CancellationToken cancellationToken = default)
     {
         if (!UserName.IsValid(peer) || peer == Me)
         {
             throw new ArgumentException("Not a user name of another user.", nameof(peer));
         }
+        return SendAttachmentAsync(peer, path, caption, contentType, pointer => new Content { Attachment = pointer }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends a file to every member of the group (and this account's other devices): the file is
+    /// encrypted with a fresh key and uploaded once, then the pointer goes out as a group message
+    /// encrypted once with this device's sender key, through the same outbox, ticks and dedup as
+    /// <see cref="SendGroupTextAsync"/>; returns its id once the server has it (SENT). Resumes like
+    /// <see cref="SendFileAsync"/>. Throws <see cref="ArgumentException"/> for a bad group id,
+    /// <see cref="ParleyException"/> NOT_A_MEMBER when this account is not in the group, and the
+    /// media store's refusals as <see cref="SendFileAsync"/> does.
+    /// </summary>
+    public Task<string> SendGroupFileAsync(string groupId, string path, string? caption = null, string? contentType = null,
+        CancellationToken cancellationToken = default)
+    {
+        var group = RequireGroupId(groupId);
+        RequireMember(group);
+        return SendAttachmentAsync(GroupConversation.Of(group), path, caption, contentType,
+            pointer => new Content { Group = new GroupContent { GroupId = ByteString.CopyFrom(group), Attachment = pointer } }, cancellationToken);
+    }
+
+    // The one send path for 1:1 and group files: encrypt and upload (resumable, keyed by conversation
+    // and path), then the pointer, wrapped for the conversation, into the outbox with its attachment row.
+    private async Task<string> SendAttachmentAsync(string conversation, string path, string? caption, string? contentType,
+        Func<AttachmentPointer, Content> wrap, CancellationToken cancellationToken)
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var file = new FileInfo(Path.GetFullPath(path));
         if (!file.Exists)
@@ -63,7 +90,7 @@ public sealed partial class ParleyClient
         {
             throw new ParleyException(ErrorCode.TooLarge, $"A file is at most {WireLimits.MaxAttachmentBytes} bytes.", "too_large");
         }
-        var upload = await PrepareUploadAsync(peer, file, cancellationToken);
+        var upload = await PrepareUploadAsync(conversation, file, cancellationToken);
         var idText = MessageId.ToText(upload.MessageId);
         var name = AttachmentFiles.SafeName(file.Name);
         if (_store.Find(upload.MessageId) is null)
@@ -80,12 +107,12 @@ public sealed partial class ParleyClient
                 FileName = name,
                 Caption = caption ?? "",
             };
-            var content = new Content { Attachment = pointer }.ToByteArray();
-            _store.AddOutgoing(upload.MessageId, peer, Me, Credentials.DeviceId, pointer.Caption, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), content);
+            var content = wrap(pointer).ToByteArray();
+            _store.AddOutgoing(upload.MessageId, conversation, Me, Credentials.DeviceId, pointer.Caption, _options.Time.GetUtcNow().ToUnixTimeMilliseconds(), content);
             _store.AddAttachment(Me, upload.MessageId, pointer.ToByteArray(), file.FullName);
         }
         // The pointer is in the outbox (durable); the ciphertext is on the server: local upload state can go.
-        _store.DeleteUpload(peer, file.FullName);
+        _store.DeleteUpload(conversation, file.FullName);
         TryDelete(CipherPath(upload.MessageId));
         return await _outbox.WaitSentAsync(idText, cancellationToken);
     }

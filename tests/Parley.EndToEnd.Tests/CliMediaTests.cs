@@ -42,4 +42,46 @@ public sealed class CliMediaTests
         Assert.Equal(Path.Combine(media, "holiday.mp4"), saved);
         Assert.Equal(bytes, await File.ReadAllBytesAsync(saved));
     }
+
+    [Fact]
+    public async Task Send_file_to_a_group_by_title_and_receive_shows_it_with_the_group_name_at_every_member()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = server.NewProfileDir();
+        var bob = server.NewProfileDir();
+        var carol = server.NewProfileDir();
+        var url = server.BaseUri.ToString();
+        foreach (var (user, profile) in new[] { ("alice", alice), ("bob", bob), ("carol", carol) })
+        {
+            Assert.Equal(0, (await Cli.RunAsync("register", "--server", url, "--user", user, "--profile", profile)).ExitCode);
+        }
+        var created = await Cli.RunAsync("group", "create", "Rope team", "--members", "bob,carol", "--profile", alice, "--json");
+        Assert.Equal(0, created.ExitCode);
+        var groupId = created.Single.GetProperty("group_id").GetString()!;
+        var bytes = RandomNumberGenerator.GetBytes(300 * 1024 + 7);
+        var path = Path.Combine(server.NewProfileDir(), "route.gpx");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllBytesAsync(path, bytes);
+
+        var send = await Cli.RunAsync("send-file", "--group", "Rope team", path, "--caption", "the route", "--profile", alice, "--json");
+        Assert.Equal(0, send.ExitCode);
+        var sent = send.Single;
+        Assert.Equal(("sent", groupId, "Rope team"), (sent.GetProperty("status").GetString(), sent.GetProperty("group_id").GetString(), sent.GetProperty("group").GetString()));
+        var id = sent.GetProperty("id").GetString();
+
+        foreach (var member in new[] { bob, carol })
+        {
+            var media = Path.Combine(server.NewProfileDir(), "inbox");
+            var receive = await Cli.RunAsync("receive", "--media-dir", media, "--profile", member, "--json");
+            Assert.Equal(0, receive.ExitCode);
+            var got = receive.Single;
+            Assert.Equal((id, "alice", groupId, "Rope team", "incoming"),
+                (got.GetProperty("id").GetString(), got.GetProperty("from").GetString(), got.GetProperty("group_id").GetString(), got.GetProperty("group").GetString(), got.GetProperty("direction").GetString()));
+            Assert.Equal(("route.gpx", "the route", (long)bytes.Length), (got.GetProperty("file").GetString(), got.GetProperty("text").GetString(), got.GetProperty("size").GetInt64()));
+            Assert.Equal(bytes, await File.ReadAllBytesAsync(got.GetProperty("path").GetString()!));
+        }
+
+        // With --group, a second positional argument is a usage error.
+        Assert.Equal(1, (await Cli.RunAsync("send-file", "--group", groupId, path, "extra", "--profile", alice, "--json")).ExitCode);
+    }
 }

@@ -178,10 +178,10 @@ public sealed class GroupTests(WebAppFixture app) : IClassFixture<WebAppFixture>
         Assert.Empty(alice.Errors);
     }
 
-    private static ILocator GroupItem(AppPage page, string title) =>
+    internal static ILocator GroupItem(AppPage page, string title) =>
         page.Page.GetByTestId("chat-item").Filter(new() { Has = page.Page.GetByTestId("chat-title").GetByText(title, new() { Exact = true }) });
 
-    private static async Task CreateGroupAsync(AppPage page, string title, string members)
+    internal static async Task CreateGroupAsync(AppPage page, string title, string members)
     {
         await page.Page.GetByTestId("new-group").ClickAsync();
         await page.Page.GetByTestId("group-title").FillAsync(title);
@@ -191,16 +191,18 @@ public sealed class GroupTests(WebAppFixture app) : IClassFixture<WebAppFixture>
         await Assertions.Expect(GroupItem(page, title)).ToHaveCountAsync(1);
     }
 
-    private async Task RegisterCliAsync(string user, string profile)
+    private Task RegisterCliAsync(string user, string profile) => RegisterCliAsync(app, user, profile);
+
+    internal static async Task RegisterCliAsync(WebAppFixture app, string user, string profile)
     {
         var url = app.Server.BaseUri.ToString().TrimEnd('/');
         var run = await Cli.RunAsync("register", "--server", url, "--user", user, "--profile", profile, "--json");
         Assert.True(run.ExitCode == 0, run.Error);
     }
 
-    private static string NewProfile() => Path.Combine(Path.GetTempPath(), "parley-web-group-" + Guid.NewGuid().ToString("N"));
+    internal static string NewProfile() => Path.Combine(Path.GetTempPath(), "parley-web-group-" + Guid.NewGuid().ToString("N"));
 
-    private static void DeleteProfile(string profile)
+    internal static void DeleteProfile(string profile)
     {
         if (Directory.Exists(profile))
         {

@@ -23,9 +23,20 @@ internal static class ReceivedFile
                 $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{Markup.Escape(m.Sender)}[/]: [red]✗ [[{Markup.Escape(file.FileName)}, {TransferDisplay.Size(file.Size)}]] not saved: {Markup.Escape(e.Message)}[/]");
             return;
         }
+        var line = $"[[{Markup.Escape(file.FileName)}, {TransferDisplay.Size(file.Size)}]] {Markup.Escape(path)}"
+            + (m.Text.Length > 0 ? $" {Markup.Escape(TerminalText.Printable(m.Text))}" : "") + $" [grey]({m.Id})[/]";
+        if (m.GroupId is { } groupId)
+        {
+            // As group texts are shown: the sender (or you) at the group's name.
+            var name = TypedGroup.Name(client, m.Peer);
+            var mine = m.Direction == MessageDirection.Outgoing;
+            output.Result(
+                new { id = m.Id, from = m.Sender, group_id = groupId, group = name, direction = mine ? "outgoing" : "incoming", text = m.Text, file = file.FileName, size = file.Size, content_type = file.ContentType, path, sent_at = CliOutput.Time(m.SentAt) },
+                $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{Markup.Escape(mine ? "you" : m.Sender)} @ {Markup.Escape(TerminalText.Printable(name))}[/]: {line}");
+            return;
+        }
         output.Result(
             new { id = m.Id, from = m.Sender, text = m.Text, file = file.FileName, size = file.Size, content_type = file.ContentType, path, sent_at = CliOutput.Time(m.SentAt) },
-            $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{Markup.Escape(m.Sender)}[/]: [[{Markup.Escape(file.FileName)}, {TransferDisplay.Size(file.Size)}]] {Markup.Escape(path)}"
-            + (m.Text.Length > 0 ? $" {Markup.Escape(m.Text)}" : "") + $" [grey]({m.Id})[/]");
+            $"[grey]{m.SentAt.ToLocalTime():HH:mm}[/] [bold]{Markup.Escape(m.Sender)}[/]: {line}");
     }
 }

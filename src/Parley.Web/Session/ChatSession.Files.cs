@@ -65,10 +65,6 @@ public sealed partial class ChatSession
         {
             return null;
         }
-        if (chat.IsGroup)
-        {
-            return "Files go to one person for now: the SDK does not send attachments to groups yet.";
-        }
         if (file.Size > WireLimits.MaxAttachmentBytes)
         {
             return $"{file.Name} is too large: a file is at most {WireLimits.MaxAttachmentBytes / (1024 * 1024)} MB.";
@@ -91,7 +87,10 @@ public sealed partial class ChatSession
             card.Phase = FilePhase.Encrypting;
             _uploading = card;
             Notify();
-            var id = await client.SendFileAsync(chat.Peer, path, contentType: contentType);
+            // A group file is uploaded once and its pointer sent with the group's sender key, like a group text.
+            var id = chat.IsGroup
+                ? await client.SendGroupFileAsync(chat.Peer, path, contentType: contentType)
+                : await client.SendFileAsync(chat.Peer, path, contentType: contentType);
             card.MessageId = id;
             card.ContentType = client.FindAttachment(id)?.ContentType ?? card.ContentType;
             card.Url = await BlobUrlAsync(await File.ReadAllBytesAsync(path), card.BlobType);
