@@ -14,7 +14,7 @@ namespace Parley.Client.Storage;
 /// <summary>
 /// The client store where SQLite cannot run (the browser): every table held in memory, loaded at
 /// open from an <see cref="IKeyValuePersistence"/> (IndexedDB there) and written back in batches.
-/// Same rules as <see cref="ClientStore"/> (the contract tests hold both to them). Durability is
+/// Same rules as the SQLite ClientStore (the contract tests hold both to them). Durability is
 /// explicit: a change is in memory at once and persisted by the next <see cref="FlushAsync"/>
 /// (scheduled after each change, and awaited by the client before anything that depends on it
 /// leaves the device: an ack, a send, a key upload). <see cref="Atomically{T}"/> undoes every
