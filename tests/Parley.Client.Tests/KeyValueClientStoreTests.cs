@@ -62,6 +62,84 @@ public sealed class KeyValueClientStoreTests : ClientStoreContractTests
     }
 
     /// <summary>Memory that can refuse writes, as a full IndexedDB quota does.</summary>
+    [Fact]
+    public async Task Every_collection_is_read_at_once_and_rows_arriving_in_any_order_load_whole()
+    {
+        var inner = new InMemoryPersistence();
+        var received = MessageId.New();
+        using (var store = await KeyValueClientStore.LoadAsync(inner, CancellationToken.None))
+        {
+            store.SaveCredentials(new DeviceCredentialsProfile(new Uri("http://127.0.0.1:9/"), "alice", 2, "secret"));
+            store.AddOutgoing(MessageId.New(), "bob", "alice", 2, "first", 1, [1]);
+            store.AddOutgoing(MessageId.New(), "bob", "alice", 2, "second", 2, [2]);
+            store.InsertReceived(new StoredMessage(MessageId.ToText(received), "bob", MessageDirection.Incoming, "bob", 1, "from bob",
+                DateTimeOffset.FromUnixTimeMilliseconds(3), MessageStatus.Delivered), received);
+            store.StorePreKey(5, PreKeyRecord.Generate(5));
+            await store.FlushAsync();
+        }
+
+        var gated = new GatedPersistence(inner);
+        var loading = KeyValueClientStore.LoadAsync(gated, CancellationToken.None);
+        // Every collection was asked for before any answer came (a start waits for one round trip, not one per collection).
+        Assert.False(loading.IsCompleted);
+        Assert.Contains("messages", gated.Asked);
+        Assert.Contains("config", gated.Asked);
+        Assert.Contains("prekeys", gated.Asked);
+        Assert.True(gated.Asked.Count >= 20, $"only {gated.Asked.Count} collections were asked for before the first answer");
+        gated.AnswerInReverseOnOtherThreads();
+
+        using var loaded = await loading;
+        Assert.Equal("alice", loaded.LoadCredentials()?.User);
+        Assert.Equal(2, loaded.OutboxCount());
+        Assert.True(loaded.ContainsPreKey(5));
+        Assert.False(loaded.InsertReceived(new StoredMessage(MessageId.ToText(received), "bob", MessageDirection.Incoming, "bob", 1, "again",
+            DateTimeOffset.FromUnixTimeMilliseconds(4), MessageStatus.Delivered), received));
+        // A new message goes after the loaded ones (store order continues from the loaded rows).
+        loaded.AddOutgoing(MessageId.New(), "bob", "alice", 2, "third", 4, [3]);
+        Assert.Equal(["first", "second", "from bob", "third"], loaded.Conversation("bob", 10).Select(m => m.Text));
+    }
+
+    // Holds every read until the test answers them, then answers the last asked first, each on a pool thread.
+    private sealed class GatedPersistence(InMemoryPersistence inner) : IKeyValuePersistence
+    {
+        private readonly List<(string Collection, TaskCompletionSource Gate)> _asked = [];
+
+        public IReadOnlyList<string> Asked
+        {
+            get
+            {
+                lock (_asked)
+                {
+                    return [.. _asked.Select(a => a.Collection)];
+                }
+            }
+        }
+
+        public async Task<IReadOnlyList<KeyValuePair<string, byte[]>>> ReadAllAsync(string collection, CancellationToken cancellationToken = default)
+        {
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            lock (_asked)
+            {
+                _asked.Add((collection, gate));
+            }
+            await gate.Task.WaitAsync(cancellationToken);
+            return await inner.ReadAllAsync(collection, cancellationToken);
+        }
+
+        public void AnswerInReverseOnOtherThreads()
+        {
+            lock (_asked)
+            {
+                for (var i = _asked.Count - 1; i >= 0; i--)
+                {
+                    _asked[i].Gate.SetResult();
+                }
+            }
+        }
+
+        public Task WriteAsync(IReadOnlyList<PersistedWrite> writes, CancellationToken cancellationToken = default) => inner.WriteAsync(writes, cancellationToken);
+    }
+
     private sealed class RefusingPersistence : IKeyValuePersistence
     {
         private readonly InMemoryPersistence _inner = new();

@@ -41,6 +41,21 @@ public sealed partial class ServingTests(WebAppFixture app) : IClassFixture<WebA
     }
 
     [Fact]
+    public async Task The_browser_app_does_not_download_the_sqlite_store()
+    {
+        // The runtime's loader carries the boot manifest: every assembly the app downloads is named in it.
+        using var plain = new HttpClient();
+        var loader = await plain.GetStringAsync(new Uri(app.Server.BaseUri, "_framework/dotnet.js"));
+        Assert.Contains("Parley.Client", loader, StringComparison.Ordinal);
+        Assert.Contains("Parley.Client.Browser", loader, StringComparison.Ordinal);
+        // The SQLite store lives in Parley.Client.Sqlite (the CLI's); the browser keeps its device in IndexedDB.
+        foreach (var sqlite in (string[])["Parley.Client.Sqlite", "Microsoft.Data.Sqlite", "SQLitePCLRaw", "System.Data.Common", "e_sqlite3"])
+        {
+            Assert.DoesNotContain(sqlite, loader, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
     public async Task Api_keeps_its_paths_beside_the_app()
     {
         using var http = new HttpClient();

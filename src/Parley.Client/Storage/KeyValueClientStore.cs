@@ -66,25 +66,28 @@ internal sealed partial class KeyValueClientStore : IClientStore
     {
         ArgumentNullException.ThrowIfNull(persistence);
         var store = new KeyValueClientStore(persistence);
-        await store.LoadTableAsync(store._config, cancellationToken);
-        await store.LoadTableAsync(store._messages, cancellationToken);
-        await store.LoadTableAsync(store._outbox, cancellationToken);
-        await store.LoadTableAsync(store._devices, cancellationToken);
-        await store.LoadTableAsync(store._preKeys, cancellationToken);
-        await store.LoadTableAsync(store._signedPreKeys, cancellationToken);
-        await store.LoadTableAsync(store._kyberPreKeys, cancellationToken);
-        await store.LoadTableAsync(store._sessions, cancellationToken);
-        await store.LoadTableAsync(store._deviceIdentities, cancellationToken);
-        await store.LoadTableAsync(store._peerIdentities, cancellationToken);
-        await store.LoadTableAsync(store._recentSends, cancellationToken);
-        await store.LoadTableAsync(store._sentDevices, cancellationToken);
-        await store.LoadTableAsync(store._resends, cancellationToken);
-        await store.LoadTableAsync(store._resendTargets, cancellationToken);
-        await store.LoadTableAsync(store._retryRequests, cancellationToken);
-        await store.LoadTableAsync(store._uploads, cancellationToken);
-        await store.LoadTableAsync(store._attachments, cancellationToken);
-        await store.LoadGroupTablesAsync(cancellationToken);
-        await store.LoadTableAsync(store._trustedLists, cancellationToken);
+        // Every collection is asked for at once: IndexedDB serves the reads side by side, so a start
+        // waits for the slowest read (the messages) rather than for the sum of 23 round trips.
+        await Task.WhenAll(
+            store.LoadTableAsync(store._config, cancellationToken),
+            store.LoadTableAsync(store._messages, cancellationToken),
+            store.LoadTableAsync(store._outbox, cancellationToken),
+            store.LoadTableAsync(store._devices, cancellationToken),
+            store.LoadTableAsync(store._preKeys, cancellationToken),
+            store.LoadTableAsync(store._signedPreKeys, cancellationToken),
+            store.LoadTableAsync(store._kyberPreKeys, cancellationToken),
+            store.LoadTableAsync(store._sessions, cancellationToken),
+            store.LoadTableAsync(store._deviceIdentities, cancellationToken),
+            store.LoadTableAsync(store._peerIdentities, cancellationToken),
+            store.LoadTableAsync(store._recentSends, cancellationToken),
+            store.LoadTableAsync(store._sentDevices, cancellationToken),
+            store.LoadTableAsync(store._resends, cancellationToken),
+            store.LoadTableAsync(store._resendTargets, cancellationToken),
+            store.LoadTableAsync(store._retryRequests, cancellationToken),
+            store.LoadTableAsync(store._uploads, cancellationToken),
+            store.LoadTableAsync(store._attachments, cancellationToken),
+            store.LoadGroupTablesAsync(cancellationToken),
+            store.LoadTableAsync(store._trustedLists, cancellationToken));
         store._nextOrder = store._messages.Rows.Values.Select(m => m.Order).DefaultIfEmpty(0).Max() + 1;
         store._nextPosition = store._outbox.Rows.Values.Select(o => o.Position).DefaultIfEmpty(0).Max() + 1;
         return store;
@@ -943,10 +946,15 @@ internal sealed partial class KeyValueClientStore : IClientStore
 
     private async Task LoadTableAsync<T>(Table<T> table, CancellationToken cancellationToken) where T : class
     {
-        foreach (var (key, value) in await _persistence.ReadAllAsync(table.Name, cancellationToken))
+        var rows = await _persistence.ReadAllAsync(table.Name, cancellationToken);
+        // Tables load side by side (LoadAsync): one applies at a time, whichever thread its read completed on.
+        lock (_gate)
         {
-            table.Put(key, JsonSerializer.Deserialize<T>(value, Json)
-                ?? throw new InvalidDataException($"A stored row of {table.Name} is empty."));
+            foreach (var (key, value) in rows)
+            {
+                table.Put(key, JsonSerializer.Deserialize<T>(value, Json)
+                    ?? throw new InvalidDataException($"A stored row of {table.Name} is empty."));
+            }
         }
     }
 
