@@ -46,6 +46,42 @@ public sealed class KeyValueClientStoreTests : ClientStoreContractTests
     }
 
     [Fact]
+    public async Task Message_rows_as_the_store_writes_them_are_read_without_the_general_deserializer()
+    {
+        var persistence = new InMemoryPersistence();
+        using (var store = await KeyValueClientStore.LoadAsync(persistence, CancellationToken.None))
+        {
+            store.AddOutgoing(MessageId.New(), "bob", "alice", 1, "quote \" and ünïcode", 1, [1]);
+            var id = MessageId.New();
+            store.InsertReceived(new StoredMessage(MessageId.ToText(id), "bob", MessageDirection.Incoming, "bob", 3, "hi",
+                DateTimeOffset.FromUnixTimeMilliseconds(2), MessageStatus.Delivered), id);
+            await store.FlushAsync();
+        }
+        var rows = await persistence.ReadAllAsync("messages");
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, row => Assert.True(KeyValueClientStore.ReadsMessageRowByHand(row.Value)));
+
+        using var reloaded = await KeyValueClientStore.LoadAsync(persistence, CancellationToken.None);
+        Assert.Equal(["quote \" and ünïcode", "hi"], reloaded.Conversation("bob", 10).Select(m => m.Text));
+        Assert.Equal([1u, 3u], reloaded.Conversation("bob", 10).Select(m => m.SenderDevice));
+    }
+
+    [Fact]
+    public async Task A_message_row_with_fields_the_store_does_not_know_still_reads_back()
+    {
+        // A row another build wrote (fields in another order, one more field): not the hand-read format, so the deserializer reads it.
+        var id = MessageId.New();
+        var persistence = new InMemoryPersistence();
+        var row = $$"""{"Order":3,"Text":"from elsewhere","Peer":"carol","Sender":"carol","SenderDevice":2,"Direction":0,"SentAt":1700000000000,"Status":3,"Shown":false,"Id":"{{Convert.ToBase64String(id)}}","Reaction":"+1"}""";
+        await persistence.WriteAsync([new PersistedWrite("messages", $"carol/{Convert.ToHexString(id)}", System.Text.Encoding.UTF8.GetBytes(row))]);
+
+        using var store = await KeyValueClientStore.LoadAsync(persistence, CancellationToken.None);
+        var message = Assert.Single(store.Conversation("carol", 10));
+        Assert.Equal((MessageId.ToText(id), "from elsewhere", "carol", 2u, MessageStatus.Read), (message.Id, message.Text, message.Sender, message.SenderDevice, message.Status));
+        Assert.Single(store.TakeUnshown());
+    }
+
+    [Fact]
     public async Task Refused_writes_throw_storage_failed_and_are_written_by_the_next_flush()
     {
         var persistence = new RefusingPersistence();

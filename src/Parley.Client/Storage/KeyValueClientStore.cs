@@ -55,7 +55,7 @@ internal sealed partial class KeyValueClientStore : IClientStore
     private KeyValueClientStore(IKeyValuePersistence persistence)
     {
         _persistence = persistence;
-        _messages = new("messages") { Changed = IndexMessage };
+        _messages = new("messages") { Changed = IndexMessage, Decode = ReadMessageRow };
     }
 
     /// <summary>Called with each refusal of the persistence (scheduled flushes included, which have no caller to throw to).</summary>
@@ -952,7 +952,7 @@ internal sealed partial class KeyValueClientStore : IClientStore
         {
             foreach (var (key, value) in rows)
             {
-                table.Put(key, JsonSerializer.Deserialize<T>(value, Json)
+                table.Put(key, table.Decode?.Invoke(value) ?? JsonSerializer.Deserialize<T>(value, Json)
                     ?? throw new InvalidDataException($"A stored row of {table.Name} is empty."));
             }
         }
@@ -1023,6 +1023,9 @@ internal sealed partial class KeyValueClientStore : IClientStore
 
         // Told (key, old row, new row) of every change, so that an index kept beside the rows follows them.
         public Action<string, T?, T?>? Changed { get; init; }
+
+        // A faster reader of the stored format, or null; it answers null for a row it does not know.
+        public Func<byte[], T?>? Decode { get; init; }
 
         public void Put(string key, T row)
         {
