@@ -49,7 +49,9 @@ public sealed partial class ServingTests(WebAppFixture app) : IClassFixture<WebA
         Assert.Contains("Parley.Client", loader, StringComparison.Ordinal);
         Assert.Contains("Parley.Client.Browser", loader, StringComparison.Ordinal);
         // The SQLite store lives in Parley.Client.Sqlite (the CLI's); the browser keeps its device in IndexedDB.
-        foreach (var sqlite in (string[])["Parley.Client.Sqlite", "Microsoft.Data.Sqlite", "SQLitePCLRaw", "System.Data.Common", "e_sqlite3"])
+        // (System.Data.Common, which only SQLite needs, is still listed by an untrimmed build output, as the
+        // tests run it, with the rest of the framework; a published app drops it with SQLite.)
+        foreach (var sqlite in (string[])["Parley.Client.Sqlite", "Microsoft.Data.Sqlite", "SQLitePCLRaw", "e_sqlite3"])
         {
             Assert.DoesNotContain(sqlite, loader, StringComparison.OrdinalIgnoreCase);
         }
