@@ -58,6 +58,6 @@ internal sealed class ClientTestSurface(ParleyClient owner, ConnectionSupervisor
     /// <summary>Decrypts a group body as if it came from that member device: the text (for a file: its media id), or null when this device cannot read it.</summary>
     public string? TryReadGroupBody(string sender, uint device, byte[] body) => owner.TryReadGroupBody(sender, device, body);
 
-    private ClientStore SqliteStore => owner.Store as ClientStore
+    private IStoreFaults SqliteStore => owner.Store as IStoreFaults
         ?? throw new InvalidOperationException("Only the SQLite store can be damaged on purpose.");
 }

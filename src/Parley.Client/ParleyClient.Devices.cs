@@ -25,7 +25,7 @@ public sealed partial class ParleyClient
     /// </summary>
     public IdentityKey? AccountKey => _store.AccountPublicKey();
 
-    /// <summary>A profile made before account keys gets one from its shared identity key (see <see cref="ClientStore.MigrateAccountKeys"/>).</summary>
+    /// <summary>A profile made before account keys gets one from its shared identity key (see ClientStore.MigrateAccountKeys, the SQLite store).</summary>
     private void StartDevices() => _store.MigrateAccountKeys(Credentials.DeviceId);
 
     /// <summary>At registration: this device becomes the primary, with a new account key.</summary>

@@ -23,33 +23,30 @@ namespace Parley.Client;
 public sealed partial class ParleyClient
 {
     /// <summary>
-    /// On a new device: opens a link request on <paramref name="server"/> for the (empty)
-    /// <paramref name="profileDirectory"/>. Show the returned code and fingerprint; its
-    /// <see cref="LinkRequest.Linked"/> completes with this device's client once a device of the
-    /// account approves the code (<see cref="ApproveLinkAsync"/>), and fails with
-    /// <c>link_code_expired</c> when nobody does in time, or <c>bad_provision</c> when what arrives
-    /// is not a valid answer to this request.
+    /// On a new device: opens a link request on <paramref name="server"/> for the (empty) profile
+    /// folder <paramref name="profileDirectory"/>, whose store <paramref name="openStore"/> opens
+    /// once the link is approved (Parley.Client.Sqlite's RequestLinkAsync is the public entry).
     /// </summary>
-    public static async Task<LinkRequest> RequestLinkAsync(string profileDirectory, Uri server, string? deviceName = null,
-        ParleyClientOptions? options = null, CancellationToken cancellationToken = default)
+    internal static async Task<LinkRequest> RequestProfileLinkAsync(string profileDirectory, Func<bool> isRegistered, Func<IClientStore> openStore,
+        Uri server, string? deviceName, ParleyClientOptions? options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(server);
         if (ServerAddressProblem(server) is { } problem)
         {
             throw new ArgumentException($"The server address {problem}.", nameof(server));
         }
-        if (IsRegistered(profileDirectory))
+        if (isRegistered())
         {
             throw new InvalidOperationException($"Profile {profileDirectory} already holds an account.");
         }
         return await OpenLinkRequestAsync(server, deviceName, options, (channel, ephemeral) => WaitForLinkAsync(
             _ =>
             {
-                if (IsRegistered(profileDirectory))
+                if (isRegistered())
                 {
                     throw new InvalidOperationException($"Profile {profileDirectory} already holds an account.");
                 }
-                return Task.FromResult<IClientStore>(ClientStore.Open(profileDirectory));
+                return Task.FromResult(openStore());
             },
             (store, credentials) => new ParleyClient(profileDirectory, store, credentials, options),
             server, channel, ephemeral, cancellationToken), cancellationToken);

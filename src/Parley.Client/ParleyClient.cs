@@ -104,45 +104,24 @@ public sealed partial class ParleyClient : IAsyncDisposable
 
     // ───────────────────────── profiles, registration, linking ─────────────────────────
 
-    /// <summary>True when <paramref name="profileDirectory"/> holds credentials.</summary>
-    public static bool IsRegistered(string profileDirectory)
-    {
-        if (!File.Exists(Path.Combine(profileDirectory, ClientStore.FileName)))
-        {
-            return false;
-        }
-        using var store = ClientStore.Open(profileDirectory);
-        return store.LoadCredentials() is not null;
-    }
+    // The profile-folder entry points (IsRegistered, Open, RegisterAsync, RequestLinkAsync and
+    // LinkDeviceAsync with a folder) live in Parley.Client.Sqlite (ProfileFolder), which opens the
+    // SQLite store: the browser app references only this assembly and so never downloads SQLite.
 
-    /// <summary>Opens a registered profile (does not connect). Throws when the profile has no credentials.</summary>
-    public static ParleyClient Open(string profileDirectory, ParleyClientOptions? options = null)
-    {
-        var store = ClientStore.Open(profileDirectory);
-        var credentials = store.LoadCredentials();
-        if (credentials is null)
-        {
-            store.Dispose();
-            throw new InvalidOperationException($"No account in profile {profileDirectory}: register or link first.");
-        }
-        return new ParleyClient(profileDirectory, store, credentials, options);
-    }
+    /// <summary>A client over an opened store that holds <paramref name="credentials"/>.</summary>
+    internal static ParleyClient OverStore(string profileDirectory, IClientStore store, DeviceCredentialsProfile credentials, ParleyClientOptions? options) =>
+        new(profileDirectory, store, credentials, options);
 
     /// <summary>
-    /// Creates an account on <paramref name="server"/> and saves this device's credentials in
-    /// <paramref name="profileDirectory"/> (which must not hold an account yet). Does not connect.
+    /// Creates an account on <paramref name="server"/> and saves this device's credentials in the
+    /// store <paramref name="openStore"/> opens (once the server has accepted). Does not connect.
     /// </summary>
-    public static async Task<ParleyClient> RegisterAsync(
-        string profileDirectory, Uri server, string user, string? code = null, string? invite = null,
-        string? deviceName = null, ParleyClientOptions? options = null, CancellationToken cancellationToken = default)
+    internal static async Task<ParleyClient> RegisterProfileAsync(
+        string profileDirectory, Func<IClientStore> openStore, Uri server, string user, string? code, string? invite,
+        string? deviceName, ParleyClientOptions? options, CancellationToken cancellationToken)
     {
-        CheckRegistration(server, user);
-        if (IsRegistered(profileDirectory))
-        {
-            throw new InvalidOperationException($"Profile {profileDirectory} already holds an account.");
-        }
         var creds = await AccountProvisioning.RegisterAsync(server, user, code, invite, deviceName, options, cancellationToken);
-        var client = SaveProfile(profileDirectory, server, creds, options);
+        var client = SaveProfile(profileDirectory, openStore(), server, creds, options);
         if (client._e2e is not null)
         {
             client.CreateAccountKey();
@@ -210,7 +189,8 @@ public sealed partial class ParleyClient : IAsyncDisposable
         return client;
     }
 
-    private static void CheckRegistration(Uri server, string user)
+    /// <summary>Throws when <paramref name="server"/> cannot be a server address or <paramref name="user"/> is not a user name.</summary>
+    internal static void CheckRegistration(Uri server, string user)
     {
         ArgumentNullException.ThrowIfNull(server);
         if (ServerAddressProblem(server) is { } problem)
@@ -247,15 +227,12 @@ public sealed partial class ParleyClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Adds a new device to this account and saves its credentials in <paramref name="newProfileDirectory"/>.
+    /// Adds a new device to this account and saves its credentials in the store
+    /// <paramref name="openStore"/> opens for <paramref name="newProfileDirectory"/>.
     /// Returns the new device's client (not connected). Other devices learn of it on their next send (STALE_DEVICES).
     /// </summary>
-    public async Task<ParleyClient> LinkDeviceAsync(string newProfileDirectory, string? deviceName = null, CancellationToken cancellationToken = default)
+    internal async Task<ParleyClient> LinkDeviceIntoAsync(string newProfileDirectory, Func<IClientStore> openStore, string? deviceName, CancellationToken cancellationToken)
     {
-        if (IsRegistered(newProfileDirectory))
-        {
-            throw new InvalidOperationException($"Profile {newProfileDirectory} already holds an account.");
-        }
         if (_e2e is not null && !IsPrimaryDevice)
         {
             throw new InvalidOperationException("Only the account's primary device (the one that registered) can link a device: it signs the device list.");
@@ -263,7 +240,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
         var creds = await AccountProvisioning.LinkAsync(Credentials, deviceName, _options, cancellationToken);
         // Our own device list just changed: forget the cached one (empty = not cached) so the next send fetches it.
         _store.CacheDevices(Me, []);
-        var linked = SaveProfile(newProfileDirectory, Credentials.Server, creds, _options);
+        var linked = SaveProfile(newProfileDirectory, openStore(), Credentials.Server, creds, _options);
         if (_e2e is not null)
         {
             // The new device has its own identity key; the account key (this primary's) signs the list that names it.
@@ -273,9 +250,8 @@ public sealed partial class ParleyClient : IAsyncDisposable
         return linked;
     }
 
-    private static ParleyClient SaveProfile(string profileDirectory, Uri server, DeviceCredentials creds, ParleyClientOptions? options)
+    private static ParleyClient SaveProfile(string profileDirectory, IClientStore store, Uri server, DeviceCredentials creds, ParleyClientOptions? options)
     {
-        var store = ClientStore.Open(profileDirectory);
         var credentials = new DeviceCredentialsProfile(server, creds.User, creds.DeviceId, creds.Password);
         store.SaveCredentials(credentials);
         return new ParleyClient(profileDirectory, store, credentials, options);

@@ -41,6 +41,23 @@ public sealed partial class ServingTests(WebAppFixture app) : IClassFixture<WebA
     }
 
     [Fact]
+    public async Task The_browser_app_does_not_download_the_sqlite_store()
+    {
+        // The runtime's loader carries the boot manifest: every assembly the app downloads is named in it.
+        using var plain = new HttpClient();
+        var loader = await plain.GetStringAsync(new Uri(app.Server.BaseUri, "_framework/dotnet.js"));
+        Assert.Contains("Parley.Client", loader, StringComparison.Ordinal);
+        Assert.Contains("Parley.Client.Browser", loader, StringComparison.Ordinal);
+        // The SQLite store lives in Parley.Client.Sqlite (the CLI's); the browser keeps its device in IndexedDB.
+        // (System.Data.Common, which only SQLite needs, is still listed by an untrimmed build output, as the
+        // tests run it, with the rest of the framework; a published app drops it with SQLite.)
+        foreach (var sqlite in (string[])["Parley.Client.Sqlite", "Microsoft.Data.Sqlite", "SQLitePCLRaw", "e_sqlite3"])
+        {
+            Assert.DoesNotContain(sqlite, loader, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
     public async Task Api_keeps_its_paths_beside_the_app()
     {
         using var http = new HttpClient();

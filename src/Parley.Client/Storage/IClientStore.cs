@@ -2,7 +2,8 @@ namespace Parley.Client.Storage;
 
 /// <summary>
 /// Everything one device keeps: its messages and outbox, its keys and sessions, its attachments.
-/// Two implementations: <see cref="ClientStore"/> (SQLite, for the CLI and desktop) and the browser's.
+/// Two implementations: ClientStore (SQLite, for the CLI and desktop; in Parley.Client.Sqlite, so the
+/// browser never downloads it) and <see cref="KeyValueClientStore"/> (the browser's).
 /// Methods are synchronous and thread-safe; a decrypt and the message it produced commit together
 /// through <see cref="Atomically{T}"/>.
 /// </summary>

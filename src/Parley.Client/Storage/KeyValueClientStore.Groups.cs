@@ -14,13 +14,11 @@ internal sealed partial class KeyValueClientStore
     private readonly Table<HolderRow> _senderKeyHolders = new("sender_key_holders");
     private readonly Table<ReceiptRow> _groupReceipts = new("group_receipts");
 
-    private async Task LoadGroupTablesAsync(CancellationToken cancellationToken)
-    {
-        await LoadTableAsync(_groups, cancellationToken);
-        await LoadTableAsync(_senderKeys, cancellationToken);
-        await LoadTableAsync(_senderKeyHolders, cancellationToken);
-        await LoadTableAsync(_groupReceipts, cancellationToken);
-    }
+    private Task LoadGroupTablesAsync(CancellationToken cancellationToken) => Task.WhenAll(
+        LoadTableAsync(_groups, cancellationToken),
+        LoadTableAsync(_senderKeys, cancellationToken),
+        LoadTableAsync(_senderKeyHolders, cancellationToken),
+        LoadTableAsync(_groupReceipts, cancellationToken));
 
     public bool ApplyGroupState(byte[] groupId, ulong version, IReadOnlyList<GroupParticipant> members, string me)
     {

@@ -14,7 +14,7 @@ namespace Parley.Client.Storage;
 /// <summary>
 /// The client store where SQLite cannot run (the browser): every table held in memory, loaded at
 /// open from an <see cref="IKeyValuePersistence"/> (IndexedDB there) and written back in batches.
-/// Same rules as <see cref="ClientStore"/> (the contract tests hold both to them). Durability is
+/// Same rules as the SQLite ClientStore (the contract tests hold both to them). Durability is
 /// explicit: a change is in memory at once and persisted by the next <see cref="FlushAsync"/>
 /// (scheduled after each change, and awaited by the client before anything that depends on it
 /// leaves the device: an ack, a send, a key upload). <see cref="Atomically{T}"/> undoes every
@@ -55,7 +55,7 @@ internal sealed partial class KeyValueClientStore : IClientStore
     private KeyValueClientStore(IKeyValuePersistence persistence)
     {
         _persistence = persistence;
-        _messages = new("messages") { Changed = IndexMessage };
+        _messages = new("messages") { Changed = IndexMessage, Decode = ReadMessageRow };
     }
 
     /// <summary>Called with each refusal of the persistence (scheduled flushes included, which have no caller to throw to).</summary>
@@ -66,25 +66,28 @@ internal sealed partial class KeyValueClientStore : IClientStore
     {
         ArgumentNullException.ThrowIfNull(persistence);
         var store = new KeyValueClientStore(persistence);
-        await store.LoadTableAsync(store._config, cancellationToken);
-        await store.LoadTableAsync(store._messages, cancellationToken);
-        await store.LoadTableAsync(store._outbox, cancellationToken);
-        await store.LoadTableAsync(store._devices, cancellationToken);
-        await store.LoadTableAsync(store._preKeys, cancellationToken);
-        await store.LoadTableAsync(store._signedPreKeys, cancellationToken);
-        await store.LoadTableAsync(store._kyberPreKeys, cancellationToken);
-        await store.LoadTableAsync(store._sessions, cancellationToken);
-        await store.LoadTableAsync(store._deviceIdentities, cancellationToken);
-        await store.LoadTableAsync(store._peerIdentities, cancellationToken);
-        await store.LoadTableAsync(store._recentSends, cancellationToken);
-        await store.LoadTableAsync(store._sentDevices, cancellationToken);
-        await store.LoadTableAsync(store._resends, cancellationToken);
-        await store.LoadTableAsync(store._resendTargets, cancellationToken);
-        await store.LoadTableAsync(store._retryRequests, cancellationToken);
-        await store.LoadTableAsync(store._uploads, cancellationToken);
-        await store.LoadTableAsync(store._attachments, cancellationToken);
-        await store.LoadGroupTablesAsync(cancellationToken);
-        await store.LoadTableAsync(store._trustedLists, cancellationToken);
+        // Every collection is asked for at once: IndexedDB serves the reads side by side, so a start
+        // waits for the slowest read (the messages) rather than for the sum of 23 round trips.
+        await Task.WhenAll(
+            store.LoadTableAsync(store._config, cancellationToken),
+            store.LoadTableAsync(store._messages, cancellationToken),
+            store.LoadTableAsync(store._outbox, cancellationToken),
+            store.LoadTableAsync(store._devices, cancellationToken),
+            store.LoadTableAsync(store._preKeys, cancellationToken),
+            store.LoadTableAsync(store._signedPreKeys, cancellationToken),
+            store.LoadTableAsync(store._kyberPreKeys, cancellationToken),
+            store.LoadTableAsync(store._sessions, cancellationToken),
+            store.LoadTableAsync(store._deviceIdentities, cancellationToken),
+            store.LoadTableAsync(store._peerIdentities, cancellationToken),
+            store.LoadTableAsync(store._recentSends, cancellationToken),
+            store.LoadTableAsync(store._sentDevices, cancellationToken),
+            store.LoadTableAsync(store._resends, cancellationToken),
+            store.LoadTableAsync(store._resendTargets, cancellationToken),
+            store.LoadTableAsync(store._retryRequests, cancellationToken),
+            store.LoadTableAsync(store._uploads, cancellationToken),
+            store.LoadTableAsync(store._attachments, cancellationToken),
+            store.LoadGroupTablesAsync(cancellationToken),
+            store.LoadTableAsync(store._trustedLists, cancellationToken));
         store._nextOrder = store._messages.Rows.Values.Select(m => m.Order).DefaultIfEmpty(0).Max() + 1;
         store._nextPosition = store._outbox.Rows.Values.Select(o => o.Position).DefaultIfEmpty(0).Max() + 1;
         return store;
@@ -943,10 +946,15 @@ internal sealed partial class KeyValueClientStore : IClientStore
 
     private async Task LoadTableAsync<T>(Table<T> table, CancellationToken cancellationToken) where T : class
     {
-        foreach (var (key, value) in await _persistence.ReadAllAsync(table.Name, cancellationToken))
+        var rows = await _persistence.ReadAllAsync(table.Name, cancellationToken);
+        // Tables load side by side (LoadAsync): one applies at a time, whichever thread its read completed on.
+        lock (_gate)
         {
-            table.Put(key, JsonSerializer.Deserialize<T>(value, Json)
-                ?? throw new InvalidDataException($"A stored row of {table.Name} is empty."));
+            foreach (var (key, value) in rows)
+            {
+                table.Put(key, table.Decode?.Invoke(value) ?? JsonSerializer.Deserialize<T>(value, Json)
+                    ?? throw new InvalidDataException($"A stored row of {table.Name} is empty."));
+            }
         }
     }
 
@@ -1015,6 +1023,9 @@ internal sealed partial class KeyValueClientStore : IClientStore
 
         // Told (key, old row, new row) of every change, so that an index kept beside the rows follows them.
         public Action<string, T?, T?>? Changed { get; init; }
+
+        // A faster reader of the stored format, or null; it answers null for a row it does not know.
+        public Func<byte[], T?>? Decode { get; init; }
 
         public void Put(string key, T row)
         {

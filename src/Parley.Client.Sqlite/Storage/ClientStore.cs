@@ -10,7 +10,7 @@ namespace Parley.Client.Storage;
 /// A message is keyed by (sender user, message id): a redelivered envelope inserts nothing.
 /// Thread-safe: one connection, used under a lock.
 /// </summary>
-internal sealed partial class ClientStore : IClientStore
+internal sealed partial class ClientStore : IClientStore, IStoreFaults
 {
     /// <summary>The store's file name inside a profile folder.</summary>
     public const string FileName = "parley.db";
