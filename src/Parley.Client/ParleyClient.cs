@@ -12,7 +12,8 @@ using Parley.Protocol;
 namespace Parley.Client;
 
 /// <summary>
-/// One device of one account, backed by a profile folder (a SQLite store). Keeps a connection to the
+/// One device of one account, backed by its store: a profile folder's SQLite database (opened through
+/// Parley.Client.Sqlite's <c>ParleyClient.Open(folder)</c>) or the browser's IndexedDB (<see cref="OpenAsync"/>). Keeps a connection to the
 /// server (reconnecting with jittered exponential backoff), sends through a durable outbox (resent on
 /// every connect until SENT), stores every incoming message before acking it, and raises each
 /// message once however often it is delivered. Every payload is end-to-end encrypted per device with
