@@ -8,6 +8,7 @@ using Microsoft.Data.Sqlite;
 using SQLitePCL;
 using Microsoft.Extensions.Logging;
 using Parley.Protocol;
+using Parley.Server.Accounts;
 using Parley.Server.Configuration;
 using Parley.Server.Groups;
 using Parley.Server.Messaging;
@@ -30,6 +31,8 @@ namespace Parley.Server.Storage.Sqlite;
 /// can so lose the last second of fan-out acks: those envelopes are delivered again and the
 /// client's inbox drops them by message id. The body goes once every recipient acked it. Shared
 /// bodies of the older layout (device <see cref="SharedBody"/>, a queue row per device) still work.
+/// A coalesced group receipt (one envelope per set of ids, naming them once) is stored without its
+/// entries, its member devices in the recipients column beside its queued row, and named again on read.
 /// </summary>
 public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 {
@@ -127,10 +130,20 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     // memory and what it reads from the database describe the same moment.
     private ulong _committedSeq;
     private readonly List<long> _recipients = [];
+    private readonly AccountDirectory? _accounts;
+    // The reader device keys of a coalesced receipt being stored (writer thread only).
+    private readonly List<long> _readers = [];
 
-    public SqliteMessageStore(SqliteDatabase database, IEnvelopeSink sink, ParleyOptions options, TimeProvider time, ILogger<SqliteMessageStore> logger)
+    /// <summary>
+    /// Opens the store. With <paramref name="accounts"/> (the server always gives it), a coalesced
+    /// group receipt is stored with its member devices as a <see cref="RecipientSet"/> (about 3
+    /// bytes each) instead of an entry of user name and device each (about 20 bytes), and read back in full.
+    /// </summary>
+    public SqliteMessageStore(SqliteDatabase database, IEnvelopeSink sink, ParleyOptions options, TimeProvider time, ILogger<SqliteMessageStore> logger,
+        AccountDirectory? accounts = null)
     {
         _database = database;
+        _accounts = accounts;
         _sink = sink;
         _logger = logger;
         _time = time;
@@ -339,7 +352,8 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         var result = new List<Envelope>();
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT e.body FROM queue q CROSS JOIN envelopes e ON e.seq = q.seq WHERE q.device = $d AND q.seq > $s AND q.seq <= $u ORDER BY q.seq LIMIT $n";
+            // recipients, on a queued row, is the member devices of a compact coalesced receipt.
+            command.CommandText = "SELECT e.body, e.recipients FROM queue q CROSS JOIN envelopes e ON e.seq = q.seq WHERE q.device = $d AND q.seq > $s AND q.seq <= $u ORDER BY q.seq LIMIT $n";
             command.Parameters.AddWithValue("$d", deviceKey);
             command.Parameters.AddWithValue("$s", (long)afterSeq);
             command.Parameters.AddWithValue("$u", (long)upTo);
@@ -347,7 +361,8 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                result.Add(Envelope.Parser.ParseFrom((byte[])reader[0]));
+                var envelope = Envelope.Parser.ParseFrom((byte[])reader[0]);
+                result.Add(reader.IsDBNull(1) ? envelope : WithReaders(envelope, (byte[])reader[1]));
             }
         }
         if (!_owed.TryGetValue(deviceKey, out var owed) || owed.Count == 0)
@@ -914,6 +929,11 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         var envelope = queued.Envelope;
         envelope.Seq = ++_lastSeq;
         envelope.ServerTime = now;
+        if (CompactReaders(envelope))
+        {
+            InsertCompactReceipt(s, queued, now, committed);
+            return;
+        }
         int size = envelope.CalculateSize();
         var body = ArrayPool<byte>.Shared.Rent(size);
         try
@@ -928,6 +948,84 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             ArrayPool<byte>.Shared.Return(body);
         }
         committed.Add(queued);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="envelope"/> is a coalesced receipt whose entries all take the
+    /// envelope's ids and whose readers are all known accounts: then <see cref="_readers"/> holds
+    /// their device keys, sorted and distinct, and it is stored in the compact form.
+    /// </summary>
+    private bool CompactReaders(Envelope envelope)
+    {
+        if (_accounts is null || envelope.Receipts.Count == 0 || envelope.ReceiptIds.Count == 0)
+        {
+            return false;
+        }
+        _readers.Clear();
+        foreach (var entry in envelope.Receipts)
+        {
+            if (entry.MessageIds.Count > 0 || entry.ReaderDevice > 0xFFFF || _accounts.Find(entry.Reader) is not { } reader)
+            {
+                return false;
+            }
+            _readers.Add(new DeviceAddress(reader.Id, entry.ReaderDevice).Key);
+        }
+        _readers.Sort();
+        int distinct = 0;
+        for (int i = 0; i < _readers.Count; i++)
+        {
+            if (distinct == 0 || _readers[i] != _readers[distinct - 1])
+            {
+                _readers[distinct++] = _readers[i];
+            }
+        }
+        _readers.RemoveRange(distinct, _readers.Count - distinct);
+        return true;
+    }
+
+    /// <summary>
+    /// Stores a coalesced receipt without its entries, its member devices in the recipients column
+    /// (<see cref="RecipientSet"/>); <see cref="ReadQueue"/> names them again. The live copy keeps
+    /// its entries: only the stored form is compact.
+    /// </summary>
+    private void InsertCompactReceipt(Statements s, QueuedEnvelope queued, long now, List<QueuedEnvelope> committed)
+    {
+        var envelope = queued.Envelope;
+        var entries = envelope.Receipts.ToArray();
+        envelope.Receipts.Clear();
+        int size = envelope.CalculateSize();
+        var body = ArrayPool<byte>.Shared.Rent(size);
+        var readers = ArrayPool<byte>.Shared.Rent(RecipientSet.MaxBytes(_readers.Count));
+        try
+        {
+            envelope.WriteTo(body.AsSpan(0, size));
+            int length = RecipientSet.Write(CollectionsMarshal.AsSpan(_readers), readers);
+            s.InsertFanout.Bind(1, queued.DeviceKey).Bind(2, (long)envelope.Seq).Bind(3, now + _ttlMs).Bind(4, body.AsSpan(0, size)).Bind(5, readers.AsSpan(0, length)).Run();
+            s.Enqueue.Bind(1, queued.DeviceKey).Bind(2, (long)envelope.Seq).Bind(3, size + length).Run();
+            Tally(queued.DeviceKey, 1, size + length);
+        }
+        finally
+        {
+            envelope.Receipts.AddRange(entries);
+            ArrayPool<byte>.Shared.Return(body);
+            ArrayPool<byte>.Shared.Return(readers);
+        }
+        committed.Add(queued);
+    }
+
+    /// <summary>A stored receipt's member devices, named again as entries; devices of accounts gone since are left out.</summary>
+    private Envelope WithReaders(Envelope envelope, byte[] readers)
+    {
+        var keys = new List<long>();
+        RecipientSet.Read(readers, keys);
+        foreach (var key in keys)
+        {
+            if (_accounts?.Find(key >> 16) is { } reader)
+            {
+                envelope.Receipts.Add(new ReceiptEntry { Reader = reader.User, ReaderDevice = (uint)(key & 0xFFFF) });
+            }
+        }
+        return envelope;
     }
 
     /// <summary>
@@ -1417,54 +1515,41 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     order.Add(new QueuedEnvelope(device, list[0]));
                     continue;
                 }
-                Envelope? current = null;
-                int ids = 0;
+                // One envelope per set of ids, naming them once (members acking or reading the same
+                // message: the common case); its entries name only the member device.
+                var byIds = new Dictionary<ByteString, (Envelope Envelope, int Ids)>();
                 foreach (var single in list)
                 {
-                    // Bounded like any receipt: at most MaxIdsPerFrame ids in one envelope.
-                    if (current is null || ids + single.ReceiptIds.Count > WireLimits.MaxIdsPerFrame)
+                    var ids = IdSet(single.ReceiptIds);
+                    // Bounded like any receipt: each entry counts its ids against MaxIdsPerFrame.
+                    if (!byIds.TryGetValue(ids, out var current) || current.Ids + single.ReceiptIds.Count > WireLimits.MaxIdsPerFrame)
                     {
-                        current = new Envelope { Kind = kind, GroupId = group };
-                        order.Add(new QueuedEnvelope(device, current));
-                        ids = 0;
+                        current = (new Envelope { Kind = kind, GroupId = group }, 0);
+                        current.Envelope.ReceiptIds.AddRange(single.ReceiptIds);
+                        order.Add(new QueuedEnvelope(device, current.Envelope));
                     }
-                    var entry = new ReceiptEntry { Reader = single.Sender, ReaderDevice = single.SenderDevice };
-                    entry.MessageIds.AddRange(single.ReceiptIds);
-                    current.Receipts.Add(entry);
-                    ids += single.ReceiptIds.Count;
+                    current.Envelope.Receipts.Add(new ReceiptEntry { Reader = single.Sender, ReaderDevice = single.SenderDevice });
+                    byIds[ids] = (current.Envelope, current.Ids + single.ReceiptIds.Count);
                 }
-            }
-            foreach (var queued in order)
-            {
-                NameSharedIdsOnce(queued.Envelope);
             }
             first.Merged = order;
         }
 
-        /// <summary>
-        /// When every entry of a coalesced receipt names the same ids (members acking or reading the
-        /// same message, the common case), names them once in the envelope's receipt_ids and leaves
-        /// the entries' empty: 16 bytes per member saved, most of what such an envelope weighs.
-        /// </summary>
-        private static void NameSharedIdsOnce(Envelope envelope)
+        /// <summary>The ids of a receipt as one key (ids are 16 bytes each, so a concatenation is unambiguous).</summary>
+        private static ByteString IdSet(IList<ByteString> ids)
         {
-            if (envelope.Receipts.Count < 2)
+            if (ids.Count == 1)
             {
-                return;
+                return ids[0];
             }
-            var shared = envelope.Receipts[0].MessageIds;
-            for (int i = 1; i < envelope.Receipts.Count; i++)
+            var all = new byte[ids.Sum(id => id.Length)];
+            int at = 0;
+            foreach (var id in ids)
             {
-                if (!envelope.Receipts[i].MessageIds.SequenceEqual(shared))
-                {
-                    return;
-                }
+                id.Span.CopyTo(all.AsSpan(at));
+                at += id.Length;
             }
-            envelope.ReceiptIds.AddRange(shared);
-            for (int i = envelope.Receipts.Count - 1; i >= 0; i--)
-            {
-                envelope.Receipts[i].MessageIds.Clear();
-            }
+            return ByteString.CopyFrom(all);
         }
     }
 
