@@ -1456,11 +1456,14 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     /// </summary>
     private abstract class GroupReceiptCarrier : WriteOp
     {
-        /// <summary>Whether this op brings any receipt <see cref="Coalescible"/> lists (checked first: most acks bring none).</summary>
+        /// <summary>Whether this op brings any receipt <see cref="IsCoalescible"/> accepts (checked first: most acks bring none).</summary>
         public abstract bool HasCoalescible { get; }
 
-        /// <summary>The receipts this op brings that may be merged with others (a group id, for another user's device).</summary>
-        public abstract IEnumerable<QueuedEnvelope> Coalescible { get; }
+        /// <summary>The receipts this op brings; those <see cref="IsCoalescible"/> may be merged with others.</summary>
+        public abstract IReadOnlyList<QueuedEnvelope> Receipts { get; }
+
+        /// <summary>Whether a receipt of this op may be merged with others (a group id, for another user's device).</summary>
+        public abstract bool IsCoalescible(QueuedEnvelope receipt);
 
         /// <summary>Set by <see cref="Coalesce"/> on the first carrier of a commit: every coalescible receipt of the commit, merged.</summary>
         protected IReadOnlyList<QueuedEnvelope> Merged { get; private set; } = [];
@@ -1492,8 +1495,14 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 {
                     continue;
                 }
-                foreach (var queued in carrier.Coalescible)
+                var receipts = carrier.Receipts;
+                for (int i = 0; i < receipts.Count; i++) // by index: no enumerator per op
                 {
+                    var queued = receipts[i];
+                    if (!carrier.IsCoalescible(queued))
+                    {
+                        continue;
+                    }
                     first ??= carrier;
                     merged ??= [];
                     (long, ByteString, EnvelopeKind) key = (queued.DeviceKey, queued.Envelope.GroupId, queued.Envelope.Kind);
@@ -1560,8 +1569,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 
         public override bool HasCoalescible => true;
 
+        public override IReadOnlyList<QueuedEnvelope> Receipts => envelopes;
+
         // Receipts for the reader's own devices (empty conversation) are one per reader anyway.
-        public override IEnumerable<QueuedEnvelope> Coalescible => envelopes.Where(e => e.Envelope.Conversation.Length > 0);
+        public override bool IsCoalescible(QueuedEnvelope receipt) => receipt.Envelope.Conversation.Length > 0;
 
         public override void Execute(SqliteMessageStore store, Statements s, long now, List<QueuedEnvelope> committed)
         {
@@ -1592,7 +1603,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 
         public override bool HasCoalescible => _grouped;
 
-        public override IEnumerable<QueuedEnvelope> Coalescible => receipts.Where(r => !r.Envelope.GroupId.IsEmpty);
+        public override IReadOnlyList<QueuedEnvelope> Receipts => receipts;
+
+        public override bool IsCoalescible(QueuedEnvelope receipt) => !receipt.Envelope.GroupId.IsEmpty;
 
         public override void Execute(SqliteMessageStore store, Statements s, long now, List<QueuedEnvelope> committed)
         {
