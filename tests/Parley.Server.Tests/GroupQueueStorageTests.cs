@@ -202,6 +202,44 @@ public sealed class GroupQueueStorageTests : IDisposable
     }
 
     [Fact]
+    public async Task Delivery_receipts_of_fanout_acks_wait_in_memory_and_go_coalesced_in_one_envelope_per_message()
+    {
+        _folder.Options.Storage.FanoutAckFlushMs = 1000;
+        _folder.Options.Storage.GroupReceiptFlushMs = 250;
+        var time = new FakeTimeProvider();
+        var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);
+        var accounts = new AccountDirectory(new SqliteAccountStore(database, time), time);
+        accounts.Create("alice", null, "phone");
+        var members = Enumerable.Range(0, 3).Select(i => accounts.Create($"m{i:D3}", null, "phone")!).ToList();
+        var alice = new DeviceAddress(accounts.Find("alice")!.Id, 1).Key;
+        var keys = members.Select(m => new DeviceAddress(accounts.Find(m.User)!.Id, m.DeviceId).Key).ToList();
+        var group = ByteString.CopyFrom(new byte[16]);
+        var id = ByteString.CopyFrom(Enumerable.Repeat((byte)7, 16).ToArray());
+        await using var store = _folder.OpenStore(database, time, accounts);
+        var message = new Envelope { Kind = EnvelopeKind.Message, Sender = "alice", SenderDevice = 1, MessageId = id, GroupId = group, Payload = ByteString.CopyFromUtf8("hi") };
+        await store.AppendFanoutAsync(null, message, keys);
+
+        for (int i = 0; i < members.Count; i++)
+        {
+            var receipt = new Envelope { Kind = EnvelopeKind.DeliveryReceipt, Sender = members[i].User, SenderDevice = 1, Conversation = members[i].User, GroupId = group, ReceiptIds = { id } };
+            await store.AckAsync(keys[i], [message.Seq], [new QueuedEnvelope(alice, receipt)]);
+        }
+        await Task.Yield();
+        // The acks are in memory only, and so are their receipts: nothing queued for alice yet.
+        Assert.Empty(store.ReadQueue(alice, 0, 10));
+
+        time.Advance(TimeSpan.FromSeconds(2));
+        // The writer wakes on its own (acked bodies, marks and receipts wait) and writes them.
+        await Wait.UntilAsync(() => store.ReadQueue(alice, 0, 10).Count > 0);
+        var queued = Assert.Single(store.ReadQueue(alice, 0, 10));
+        Assert.Equal(EnvelopeKind.DeliveryReceipt, queued.Kind);
+        Assert.Equal([id], queued.ReceiptIds);
+        Assert.Equal(members.Select(m => m.User), queued.Receipts.Select(r => r.Reader).Order());
+        using var check = database.Open();
+        Assert.Equal(3L, QueueStoreFolder.Scalar(check, "SELECT COUNT(*) FROM fanout_marks"));
+    }
+
+    [Fact]
     public async Task A_devices_quota_counts_the_fanouts_it_owes_until_it_acks_them()
     {
         var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);

@@ -126,6 +126,14 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private readonly HashSet<long> _marksDue = [];
     // When the oldest change in _marksDue was made (writer clock, ms).
     private long _marksDueSinceMs;
+    // When the oldest of _deferredReceipts was deferred (writer clock, ms), and how long they may wait.
+    private long _receiptsDueSinceMs;
+    private readonly long _receiptFlushMs;
+    // Group DELIVERY receipts of acks that touched fan-out envelopes only: like those acks, they wait
+    // in memory (StorageOptions.GroupReceiptFlushMs, and never past the next marks flush), coalesced
+    // over the wait (writer thread only). A crash loses them only with their acks: the envelopes are
+    // delivered again, acked again, and the receipts made again.
+    private readonly List<QueuedEnvelope> _deferredReceipts = [];
     // The highest seq committed: a read of the queue never returns above it, so what it takes from
     // memory and what it reads from the database describe the same moment.
     private ulong _committedSeq;
@@ -151,6 +159,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         _maxBatch = Math.Max(1, options.Storage.MaxBatch);
         _dedupPerDevice = Math.Max(1, options.Limits.DedupPerDevice);
         _markFlushMs = Math.Max(0, options.Storage.FanoutAckFlushMs);
+        _receiptFlushMs = Math.Max(0, options.Storage.GroupReceiptFlushMs);
         using (var connection = database.Open())
         {
             // Bodies acked before the last stop that had not been deleted yet.
@@ -436,7 +445,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             _opsWaiting.Reset();
             if (_ops.IsEmpty && _trimOp is null && !_stopping)
             {
-                if (_ackedBodies.Count == 0 && _marksDue.Count == 0)
+                if (_ackedBodies.Count == 0 && _marksDue.Count == 0 && _deferredReceipts.Count == 0)
                 {
                     _opsWaiting.Wait();
                 }
@@ -474,11 +483,17 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             {
                 batch.Add(op);
             }
+            DeferFanoutReceipts(batch);
+            bool flushMarks = _marksDue.Count > 0 && MonotonicMs() - _marksDueSinceMs >= _markFlushMs;
+            if (_deferredReceipts.Count > 0 && (flushMarks || MonotonicMs() - _receiptsDueSinceMs >= _receiptFlushMs))
+            {
+                batch.Add(new DeferredReceiptsOp([.. _deferredReceipts]));
+                _deferredReceipts.Clear();
+            }
             GroupReceiptCarrier.Coalesce(batch);
             var seqBefore = _lastSeq;
             int ackedBefore = _ackedBodies.Count;
             ChooseBodiesToDelete();
-            bool flushMarks = _marksDue.Count > 0 && MonotonicMs() - _marksDueSinceMs >= _markFlushMs;
             if (batch.Count == 0 && _bodiesToDelete.Count == 0 && !flushMarks)
             {
                 continue;
@@ -541,7 +556,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 try
                 {
                     // Memory took in what was rolled back: start again from the database (fan-out
-                    // acks since the last flush are lost, and their envelopes delivered again).
+                    // acks since the last flush are lost, and their envelopes delivered again; so
+                    // are the receipts waiting with them, made again by the acks of the redelivery).
+                    _deferredReceipts.Clear();
                     LoadFanouts(connection);
                 }
                 catch (SqliteException reload)
@@ -559,6 +576,27 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             }
         }
         DeleteAllAckedBodies(connection, statements);
+    }
+
+    /// <summary>
+    /// Takes the group receipts of acks whose seqs are all fan-out seqs out of the batch into
+    /// <see cref="_deferredReceipts"/>: those acks change memory only (their marks are persisted
+    /// lazily), so their receipts wait too, at most until the marks go, and a commit of acks alone writes nothing.
+    /// An ack of a queue row (older layout) keeps its receipts in its own commit: its delete is durable at once.
+    /// </summary>
+    private void DeferFanoutReceipts(List<WriteOp> batch)
+    {
+        foreach (var op in batch)
+        {
+            if (op is AckOp { HasCoalescible: true } ack && ack.AllFanout(_fanouts))
+            {
+                if (_deferredReceipts.Count == 0)
+                {
+                    _receiptsDueSinceMs = MonotonicMs();
+                }
+                ack.Defer(_deferredReceipts);
+            }
+        }
     }
 
     /// <summary>
@@ -710,13 +748,20 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     /// </summary>
     private void DeleteAllAckedBodies(SqliteConnection connection, Statements statements)
     {
-        if (_ackedBodies.Count == 0 && _marksDue.Count == 0)
+        if (_ackedBodies.Count == 0 && _marksDue.Count == 0 && _deferredReceipts.Count == 0)
         {
             return;
         }
         try
         {
             using var tx = connection.BeginTransaction();
+            if (_deferredReceipts.Count > 0)
+            {
+                var receipts = new DeferredReceiptsOp([.. _deferredReceipts]);
+                GroupReceiptCarrier.Coalesce([receipts]);
+                receipts.Execute(this, statements, _lastNow, []);
+                _deferredReceipts.Clear();
+            }
             FlushMarks(statements);
             _ackedBodies.Sort();
             DeleteBodies(statements, _ackedBodies);
@@ -1591,6 +1636,27 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         public override void Fail(Exception e) => Done.TrySetException(e);
     }
 
+    /// <summary>Group receipts deferred with fan-out acks, inserted (coalesced) in the commit that persists the marks.</summary>
+    private sealed class DeferredReceiptsOp(IReadOnlyList<QueuedEnvelope> envelopes) : GroupReceiptCarrier
+    {
+        public override bool HasCoalescible => true;
+
+        public override IReadOnlyList<QueuedEnvelope> Receipts => envelopes;
+
+        public override bool IsCoalescible(QueuedEnvelope receipt) => true;
+
+        public override void Execute(SqliteMessageStore store, Statements s, long now, List<QueuedEnvelope> committed) =>
+            InsertMerged(store, s, now, committed);
+
+        public override void Complete()
+        {
+        }
+
+        public override void Fail(Exception e)
+        {
+        }
+    }
+
     /// <summary>
     /// Deletes acked queue rows and queues the DELIVERY receipts they cause; those of group messages
     /// (a group id) are coalesced per commit with other members' (see <see cref="GroupReceiptCarrier.Coalesce"/>).
@@ -1599,9 +1665,35 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        private readonly bool _grouped = AnyGrouped(receipts);
+        private bool _grouped = AnyGrouped(receipts);
 
         public override bool HasCoalescible => _grouped;
+
+        /// <summary>Whether every acked seq is a fan-out seq (writer thread, before the op runs).</summary>
+        public bool AllFanout(Dictionary<ulong, FanoutCopies> fanouts)
+        {
+            for (int i = 0; i < seqs.Count; i++)
+            {
+                if (!fanouts.ContainsKey(seqs[i]))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /// <summary>Hands the op's group receipts to <paramref name="into"/>; it then inserts only its others.</summary>
+        public void Defer(List<QueuedEnvelope> into)
+        {
+            for (int i = 0; i < receipts.Count; i++)
+            {
+                if (IsCoalescible(receipts[i]))
+                {
+                    into.Add(receipts[i]);
+                }
+            }
+            _grouped = false;
+        }
 
         public override IReadOnlyList<QueuedEnvelope> Receipts => receipts;
 
@@ -1632,7 +1724,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     store.Insert(s, receipts[i], now, committed);
                 }
             }
-            InsertMerged(store, s, now, committed);
+            if (_grouped)
+            {
+                InsertMerged(store, s, now, committed);
+            }
         }
 
         public override void Complete() => Done.TrySetResult();
