@@ -1636,7 +1636,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         public override void Fail(Exception e) => Done.TrySetException(e);
     }
 
-    /// <summary>Group receipts deferred with fan-out acks, inserted (coalesced) in the commit that persists the marks.</summary>
+    /// <summary>Group receipts deferred with fan-out acks, inserted (coalesced) in the commit that ends their wait.</summary>
     private sealed class DeferredReceiptsOp(IReadOnlyList<QueuedEnvelope> envelopes) : GroupReceiptCarrier
     {
         public override bool HasCoalescible => true;
