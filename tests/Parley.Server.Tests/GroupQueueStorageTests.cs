@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 using Parley.Protocol;
+using Parley.Server.Accounts;
 using Parley.Server.Messaging;
 using Parley.Server.Storage.Sqlite;
 
@@ -61,6 +62,42 @@ public sealed class GroupQueueStorageTests : IDisposable
         Assert.InRange(recipients, 1023 * 3, (1023 * 3) + 2);
         Assert.Equal(0L, QueueStoreFolder.Scalar(check, "SELECT COUNT(*) FROM queue"));
         Assert.Equal(1023, devices.Count(d => store.ReadQueue(d, 0, 10).Count == 1));
+    }
+
+    [Fact]
+    public async Task Coalesced_receipts_name_each_message_once_and_store_each_member_device_in_about_three_bytes()
+    {
+        var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);
+        var accounts = new AccountDirectory(new SqliteAccountStore(database, TimeProvider.System), TimeProvider.System);
+        accounts.Create("alice", null, "phone");
+        var members = Enumerable.Range(0, 13).Select(i => accounts.Create($"m{i:D3}", null, "phone")!).ToList();
+        var alice = new DeviceAddress(accounts.Find("alice")!.Id, 1).Key;
+        var group = ByteString.CopyFrom(new byte[16]);
+        ByteString first = ByteString.CopyFrom(Enumerable.Repeat((byte)1, 16).ToArray()), second = ByteString.CopyFrom(Enumerable.Repeat((byte)2, 16).ToArray());
+        await using var store = _folder.OpenStore(database, accounts: accounts);
+
+        // Ten members read the first message and three the second, in one commit.
+        var receipts = members.Select((m, i) => new QueuedEnvelope(alice, new Envelope
+        {
+            Kind = EnvelopeKind.ReadReceipt, Sender = m.User, SenderDevice = m.DeviceId, Conversation = m.User, GroupId = group, ReceiptIds = { i < 10 ? first : second },
+        })).ToList();
+        await store.AppendGroupReceiptsAsync(receipts);
+        await Task.Yield();
+
+        var queued = store.ReadQueue(alice, 0, 10);
+        Assert.Equal(2, queued.Count);
+        Assert.Equal([first], queued[0].ReceiptIds);
+        Assert.Equal(members.Take(10).Select(m => m.User), queued[0].Receipts.Select(r => r.Reader));
+        Assert.Equal([second], queued[1].ReceiptIds);
+        Assert.Equal(members.Skip(10).Select(m => m.User), queued[1].Receipts.Select(r => r.Reader));
+        Assert.All(queued.SelectMany(e => e.Receipts), r => Assert.Equal(1u, r.ReaderDevice));
+        Assert.All(queued.SelectMany(e => e.Receipts), r => Assert.Empty(r.MessageIds));
+
+        // Stored without the entries: the members are their device keys, 3 bytes each (consecutive accounts).
+        using var check = database.Open();
+        Assert.Equal(10L * 3, QueueStoreFolder.Scalar(check, $"SELECT length(recipients) FROM envelopes WHERE seq = {queued[0].Seq}"));
+        Assert.Equal(3L * 3, QueueStoreFolder.Scalar(check, $"SELECT length(recipients) FROM envelopes WHERE seq = {queued[1].Seq}"));
+        Assert.True(QueueStoreFolder.Scalar(check, $"SELECT length(body) FROM envelopes WHERE seq = {queued[0].Seq}") < 64);
     }
 
     [Fact]
@@ -162,6 +199,44 @@ public sealed class GroupQueueStorageTests : IDisposable
             Assert.Equal([second], store.ReadQueue(Devices[0], 0, 10).Select(e => e.Seq));
             Assert.Equal([first, second], store.ReadQueue(Devices[1], 0, 10).Select(e => e.Seq));
         }
+    }
+
+    [Fact]
+    public async Task Delivery_receipts_of_fanout_acks_wait_in_memory_and_go_coalesced_in_one_envelope_per_message()
+    {
+        _folder.Options.Storage.FanoutAckFlushMs = 1000;
+        _folder.Options.Storage.GroupReceiptFlushMs = 250;
+        var time = new FakeTimeProvider();
+        var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);
+        var accounts = new AccountDirectory(new SqliteAccountStore(database, time), time);
+        accounts.Create("alice", null, "phone");
+        var members = Enumerable.Range(0, 3).Select(i => accounts.Create($"m{i:D3}", null, "phone")!).ToList();
+        var alice = new DeviceAddress(accounts.Find("alice")!.Id, 1).Key;
+        var keys = members.Select(m => new DeviceAddress(accounts.Find(m.User)!.Id, m.DeviceId).Key).ToList();
+        var group = ByteString.CopyFrom(new byte[16]);
+        var id = ByteString.CopyFrom(Enumerable.Repeat((byte)7, 16).ToArray());
+        await using var store = _folder.OpenStore(database, time, accounts);
+        var message = new Envelope { Kind = EnvelopeKind.Message, Sender = "alice", SenderDevice = 1, MessageId = id, GroupId = group, Payload = ByteString.CopyFromUtf8("hi") };
+        await store.AppendFanoutAsync(null, message, keys);
+
+        for (int i = 0; i < members.Count; i++)
+        {
+            var receipt = new Envelope { Kind = EnvelopeKind.DeliveryReceipt, Sender = members[i].User, SenderDevice = 1, Conversation = members[i].User, GroupId = group, ReceiptIds = { id } };
+            await store.AckAsync(keys[i], [message.Seq], [new QueuedEnvelope(alice, receipt)]);
+        }
+        await Task.Yield();
+        // The acks are in memory only, and so are their receipts: nothing queued for alice yet.
+        Assert.Empty(store.ReadQueue(alice, 0, 10));
+
+        time.Advance(TimeSpan.FromSeconds(2));
+        // The writer wakes on its own (acked bodies, marks and receipts wait) and writes them.
+        await Wait.UntilAsync(() => store.ReadQueue(alice, 0, 10).Count > 0);
+        var queued = Assert.Single(store.ReadQueue(alice, 0, 10));
+        Assert.Equal(EnvelopeKind.DeliveryReceipt, queued.Kind);
+        Assert.Equal([id], queued.ReceiptIds);
+        Assert.Equal(members.Select(m => m.User), queued.Receipts.Select(r => r.Reader).Order());
+        using var check = database.Open();
+        Assert.Equal(3L, QueueStoreFolder.Scalar(check, "SELECT COUNT(*) FROM fanout_marks"));
     }
 
     [Fact]

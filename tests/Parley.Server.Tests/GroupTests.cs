@@ -161,6 +161,76 @@ public sealed class GroupTests
     }
 
     [Fact]
+    public async Task A_group_message_encoded_once_reaches_every_connected_device_live_and_each_device_acks_it_for_itself()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        await using var a = await Connect(fx, "alice");
+        var bob = await RawClient.RegisterAsync(fx.Server, "bob");
+        var bob2 = await RawClient.LinkAsync(fx.Server, bob);
+        var carol = await RawClient.RegisterAsync(fx.Server, "carol");
+        var dave = await RawClient.RegisterAsync(fx.Server, "dave");
+        var devices = new List<RawClient>();
+        try
+        {
+            foreach (var credentials in new[] { bob, bob2, carol, dave })
+            {
+                var device = await RawClient.ConnectAsync(fx.Server, credentials);
+                devices.Add(device);
+                await device.ReceiveAsync(f => f.BodyCase == ServerFrame.BodyOneofCase.QueueEmpty);
+            }
+            var group = await CreateAsync(a, "bob", "carol", "dave");
+            await a.ReceiveEnvelopeAsync(); // alice's own create notice
+            foreach (var device in devices)
+            {
+                var notice = (await device.ReceiveEnvelopeAsync()).Envelope;
+                Assert.Equal(1u, (await device.RequestAsync(Wire.Ack(notice.Seq))).AckResult.Acked);
+            }
+
+            // Sent while every device is connected: each gets it live, from the one encoding, with the same seq.
+            var id = MessageId.New();
+            Assert.False((await a.RequestAsync(SendGroup(group, [Devices("bob", 1, 2), Devices("carol", 1), Devices("dave", 1)], id, "live"))).SendResult.Duplicate);
+            var seqs = new List<ulong>();
+            foreach (var device in devices)
+            {
+                var envelope = (await device.ReceiveEnvelopeAsync()).Envelope;
+                Assert.Equal(id, envelope.MessageId.ToByteArray());
+                Assert.Equal("live", envelope.Payload.ToStringUtf8());
+                Assert.Equal(group.GroupId, envelope.GroupId);
+                seqs.Add(envelope.Seq);
+                Assert.Equal(1u, (await device.RequestAsync(Wire.Ack(envelope.Seq))).AckResult.Acked);
+                // The seq is this device's to ack once: a second ack of it is unknown here.
+                Assert.Equal(0u, (await device.RequestAsync(Wire.Ack(envelope.Seq))).AckResult.Acked);
+            }
+            Assert.Single(seqs.Distinct());
+
+            // Every member device's ack reached alice as a DELIVERED naming that device.
+            var named = new List<string>();
+            while (named.Count < 4)
+            {
+                var receipt = (await a.ReceiveEnvelopeAsync()).Envelope;
+                Assert.Equal(EnvelopeKind.DeliveryReceipt, receipt.Kind);
+                Assert.Equal(id, Assert.Single(receipt.ReceiptIds).ToByteArray());
+                named.AddRange(receipt.Receipts.Count > 0 ? receipt.Receipts.Select(r => $"{r.Reader}:{r.ReaderDevice}") : [$"{receipt.Sender}:{receipt.SenderDevice}"]);
+            }
+            Assert.Equal(["bob:1", "bob:2", "carol:1", "dave:1"], named.Order());
+
+            // Acked for good: a device that connects again gets nothing more.
+            await devices[0].DisposeAsync();
+            devices.RemoveAt(0);
+            await using var again = await RawClient.ConnectAsync(fx.Server, bob);
+            var next = await again.ReceiveAsync(f => f.BodyCase is ServerFrame.BodyOneofCase.QueueEmpty or ServerFrame.BodyOneofCase.Envelope);
+            Assert.Equal(ServerFrame.BodyOneofCase.QueueEmpty, next.BodyCase);
+        }
+        finally
+        {
+            foreach (var device in devices)
+            {
+                await device.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Members_acks_and_reads_of_a_group_message_reach_the_sender_and_reads_only_for_ids_sent_to_the_group()
     {
         await using var fx = await ServerFixture.StartAsync();

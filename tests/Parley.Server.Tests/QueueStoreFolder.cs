@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
+using Parley.Server.Accounts;
 using Parley.Server.Configuration;
 using Parley.Server.Messaging;
 using Parley.Server.Storage.Sqlite;
@@ -19,8 +20,8 @@ internal sealed class QueueStoreFolder(string prefix) : IDisposable
     public ParleyOptions Options { get; } = new();
 
     /// <summary>The queue store on <paramref name="database"/>, with a sink that ignores commits.</summary>
-    public SqliteMessageStore OpenStore(SqliteDatabase database, TimeProvider? time = null) =>
-        new(database, new IgnoringSink(), Options, time ?? TimeProvider.System, NullLogger<SqliteMessageStore>.Instance);
+    public SqliteMessageStore OpenStore(SqliteDatabase database, TimeProvider? time = null, AccountDirectory? accounts = null) =>
+        new(database, new IgnoringSink(), Options, time ?? TimeProvider.System, NullLogger<SqliteMessageStore>.Instance, accounts);
 
     /// <summary>The single integer <paramref name="sql"/> selects.</summary>
     public static long Scalar(SqliteConnection connection, string sql)

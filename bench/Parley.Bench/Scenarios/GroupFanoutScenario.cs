@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf;
+using Parley.Bench.Diagnostics;
 using Parley.Bench.Hosting;
 using Parley.Bench.Wire;
 using Parley.Protocol;
@@ -130,11 +131,13 @@ internal static class GroupFanoutScenario
             long Sum(Func<ChatTraffic, long> counter) => traffic.Sum(counter);
             long delivered0 = Sum(t => Volatile.Read(ref t.Delivered)), sent0 = Sum(t => Volatile.Read(ref t.Sent));
             long? written0 = WrittenBytes(server.Pid);
+            var counts0 = await ServerCounts.ReadAsync(server, ct);
             var cpu = CpuWindow.Start(server);
 
             await Task.Delay(TimeSpan.FromSeconds(measureSeconds), ct);
 
             cpu.Stop();
+            var counts1 = await ServerCounts.ReadAsync(server, ct);
             long delivered = Sum(t => Volatile.Read(ref t.Delivered)) - delivered0;
             long sent = Sum(t => Volatile.Read(ref t.Sent)) - sent0;
             long? written = WrittenBytes(server.Pid) - written0;
@@ -160,6 +163,8 @@ internal static class GroupFanoutScenario
             report.Row("latency send → each member device", eachWindow.Summary());
             report.Row("latency send → SENT", sentWindow.Summary());
             cpu.Report(report, delivered);
+            // Counts per member delivery (RESULT per_delivery_…): they hold where CPU time on shared cores blurs.
+            counts0.Report(counts1, report, delivered, "member delivery", "per_delivery_");
             if (written is long w && sent > 0)
             {
                 report.Row("storage written per group message", (double)w / sent, "0",

@@ -20,7 +20,7 @@ public sealed class DeviceConnection
     /// <summary>Bytes one pass writes before it flushes, so a long drain goes out in pieces.</summary>
     private const int FlushBytes = 64 * 1024;
 
-    private static readonly List<Envelope> NoEnvelopes = [];
+    private static readonly List<(Envelope Envelope, byte[]? Frame)> NoEnvelopes = [];
 
     private readonly PipeWebSocket _socket;
     private readonly IMessageStore _store;
@@ -34,7 +34,8 @@ public sealed class DeviceConnection
 
     // Delivery state, guarded by _delivery.
     private readonly Lock _delivery = new();
-    private readonly Queue<Envelope> _live = new();
+    // Live envelopes, each with its ServerFrame bytes when encoded once for many devices (a fan-out).
+    private readonly Queue<(Envelope Envelope, byte[]? Frame)> _live = new();
     private readonly Queue<ServerFrame> _control = new();
     private readonly Dictionary<ulong, (Envelope Envelope, int Size)> _inFlight = []; // the size taken in is the size given back, computed once
     private long _inFlightBytes;
@@ -127,8 +128,12 @@ public sealed class DeviceConnection
         _wake.Signal();
     }
 
-    /// <summary>Called on the commit thread for each new envelope of this device, in seq order.</summary>
-    public void OfferEnvelope(Envelope envelope)
+    /// <summary>
+    /// Called on the commit thread for each new envelope of this device, in seq order;
+    /// <paramref name="frame"/>, when given, is its ServerFrame already encoded (shared with the other
+    /// devices of a fan-out, never changed), written as is.
+    /// </summary>
+    public void OfferEnvelope(Envelope envelope, byte[]? frame = null)
     {
         lock (_delivery)
         {
@@ -141,7 +146,7 @@ public sealed class DeviceConnection
             }
             else
             {
-                _live.Enqueue(envelope);
+                _live.Enqueue((envelope, frame));
             }
         }
         _wake.Signal();
@@ -227,9 +232,16 @@ public sealed class DeviceConnection
                         await Task.Yield();
                     }
                     var (envelopes, drained) = NextEnvelopes();
-                    foreach (var envelope in envelopes)
+                    foreach (var (envelope, frame) in envelopes)
                     {
-                        _socket.Write(new ServerFrame { Envelope = envelope }, _observer);
+                        if (frame is not null)
+                        {
+                            _socket.Write(frame, _observer);
+                        }
+                        else
+                        {
+                            _socket.Write(new ServerFrame { Envelope = envelope }, _observer);
+                        }
                         if (_socket.UnflushedBytes >= FlushBytes)
                         {
                             await FlushAsync(token);
@@ -337,7 +349,7 @@ public sealed class DeviceConnection
         }
     }
 
-    private (List<Envelope> Envelopes, bool Drained) NextEnvelopes()
+    private (List<(Envelope Envelope, byte[]? Frame)> Envelopes, bool Drained) NextEnvelopes()
     {
         ulong after;
         int room;
@@ -354,14 +366,14 @@ public sealed class DeviceConnection
                 {
                     return (NoEnvelopes, false); // the common case when woken for a response
                 }
-                var live = new List<Envelope>(Math.Min(room, _live.Count));
-                while (live.Count < room && !InFlightFull() && _live.TryDequeue(out var envelope))
+                var live = new List<(Envelope, byte[]?)>(Math.Min(room, _live.Count));
+                while (live.Count < room && !InFlightFull() && _live.TryDequeue(out var next))
                 {
-                    if (envelope.Seq > _lastSentSeq)
+                    if (next.Envelope.Seq > _lastSentSeq)
                     {
-                        _lastSentSeq = envelope.Seq;
-                        TakeInFlight(envelope);
-                        live.Add(envelope);
+                        _lastSentSeq = next.Envelope.Seq;
+                        TakeInFlight(next.Envelope, next.Frame?.Length);
+                        live.Add(next);
                     }
                 }
                 return (live, false);
@@ -375,7 +387,7 @@ public sealed class DeviceConnection
         var page = _store.ReadQueue(DeviceKey, after, limit);
         lock (_delivery)
         {
-            var fresh = new List<Envelope>(page.Count);
+            var fresh = new List<(Envelope, byte[]?)>(page.Count);
             bool full = false;
             foreach (var envelope in page)
             {
@@ -388,8 +400,8 @@ public sealed class DeviceConnection
                 if (envelope.Seq > _lastSentSeq)
                 {
                     _lastSentSeq = envelope.Seq;
-                    TakeInFlight(envelope);
-                    fresh.Add(envelope);
+                    TakeInFlight(envelope, null);
+                    fresh.Add((envelope, null));
                 }
             }
             if (page.Count == limit || full)
@@ -405,9 +417,9 @@ public sealed class DeviceConnection
     /// <summary>At the byte budget; an empty window always takes one envelope, however large. Caller holds <see cref="_delivery"/>.</summary>
     private bool InFlightFull() => _inFlight.Count > 0 && _inFlightBytes >= _maxInFlightBytes;
 
-    private void TakeInFlight(Envelope envelope)
+    private void TakeInFlight(Envelope envelope, int? encodedSize)
     {
-        int size = envelope.CalculateSize();
+        int size = encodedSize ?? envelope.CalculateSize();
         _inFlight[envelope.Seq] = (envelope, size);
         _inFlightBytes += size;
     }

@@ -264,6 +264,25 @@ public sealed class PipeWebSocket(IDuplexPipe transport, Action abort, int maxMe
         _output.Advance(header + size);
     }
 
+    /// <summary>
+    /// Writes an already serialized message as one binary frame (a group envelope encoded once for
+    /// every device it goes to); it goes out at the next flush.
+    /// </summary>
+    public void Write(ReadOnlySpan<byte> encoded, IFrameObserver? observer = null)
+    {
+        if (_standard is not null)
+        {
+            _standard.Write(encoded, observer);
+            return;
+        }
+        int header = HeaderLength(encoded.Length);
+        var span = _output.GetSpan(header + encoded.Length);
+        WriteHeader(span, FinBit | BinaryOp, encoded.Length);
+        encoded.CopyTo(span[header..]);
+        observer?.OnFrame(inbound: false, span.Slice(header, encoded.Length));
+        _output.Advance(header + encoded.Length);
+    }
+
     /// <summary>Writes a pong echoing a ping's payload.</summary>
     public void WritePong(ReadOnlySpan<byte> payload)
     {

@@ -73,6 +73,14 @@ internal sealed class StandardFraming(IDuplexPipe transport, int maxMessageBytes
         _unsent.Add((buffer, size));
     }
 
+    public void Write(ReadOnlySpan<byte> encoded, IFrameObserver? observer)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(encoded.Length, 1));
+        encoded.CopyTo(buffer);
+        observer?.OnFrame(inbound: false, encoded);
+        _unsent.Add((buffer, encoded.Length));
+    }
+
     public void WriteClose(WebSocketCloseStatus status, string reason) => _close = (status, reason.Length > 60 ? reason[..60] : reason);
 
     public async ValueTask<FlushResult> FlushAsync(CancellationToken token)

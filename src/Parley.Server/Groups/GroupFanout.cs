@@ -74,12 +74,14 @@ public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts
                 return limited;
             }
             var keys = new List<long>(send.Devices.Count * 2);
-            foreach (var list in send.Devices)
+            // By index: foreach over a RepeatedField allocates an enumerator, here one per member.
+            for (int l = 0; l < send.Devices.Count; l++)
             {
+                var list = send.Devices[l];
                 var account = accounts.Find(list.User)!;
-                foreach (var device in list.DeviceIds)
+                for (int d = 0; d < list.DeviceIds.Count; d++)
                 {
-                    var key = new DeviceAddress(account.Id, device).Key;
+                    var key = new DeviceAddress(account.Id, list.DeviceIds[d]).Key;
                     // One member's device offline long enough to fill its queue misses this copy
                     // rather than holding up the whole group.
                     var usage = store.Usage(key);
@@ -167,8 +169,9 @@ public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts
     {
         bool exact = true;
         var seen = new HashSet<long>();
-        foreach (var list in addressed)
+        for (int i = 0; i < addressed.Count; i++)
         {
+            var list = addressed[i];
             if (accounts.Find(list.User) is not { } account || !group.Members.ContainsKey(account.Id) || !seen.Add(account.Id) ||
                 !SameDevices(account, account == sender ? senderDevice : null, list.DeviceIds))
             {

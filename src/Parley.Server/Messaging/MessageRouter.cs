@@ -113,6 +113,10 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
     /// </summary>
     public Task AckAsync(Account reader, uint readerDevice, IReadOnlyList<Envelope> acked)
     {
+        if (acked.Count == 1)
+        {
+            return AckOneAsync(reader, readerDevice, acked[0]);
+        }
         var receipts = new List<QueuedEnvelope>();
         var seqs = new List<ulong>(acked.Count);
         Dictionary<(string Sender, ByteString Group), List<ByteString>>? bySender = null;
@@ -139,6 +143,22 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
             }
         }
         return store.AckAsync(new DeviceAddress(reader.Id, readerDevice).Key, seqs, receipts);
+    }
+
+    /// <summary>
+    /// <see cref="AckAsync"/> for one envelope, the common case (a member device acking the group
+    /// message it just got): the same receipts without the grouping by sender.
+    /// </summary>
+    private Task AckOneAsync(Account reader, uint readerDevice, Envelope e)
+    {
+        IReadOnlyList<QueuedEnvelope> receipts = [];
+        if (e.Kind == EnvelopeKind.Message && e.Sender != reader.User && directory.Find(e.Sender) is { } original)
+        {
+            var into = new List<QueuedEnvelope>(original.Devices.Length);
+            AddReceipts(into, EnvelopeKind.DeliveryReceipt, reader, readerDevice, original, reader.User, [e.MessageId], e.GroupId);
+            receipts = into;
+        }
+        return store.AckAsync(new DeviceAddress(reader.Id, readerDevice).Key, [e.Seq], receipts);
     }
 
     /// <summary>Queues READ to every device of the peer (the reader's other devices learn it from the reader's read sync).</summary>
@@ -309,7 +329,7 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
     }
 
     private static void AddReceipts(List<QueuedEnvelope> into, EnvelopeKind kind, Account from, uint fromDevice,
-        Account to, string conversation, IEnumerable<ByteString> ids, ByteString? group = null)
+        Account to, string conversation, IReadOnlyList<ByteString> ids, ByteString? group = null)
     {
         foreach (var device in to.Devices)
         {
@@ -318,7 +338,10 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
                 continue;
             }
             var envelope = new Envelope { Kind = kind, Sender = from.User, SenderDevice = fromDevice, Conversation = conversation, GroupId = group ?? ByteString.Empty };
-            envelope.ReceiptIds.AddRange(ids);
+            for (int i = 0; i < ids.Count; i++) // by index: AddRange of a list enumerates it through an allocated enumerator
+            {
+                envelope.ReceiptIds.Add(ids[i]);
+            }
             into.Add(new QueuedEnvelope(new DeviceAddress(to.Id, device.Id).Key, envelope));
         }
     }

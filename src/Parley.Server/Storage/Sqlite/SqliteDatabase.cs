@@ -177,7 +177,8 @@ public sealed class SqliteDatabase
     // device set in recipients (sorted device keys, varint deltas: about 3 bytes a device), and no
     // row per recipient: the server keeps what each device still owes in memory and persists, per
     // device, fanout_marks.acked_through, below which every fan-out to it is acked, about once a
-    // second. Bodies of the older layout (device -1, a queue row per device) are still served. groups and group_members hold membership and roles only,
+    // second. A coalesced group receipt queued to a device keeps its member devices in recipients
+    // the same way (no entry per member in its body). Bodies of the older layout (device -1, a queue row per device) are still served. groups and group_members hold membership and roles only,
     // group_invites a group's invite link (the SHA-256 of its secret, never the secret) and
     // group_requests the joins by such a link that wait for an admin.
     private const string Schema = """

@@ -8,6 +8,7 @@ using Microsoft.Data.Sqlite;
 using SQLitePCL;
 using Microsoft.Extensions.Logging;
 using Parley.Protocol;
+using Parley.Server.Accounts;
 using Parley.Server.Configuration;
 using Parley.Server.Groups;
 using Parley.Server.Messaging;
@@ -30,6 +31,8 @@ namespace Parley.Server.Storage.Sqlite;
 /// can so lose the last second of fan-out acks: those envelopes are delivered again and the
 /// client's inbox drops them by message id. The body goes once every recipient acked it. Shared
 /// bodies of the older layout (device <see cref="SharedBody"/>, a queue row per device) still work.
+/// A coalesced group receipt (one envelope per set of ids, naming them once) is stored without its
+/// entries, its member devices in the recipients column beside its queued row, and named again on read.
 /// </summary>
 public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 {
@@ -124,14 +127,32 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private readonly HashSet<long> _marksDue = [];
     // When the oldest change in _marksDue was made (writer clock, ms).
     private long _marksDueSinceMs;
+    // When the oldest of _deferredReceipts was deferred (writer clock, ms), and how long they may wait.
+    private long _receiptsDueSinceMs;
+    private readonly long _receiptFlushMs;
+    // Group DELIVERY receipts of acks that touched fan-out envelopes only: like those acks, they wait
+    // in memory (StorageOptions.GroupReceiptFlushMs, and never past the next marks flush), coalesced
+    // over the wait (writer thread only). A crash loses them only with their acks: the envelopes are
+    // delivered again, acked again, and the receipts made again.
+    private readonly List<QueuedEnvelope> _deferredReceipts = [];
     // The highest seq committed: a read of the queue never returns above it, so what it takes from
     // memory and what it reads from the database describe the same moment.
     private ulong _committedSeq;
     private readonly List<long> _recipients = [];
+    private readonly AccountDirectory? _accounts;
+    // The reader device keys of a coalesced receipt being stored (writer thread only).
+    private readonly List<long> _readers = [];
 
-    public SqliteMessageStore(SqliteDatabase database, IEnvelopeSink sink, ParleyOptions options, TimeProvider time, ILogger<SqliteMessageStore> logger)
+    /// <summary>
+    /// Opens the store. With <paramref name="accounts"/> (the server always gives it), a coalesced
+    /// group receipt is stored with its member devices as a <see cref="RecipientSet"/> (about 3
+    /// bytes each) instead of an entry of user name and device each (about 20 bytes), and read back in full.
+    /// </summary>
+    public SqliteMessageStore(SqliteDatabase database, IEnvelopeSink sink, ParleyOptions options, TimeProvider time, ILogger<SqliteMessageStore> logger,
+        AccountDirectory? accounts = null)
     {
         _database = database;
+        _accounts = accounts;
         _sink = sink;
         _logger = logger;
         _time = time;
@@ -140,6 +161,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         _dedupPerDevice = Math.Max(1, options.Limits.DedupPerDevice);
         _markFlushMs = Math.Max(0, options.Storage.FanoutAckFlushMs);
         _commitIntervalMs = Math.Max(0, options.Storage.CommitIntervalMs);
+        _receiptFlushMs = Math.Max(0, options.Storage.GroupReceiptFlushMs);
         using (var connection = database.Open())
         {
             // Bodies acked before the last stop that had not been deleted yet.
@@ -341,7 +363,8 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         var result = new List<Envelope>();
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT e.body FROM queue q CROSS JOIN envelopes e ON e.seq = q.seq WHERE q.device = $d AND q.seq > $s AND q.seq <= $u ORDER BY q.seq LIMIT $n";
+            // recipients, on a queued row, is the member devices of a compact coalesced receipt.
+            command.CommandText = "SELECT e.body, e.recipients FROM queue q CROSS JOIN envelopes e ON e.seq = q.seq WHERE q.device = $d AND q.seq > $s AND q.seq <= $u ORDER BY q.seq LIMIT $n";
             command.Parameters.AddWithValue("$d", deviceKey);
             command.Parameters.AddWithValue("$s", (long)afterSeq);
             command.Parameters.AddWithValue("$u", (long)upTo);
@@ -349,7 +372,8 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                result.Add(Envelope.Parser.ParseFrom((byte[])reader[0]));
+                var envelope = Envelope.Parser.ParseFrom((byte[])reader[0]);
+                result.Add(reader.IsDBNull(1) ? envelope : WithReaders(envelope, (byte[])reader[1]));
             }
         }
         if (!_owed.TryGetValue(deviceKey, out var owed) || owed.Count == 0)
@@ -423,7 +447,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             _opsWaiting.Reset();
             if (_ops.IsEmpty && _trimOp is null && !_stopping)
             {
-                if (_ackedBodies.Count == 0 && _marksDue.Count == 0)
+                if (_ackedBodies.Count == 0 && _marksDue.Count == 0 && _deferredReceipts.Count == 0)
                 {
                     _opsWaiting.Wait();
                 }
@@ -461,11 +485,17 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             {
                 batch.Add(op);
             }
+            DeferFanoutReceipts(batch);
+            bool flushMarks = _marksDue.Count > 0 && MonotonicMs() - _marksDueSinceMs >= _markFlushMs;
+            if (_deferredReceipts.Count > 0 && (flushMarks || MonotonicMs() - _receiptsDueSinceMs >= _receiptFlushMs))
+            {
+                batch.Add(new DeferredReceiptsOp([.. _deferredReceipts]));
+                _deferredReceipts.Clear();
+            }
             GroupReceiptCarrier.Coalesce(batch);
             var seqBefore = _lastSeq;
             int ackedBefore = _ackedBodies.Count;
             ChooseBodiesToDelete();
-            bool flushMarks = _marksDue.Count > 0 && MonotonicMs() - _marksDueSinceMs >= _markFlushMs;
             if (batch.Count == 0 && _bodiesToDelete.Count == 0 && !flushMarks)
             {
                 continue;
@@ -528,7 +558,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 try
                 {
                     // Memory took in what was rolled back: start again from the database (fan-out
-                    // acks since the last flush are lost, and their envelopes delivered again).
+                    // acks since the last flush are lost, and their envelopes delivered again; so
+                    // are the receipts waiting with them, made again by the acks of the redelivery).
+                    _deferredReceipts.Clear();
                     LoadFanouts(connection);
                 }
                 catch (SqliteException reload)
@@ -546,6 +578,27 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             }
         }
         DeleteAllAckedBodies(connection, statements);
+    }
+
+    /// <summary>
+    /// Takes the group receipts of acks whose seqs are all fan-out seqs out of the batch into
+    /// <see cref="_deferredReceipts"/>: those acks change memory only (their marks are persisted
+    /// lazily), so their receipts wait too, at most until the marks go, and a commit of acks alone writes nothing.
+    /// An ack of a queue row (older layout) keeps its receipts in its own commit: its delete is durable at once.
+    /// </summary>
+    private void DeferFanoutReceipts(List<WriteOp> batch)
+    {
+        foreach (var op in batch)
+        {
+            if (op is AckOp { HasCoalescible: true } ack && ack.AllFanout(_fanouts))
+            {
+                if (_deferredReceipts.Count == 0)
+                {
+                    _receiptsDueSinceMs = MonotonicMs();
+                }
+                ack.Defer(_deferredReceipts);
+            }
+        }
     }
 
     /// <summary>
@@ -700,13 +753,20 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     /// </summary>
     private void DeleteAllAckedBodies(SqliteConnection connection, Statements statements)
     {
-        if (_ackedBodies.Count == 0 && _marksDue.Count == 0)
+        if (_ackedBodies.Count == 0 && _marksDue.Count == 0 && _deferredReceipts.Count == 0)
         {
             return;
         }
         try
         {
             using var tx = connection.BeginTransaction();
+            if (_deferredReceipts.Count > 0)
+            {
+                var receipts = new DeferredReceiptsOp([.. _deferredReceipts]);
+                GroupReceiptCarrier.Coalesce([receipts]);
+                receipts.Execute(this, statements, _lastNow, []);
+                _deferredReceipts.Clear();
+            }
             FlushMarks(statements);
             _ackedBodies.Sort();
             DeleteBodies(statements, _ackedBodies);
@@ -919,6 +979,11 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         var envelope = queued.Envelope;
         envelope.Seq = ++_lastSeq;
         envelope.ServerTime = now;
+        if (CompactReaders(envelope))
+        {
+            InsertCompactReceipt(s, queued, now, committed);
+            return;
+        }
         int size = envelope.CalculateSize();
         var body = ArrayPool<byte>.Shared.Rent(size);
         try
@@ -933,6 +998,84 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             ArrayPool<byte>.Shared.Return(body);
         }
         committed.Add(queued);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="envelope"/> is a coalesced receipt whose entries all take the
+    /// envelope's ids and whose readers are all known accounts: then <see cref="_readers"/> holds
+    /// their device keys, sorted and distinct, and it is stored in the compact form.
+    /// </summary>
+    private bool CompactReaders(Envelope envelope)
+    {
+        if (_accounts is null || envelope.Receipts.Count == 0 || envelope.ReceiptIds.Count == 0)
+        {
+            return false;
+        }
+        _readers.Clear();
+        foreach (var entry in envelope.Receipts)
+        {
+            if (entry.MessageIds.Count > 0 || entry.ReaderDevice > 0xFFFF || _accounts.Find(entry.Reader) is not { } reader)
+            {
+                return false;
+            }
+            _readers.Add(new DeviceAddress(reader.Id, entry.ReaderDevice).Key);
+        }
+        _readers.Sort();
+        int distinct = 0;
+        for (int i = 0; i < _readers.Count; i++)
+        {
+            if (distinct == 0 || _readers[i] != _readers[distinct - 1])
+            {
+                _readers[distinct++] = _readers[i];
+            }
+        }
+        _readers.RemoveRange(distinct, _readers.Count - distinct);
+        return true;
+    }
+
+    /// <summary>
+    /// Stores a coalesced receipt without its entries, its member devices in the recipients column
+    /// (<see cref="RecipientSet"/>); <see cref="ReadQueue"/> names them again. The live copy keeps
+    /// its entries: only the stored form is compact.
+    /// </summary>
+    private void InsertCompactReceipt(Statements s, QueuedEnvelope queued, long now, List<QueuedEnvelope> committed)
+    {
+        var envelope = queued.Envelope;
+        var entries = envelope.Receipts.ToArray();
+        envelope.Receipts.Clear();
+        int size = envelope.CalculateSize();
+        var body = ArrayPool<byte>.Shared.Rent(size);
+        var readers = ArrayPool<byte>.Shared.Rent(RecipientSet.MaxBytes(_readers.Count));
+        try
+        {
+            envelope.WriteTo(body.AsSpan(0, size));
+            int length = RecipientSet.Write(CollectionsMarshal.AsSpan(_readers), readers);
+            s.InsertFanout.Bind(1, queued.DeviceKey).Bind(2, (long)envelope.Seq).Bind(3, now + _ttlMs).Bind(4, body.AsSpan(0, size)).Bind(5, readers.AsSpan(0, length)).Run();
+            s.Enqueue.Bind(1, queued.DeviceKey).Bind(2, (long)envelope.Seq).Bind(3, size + length).Run();
+            Tally(queued.DeviceKey, 1, size + length);
+        }
+        finally
+        {
+            envelope.Receipts.AddRange(entries);
+            ArrayPool<byte>.Shared.Return(body);
+            ArrayPool<byte>.Shared.Return(readers);
+        }
+        committed.Add(queued);
+    }
+
+    /// <summary>A stored receipt's member devices, named again as entries; devices of accounts gone since are left out.</summary>
+    private Envelope WithReaders(Envelope envelope, byte[] readers)
+    {
+        var keys = new List<long>();
+        RecipientSet.Read(readers, keys);
+        foreach (var key in keys)
+        {
+            if (_accounts?.Find(key >> 16) is { } reader)
+            {
+                envelope.Receipts.Add(new ReceiptEntry { Reader = reader.User, ReaderDevice = (uint)(key & 0xFFFF) });
+            }
+        }
+        return envelope;
     }
 
     /// <summary>
@@ -1363,11 +1506,14 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     /// </summary>
     private abstract class GroupReceiptCarrier : WriteOp
     {
-        /// <summary>Whether this op brings any receipt <see cref="Coalescible"/> lists (checked first: most acks bring none).</summary>
+        /// <summary>Whether this op brings any receipt <see cref="IsCoalescible"/> accepts (checked first: most acks bring none).</summary>
         public abstract bool HasCoalescible { get; }
 
-        /// <summary>The receipts this op brings that may be merged with others (a group id, for another user's device).</summary>
-        public abstract IEnumerable<QueuedEnvelope> Coalescible { get; }
+        /// <summary>The receipts this op brings; those <see cref="IsCoalescible"/> may be merged with others.</summary>
+        public abstract IReadOnlyList<QueuedEnvelope> Receipts { get; }
+
+        /// <summary>Whether a receipt of this op may be merged with others (a group id, for another user's device).</summary>
+        public abstract bool IsCoalescible(QueuedEnvelope receipt);
 
         /// <summary>Set by <see cref="Coalesce"/> on the first carrier of a commit: every coalescible receipt of the commit, merged.</summary>
         protected IReadOnlyList<QueuedEnvelope> Merged { get; private set; } = [];
@@ -1399,8 +1545,14 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 {
                     continue;
                 }
-                foreach (var queued in carrier.Coalescible)
+                var receipts = carrier.Receipts;
+                for (int i = 0; i < receipts.Count; i++) // by index: no enumerator per op
                 {
+                    var queued = receipts[i];
+                    if (!carrier.IsCoalescible(queued))
+                    {
+                        continue;
+                    }
                     first ??= carrier;
                     merged ??= [];
                     (long, ByteString, EnvelopeKind) key = (queued.DeviceKey, queued.Envelope.GroupId, queued.Envelope.Kind);
@@ -1422,54 +1574,41 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     order.Add(new QueuedEnvelope(device, list[0]));
                     continue;
                 }
-                Envelope? current = null;
-                int ids = 0;
+                // One envelope per set of ids, naming them once (members acking or reading the same
+                // message: the common case); its entries name only the member device.
+                var byIds = new Dictionary<ByteString, (Envelope Envelope, int Ids)>();
                 foreach (var single in list)
                 {
-                    // Bounded like any receipt: at most MaxIdsPerFrame ids in one envelope.
-                    if (current is null || ids + single.ReceiptIds.Count > WireLimits.MaxIdsPerFrame)
+                    var ids = IdSet(single.ReceiptIds);
+                    // Bounded like any receipt: each entry counts its ids against MaxIdsPerFrame.
+                    if (!byIds.TryGetValue(ids, out var current) || current.Ids + single.ReceiptIds.Count > WireLimits.MaxIdsPerFrame)
                     {
-                        current = new Envelope { Kind = kind, GroupId = group };
-                        order.Add(new QueuedEnvelope(device, current));
-                        ids = 0;
+                        current = (new Envelope { Kind = kind, GroupId = group }, 0);
+                        current.Envelope.ReceiptIds.AddRange(single.ReceiptIds);
+                        order.Add(new QueuedEnvelope(device, current.Envelope));
                     }
-                    var entry = new ReceiptEntry { Reader = single.Sender, ReaderDevice = single.SenderDevice };
-                    entry.MessageIds.AddRange(single.ReceiptIds);
-                    current.Receipts.Add(entry);
-                    ids += single.ReceiptIds.Count;
+                    current.Envelope.Receipts.Add(new ReceiptEntry { Reader = single.Sender, ReaderDevice = single.SenderDevice });
+                    byIds[ids] = (current.Envelope, current.Ids + single.ReceiptIds.Count);
                 }
-            }
-            foreach (var queued in order)
-            {
-                NameSharedIdsOnce(queued.Envelope);
             }
             first.Merged = order;
         }
 
-        /// <summary>
-        /// When every entry of a coalesced receipt names the same ids (members acking or reading the
-        /// same message, the common case), names them once in the envelope's receipt_ids and leaves
-        /// the entries' empty: 16 bytes per member saved, most of what such an envelope weighs.
-        /// </summary>
-        private static void NameSharedIdsOnce(Envelope envelope)
+        /// <summary>The ids of a receipt as one key (ids are 16 bytes each, so a concatenation is unambiguous).</summary>
+        private static ByteString IdSet(IList<ByteString> ids)
         {
-            if (envelope.Receipts.Count < 2)
+            if (ids.Count == 1)
             {
-                return;
+                return ids[0];
             }
-            var shared = envelope.Receipts[0].MessageIds;
-            for (int i = 1; i < envelope.Receipts.Count; i++)
+            var all = new byte[ids.Sum(id => id.Length)];
+            int at = 0;
+            foreach (var id in ids)
             {
-                if (!envelope.Receipts[i].MessageIds.SequenceEqual(shared))
-                {
-                    return;
-                }
+                id.Span.CopyTo(all.AsSpan(at));
+                at += id.Length;
             }
-            envelope.ReceiptIds.AddRange(shared);
-            for (int i = envelope.Receipts.Count - 1; i >= 0; i--)
-            {
-                envelope.Receipts[i].MessageIds.Clear();
-            }
+            return ByteString.CopyFrom(all);
         }
     }
 
@@ -1480,8 +1619,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
 
         public override bool HasCoalescible => true;
 
+        public override IReadOnlyList<QueuedEnvelope> Receipts => envelopes;
+
         // Receipts for the reader's own devices (empty conversation) are one per reader anyway.
-        public override IEnumerable<QueuedEnvelope> Coalescible => envelopes.Where(e => e.Envelope.Conversation.Length > 0);
+        public override bool IsCoalescible(QueuedEnvelope receipt) => receipt.Envelope.Conversation.Length > 0;
 
         public override void Execute(SqliteMessageStore store, Statements s, long now, List<QueuedEnvelope> committed)
         {
@@ -1500,6 +1641,27 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         public override void Fail(Exception e) => Done.TrySetException(e);
     }
 
+    /// <summary>Group receipts deferred with fan-out acks, inserted (coalesced) in the commit that ends their wait.</summary>
+    private sealed class DeferredReceiptsOp(IReadOnlyList<QueuedEnvelope> envelopes) : GroupReceiptCarrier
+    {
+        public override bool HasCoalescible => true;
+
+        public override IReadOnlyList<QueuedEnvelope> Receipts => envelopes;
+
+        public override bool IsCoalescible(QueuedEnvelope receipt) => true;
+
+        public override void Execute(SqliteMessageStore store, Statements s, long now, List<QueuedEnvelope> committed) =>
+            InsertMerged(store, s, now, committed);
+
+        public override void Complete()
+        {
+        }
+
+        public override void Fail(Exception e)
+        {
+        }
+    }
+
     /// <summary>
     /// Deletes acked queue rows and queues the DELIVERY receipts they cause; those of group messages
     /// (a group id) are coalesced per commit with other members' (see <see cref="GroupReceiptCarrier.Coalesce"/>).
@@ -1508,11 +1670,39 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        private readonly bool _grouped = AnyGrouped(receipts);
+        private bool _grouped = AnyGrouped(receipts);
 
         public override bool HasCoalescible => _grouped;
 
-        public override IEnumerable<QueuedEnvelope> Coalescible => receipts.Where(r => !r.Envelope.GroupId.IsEmpty);
+        /// <summary>Whether every acked seq is a fan-out seq (writer thread, before the op runs).</summary>
+        public bool AllFanout(Dictionary<ulong, FanoutCopies> fanouts)
+        {
+            for (int i = 0; i < seqs.Count; i++)
+            {
+                if (!fanouts.ContainsKey(seqs[i]))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /// <summary>Hands the op's group receipts to <paramref name="into"/>; it then inserts only its others.</summary>
+        public void Defer(List<QueuedEnvelope> into)
+        {
+            for (int i = 0; i < receipts.Count; i++)
+            {
+                if (IsCoalescible(receipts[i]))
+                {
+                    into.Add(receipts[i]);
+                }
+            }
+            _grouped = false;
+        }
+
+        public override IReadOnlyList<QueuedEnvelope> Receipts => receipts;
+
+        public override bool IsCoalescible(QueuedEnvelope receipt) => !receipt.Envelope.GroupId.IsEmpty;
 
         public override void Execute(SqliteMessageStore store, Statements s, long now, List<QueuedEnvelope> committed)
         {
@@ -1539,7 +1729,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     store.Insert(s, receipts[i], now, committed);
                 }
             }
-            InsertMerged(store, s, now, committed);
+            if (_grouped)
+            {
+                InsertMerged(store, s, now, committed);
+            }
         }
 
         public override void Complete() => Done.TrySetResult();
