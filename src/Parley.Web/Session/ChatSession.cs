@@ -21,6 +21,7 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     private readonly NavigationManager _navigation;
     private readonly IJSRuntime _js;
+    private IJSObjectReference? _paintModule;
     private readonly Dictionary<string, Conversation> _chats = new(StringComparer.Ordinal);
     private SynchronizationContext? _ui;
     private IndexedDbPersistence? _persistence;
@@ -168,6 +169,25 @@ public sealed partial class ChatSession : IAsyncDisposable
     /// <summary>Marks the incoming messages of <paramref name="chat"/> read when it is the open chat (the view calls it once it shows the chat).</summary>
     public Task MarkReadAsync(Conversation chat) => chat == Open ? MarkOpenReadAsync() : Task.CompletedTask;
 
+    /// <summary>
+    /// Completes once the browser has painted what was rendered (at most about 100 ms later): the
+    /// one thread of the app then does slow work (marking thousands of messages read) after the
+    /// user sees the screen, not before it.
+    /// </summary>
+    public async Task AfterNextPaintAsync()
+    {
+        try
+        {
+            _paintModule ??= await _js.InvokeAsync<IJSObjectReference>("import", "./js/paint.js");
+            await _paintModule.InvokeVoidAsync("afterNextPaint");
+        }
+        catch (JSException)
+        {
+            // The module could not be fetched (offline before it was ever loaded): only a yield then.
+            await Task.Yield();
+        }
+    }
+
     /// <summary>Back to the list (on a phone, the list replaces the chat).</summary>
     public void CloseChat()
     {
@@ -248,6 +268,10 @@ public sealed partial class ChatSession : IAsyncDisposable
         }
         await ReleaseFilesAsync();
         await ReleasePushAsync();
+        if (_paintModule is not null)
+        {
+            await _paintModule.DisposeAsync();
+        }
     }
 
     private async Task AttachAsync(ParleyClient client)
