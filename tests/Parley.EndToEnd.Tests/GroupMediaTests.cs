@@ -11,26 +11,9 @@ namespace Parley.EndToEnd.Tests;
 /// <summary>Files in group chats through the real SDK and server: uploaded once, the pointer sent with the sender key to every member device.</summary>
 public sealed class GroupMediaTests
 {
-    private static string WriteFile(TestServer server, string name, byte[] bytes)
-    {
-        var folder = server.NewProfileDir();
-        Directory.CreateDirectory(folder);
-        var path = Path.Combine(folder, name);
-        File.WriteAllBytes(path, bytes);
-        return path;
-    }
+    private static string WriteFile(TestServer server, string name, byte[] bytes) => MediaTests.WriteFile(server.NewProfileDir(), name, bytes);
 
-    private static async Task<Attachment> ReceiveAttachmentAsync(ParleyClient client, string messageId)
-    {
-        using var limit = new CancellationTokenSource(Wait.Limit);
-        Attachment? attachment;
-        while ((attachment = client.FindAttachment(messageId)) is null)
-        {
-            await client.SyncAsync(limit.Token);
-            await Task.Delay(20, limit.Token);
-        }
-        return attachment;
-    }
+    private static Task<Attachment> ReceiveAttachmentAsync(ParleyClient client, string messageId) => MediaTests.ReceiveAttachmentAsync(client, messageId);
 
     [Fact]
     public async Task Group_file_reaches_every_member_device_and_the_sender_other_device_once_and_downloads_byte_for_byte()

@@ -11,7 +11,7 @@ public sealed class MediaTests
 {
     private static string MediaStore(TestServer server) => Path.Combine(server.DataDir, "media");
 
-    private static string WriteFile(string folder, string name, byte[] bytes)
+    internal static string WriteFile(string folder, string name, byte[] bytes)
     {
         Directory.CreateDirectory(folder);
         var path = Path.Combine(folder, name);
@@ -19,7 +19,7 @@ public sealed class MediaTests
         return path;
     }
 
-    private static async Task<Attachment> ReceiveAttachmentAsync(ParleyClient bob, string messageId)
+    internal static async Task<Attachment> ReceiveAttachmentAsync(ParleyClient bob, string messageId)
     {
         using var limit = new CancellationTokenSource(Wait.Limit);
         Attachment? attachment;
