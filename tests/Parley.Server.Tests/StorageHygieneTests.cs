@@ -45,6 +45,22 @@ public sealed class StorageHygieneTests : IDisposable
     }
 
     [Fact]
+    public void A_new_database_takes_the_configured_page_size_and_an_existing_one_keeps_its_own()
+    {
+        static long PageSize(SqliteDatabase database)
+        {
+            using var connection = database.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA page_size;";
+            return (long)command.ExecuteScalar()!;
+        }
+
+        Assert.Equal(2048, PageSize(new SqliteDatabase(_folder.Path, new Parley.Server.Configuration.StorageOptions { PageSize = 2048 })));
+        // WAL mode fixes the page size once the file exists: a later setting does not rewrite it.
+        Assert.Equal(2048, PageSize(new SqliteDatabase(_folder.Path, new Parley.Server.Configuration.StorageOptions { PageSize = 4096 })));
+    }
+
+    [Fact]
     public async Task A_deleted_envelope_body_leaves_no_trace_of_its_bytes_in_the_database_file()
     {
         var marker = "secret-marker-" + Guid.NewGuid().ToString("N");

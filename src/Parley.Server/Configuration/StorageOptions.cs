@@ -46,4 +46,9 @@ public sealed class StorageOptions
     /// can lose the receipts only with their acks, which are then made again by the redelivery.
     /// </summary>
     public int GroupReceiptFlushMs { get; set; } = 250;
+
+    /// <summary>
+    /// SQLite page size for a new database (an existing file keeps its own). 4096 by default, SQLite's.
+    /// </summary>
+    public int PageSize { get; set; } = 4096;
 }

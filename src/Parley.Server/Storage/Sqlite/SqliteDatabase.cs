@@ -29,7 +29,7 @@ public sealed class SqliteDatabase
         _synchronous = options.Synchronous == SynchronousMode.Full ? "FULL" : "NORMAL";
         _secureDelete = options.SecureDelete ? "FAST" : "OFF";
         using var connection = Open();
-        Execute(connection, "PRAGMA journal_mode=WAL; PRAGMA journal_size_limit=67108864;");
+        Execute(connection, $"PRAGMA page_size={options.PageSize}; PRAGMA journal_mode=WAL; PRAGMA journal_size_limit=67108864;");
         CreateSchema(connection);
     }
 
