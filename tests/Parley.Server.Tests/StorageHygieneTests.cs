@@ -55,9 +55,9 @@ public sealed class StorageHygieneTests : IDisposable
             return (long)command.ExecuteScalar()!;
         }
 
-        Assert.Equal(2048, PageSize(new SqliteDatabase(_folder.Path, new Parley.Server.Configuration.StorageOptions { PageSize = 2048 })));
+        Assert.Equal(1024, PageSize(new SqliteDatabase(_folder.Path, new Parley.Server.Configuration.StorageOptions { PageSize = 1024 })));
         // WAL mode fixes the page size once the file exists: a later setting does not rewrite it.
-        Assert.Equal(2048, PageSize(new SqliteDatabase(_folder.Path, new Parley.Server.Configuration.StorageOptions { PageSize = 4096 })));
+        Assert.Equal(1024, PageSize(new SqliteDatabase(_folder.Path, new Parley.Server.Configuration.StorageOptions { PageSize = 4096 })));
     }
 
     [Fact]
