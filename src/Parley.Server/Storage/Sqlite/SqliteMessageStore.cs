@@ -489,8 +489,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             bool flushMarks = _marksDue.Count > 0 && MonotonicMs() - _marksDueSinceMs >= _markFlushMs;
             if (_deferredReceipts.Count > 0 && (flushMarks || MonotonicMs() - _receiptsDueSinceMs >= _receiptFlushMs))
             {
-                batch.Add(new DeferredReceiptsOp([.. _deferredReceipts]));
-                _deferredReceipts.Clear();
+                batch.Add(TakeDeferredReceipts());
             }
             GroupReceiptCarrier.Coalesce(batch);
             var seqBefore = _lastSeq;
@@ -599,6 +598,14 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 ack.Defer(_deferredReceipts);
             }
         }
+    }
+
+    /// <summary>The deferred group receipts as one operation, leaving none deferred.</summary>
+    private DeferredReceiptsOp TakeDeferredReceipts()
+    {
+        var op = new DeferredReceiptsOp([.. _deferredReceipts]);
+        _deferredReceipts.Clear();
+        return op;
     }
 
     /// <summary>
@@ -762,10 +769,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             using var tx = connection.BeginTransaction();
             if (_deferredReceipts.Count > 0)
             {
-                var receipts = new DeferredReceiptsOp([.. _deferredReceipts]);
+                var receipts = TakeDeferredReceipts();
                 GroupReceiptCarrier.Coalesce([receipts]);
                 receipts.Execute(this, statements, _lastNow, []);
-                _deferredReceipts.Clear();
             }
             FlushMarks(statements);
             _ackedBodies.Sort();
