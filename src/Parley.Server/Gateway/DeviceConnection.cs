@@ -157,6 +157,7 @@ public sealed class DeviceConnection
     {
         var acked = new List<Envelope>(seqs.Count);
         List<ulong>? unknown = null;
+        bool waiting;
         lock (_delivery)
         {
             for (int i = 0; i < seqs.Count; i++)
@@ -171,8 +172,12 @@ public sealed class DeviceConnection
                     (unknown ??= []).Add(seqs[i]);
                 }
             }
+            // The send loop sleeps with envelopes pending only when the window was full: wake it
+            // only then. An ack of a window with room left owes the socket nothing, and waking
+            // the loop anyway cost a thread-pool item and a context switch per ack.
+            waiting = _needsRead || _live.Count > 0;
         }
-        if (acked.Count > 0)
+        if (acked.Count > 0 && waiting)
         {
             _wake.Signal();
         }
