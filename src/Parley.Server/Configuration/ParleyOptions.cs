@@ -39,26 +39,26 @@ public sealed class ParleyOptions
     /// A group commit that wakes at most this many send loops runs their passes itself, on the
     /// commit thread, right after the commit, instead of handing each to the thread pool: at
     /// everyday load (a few messages per commit) that saves a work item and the wake-up of a
-    /// sleeping worker per connection served (docs/performance.md, "Spinning and hops at everyday
-    /// load"). A pass only writes frames already in memory and hands them to the socket (which
-    /// never blocks); one that has to read the durable queue hops to the thread pool first. 0 (the
-    /// default) turns it off: on the saturated VM it cut work items per message by about 10% but
-    /// its CPU and p99 figures were mixed (docs/performance.md), so it waits for an A/B on a quiet
-    /// machine; 16 is the value measured (it keeps the commit thread from becoming the send thread
-    /// when commits grow with load).
+    /// sleeping worker per connection served. A pass only writes frames already in memory and
+    /// hands them to the socket (which never blocks); one that has to read the durable queue hops
+    /// to the thread pool first. 16 keeps the commit thread from becoming the send thread when
+    /// commits grow with load (64 measured no better at 3,000 msgs/s, with a longer tail); 0 turns
+    /// it off. On by default since the A/B on the idle VM (docs/performance.md, "Fewer wake-ups
+    /// per message").
     /// </summary>
-    public int InlineSendWakes { get; set; }
+    public int InlineSendWakes { get; set; } = 16;
 
     /// <summary>
     /// Runs socket completions on the runtime's epoll threads (one per core) instead of handing
     /// each to the thread pool (DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1, set by the server
-    /// at start unless the variable is set already): with <see cref="InlineSocketScheduling"/> a
-    /// frame is then read and parsed without a work item. Whatever may block hops to the thread
-    /// pool first (HTTP requests, the Hello's credential check, requests other than send, ack and
-    /// ping). Off (the default) until an A/B on a quiet machine shows a gain (docs/performance.md,
-    /// "Spinning and hops at everyday load").
+    /// at start unless the variable is set already; the runtime reads it once per process, so a
+    /// process that hosts the server shares the setting with its own sockets): with
+    /// <see cref="InlineSocketScheduling"/> a frame is then read and parsed without a work item.
+    /// Whatever may block hops to the thread pool first (HTTP requests, the Hello's credential
+    /// check, requests other than send, ack and ping). On by default since the A/B on the idle VM
+    /// (docs/performance.md, "Fewer wake-ups per message").
     /// </summary>
-    public bool InlineSocketCompletions { get; set; }
+    public bool InlineSocketCompletions { get; set; } = true;
 
     public RegistrationOptions Registration { get; set; } = new();
 
