@@ -41,12 +41,13 @@ public sealed class ParleyOptions
     /// everyday load (a few messages per commit) that saves a work item and the wake-up of a
     /// sleeping worker per connection served. A pass only writes frames already in memory and
     /// hands them to the socket (which never blocks); one that has to read the durable queue hops
-    /// to the thread pool first. 16 keeps the commit thread from becoming the send thread when
-    /// commits grow with load (64 measured no better at 3,000 msgs/s, with a longer tail); 0 turns
-    /// it off. On by default since the A/B on the idle VM (docs/performance.md, "Fewer wake-ups
-    /// per message").
+    /// to the thread pool first. 64 covers a commit of the 10 ms interval at 1,000 msgs/s (10–16
+    /// would send most of them to the thread pool) and keeps the commit thread from becoming the
+    /// send thread when commits grow with load (256 measured no better at 3,000 msgs/s and
+    /// doubled the tail at 10,000); 0 turns it off. On by default since the A/B on the idle VM
+    /// (docs/performance.md, "Fewer wake-ups per message").
     /// </summary>
-    public int InlineSendWakes { get; set; } = 16;
+    public int InlineSendWakes { get; set; } = 64;
 
     /// <summary>
     /// Runs socket completions on the runtime's epoll threads (one per core) instead of handing

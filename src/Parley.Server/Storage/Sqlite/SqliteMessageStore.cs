@@ -49,9 +49,12 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     // a small batch waits for company until the previous commit began this long ago (while more
     // keeps coming): at 10,000 msgs/s about 200 commits a second instead of 500, and the writer's
     // CPU per message about a third lower, for 2-3 ms more latency (StorageOptions.CommitIntervalMs).
-    // SmallBatch operations go at once.
+    // StorageOptions.CommitBatch operations go at once.
     private readonly int _commitIntervalMs;
-    private const int SmallBatch = 256;
+    private readonly int _smallBatch;
+
+    // A commit of at least this many operations means traffic is steady: the next wait skips its probe.
+    private const int SteadyBatch = 4;
     // Acked bodies wait this long before they are deleted: by then nearly every envelope appended
     // around them is acked too, so the deletes empty whole pages instead of rewriting them.
     private const long BodyDeleteLagMs = 1000;
@@ -75,7 +78,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private int _ackedAtChoice;
     private long _lastMarkMs = long.MinValue / 2;
     private readonly ConcurrentQueue<WriteOp> _ops = new();
-    private readonly ManualResetEventSlim _opsWaiting = new(false, spinCount: 20);
+    // No spinning before the writer sleeps: the next operation rarely comes within microseconds,
+    // and each spin is a sched_yield on a core another thread could use.
+    private readonly ManualResetEventSlim _opsWaiting = new(false, spinCount: 0);
     private volatile bool _stopping;
     private readonly Thread _writer;
     private ulong _lastSeq;
@@ -161,6 +166,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         _dedupPerDevice = Math.Max(1, options.Limits.DedupPerDevice);
         _markFlushMs = Math.Max(0, options.Storage.FanoutAckFlushMs);
         _commitIntervalMs = Math.Max(0, options.Storage.CommitIntervalMs);
+        _smallBatch = Math.Max(1, options.Storage.CommitBatch);
         _receiptFlushMs = Math.Max(0, options.Storage.GroupReceiptFlushMs);
         using (var connection = database.Open())
         {
@@ -468,11 +474,12 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         var batch = new List<WriteOp>(_maxBatch);
         var committed = new List<QueuedEnvelope>(_maxBatch);
         long lastCommitStart = 0;
+        bool steady = false;
         while (WaitForOps())
         {
-            if (!_ops.IsEmpty && _ops.Count < SmallBatch)
+            if (!_ops.IsEmpty && _ops.Count < _smallBatch)
             {
-                WaitForCompany(lastCommitStart);
+                WaitForCompany(lastCommitStart, steady);
             }
             lastCommitStart = Stopwatch.GetTimestamp();
             batch.Clear();
@@ -485,6 +492,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             {
                 batch.Add(op);
             }
+            steady = batch.Count >= SteadyBatch;
             DeferFanoutReceipts(batch);
             bool flushMarks = _marksDue.Count > 0 && MonotonicMs() - _marksDueSinceMs >= _markFlushMs;
             if (_deferredReceipts.Count > 0 && (flushMarks || MonotonicMs() - _receiptsDueSinceMs >= _receiptFlushMs))
@@ -614,19 +622,24 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     /// the callers are likely all waiting on this commit (a client with a few sends in flight), and
     /// waiting longer would only slow them down. When they keep coming, it sleeps the rest of the
     /// interval in steps of up to 4 ms (every sleep is a timer wake-up and two context switches),
-    /// and stops early when a full batch is waiting.
+    /// and stops early when a full batch is waiting. In <paramref name="steady"/> traffic (the last
+    /// commit had company) the first millisecond's probe is skipped: operations are known to keep
+    /// coming, and the probe's sleep would be one more wake-up per commit.
     /// </summary>
-    private void WaitForCompany(long lastCommitStart)
+    private void WaitForCompany(long lastCommitStart, bool steady)
     {
-        int seen = _ops.Count;
-        Thread.Sleep(1);
-        int count = _ops.Count;
-        if (count == seen || count >= SmallBatch)
+        if (!steady)
         {
-            return;
+            int seen = _ops.Count;
+            Thread.Sleep(1);
+            int count = _ops.Count;
+            if (count == seen || count >= _smallBatch)
+            {
+                return;
+            }
         }
         double left;
-        while ((left = _commitIntervalMs - Stopwatch.GetElapsedTime(lastCommitStart).TotalMilliseconds) >= 1 && _ops.Count < SmallBatch)
+        while ((left = _commitIntervalMs - Stopwatch.GetElapsedTime(lastCommitStart).TotalMilliseconds) >= 1 && _ops.Count < _smallBatch)
         {
             Thread.Sleep((int)Math.Min(left, 4));
         }
