@@ -36,6 +36,13 @@ public interface IMessageStore
     /// </summary>
     Task AckAsync(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts);
 
+    /// <summary>
+    /// <see cref="AckAsync"/> of one envelope that causes one group DELIVERED (a member device acking
+    /// a group message): the same outcome as <c>AckAsync(deviceKey, [seq], delivery.ToReceipts())</c>,
+    /// which is what a store without a cheaper path does.
+    /// </summary>
+    Task AckGroupDeliveryAsync(long deviceKey, ulong seq, GroupDelivery delivery) => AckAsync(deviceKey, [seq], delivery.ToReceipts());
+
     /// <summary>Reads a device's queue in order, after <paramref name="afterSeq"/>.</summary>
     IReadOnlyList<Envelope> ReadQueue(long deviceKey, ulong afterSeq, int limit);
 

@@ -154,6 +154,12 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         IReadOnlyList<QueuedEnvelope> receipts = [];
         if (e.Kind == EnvelopeKind.Message && e.Sender != reader.User && directory.Find(e.Sender) is { } original)
         {
+            if (!e.GroupId.IsEmpty)
+            {
+                // Plain values: the store builds receipt envelopes only when it writes them, coalesced.
+                return store.AckGroupDeliveryAsync(new DeviceAddress(reader.Id, readerDevice).Key, e.Seq,
+                    new GroupDelivery(e.GroupId, e.MessageId, reader.User, readerDevice, original.Id, original.Devices));
+            }
             var into = new List<QueuedEnvelope>(original.Devices.Length);
             AddReceipts(into, EnvelopeKind.DeliveryReceipt, reader, readerDevice, original, reader.User, [e.MessageId], e.GroupId);
             receipts = into;

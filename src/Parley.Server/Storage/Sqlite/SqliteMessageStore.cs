@@ -135,6 +135,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     // over the wait (writer thread only). A crash loses them only with their acks: the envelopes are
     // delivered again, acked again, and the receipts made again.
     private readonly List<QueuedEnvelope> _deferredReceipts = [];
+    // The same for acks that came as plain values (AckGroupDeliveryAsync): kept as values until the
+    // flush builds their coalesced envelopes (writer thread only).
+    private readonly List<GroupDelivery> _deferredDeliveries = [];
     // The highest seq committed: a read of the queue never returns above it, so what it takes from
     // memory and what it reads from the database describe the same moment.
     private ulong _committedSeq;
@@ -214,6 +217,17 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     public Task AckAsync(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts)
     {
         var op = new AckOp(deviceKey, seqs, receipts);
+        Enqueue(op);
+        return op.Done.Task;
+    }
+
+    /// <summary>
+    /// <see cref="AckAsync"/> of one group message: the DELIVERED stays plain values until the commit
+    /// that writes it builds the coalesced envelope (one per message per sender device).
+    /// </summary>
+    public Task AckGroupDeliveryAsync(long deviceKey, ulong seq, GroupDelivery delivery)
+    {
+        var op = new AckOp(deviceKey, seq, delivery);
         Enqueue(op);
         return op.Done.Task;
     }
@@ -447,7 +461,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             _opsWaiting.Reset();
             if (_ops.IsEmpty && _trimOp is null && !_stopping)
             {
-                if (_ackedBodies.Count == 0 && _marksDue.Count == 0 && _deferredReceipts.Count == 0)
+                if (_ackedBodies.Count == 0 && _marksDue.Count == 0 && !ReceiptsDeferred)
                 {
                     _opsWaiting.Wait();
                 }
@@ -487,7 +501,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             }
             DeferFanoutReceipts(batch);
             bool flushMarks = _marksDue.Count > 0 && MonotonicMs() - _marksDueSinceMs >= _markFlushMs;
-            if (_deferredReceipts.Count > 0 && (flushMarks || MonotonicMs() - _receiptsDueSinceMs >= _receiptFlushMs))
+            if (ReceiptsDeferred && (flushMarks || MonotonicMs() - _receiptsDueSinceMs >= _receiptFlushMs))
             {
                 batch.Add(TakeDeferredReceipts());
             }
@@ -560,6 +574,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     // acks since the last flush are lost, and their envelopes delivered again; so
                     // are the receipts waiting with them, made again by the acks of the redelivery).
                     _deferredReceipts.Clear();
+                    _deferredDeliveries.Clear();
                     LoadFanouts(connection);
                 }
                 catch (SqliteException reload)
@@ -589,9 +604,26 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     {
         foreach (var op in batch)
         {
-            if (op is AckOp { HasCoalescible: true } ack && ack.AllFanout(_fanouts))
+            if (op is not AckOp ack)
             {
-                if (_deferredReceipts.Count == 0)
+                continue;
+            }
+            if (ack.HasDelivery)
+            {
+                if (!ack.AllFanout(_fanouts))
+                {
+                    ack.MakeReceipts(); // a queue row's ack: its receipt goes in its own commit, as envelopes
+                    continue;
+                }
+                if (!ReceiptsDeferred)
+                {
+                    _receiptsDueSinceMs = MonotonicMs();
+                }
+                ack.Defer(_deferredDeliveries);
+            }
+            else if (ack.HasCoalescible && ack.AllFanout(_fanouts))
+            {
+                if (!ReceiptsDeferred)
                 {
                     _receiptsDueSinceMs = MonotonicMs();
                 }
@@ -600,11 +632,15 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         }
     }
 
+    /// <summary>Whether group receipts wait in memory (<see cref="_deferredReceipts"/> or <see cref="_deferredDeliveries"/>).</summary>
+    private bool ReceiptsDeferred => _deferredReceipts.Count > 0 || _deferredDeliveries.Count > 0;
+
     /// <summary>The deferred group receipts as one operation, leaving none deferred.</summary>
     private DeferredReceiptsOp TakeDeferredReceipts()
     {
-        var op = new DeferredReceiptsOp([.. _deferredReceipts]);
+        var op = new DeferredReceiptsOp([.. _deferredReceipts], [.. _deferredDeliveries]);
         _deferredReceipts.Clear();
+        _deferredDeliveries.Clear();
         return op;
     }
 
@@ -760,14 +796,14 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     /// </summary>
     private void DeleteAllAckedBodies(SqliteConnection connection, Statements statements)
     {
-        if (_ackedBodies.Count == 0 && _marksDue.Count == 0 && _deferredReceipts.Count == 0)
+        if (_ackedBodies.Count == 0 && _marksDue.Count == 0 && !ReceiptsDeferred)
         {
             return;
         }
         try
         {
             using var tx = connection.BeginTransaction();
-            if (_deferredReceipts.Count > 0)
+            if (ReceiptsDeferred)
             {
                 var receipts = TakeDeferredReceipts();
                 GroupReceiptCarrier.Coalesce([receipts]);
@@ -1521,6 +1557,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         /// <summary>Whether a receipt of this op may be merged with others (a group id, for another user's device).</summary>
         public abstract bool IsCoalescible(QueuedEnvelope receipt);
 
+        /// <summary>Group DELIVERED receipts this op brings as plain values, all coalescible.</summary>
+        public virtual IReadOnlyList<GroupDelivery> Deliveries => [];
+
         /// <summary>Set by <see cref="Coalesce"/> on the first carrier of a commit: every coalescible receipt of the commit, merged.</summary>
         protected IReadOnlyList<QueuedEnvelope> Merged { get; private set; } = [];
 
@@ -1569,11 +1608,19 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     list.Add(queued.Envelope);
                 }
             }
+            foreach (var op in batch)
+            {
+                if (op is GroupReceiptCarrier { Deliveries.Count: > 0 } carrier)
+                {
+                    first ??= carrier;
+                    CoalesceDeliveries(carrier.Deliveries, order);
+                }
+            }
             if (first is null)
             {
                 return;
             }
-            foreach (var ((device, group, kind), list) in merged!)
+            foreach (var ((device, group, kind), list) in merged ?? [])
             {
                 if (list.Count == 1)
                 {
@@ -1598,6 +1645,47 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 }
             }
             first.Merged = order;
+        }
+
+        /// <summary>
+        /// Builds the envelopes of group DELIVERED receipts kept as values: one per sender device and
+        /// message (its id named once, an entry per member device, at most MaxIdsPerFrame entries),
+        /// and a lone receipt stays a plain one, as <see cref="Coalesce"/> leaves a lone envelope.
+        /// </summary>
+        private static void CoalesceDeliveries(IReadOnlyList<GroupDelivery> deliveries, List<QueuedEnvelope> into)
+        {
+            int start = into.Count;
+            var byMessage = new Dictionary<(long Device, ByteString Group, ByteString Message), (Envelope Envelope, int Entries)>();
+            for (int i = 0; i < deliveries.Count; i++)
+            {
+                var delivery = deliveries[i];
+                var devices = delivery.SenderDevices;
+                for (int d = 0; d < devices.Length; d++)
+                {
+                    long device = new DeviceAddress(delivery.SenderAccount, devices[d].Id).Key;
+                    ref var current = ref CollectionsMarshal.GetValueRefOrAddDefault(byMessage, (device, delivery.GroupId, delivery.MessageId), out bool exists);
+                    if (!exists || current.Entries >= WireLimits.MaxIdsPerFrame)
+                    {
+                        current = (new Envelope { Kind = EnvelopeKind.DeliveryReceipt, GroupId = delivery.GroupId }, 0);
+                        current.Envelope.ReceiptIds.Add(delivery.MessageId);
+                        into.Add(new QueuedEnvelope(device, current.Envelope));
+                    }
+                    current.Envelope.Receipts.Add(new ReceiptEntry { Reader = delivery.Reader, ReaderDevice = delivery.ReaderDevice });
+                    current.Entries++;
+                }
+            }
+            for (int i = start; i < into.Count; i++)
+            {
+                var envelope = into[i].Envelope;
+                if (envelope.Receipts.Count == 1)
+                {
+                    var entry = envelope.Receipts[0];
+                    envelope.Receipts.Clear();
+                    envelope.Sender = entry.Reader;
+                    envelope.SenderDevice = entry.ReaderDevice;
+                    envelope.Conversation = entry.Reader;
+                }
+            }
         }
 
         /// <summary>The ids of a receipt as one key (ids are 16 bytes each, so a concatenation is unambiguous).</summary>
@@ -1648,11 +1736,13 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     }
 
     /// <summary>Group receipts deferred with fan-out acks, inserted (coalesced) in the commit that ends their wait.</summary>
-    private sealed class DeferredReceiptsOp(IReadOnlyList<QueuedEnvelope> envelopes) : GroupReceiptCarrier
+    private sealed class DeferredReceiptsOp(IReadOnlyList<QueuedEnvelope> envelopes, IReadOnlyList<GroupDelivery> deliveries) : GroupReceiptCarrier
     {
         public override bool HasCoalescible => true;
 
         public override IReadOnlyList<QueuedEnvelope> Receipts => envelopes;
+
+        public override IReadOnlyList<GroupDelivery> Deliveries => deliveries;
 
         public override bool IsCoalescible(QueuedEnvelope receipt) => true;
 
@@ -1672,20 +1762,50 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     /// Deletes acked queue rows and queues the DELIVERY receipts they cause; those of group messages
     /// (a group id) are coalesced per commit with other members' (see <see cref="GroupReceiptCarrier.Coalesce"/>).
     /// </summary>
-    private sealed class AckOp(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts) : GroupReceiptCarrier
+    private sealed class AckOp : GroupReceiptCarrier
     {
+        private readonly long _deviceKey;
+        // The acked seqs; null for an ack of one seq (_seq), the common case, to spare the array.
+        private readonly IReadOnlyList<ulong>? _seqs;
+        private readonly ulong _seq;
+        private IReadOnlyList<QueuedEnvelope> _receipts;
+        // A group DELIVERED as values (AckGroupDeliveryAsync) until deferred or made envelopes.
+        private GroupDelivery? _delivery;
+        private bool _grouped;
+
+        public AckOp(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts)
+        {
+            _deviceKey = deviceKey;
+            _seqs = seqs;
+            _receipts = receipts;
+            _grouped = AnyGrouped(receipts);
+        }
+
+        public AckOp(long deviceKey, ulong seq, GroupDelivery delivery)
+        {
+            _deviceKey = deviceKey;
+            _seq = seq;
+            _receipts = [];
+            _delivery = delivery;
+        }
+
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        private bool _grouped = AnyGrouped(receipts);
-
         public override bool HasCoalescible => _grouped;
+
+        /// <summary>Whether the op still holds its group DELIVERED as values.</summary>
+        public bool HasDelivery => _delivery is not null;
+
+        private int SeqCount => _seqs?.Count ?? 1;
+
+        private ulong SeqAt(int i) => _seqs is null ? _seq : _seqs[i];
 
         /// <summary>Whether every acked seq is a fan-out seq (writer thread, before the op runs).</summary>
         public bool AllFanout(Dictionary<ulong, FanoutCopies> fanouts)
         {
-            for (int i = 0; i < seqs.Count; i++)
+            for (int i = 0; i < SeqCount; i++)
             {
-                if (!fanouts.ContainsKey(seqs[i]))
+                if (!fanouts.ContainsKey(SeqAt(i)))
                 {
                     return false;
                 }
@@ -1696,43 +1816,65 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         /// <summary>Hands the op's group receipts to <paramref name="into"/>; it then inserts only its others.</summary>
         public void Defer(List<QueuedEnvelope> into)
         {
-            for (int i = 0; i < receipts.Count; i++)
+            for (int i = 0; i < _receipts.Count; i++)
             {
-                if (IsCoalescible(receipts[i]))
+                if (IsCoalescible(_receipts[i]))
                 {
-                    into.Add(receipts[i]);
+                    into.Add(_receipts[i]);
                 }
             }
             _grouped = false;
         }
 
-        public override IReadOnlyList<QueuedEnvelope> Receipts => receipts;
+        /// <summary>Hands the op's group DELIVERED, as values, to <paramref name="into"/>.</summary>
+        public void Defer(List<GroupDelivery> into)
+        {
+            if (_delivery is { } delivery)
+            {
+                into.Add(delivery);
+                _delivery = null;
+            }
+        }
+
+        /// <summary>Turns the DELIVERED held as values into envelopes, coalesced in this op's own commit like any ack's.</summary>
+        public void MakeReceipts()
+        {
+            if (_delivery is { } delivery)
+            {
+                _receipts = delivery.ToReceipts();
+                _grouped = _receipts.Count > 0;
+                _delivery = null;
+            }
+        }
+
+        public override IReadOnlyList<QueuedEnvelope> Receipts => _receipts;
 
         public override bool IsCoalescible(QueuedEnvelope receipt) => !receipt.Envelope.GroupId.IsEmpty;
 
         public override void Execute(SqliteMessageStore store, Statements s, long now, List<QueuedEnvelope> committed)
         {
-            foreach (var seq in seqs)
+            for (int i = 0; i < SeqCount; i++)
             {
-                if (store.AckFanout(deviceKey, seq))
+                ulong seq = SeqAt(i);
+                if (store.AckFanout(_deviceKey, seq))
                 {
                     continue;
                 }
                 // Only a seq this device had queued: the body is deleted later by seq alone.
-                if (s.Dequeue.Bind(1, (long)seq).Bind(2, deviceKey).RunScalar() is { } size)
+                if (s.Dequeue.Bind(1, (long)seq).Bind(2, _deviceKey).RunScalar() is { } size)
                 {
                     if (store.ReleaseRow(seq))
                     {
                         store.OnAcked(seq);
                     }
-                    store.Tally(deviceKey, -1, -size);
+                    store.Tally(_deviceKey, -1, -size);
                 }
             }
-            for (int i = 0; i < receipts.Count; i++)
+            for (int i = 0; i < _receipts.Count; i++)
             {
-                if (receipts[i].Envelope.GroupId.IsEmpty)
+                if (_receipts[i].Envelope.GroupId.IsEmpty)
                 {
-                    store.Insert(s, receipts[i], now, committed);
+                    store.Insert(s, _receipts[i], now, committed);
                 }
             }
             if (_grouped)
