@@ -43,6 +43,22 @@ public interface IMessageStore
     /// </summary>
     Task AckGroupDeliveryAsync(long deviceKey, ulong seq, GroupDelivery delivery) => AckAsync(deviceKey, [seq], delivery.ToReceipts());
 
+    /// <summary>
+    /// <see cref="AckAsync"/> whose group DELIVERED receipts come as values (<paramref name="deliveries"/>,
+    /// one per acked group message) beside the other <paramref name="receipts"/>: the same outcome as
+    /// <see cref="AckAsync"/> with every delivery's <see cref="GroupDelivery.ToReceipts"/> added to them.
+    /// </summary>
+    Task AckGroupDeliveriesAsync(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts, IReadOnlyList<GroupDelivery> deliveries)
+    {
+        ArgumentNullException.ThrowIfNull(deliveries);
+        var all = new List<QueuedEnvelope>(receipts);
+        foreach (var delivery in deliveries)
+        {
+            all.AddRange(delivery.ToReceipts());
+        }
+        return AckAsync(deviceKey, seqs, all);
+    }
+
     /// <summary>Reads a device's queue in order, after <paramref name="afterSeq"/>.</summary>
     IReadOnlyList<Envelope> ReadQueue(long deviceKey, ulong afterSeq, int limit);
 

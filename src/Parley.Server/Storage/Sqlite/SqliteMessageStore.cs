@@ -232,6 +232,14 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         return op.Done.Task;
     }
 
+    /// <summary><see cref="AckAsync"/> with group DELIVERED receipts as values, kept so like <see cref="AckGroupDeliveryAsync"/>.</summary>
+    public Task AckGroupDeliveriesAsync(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts, IReadOnlyList<GroupDelivery> deliveries)
+    {
+        var op = new AckOp(deviceKey, seqs, receipts, deliveries);
+        Enqueue(op);
+        return op.Done.Task;
+    }
+
     /// <summary>
     /// Deletes envelopes past expiry and dedup entries older than <paramref name="dedupBeforeUnixMs"/>.
     /// What to delete is found off the writer thread, on a reader connection of its own; the writer
@@ -620,6 +628,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     _receiptsDueSinceMs = MonotonicMs();
                 }
                 ack.Defer(_deferredDeliveries);
+                if (ack.HasCoalescible)
+                {
+                    ack.Defer(_deferredReceipts);
+                }
             }
             else if (ack.HasCoalescible && ack.AllFanout(_fanouts))
             {
@@ -1769,16 +1781,18 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         private readonly IReadOnlyList<ulong>? _seqs;
         private readonly ulong _seq;
         private IReadOnlyList<QueuedEnvelope> _receipts;
-        // A group DELIVERED as values (AckGroupDeliveryAsync) until deferred or made envelopes.
+        // Group DELIVERED as values (AckGroupDeliveryAsync: one; AckGroupDeliveriesAsync: a list) until deferred or made envelopes.
         private GroupDelivery? _delivery;
+        private IReadOnlyList<GroupDelivery>? _deliveries;
         private bool _grouped;
 
-        public AckOp(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts)
+        public AckOp(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts, IReadOnlyList<GroupDelivery>? deliveries = null)
         {
             _deviceKey = deviceKey;
             _seqs = seqs;
             _receipts = receipts;
             _grouped = AnyGrouped(receipts);
+            _deliveries = deliveries is { Count: > 0 } ? deliveries : null;
         }
 
         public AckOp(long deviceKey, ulong seq, GroupDelivery delivery)
@@ -1794,7 +1808,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         public override bool HasCoalescible => _grouped;
 
         /// <summary>Whether the op still holds its group DELIVERED as values.</summary>
-        public bool HasDelivery => _delivery is not null;
+        public bool HasDelivery => _delivery is not null || _deliveries is not null;
 
         private int SeqCount => _seqs?.Count ?? 1;
 
@@ -1834,17 +1848,32 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 into.Add(delivery);
                 _delivery = null;
             }
+            if (_deliveries is not null)
+            {
+                for (int i = 0; i < _deliveries.Count; i++)
+                {
+                    into.Add(_deliveries[i]);
+                }
+                _deliveries = null;
+            }
         }
 
         /// <summary>Turns the DELIVERED held as values into envelopes, coalesced in this op's own commit like any ack's.</summary>
         public void MakeReceipts()
         {
+            var all = new List<QueuedEnvelope>(_receipts);
             if (_delivery is { } delivery)
             {
-                _receipts = delivery.ToReceipts();
-                _grouped = _receipts.Count > 0;
-                _delivery = null;
+                all.AddRange(delivery.ToReceipts());
             }
+            for (int i = 0; _deliveries is not null && i < _deliveries.Count; i++)
+            {
+                all.AddRange(_deliveries[i].ToReceipts());
+            }
+            _receipts = all;
+            _grouped = AnyGrouped(all);
+            _delivery = null;
+            _deliveries = null;
         }
 
         public override IReadOnlyList<QueuedEnvelope> Receipts => _receipts;
