@@ -137,7 +137,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private readonly List<QueuedEnvelope> _deferredReceipts = [];
     // The same for acks that came as plain values (AckGroupDeliveryAsync): kept as values until the
     // flush builds their coalesced envelopes (writer thread only).
-    private readonly List<GroupDelivery> _deferredDeliveries = [];
+    private List<GroupDelivery> _deferredDeliveries = [];
+    // The list the last DeferredReceiptsOp took (read by its commit's Coalesce, then idle): the two
+    // swap at each take, so deferring allocates nothing once they have grown.
+    private List<GroupDelivery> _takenDeliveries = [];
     // The highest seq committed: a read of the queue never returns above it, so what it takes from
     // memory and what it reads from the database describe the same moment.
     private ulong _committedSeq;
@@ -650,8 +653,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     /// <summary>The deferred group receipts as one operation, leaving none deferred.</summary>
     private DeferredReceiptsOp TakeDeferredReceipts()
     {
-        var op = new DeferredReceiptsOp([.. _deferredReceipts], [.. _deferredDeliveries]);
+        var op = new DeferredReceiptsOp([.. _deferredReceipts], _deferredDeliveries);
         _deferredReceipts.Clear();
+        (_deferredDeliveries, _takenDeliveries) = (_takenDeliveries, _deferredDeliveries);
         _deferredDeliveries.Clear();
         return op;
     }
@@ -1667,7 +1671,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         private static void CoalesceDeliveries(IReadOnlyList<GroupDelivery> deliveries, List<QueuedEnvelope> into)
         {
             int start = into.Count;
-            var byMessage = new Dictionary<(long Device, ByteString Group, ByteString Message), (Envelope Envelope, int Entries)>();
+            var byMessage = new Dictionary<(long Device, ByteString Group, ByteString Message), (Envelope Envelope, int Entries)>(DeliveryKeyComparer.Instance);
             for (int i = 0; i < deliveries.Count; i++)
             {
                 var delivery = deliveries[i];
@@ -1698,6 +1702,30 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     envelope.Conversation = entry.Reader;
                 }
             }
+        }
+
+        /// <summary>
+        /// Keys of <see cref="CoalesceDeliveries"/>: the ByteStrings of one message are mostly the same
+        /// objects (every member got the same envelope), so equality tries the reference first, and
+        /// the hash takes the id's 16 bytes as two longs through the process-seeded <see cref="HashCode"/>
+        /// (ids are the client's choice) instead of ByteString's byte-by-byte loop.
+        /// </summary>
+        private sealed class DeliveryKeyComparer : IEqualityComparer<(long Device, ByteString Group, ByteString Message)>
+        {
+            public static readonly DeliveryKeyComparer Instance = new();
+
+            public bool Equals((long Device, ByteString Group, ByteString Message) x, (long Device, ByteString Group, ByteString Message) y) =>
+                x.Device == y.Device && Same(x.Message, y.Message) && Same(x.Group, y.Group);
+
+            public int GetHashCode((long Device, ByteString Group, ByteString Message) key)
+            {
+                var id = key.Message.Span;
+                return id.Length == WireLimits.MessageIdBytes
+                    ? HashCode.Combine(key.Device, MemoryMarshal.Read<long>(id), MemoryMarshal.Read<long>(id[8..]))
+                    : HashCode.Combine(key.Device, key.Message);
+            }
+
+            private static bool Same(ByteString a, ByteString b) => ReferenceEquals(a, b) || a.Span.SequenceEqual(b.Span);
         }
 
         /// <summary>The ids of a receipt as one key (ids are 16 bytes each, so a concatenation is unambiguous).</summary>
