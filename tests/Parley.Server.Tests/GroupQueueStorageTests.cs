@@ -260,7 +260,7 @@ public sealed class GroupQueueStorageTests : IDisposable
         {
             await store.AppendFanoutAsync(null, message, keys);
         }
-        GroupDelivery Delivery(int member, ByteString id) => new(group, id, members[member].User, members[member].DeviceId, sender.Id, sender.Devices);
+        GroupDelivery Delivery(int member, ByteString id) => new(group, id, members[member].User, accounts.Find(members[member].User)!.Id, members[member].DeviceId, sender.Id, sender.Devices);
 
         // Member 0 acks both in one frame, members 1 and 2 only the first, one seq each.
         await store.AckGroupDeliveriesAsync(keys[0], [messages[0].Seq, messages[1].Seq], [], [Delivery(0, first), Delivery(0, second)]);
@@ -288,6 +288,9 @@ public sealed class GroupQueueStorageTests : IDisposable
         Assert.Equal(members[0].User, queued[1].Sender);
         Assert.Equal(members[0].User, queued[1].Conversation);
         Assert.Equal(group, queued[1].GroupId);
+        // The coalesced one is stored compactly, its member devices by key (named again above).
+        using var check = database.Open();
+        Assert.Equal(3L * 3, QueueStoreFolder.Scalar(check, $"SELECT length(recipients) FROM envelopes WHERE seq = {queued[0].Seq}"));
     }
 
     [Fact]

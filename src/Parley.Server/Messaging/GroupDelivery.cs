@@ -10,9 +10,10 @@ namespace Parley.Server.Messaging;
 /// envelope carries from the receive loop to the store, so that no protobuf envelope is built per
 /// ack. The store coalesces these into receipt envelopes (ids named once) only when it writes them.
 /// <see cref="SenderDevices"/> is the sender's device list as it stood at the ack (the list is
-/// swapped whole on change, so holding it is a snapshot), the devices the receipt goes to.
+/// swapped whole on change, so holding it is a snapshot), the devices the receipt goes to;
+/// <see cref="ReaderAccount"/> is the reader's account id (the store keeps reader devices by key).
 /// </summary>
-public readonly record struct GroupDelivery(ByteString GroupId, ByteString MessageId, string Reader, uint ReaderDevice, long SenderAccount, ImmutableArray<DeviceRecord> SenderDevices)
+public readonly record struct GroupDelivery(ByteString GroupId, ByteString MessageId, string Reader, long ReaderAccount, uint ReaderDevice, long SenderAccount, ImmutableArray<DeviceRecord> SenderDevices)
 {
     /// <summary>The same receipt as one DELIVERY_RECEIPT envelope per sender device, as a plain ack would queue it.</summary>
     public List<QueuedEnvelope> ToReceipts()

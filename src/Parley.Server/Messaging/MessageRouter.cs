@@ -134,7 +134,7 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
                 // Group messages: plain values, coalesced by the store per message when it writes them.
                 if (directory.Find(e.Sender) is { } groupSender)
                 {
-                    (deliveries ??= new List<GroupDelivery>(acked.Count)).Add(new GroupDelivery(e.GroupId, e.MessageId, reader.User, readerDevice, groupSender.Id, groupSender.Devices));
+                    (deliveries ??= new List<GroupDelivery>(acked.Count)).Add(new GroupDelivery(e.GroupId, e.MessageId, reader.User, reader.Id, readerDevice, groupSender.Id, groupSender.Devices));
                 }
                 continue;
             }
@@ -169,7 +169,7 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
             {
                 // Plain values: the store builds receipt envelopes only when it writes them, coalesced.
                 return store.AckGroupDeliveryAsync(new DeviceAddress(reader.Id, readerDevice).Key, e.Seq,
-                    new GroupDelivery(e.GroupId, e.MessageId, reader.User, readerDevice, original.Id, original.Devices));
+                    new GroupDelivery(e.GroupId, e.MessageId, reader.User, reader.Id, readerDevice, original.Id, original.Devices));
             }
             var into = new List<QueuedEnvelope>(original.Devices.Length);
             AddReceipts(into, EnvelopeKind.DeliveryReceipt, reader, readerDevice, original, reader.User, [e.MessageId], e.GroupId);

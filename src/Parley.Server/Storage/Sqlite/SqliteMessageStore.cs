@@ -148,6 +148,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private readonly AccountDirectory? _accounts;
     // The reader device keys of a coalesced receipt being stored (writer thread only).
     private readonly List<long> _readers = [];
+    // The reader device keys of the receipts Coalesce built from GroupDelivery values, by envelope:
+    // Insert takes them instead of looking every entry's reader up by name (writer thread only).
+    private readonly Dictionary<Envelope, List<long>> _knownReaders = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>
     /// Opens the store. With <paramref name="accounts"/> (the server always gives it), a coalesced
@@ -516,7 +519,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             {
                 batch.Add(TakeDeferredReceipts());
             }
-            GroupReceiptCarrier.Coalesce(batch);
+            GroupReceiptCarrier.Coalesce(batch, _knownReaders);
             var seqBefore = _lastSeq;
             int ackedBefore = _ackedBodies.Count;
             ChooseBodiesToDelete();
@@ -822,7 +825,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             if (ReceiptsDeferred)
             {
                 var receipts = TakeDeferredReceipts();
-                GroupReceiptCarrier.Coalesce([receipts]);
+                GroupReceiptCarrier.Coalesce([receipts], _knownReaders);
                 receipts.Execute(this, statements, _lastNow, []);
             }
             FlushMarks(statements);
@@ -1037,7 +1040,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         var envelope = queued.Envelope;
         envelope.Seq = ++_lastSeq;
         envelope.ServerTime = now;
-        if (CompactReaders(envelope))
+        if (_knownReaders.Remove(envelope, out var known) ? KnownReaders(known) : CompactReaders(envelope))
         {
             InsertCompactReceipt(s, queued, now, committed);
             return;
@@ -1078,6 +1081,28 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             }
             _readers.Add(new DeviceAddress(reader.Id, entry.ReaderDevice).Key);
         }
+        return SortReaders();
+    }
+
+    /// <summary>
+    /// <see cref="CompactReaders"/> for a receipt built from GroupDelivery values, whose reader
+    /// device keys are known (<paramref name="keys"/>, one per entry): no lookup by name. Stored
+    /// compact like the others when the accounts are known to this store.
+    /// </summary>
+    private bool KnownReaders(List<long> keys)
+    {
+        if (_accounts is null)
+        {
+            return false;
+        }
+        _readers.Clear();
+        _readers.AddRange(keys);
+        return SortReaders();
+    }
+
+    /// <summary>Sorts <see cref="_readers"/> and drops repeats; always true.</summary>
+    private bool SortReaders()
+    {
         _readers.Sort();
         int distinct = 0;
         for (int i = 0; i < _readers.Count; i++)
@@ -1595,8 +1620,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         /// sender device per commit instead of one per member. Same transaction as the others, so
         /// each member's ack or READ is still durable with its receipt.
         /// </summary>
-        public static void Coalesce(List<WriteOp> batch)
+        public static void Coalesce(List<WriteOp> batch, Dictionary<Envelope, List<long>> knownReaders)
         {
+            knownReaders.Clear(); // left by a commit that failed
             GroupReceiptCarrier? first = null;
             Dictionary<(long Device, ByteString Group, EnvelopeKind Kind), List<Envelope>>? merged = null;
             var order = new List<QueuedEnvelope>();
@@ -1629,7 +1655,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 if (op is GroupReceiptCarrier { Deliveries.Count: > 0 } carrier)
                 {
                     first ??= carrier;
-                    CoalesceDeliveries(carrier.Deliveries, order);
+                    CoalesceDeliveries(carrier.Deliveries, order, knownReaders);
                 }
             }
             if (first is null)
@@ -1668,10 +1694,10 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         /// message (its id named once, an entry per member device, at most MaxIdsPerFrame entries),
         /// and a lone receipt stays a plain one, as <see cref="Coalesce"/> leaves a lone envelope.
         /// </summary>
-        private static void CoalesceDeliveries(IReadOnlyList<GroupDelivery> deliveries, List<QueuedEnvelope> into)
+        private static void CoalesceDeliveries(IReadOnlyList<GroupDelivery> deliveries, List<QueuedEnvelope> into, Dictionary<Envelope, List<long>> knownReaders)
         {
             int start = into.Count;
-            var byMessage = new Dictionary<(long Device, ByteString Group, ByteString Message), (Envelope Envelope, int Entries)>(DeliveryKeyComparer.Instance);
+            var byMessage = new Dictionary<(long Device, ByteString Group, ByteString Message), (Envelope Envelope, List<long> Readers)>(DeliveryKeyComparer.Instance);
             for (int i = 0; i < deliveries.Count; i++)
             {
                 var delivery = deliveries[i];
@@ -1680,14 +1706,15 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 {
                     long device = new DeviceAddress(delivery.SenderAccount, devices[d].Id).Key;
                     ref var current = ref CollectionsMarshal.GetValueRefOrAddDefault(byMessage, (device, delivery.GroupId, delivery.MessageId), out bool exists);
-                    if (!exists || current.Entries >= WireLimits.MaxIdsPerFrame)
+                    if (!exists || current.Readers.Count >= WireLimits.MaxIdsPerFrame)
                     {
-                        current = (new Envelope { Kind = EnvelopeKind.DeliveryReceipt, GroupId = delivery.GroupId }, 0);
+                        current = (new Envelope { Kind = EnvelopeKind.DeliveryReceipt, GroupId = delivery.GroupId }, []);
                         current.Envelope.ReceiptIds.Add(delivery.MessageId);
                         into.Add(new QueuedEnvelope(device, current.Envelope));
+                        knownReaders[current.Envelope] = current.Readers;
                     }
                     current.Envelope.Receipts.Add(new ReceiptEntry { Reader = delivery.Reader, ReaderDevice = delivery.ReaderDevice });
-                    current.Entries++;
+                    current.Readers.Add(new DeviceAddress(delivery.ReaderAccount, delivery.ReaderDevice).Key);
                 }
             }
             for (int i = start; i < into.Count; i++)
@@ -1695,6 +1722,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 var envelope = into[i].Envelope;
                 if (envelope.Receipts.Count == 1)
                 {
+                    knownReaders.Remove(envelope); // a plain receipt: nothing to store compactly
                     var entry = envelope.Receipts[0];
                     envelope.Receipts.Clear();
                     envelope.Sender = entry.Reader;
