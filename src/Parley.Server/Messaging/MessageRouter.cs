@@ -108,8 +108,8 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
 
     /// <summary>
     /// Deletes acked envelopes and, for messages a recipient device acked, queues DELIVERED to
-    /// every device of the sender in the same transaction. Those for group messages carry the
-    /// group id, so the store coalesces them with other members' in the same commit.
+    /// every device of the sender in the same transaction. Those for group messages go to the store
+    /// as <see cref="GroupDelivery"/> values, which it coalesces per message with other members'.
     /// </summary>
     public Task AckAsync(Account reader, uint readerDevice, IReadOnlyList<Envelope> acked)
     {
