@@ -240,6 +240,60 @@ public sealed class GroupQueueStorageTests : IDisposable
     }
 
     [Fact]
+    public async Task Group_deliveries_acked_as_values_wait_in_memory_and_go_out_as_one_envelope_per_message_and_a_lone_one_plain()
+    {
+        _folder.Options.Storage.FanoutAckFlushMs = 1000;
+        _folder.Options.Storage.GroupReceiptFlushMs = 250;
+        var time = new FakeTimeProvider();
+        var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);
+        var accounts = new AccountDirectory(new SqliteAccountStore(database, time), time);
+        accounts.Create("alice", null, "phone");
+        var sender = accounts.Find("alice")!;
+        var members = Enumerable.Range(0, 3).Select(i => accounts.Create($"m{i:D3}", null, "phone")!).ToList();
+        var alice = new DeviceAddress(sender.Id, 1).Key;
+        var keys = members.Select(m => new DeviceAddress(accounts.Find(m.User)!.Id, m.DeviceId).Key).ToList();
+        var group = ByteString.CopyFrom(new byte[16]);
+        ByteString first = ByteString.CopyFrom(Enumerable.Repeat((byte)1, 16).ToArray()), second = ByteString.CopyFrom(Enumerable.Repeat((byte)2, 16).ToArray());
+        await using var store = _folder.OpenStore(database, time, accounts);
+        var messages = new[] { first, second }.Select(id => new Envelope { Kind = EnvelopeKind.Message, Sender = "alice", SenderDevice = 1, MessageId = id, GroupId = group, Payload = ByteString.CopyFromUtf8("hi") }).ToList();
+        foreach (var message in messages)
+        {
+            await store.AppendFanoutAsync(null, message, keys);
+        }
+        GroupDelivery Delivery(int member, ByteString id) => new(group, id, members[member].User, accounts.Find(members[member].User)!.Id, members[member].DeviceId, sender.Id, sender.Devices);
+
+        // Member 0 acks both in one frame, members 1 and 2 only the first, one seq each.
+        await store.AckGroupDeliveriesAsync(keys[0], [messages[0].Seq, messages[1].Seq], [], [Delivery(0, first), Delivery(0, second)]);
+        await store.AckGroupDeliveryAsync(keys[1], messages[0].Seq, Delivery(1, first));
+        await store.AckGroupDeliveryAsync(keys[2], messages[0].Seq, Delivery(2, first));
+        await Task.Yield();
+        Assert.Empty(store.ReadQueue(alice, 0, 10));
+        Assert.Empty(store.ReadQueue(keys[0], 0, 10));
+        Assert.Equal([messages[1].Seq], store.ReadQueue(keys[1], 0, 10).Select(e => e.Seq));
+
+        time.Advance(TimeSpan.FromSeconds(2));
+        await Wait.UntilAsync(() => store.ReadQueue(alice, 0, 10).Count > 0);
+        var queued = store.ReadQueue(alice, 0, 10);
+        Assert.Equal(2, queued.Count);
+        // The first message: named once, an entry per member device.
+        Assert.Equal(EnvelopeKind.DeliveryReceipt, queued[0].Kind);
+        Assert.Equal([first], queued[0].ReceiptIds);
+        Assert.Equal(group, queued[0].GroupId);
+        Assert.Equal(members.Select(m => m.User), queued[0].Receipts.Select(r => r.Reader).Order());
+        Assert.Empty(queued[0].Sender);
+        // The second, acked by one member only: a plain receipt from that member.
+        Assert.Equal(EnvelopeKind.DeliveryReceipt, queued[1].Kind);
+        Assert.Equal([second], queued[1].ReceiptIds);
+        Assert.Empty(queued[1].Receipts);
+        Assert.Equal(members[0].User, queued[1].Sender);
+        Assert.Equal(members[0].User, queued[1].Conversation);
+        Assert.Equal(group, queued[1].GroupId);
+        // The coalesced one is stored compactly, its member devices by key (named again above).
+        using var check = database.Open();
+        Assert.Equal(3L * 3, QueueStoreFolder.Scalar(check, $"SELECT length(recipients) FROM envelopes WHERE seq = {queued[0].Seq}"));
+    }
+
+    [Fact]
     public async Task A_devices_quota_counts_the_fanouts_it_owes_until_it_acks_them()
     {
         var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Google.Protobuf;
 using Microsoft.Extensions.Options;
 using Parley.Protocol;
@@ -59,13 +60,28 @@ public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts
         {
             return GroupAdministration.NotAMember();
         }
+        // The addressed members' accounts, found once by StaleDevices for the queue keys below.
+        var members = ArrayPool<Account>.Shared.Rent(send.Devices.Count);
+        try
+        {
+            return BeginSend(group, sender, senderDevice, send, members, out stored);
+        }
+        finally
+        {
+            ArrayPool<Account>.Shared.Return(members, clearArray: true);
+        }
+    }
+
+    private ServerFrame? BeginSend(Group group, Account sender, uint senderDevice, SendGroupMessage send, Account[] members, out Task<bool> stored)
+    {
+        stored = Task.FromResult(false);
         lock (group.Gate)
         {
             if (!group.Members.ContainsKey(sender.Id))
             {
                 return GroupAdministration.NotAMember();
             }
-            if (StaleDevices(group, sender, senderDevice, send.Devices) is { } stale)
+            if (StaleDevices(group, sender, senderDevice, send.Devices, members) is { } stale)
             {
                 return stale;
             }
@@ -78,7 +94,7 @@ public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts
             for (int l = 0; l < send.Devices.Count; l++)
             {
                 var list = send.Devices[l];
-                var account = accounts.Find(list.User)!;
+                var account = members[l];
                 for (int d = 0; d < list.DeviceIds.Count; d++)
                 {
                     var key = new DeviceAddress(account.Id, list.DeviceIds[d]).Key;
@@ -164,11 +180,12 @@ public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts
     /// <summary>
     /// STALE_DEVICES (with every member's current devices) unless the send addresses exactly every
     /// device of every member, the sender's other devices included and its sending device not.
+    /// When it is exact, <paramref name="found"/> holds each addressed list's account, in order.
     /// </summary>
-    private ServerFrame? StaleDevices(Group group, Account sender, uint senderDevice, IList<DeviceList> addressed)
+    private ServerFrame? StaleDevices(Group group, Account sender, uint senderDevice, IList<DeviceList> addressed, Account[] found)
     {
         bool exact = true;
-        var seen = new HashSet<long>();
+        var seen = new HashSet<long>(addressed.Count);
         for (int i = 0; i < addressed.Count; i++)
         {
             var list = addressed[i];
@@ -178,6 +195,7 @@ public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts
                 exact = false;
                 break;
             }
+            found[i] = account;
         }
         if (exact)
         {

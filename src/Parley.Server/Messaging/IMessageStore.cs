@@ -36,6 +36,29 @@ public interface IMessageStore
     /// </summary>
     Task AckAsync(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts);
 
+    /// <summary>
+    /// <see cref="AckAsync"/> of one envelope that causes one group DELIVERED (a member device acking
+    /// a group message): the same outcome as <c>AckAsync(deviceKey, [seq], delivery.ToReceipts())</c>,
+    /// which is what a store without a cheaper path does.
+    /// </summary>
+    Task AckGroupDeliveryAsync(long deviceKey, ulong seq, GroupDelivery delivery) => AckAsync(deviceKey, [seq], delivery.ToReceipts());
+
+    /// <summary>
+    /// <see cref="AckAsync"/> whose group DELIVERED receipts come as values (<paramref name="deliveries"/>,
+    /// one per acked group message) beside the other <paramref name="receipts"/>: the same outcome as
+    /// <see cref="AckAsync"/> with every delivery's <see cref="GroupDelivery.ToReceipts"/> added to them.
+    /// </summary>
+    Task AckGroupDeliveriesAsync(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts, IReadOnlyList<GroupDelivery> deliveries)
+    {
+        ArgumentNullException.ThrowIfNull(deliveries);
+        var all = new List<QueuedEnvelope>(receipts);
+        foreach (var delivery in deliveries)
+        {
+            all.AddRange(delivery.ToReceipts());
+        }
+        return AckAsync(deviceKey, seqs, all);
+    }
+
     /// <summary>Reads a device's queue in order, after <paramref name="afterSeq"/>.</summary>
     IReadOnlyList<Envelope> ReadQueue(long deviceKey, ulong afterSeq, int limit);
 

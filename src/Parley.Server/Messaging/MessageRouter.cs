@@ -108,8 +108,8 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
 
     /// <summary>
     /// Deletes acked envelopes and, for messages a recipient device acked, queues DELIVERED to
-    /// every device of the sender in the same transaction. Those for group messages carry the
-    /// group id, so the store coalesces them with other members' in the same commit.
+    /// every device of the sender in the same transaction. Those for group messages go to the store
+    /// as <see cref="GroupDelivery"/> values, which it coalesces per message with other members'.
     /// </summary>
     public Task AckAsync(Account reader, uint readerDevice, IReadOnlyList<Envelope> acked)
     {
@@ -120,6 +120,7 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         var receipts = new List<QueuedEnvelope>();
         var seqs = new List<ulong>(acked.Count);
         Dictionary<(string Sender, ByteString Group), List<ByteString>>? bySender = null;
+        List<GroupDelivery>? deliveries = null;
         for (int i = 0; i < acked.Count; i++) // by index: foreach over the interface would box an enumerator
         {
             var e = acked[i];
@@ -127,6 +128,15 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
             if (e.Kind != EnvelopeKind.Message || e.Sender == reader.User)
             {
                 continue; // receipts and our own sync copies cause no receipt
+            }
+            if (!e.GroupId.IsEmpty)
+            {
+                // Group messages: plain values, coalesced by the store per message when it writes them.
+                if (directory.Find(e.Sender) is { } groupSender)
+                {
+                    (deliveries ??= new List<GroupDelivery>(acked.Count)).Add(new GroupDelivery(e.GroupId, e.MessageId, reader.User, reader.Id, readerDevice, groupSender.Id, groupSender.Devices));
+                }
+                continue;
             }
             bySender ??= [];
             if (!bySender.TryGetValue((e.Sender, e.GroupId), out var ids))
@@ -142,7 +152,8 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
                 AddReceipts(receipts, EnvelopeKind.DeliveryReceipt, reader, readerDevice, original, reader.User, ids, group);
             }
         }
-        return store.AckAsync(new DeviceAddress(reader.Id, readerDevice).Key, seqs, receipts);
+        var key = new DeviceAddress(reader.Id, readerDevice).Key;
+        return deliveries is null ? store.AckAsync(key, seqs, receipts) : store.AckGroupDeliveriesAsync(key, seqs, receipts, deliveries);
     }
 
     /// <summary>
@@ -154,6 +165,12 @@ public sealed class MessageRouter(AccountDirectory directory, IMessageStore stor
         IReadOnlyList<QueuedEnvelope> receipts = [];
         if (e.Kind == EnvelopeKind.Message && e.Sender != reader.User && directory.Find(e.Sender) is { } original)
         {
+            if (!e.GroupId.IsEmpty)
+            {
+                // Plain values: the store builds receipt envelopes only when it writes them, coalesced.
+                return store.AckGroupDeliveryAsync(new DeviceAddress(reader.Id, readerDevice).Key, e.Seq,
+                    new GroupDelivery(e.GroupId, e.MessageId, reader.User, reader.Id, readerDevice, original.Id, original.Devices));
+            }
             var into = new List<QueuedEnvelope>(original.Devices.Length);
             AddReceipts(into, EnvelopeKind.DeliveryReceipt, reader, readerDevice, original, reader.User, [e.MessageId], e.GroupId);
             receipts = into;

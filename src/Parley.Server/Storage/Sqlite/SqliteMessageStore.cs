@@ -140,6 +140,12 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     // over the wait (writer thread only). A crash loses them only with their acks: the envelopes are
     // delivered again, acked again, and the receipts made again.
     private readonly List<QueuedEnvelope> _deferredReceipts = [];
+    // The same for acks that came as plain values (AckGroupDeliveryAsync): kept as values until the
+    // flush builds their coalesced envelopes (writer thread only).
+    private List<GroupDelivery> _deferredDeliveries = [];
+    // The list the last DeferredReceiptsOp took (read by its commit's Coalesce, then idle): the two
+    // swap at each take, so deferring allocates nothing once they have grown.
+    private List<GroupDelivery> _takenDeliveries = [];
     // The highest seq committed: a read of the queue never returns above it, so what it takes from
     // memory and what it reads from the database describe the same moment.
     private ulong _committedSeq;
@@ -147,6 +153,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     private readonly AccountDirectory? _accounts;
     // The reader device keys of a coalesced receipt being stored (writer thread only).
     private readonly List<long> _readers = [];
+    // The reader device keys of the receipts Coalesce built from GroupDelivery values, by envelope:
+    // Insert takes them instead of looking every entry's reader up by name (writer thread only).
+    private readonly Dictionary<Envelope, List<long>> _knownReaders = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>
     /// Opens the store. With <paramref name="accounts"/> (the server always gives it), a coalesced
@@ -220,6 +229,25 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     public Task AckAsync(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts)
     {
         var op = new AckOp(deviceKey, seqs, receipts);
+        Enqueue(op);
+        return op.Done.Task;
+    }
+
+    /// <summary>
+    /// <see cref="AckAsync"/> of one group message: the DELIVERED stays plain values until the commit
+    /// that writes it builds the coalesced envelope (one per message per sender device).
+    /// </summary>
+    public Task AckGroupDeliveryAsync(long deviceKey, ulong seq, GroupDelivery delivery)
+    {
+        var op = new AckOp(deviceKey, seq, delivery);
+        Enqueue(op);
+        return op.Done.Task;
+    }
+
+    /// <summary><see cref="AckAsync"/> with group DELIVERED receipts as values, kept so like <see cref="AckGroupDeliveryAsync"/>.</summary>
+    public Task AckGroupDeliveriesAsync(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts, IReadOnlyList<GroupDelivery> deliveries)
+    {
+        var op = new AckOp(deviceKey, seqs, receipts, deliveries);
         Enqueue(op);
         return op.Done.Task;
     }
@@ -453,7 +481,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             _opsWaiting.Reset();
             if (_ops.IsEmpty && _trimOp is null && !_stopping)
             {
-                if (_ackedBodies.Count == 0 && _marksDue.Count == 0 && _deferredReceipts.Count == 0)
+                if (_ackedBodies.Count == 0 && _marksDue.Count == 0 && !ReceiptsDeferred)
                 {
                     _opsWaiting.Wait();
                 }
@@ -495,11 +523,11 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             steady = batch.Count >= SteadyBatch;
             DeferFanoutReceipts(batch);
             bool flushMarks = _marksDue.Count > 0 && MonotonicMs() - _marksDueSinceMs >= _markFlushMs;
-            if (_deferredReceipts.Count > 0 && (flushMarks || MonotonicMs() - _receiptsDueSinceMs >= _receiptFlushMs))
+            if (ReceiptsDeferred && (flushMarks || MonotonicMs() - _receiptsDueSinceMs >= _receiptFlushMs))
             {
                 batch.Add(TakeDeferredReceipts());
             }
-            GroupReceiptCarrier.Coalesce(batch);
+            GroupReceiptCarrier.Coalesce(batch, _knownReaders);
             var seqBefore = _lastSeq;
             int ackedBefore = _ackedBodies.Count;
             ChooseBodiesToDelete();
@@ -568,6 +596,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     // acks since the last flush are lost, and their envelopes delivered again; so
                     // are the receipts waiting with them, made again by the acks of the redelivery).
                     _deferredReceipts.Clear();
+                    _deferredDeliveries.Clear();
                     LoadFanouts(connection);
                 }
                 catch (SqliteException reload)
@@ -597,9 +626,30 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     {
         foreach (var op in batch)
         {
-            if (op is AckOp { HasCoalescible: true } ack && ack.AllFanout(_fanouts))
+            if (op is not AckOp ack)
             {
-                if (_deferredReceipts.Count == 0)
+                continue;
+            }
+            if (ack.HasDelivery)
+            {
+                if (!ack.AllFanout(_fanouts))
+                {
+                    ack.MakeReceipts(); // a queue row's ack: its receipt goes in its own commit, as envelopes
+                    continue;
+                }
+                if (!ReceiptsDeferred)
+                {
+                    _receiptsDueSinceMs = MonotonicMs();
+                }
+                ack.Defer(_deferredDeliveries);
+                if (ack.HasCoalescible)
+                {
+                    ack.Defer(_deferredReceipts);
+                }
+            }
+            else if (ack.HasCoalescible && ack.AllFanout(_fanouts))
+            {
+                if (!ReceiptsDeferred)
                 {
                     _receiptsDueSinceMs = MonotonicMs();
                 }
@@ -608,11 +658,16 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         }
     }
 
+    /// <summary>Whether group receipts wait in memory (<see cref="_deferredReceipts"/> or <see cref="_deferredDeliveries"/>).</summary>
+    private bool ReceiptsDeferred => _deferredReceipts.Count > 0 || _deferredDeliveries.Count > 0;
+
     /// <summary>The deferred group receipts as one operation, leaving none deferred.</summary>
     private DeferredReceiptsOp TakeDeferredReceipts()
     {
-        var op = new DeferredReceiptsOp([.. _deferredReceipts]);
+        var op = new DeferredReceiptsOp([.. _deferredReceipts], _deferredDeliveries);
         _deferredReceipts.Clear();
+        (_deferredDeliveries, _takenDeliveries) = (_takenDeliveries, _deferredDeliveries);
+        _deferredDeliveries.Clear();
         return op;
     }
 
@@ -773,17 +828,17 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     /// </summary>
     private void DeleteAllAckedBodies(SqliteConnection connection, Statements statements)
     {
-        if (_ackedBodies.Count == 0 && _marksDue.Count == 0 && _deferredReceipts.Count == 0)
+        if (_ackedBodies.Count == 0 && _marksDue.Count == 0 && !ReceiptsDeferred)
         {
             return;
         }
         try
         {
             using var tx = connection.BeginTransaction();
-            if (_deferredReceipts.Count > 0)
+            if (ReceiptsDeferred)
             {
                 var receipts = TakeDeferredReceipts();
-                GroupReceiptCarrier.Coalesce([receipts]);
+                GroupReceiptCarrier.Coalesce([receipts], _knownReaders);
                 receipts.Execute(this, statements, _lastNow, []);
             }
             FlushMarks(statements);
@@ -998,7 +1053,7 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         var envelope = queued.Envelope;
         envelope.Seq = ++_lastSeq;
         envelope.ServerTime = now;
-        if (CompactReaders(envelope))
+        if (_knownReaders.Remove(envelope, out var known) ? KnownReaders(known) : CompactReaders(envelope))
         {
             InsertCompactReceipt(s, queued, now, committed);
             return;
@@ -1039,6 +1094,28 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
             }
             _readers.Add(new DeviceAddress(reader.Id, entry.ReaderDevice).Key);
         }
+        return SortReaders();
+    }
+
+    /// <summary>
+    /// <see cref="CompactReaders"/> for a receipt built from GroupDelivery values, whose reader
+    /// device keys are known (<paramref name="keys"/>, one per entry): no lookup by name. Stored
+    /// compact like the others when the accounts are known to this store.
+    /// </summary>
+    private bool KnownReaders(List<long> keys)
+    {
+        if (_accounts is null)
+        {
+            return false;
+        }
+        _readers.Clear();
+        _readers.AddRange(keys);
+        return SortReaders();
+    }
+
+    /// <summary>Sorts <see cref="_readers"/> and drops repeats; always true.</summary>
+    private bool SortReaders()
+    {
         _readers.Sort();
         int distinct = 0;
         for (int i = 0; i < _readers.Count; i++)
@@ -1534,6 +1611,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         /// <summary>Whether a receipt of this op may be merged with others (a group id, for another user's device).</summary>
         public abstract bool IsCoalescible(QueuedEnvelope receipt);
 
+        /// <summary>Group DELIVERED receipts this op brings as plain values, all coalescible.</summary>
+        public virtual IReadOnlyList<GroupDelivery> Deliveries => [];
+
         /// <summary>Set by <see cref="Coalesce"/> on the first carrier of a commit: every coalescible receipt of the commit, merged.</summary>
         protected IReadOnlyList<QueuedEnvelope> Merged { get; private set; } = [];
 
@@ -1553,8 +1633,9 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         /// sender device per commit instead of one per member. Same transaction as the others, so
         /// each member's ack or READ is still durable with its receipt.
         /// </summary>
-        public static void Coalesce(List<WriteOp> batch)
+        public static void Coalesce(List<WriteOp> batch, Dictionary<Envelope, List<long>> knownReaders)
         {
+            knownReaders.Clear(); // left by a commit that failed
             GroupReceiptCarrier? first = null;
             Dictionary<(long Device, ByteString Group, EnvelopeKind Kind), List<Envelope>>? merged = null;
             var order = new List<QueuedEnvelope>();
@@ -1582,11 +1663,19 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                     list.Add(queued.Envelope);
                 }
             }
+            foreach (var op in batch)
+            {
+                if (op is GroupReceiptCarrier { Deliveries.Count: > 0 } carrier)
+                {
+                    first ??= carrier;
+                    CoalesceDeliveries(carrier.Deliveries, order, knownReaders);
+                }
+            }
             if (first is null)
             {
                 return;
             }
-            foreach (var ((device, group, kind), list) in merged!)
+            foreach (var ((device, group, kind), list) in merged ?? [])
             {
                 if (list.Count == 1)
                 {
@@ -1611,6 +1700,73 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
                 }
             }
             first.Merged = order;
+        }
+
+        /// <summary>
+        /// Builds the envelopes of group DELIVERED receipts kept as values: one per sender device and
+        /// message (its id named once, an entry per member device, at most MaxIdsPerFrame entries),
+        /// and a lone receipt stays a plain one, as <see cref="Coalesce"/> leaves a lone envelope.
+        /// </summary>
+        private static void CoalesceDeliveries(IReadOnlyList<GroupDelivery> deliveries, List<QueuedEnvelope> into, Dictionary<Envelope, List<long>> knownReaders)
+        {
+            int start = into.Count;
+            var byMessage = new Dictionary<(long Device, ByteString Group, ByteString Message), (Envelope Envelope, List<long> Readers)>(DeliveryKeyComparer.Instance);
+            for (int i = 0; i < deliveries.Count; i++)
+            {
+                var delivery = deliveries[i];
+                var devices = delivery.SenderDevices;
+                for (int d = 0; d < devices.Length; d++)
+                {
+                    long device = new DeviceAddress(delivery.SenderAccount, devices[d].Id).Key;
+                    ref var current = ref CollectionsMarshal.GetValueRefOrAddDefault(byMessage, (device, delivery.GroupId, delivery.MessageId), out bool exists);
+                    if (!exists || current.Readers.Count >= WireLimits.MaxIdsPerFrame)
+                    {
+                        current = (new Envelope { Kind = EnvelopeKind.DeliveryReceipt, GroupId = delivery.GroupId }, []);
+                        current.Envelope.ReceiptIds.Add(delivery.MessageId);
+                        into.Add(new QueuedEnvelope(device, current.Envelope));
+                        knownReaders[current.Envelope] = current.Readers;
+                    }
+                    current.Envelope.Receipts.Add(new ReceiptEntry { Reader = delivery.Reader, ReaderDevice = delivery.ReaderDevice });
+                    current.Readers.Add(new DeviceAddress(delivery.ReaderAccount, delivery.ReaderDevice).Key);
+                }
+            }
+            for (int i = start; i < into.Count; i++)
+            {
+                var envelope = into[i].Envelope;
+                if (envelope.Receipts.Count == 1)
+                {
+                    knownReaders.Remove(envelope); // a plain receipt: nothing to store compactly
+                    var entry = envelope.Receipts[0];
+                    envelope.Receipts.Clear();
+                    envelope.Sender = entry.Reader;
+                    envelope.SenderDevice = entry.ReaderDevice;
+                    envelope.Conversation = entry.Reader;
+                }
+            }
+        }
+
+        /// <summary>
+        /// Keys of <see cref="CoalesceDeliveries"/>: the ByteStrings of one message are mostly the same
+        /// objects (every member got the same envelope), so equality tries the reference first, and
+        /// the hash takes the id's 16 bytes as two longs through the process-seeded <see cref="HashCode"/>
+        /// (ids are the client's choice) instead of ByteString's byte-by-byte loop.
+        /// </summary>
+        private sealed class DeliveryKeyComparer : IEqualityComparer<(long Device, ByteString Group, ByteString Message)>
+        {
+            public static readonly DeliveryKeyComparer Instance = new();
+
+            public bool Equals((long Device, ByteString Group, ByteString Message) x, (long Device, ByteString Group, ByteString Message) y) =>
+                x.Device == y.Device && Same(x.Message, y.Message) && Same(x.Group, y.Group);
+
+            public int GetHashCode((long Device, ByteString Group, ByteString Message) key)
+            {
+                var id = key.Message.Span;
+                return id.Length == WireLimits.MessageIdBytes
+                    ? HashCode.Combine(key.Device, MemoryMarshal.Read<long>(id), MemoryMarshal.Read<long>(id[8..]))
+                    : HashCode.Combine(key.Device, key.Message);
+            }
+
+            private static bool Same(ByteString a, ByteString b) => ReferenceEquals(a, b) || a.Span.SequenceEqual(b.Span);
         }
 
         /// <summary>The ids of a receipt as one key (ids are 16 bytes each, so a concatenation is unambiguous).</summary>
@@ -1661,11 +1817,13 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     }
 
     /// <summary>Group receipts deferred with fan-out acks, inserted (coalesced) in the commit that ends their wait.</summary>
-    private sealed class DeferredReceiptsOp(IReadOnlyList<QueuedEnvelope> envelopes) : GroupReceiptCarrier
+    private sealed class DeferredReceiptsOp(IReadOnlyList<QueuedEnvelope> envelopes, IReadOnlyList<GroupDelivery> deliveries) : GroupReceiptCarrier
     {
         public override bool HasCoalescible => true;
 
         public override IReadOnlyList<QueuedEnvelope> Receipts => envelopes;
+
+        public override IReadOnlyList<GroupDelivery> Deliveries => deliveries;
 
         public override bool IsCoalescible(QueuedEnvelope receipt) => true;
 
@@ -1685,20 +1843,52 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
     /// Deletes acked queue rows and queues the DELIVERY receipts they cause; those of group messages
     /// (a group id) are coalesced per commit with other members' (see <see cref="GroupReceiptCarrier.Coalesce"/>).
     /// </summary>
-    private sealed class AckOp(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts) : GroupReceiptCarrier
+    private sealed class AckOp : GroupReceiptCarrier
     {
+        private readonly long _deviceKey;
+        // The acked seqs; null for an ack of one seq (_seq), the common case, to spare the array.
+        private readonly IReadOnlyList<ulong>? _seqs;
+        private readonly ulong _seq;
+        private IReadOnlyList<QueuedEnvelope> _receipts;
+        // Group DELIVERED as values (AckGroupDeliveryAsync: one; AckGroupDeliveriesAsync: a list) until deferred or made envelopes.
+        private GroupDelivery? _delivery;
+        private IReadOnlyList<GroupDelivery>? _deliveries;
+        private bool _grouped;
+
+        public AckOp(long deviceKey, IReadOnlyList<ulong> seqs, IReadOnlyList<QueuedEnvelope> receipts, IReadOnlyList<GroupDelivery>? deliveries = null)
+        {
+            _deviceKey = deviceKey;
+            _seqs = seqs;
+            _receipts = receipts;
+            _grouped = AnyGrouped(receipts);
+            _deliveries = deliveries is { Count: > 0 } ? deliveries : null;
+        }
+
+        public AckOp(long deviceKey, ulong seq, GroupDelivery delivery)
+        {
+            _deviceKey = deviceKey;
+            _seq = seq;
+            _receipts = [];
+            _delivery = delivery;
+        }
+
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        private bool _grouped = AnyGrouped(receipts);
-
         public override bool HasCoalescible => _grouped;
+
+        /// <summary>Whether the op still holds its group DELIVERED as values.</summary>
+        public bool HasDelivery => _delivery is not null || _deliveries is not null;
+
+        private int SeqCount => _seqs?.Count ?? 1;
+
+        private ulong SeqAt(int i) => _seqs is null ? _seq : _seqs[i];
 
         /// <summary>Whether every acked seq is a fan-out seq (writer thread, before the op runs).</summary>
         public bool AllFanout(Dictionary<ulong, FanoutCopies> fanouts)
         {
-            for (int i = 0; i < seqs.Count; i++)
+            for (int i = 0; i < SeqCount; i++)
             {
-                if (!fanouts.ContainsKey(seqs[i]))
+                if (!fanouts.ContainsKey(SeqAt(i)))
                 {
                     return false;
                 }
@@ -1709,43 +1899,80 @@ public sealed class SqliteMessageStore : IMessageStore, IAsyncDisposable
         /// <summary>Hands the op's group receipts to <paramref name="into"/>; it then inserts only its others.</summary>
         public void Defer(List<QueuedEnvelope> into)
         {
-            for (int i = 0; i < receipts.Count; i++)
+            for (int i = 0; i < _receipts.Count; i++)
             {
-                if (IsCoalescible(receipts[i]))
+                if (IsCoalescible(_receipts[i]))
                 {
-                    into.Add(receipts[i]);
+                    into.Add(_receipts[i]);
                 }
             }
             _grouped = false;
         }
 
-        public override IReadOnlyList<QueuedEnvelope> Receipts => receipts;
+        /// <summary>Hands the op's group DELIVERED, as values, to <paramref name="into"/>.</summary>
+        public void Defer(List<GroupDelivery> into)
+        {
+            if (_delivery is { } delivery)
+            {
+                into.Add(delivery);
+                _delivery = null;
+            }
+            if (_deliveries is not null)
+            {
+                for (int i = 0; i < _deliveries.Count; i++)
+                {
+                    into.Add(_deliveries[i]);
+                }
+                _deliveries = null;
+            }
+        }
+
+        /// <summary>Turns the DELIVERED held as values into envelopes, coalesced in this op's own commit like any ack's.</summary>
+        public void MakeReceipts()
+        {
+            var all = new List<QueuedEnvelope>(_receipts);
+            if (_delivery is { } delivery)
+            {
+                all.AddRange(delivery.ToReceipts());
+            }
+            for (int i = 0; _deliveries is not null && i < _deliveries.Count; i++)
+            {
+                all.AddRange(_deliveries[i].ToReceipts());
+            }
+            _receipts = all;
+            _grouped = AnyGrouped(all);
+            _delivery = null;
+            _deliveries = null;
+        }
+
+        public override IReadOnlyList<QueuedEnvelope> Receipts => _receipts;
 
         public override bool IsCoalescible(QueuedEnvelope receipt) => !receipt.Envelope.GroupId.IsEmpty;
 
         public override void Execute(SqliteMessageStore store, Statements s, long now, List<QueuedEnvelope> committed)
         {
-            foreach (var seq in seqs)
+            for (int i = 0; i < SeqCount; i++)
             {
-                if (store.AckFanout(deviceKey, seq))
+                ulong seq = SeqAt(i);
+                if (store.AckFanout(_deviceKey, seq))
                 {
                     continue;
                 }
                 // Only a seq this device had queued: the body is deleted later by seq alone.
-                if (s.Dequeue.Bind(1, (long)seq).Bind(2, deviceKey).RunScalar() is { } size)
+                if (s.Dequeue.Bind(1, (long)seq).Bind(2, _deviceKey).RunScalar() is { } size)
                 {
                     if (store.ReleaseRow(seq))
                     {
                         store.OnAcked(seq);
                     }
-                    store.Tally(deviceKey, -1, -size);
+                    store.Tally(_deviceKey, -1, -size);
                 }
             }
-            for (int i = 0; i < receipts.Count; i++)
+            for (int i = 0; i < _receipts.Count; i++)
             {
-                if (receipts[i].Envelope.GroupId.IsEmpty)
+                if (_receipts[i].Envelope.GroupId.IsEmpty)
                 {
-                    store.Insert(s, receipts[i], now, committed);
+                    store.Insert(s, _receipts[i], now, committed);
                 }
             }
             if (_grouped)
