@@ -204,16 +204,7 @@ public sealed class GroupQueueStorageTests : IDisposable
     [Fact]
     public async Task Delivery_receipts_of_fanout_acks_wait_in_memory_and_go_coalesced_in_one_envelope_per_message()
     {
-        _folder.Options.Storage.FanoutAckFlushMs = 1000;
-        _folder.Options.Storage.GroupReceiptFlushMs = 250;
-        var time = new FakeTimeProvider();
-        var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);
-        var accounts = new AccountDirectory(new SqliteAccountStore(database, time), time);
-        accounts.Create("alice", null, "phone");
-        var members = Enumerable.Range(0, 3).Select(i => accounts.Create($"m{i:D3}", null, "phone")!).ToList();
-        var alice = new DeviceAddress(accounts.Find("alice")!.Id, 1).Key;
-        var keys = members.Select(m => new DeviceAddress(accounts.Find(m.User)!.Id, m.DeviceId).Key).ToList();
-        var group = ByteString.CopyFrom(new byte[16]);
+        var (time, database, accounts, _, alice, members, keys, group) = ReceiptScene();
         var id = ByteString.CopyFrom(Enumerable.Repeat((byte)7, 16).ToArray());
         await using var store = _folder.OpenStore(database, time, accounts);
         var message = new Envelope { Kind = EnvelopeKind.Message, Sender = "alice", SenderDevice = 1, MessageId = id, GroupId = group, Payload = ByteString.CopyFromUtf8("hi") };
@@ -242,17 +233,7 @@ public sealed class GroupQueueStorageTests : IDisposable
     [Fact]
     public async Task Group_deliveries_acked_as_values_wait_in_memory_and_go_out_as_one_envelope_per_message_and_a_lone_one_plain()
     {
-        _folder.Options.Storage.FanoutAckFlushMs = 1000;
-        _folder.Options.Storage.GroupReceiptFlushMs = 250;
-        var time = new FakeTimeProvider();
-        var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);
-        var accounts = new AccountDirectory(new SqliteAccountStore(database, time), time);
-        accounts.Create("alice", null, "phone");
-        var sender = accounts.Find("alice")!;
-        var members = Enumerable.Range(0, 3).Select(i => accounts.Create($"m{i:D3}", null, "phone")!).ToList();
-        var alice = new DeviceAddress(sender.Id, 1).Key;
-        var keys = members.Select(m => new DeviceAddress(accounts.Find(m.User)!.Id, m.DeviceId).Key).ToList();
-        var group = ByteString.CopyFrom(new byte[16]);
+        var (time, database, accounts, sender, alice, members, keys, group) = ReceiptScene();
         ByteString first = ByteString.CopyFrom(Enumerable.Repeat((byte)1, 16).ToArray()), second = ByteString.CopyFrom(Enumerable.Repeat((byte)2, 16).ToArray());
         await using var store = _folder.OpenStore(database, time, accounts);
         var messages = new[] { first, second }.Select(id => new Envelope { Kind = EnvelopeKind.Message, Sender = "alice", SenderDevice = 1, MessageId = id, GroupId = group, Payload = ByteString.CopyFromUtf8("hi") }).ToList();
@@ -384,5 +365,23 @@ public sealed class GroupQueueStorageTests : IDisposable
         {
             Assert.Equal(0L, QueueStoreFolder.Scalar(check, $"SELECT COUNT(*) FROM envelopes WHERE seq = {seq}"));
         }
+    }
+
+    /// <summary>
+    /// The group receipt tests' scene: sender "alice" (device 1, key <c>Alice</c>) and three members
+    /// with their device keys, marks flushed after 1 s and receipts after 250 ms of fake time.
+    /// </summary>
+    private (FakeTimeProvider Time, SqliteDatabase Database, AccountDirectory Accounts, Account Sender, long Alice, List<DeviceCredentials> Members, List<long> Keys, ByteString Group) ReceiptScene()
+    {
+        _folder.Options.Storage.FanoutAckFlushMs = 1000;
+        _folder.Options.Storage.GroupReceiptFlushMs = 250;
+        var time = new FakeTimeProvider();
+        var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);
+        var accounts = new AccountDirectory(new SqliteAccountStore(database, time), time);
+        accounts.Create("alice", null, "phone");
+        var sender = accounts.Find("alice")!;
+        var members = Enumerable.Range(0, 3).Select(i => accounts.Create($"m{i:D3}", null, "phone")!).ToList();
+        var keys = members.Select(m => new DeviceAddress(accounts.Find(m.User)!.Id, m.DeviceId).Key).ToList();
+        return (time, database, accounts, sender, new DeviceAddress(sender.Id, 1).Key, members, keys, ByteString.CopyFrom(new byte[16]));
     }
 }
