@@ -58,8 +58,8 @@ public sealed class ParleyOptions
     /// Whatever may block hops to the thread pool first (HTTP requests, the Hello's credential
     /// check, requests other than send, ack and ping). Off by default: it saved 15–25% of the CPU per
     /// message at 1,000 msgs/s on the idle VM, but with it on, the server test suite (servers and
-    /// test clients sharing one process, so one pair of epoll threads) once in four runs missed a
-    /// socket abort for 10 s, and a stalled epoll thread stalls every socket it serves; until that
+    /// test clients sharing one process, so one pair of epoll threads) twice missed a socket abort
+    /// for 10 s (it passed in at least two other full runs), and a stalled epoll thread stalls every socket it serves; until that
     /// is explained it is an operator's switch for a process that runs the server alone
     /// (docs/performance.md, "Fewer wake-ups per message").
     /// </summary>
