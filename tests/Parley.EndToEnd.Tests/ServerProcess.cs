@@ -67,6 +67,7 @@ public sealed class ServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        info.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"); // the server's own default (InProcessServers)
         foreach (var arg in _command.Concat(["--urls", BaseUri.ToString().TrimEnd('/'), "--data", DataDir]))
         {
             info.ArgumentList.Add(arg);

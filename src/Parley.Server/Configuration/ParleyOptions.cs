@@ -56,14 +56,13 @@ public sealed class ParleyOptions
     /// process that hosts the server shares the setting with its own sockets): with
     /// <see cref="InlineSocketScheduling"/> a frame is then read and parsed without a work item.
     /// Whatever may block hops to the thread pool first (HTTP requests, the Hello's credential
-    /// check, requests other than send, ack and ping). Off by default: it saved 15–25% of the CPU per
-    /// message at 1,000 msgs/s on the idle VM, but with it on, the server test suite (servers and
-    /// test clients sharing one process, so one pair of epoll threads) twice missed a socket abort
-    /// for 10 s (it passed in at least two other full runs), and a stalled epoll thread stalls every socket it serves; until that
-    /// is explained it is an operator's switch for a process that runs the server alone
-    /// (docs/performance.md, "Fewer wake-ups per message").
+    /// check, requests other than send, ack and ping); the server's timers never run there. On by
+    /// default: 15–25% less CPU per message at 1,000 msgs/s on the idle VM. A process that runs
+    /// other code on its sockets (the test suites that host servers in-process) sets the variable
+    /// to 0 first: its continuations would share those threads (docs/performance.md, "Socket
+    /// completions on the epoll threads, on by default").
     /// </summary>
-    public bool InlineSocketCompletions { get; set; }
+    public bool InlineSocketCompletions { get; set; } = true;
 
     public RegistrationOptions Registration { get; set; } = new();
 

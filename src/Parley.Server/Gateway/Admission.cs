@@ -38,7 +38,15 @@ public sealed class Admission : IDisposable
         TimeSpan upgradeDeadline, TimeProvider time)
     {
         var counted = fromTrustedProxy ? null : remote;
-        return sockets.TryAdd(counted) ? new Admission(sockets, connection, remote, counted, upgradeDeadline, time) : null;
+        // The deadline is armed before the socket is counted: whoever sees it counted can rely on
+        // its deadline running (a test that advances its clock right after would otherwise race it).
+        var admission = new Admission(sockets, connection, remote, counted, upgradeDeadline, time);
+        if (sockets.TryAdd(counted))
+        {
+            return admission;
+        }
+        admission._deadline.Dispose();
+        return null;
     }
 
     /// <summary>
