@@ -125,48 +125,6 @@ public sealed class AsyncSignalTests
         }
     }
 
-    [Fact]
-    public async Task An_inline_signal_runs_a_waiting_loop_on_the_signalling_thread_but_is_only_held_inside_a_hold()
-    {
-        var idle = new AsyncSignal();
-        var woken = new List<(int Thread, bool Inline)>();
-        await Task.Run(() => { _ = RecordWakeAsync(idle, woken); });
-        int reader = 0;
-        var receiveLoop = new Thread(() =>
-        {
-            reader = Environment.CurrentManagedThreadId;
-            idle.SignalInline();
-        });
-        receiveLoop.Start();
-        receiveLoop.Join();
-        // Ran to its next await before SignalInline returned, on the signalling thread, told so; the flag is off again.
-        Assert.Equal([(reader, true)], woken);
-        Assert.False(AsyncSignal.ReleasingInline);
-
-        // Inside a hold (the commit thread) it is folded into the hold and goes out with the release, on the thread pool.
-        var held = new AsyncSignal();
-        var heldWoken = new List<(int Thread, bool Inline)>();
-        var waiter = (await Task.Run(() => new[] { RecordWakeAsync(held, heldWoken) }))[0];
-        int commit = 0;
-        bool wokenInsideHold = true;
-        var writer = new Thread(() =>
-        {
-            commit = Environment.CurrentManagedThreadId;
-            AsyncSignal.HoldOnThisThread();
-            held.SignalInline();
-            lock (heldWoken)
-            {
-                wokenInsideHold = heldWoken.Count > 0;
-            }
-            AsyncSignal.ReleaseHeld();
-        });
-        writer.Start();
-        writer.Join();
-        await waiter.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.False(wokenInsideHold);
-        Assert.NotEqual(commit, Assert.Single(heldWoken).Thread);
-    }
-
     private static async Task RecordWakeAsync(AsyncSignal signal, List<(int Thread, bool Inline)> woken)
     {
         await signal.WaitAsync();

@@ -94,31 +94,6 @@ public sealed class AsyncSignal : IValueTaskSource
         }
     }
 
-    /// <summary>
-    /// Wakes the waiter and, when it was waiting, runs its continuation on this thread up to its
-    /// next await, with <see cref="ReleasingInline"/> set (it hops off before anything that
-    /// blocks). For a connection's receive loop answering a heartbeat: the pong is written without
-    /// a thread-pool item and the wake-up of a worker. Inside a hold it is held like <see cref="Signal"/>.
-    /// </summary>
-    public void SignalInline()
-    {
-        if (t_held is not null)
-        {
-            Signal();
-            return;
-        }
-        bool outer = t_releasingInline;
-        t_releasingInline = true;
-        try
-        {
-            SignalNow(inline: true);
-        }
-        finally
-        {
-            t_releasingInline = outer;
-        }
-    }
-
     private void SignalNow(bool inline = false)
     {
         while (true)

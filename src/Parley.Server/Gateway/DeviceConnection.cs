@@ -103,11 +103,8 @@ public sealed class DeviceConnection
     /// <summary>
     /// Queues a response or push. False when the control queue is full: for a response that means
     /// the client sends requests without reading answers, and the caller closes the connection.
-    /// <paramref name="writeHere"/>: when the send loop is idle, its pass runs on this thread
-    /// (the receive loop answering a heartbeat, which otherwise costs a thread-pool item and a
-    /// worker's wake-up per Ping: most of an idle server's CPU).
     /// </summary>
-    public bool TrySend(ServerFrame frame, bool writeHere = false)
+    public bool TrySend(ServerFrame frame)
     {
         lock (_delivery)
         {
@@ -117,30 +114,18 @@ public sealed class DeviceConnection
             }
             _control.Enqueue(frame);
         }
-        Wake(writeHere);
+        _wake.Signal();
         return true;
     }
 
-    /// <summary>Queues a pong for a WebSocket ping; only the latest ping is answered (RFC 6455 allows it). Written as <see cref="TrySend"/>'s writeHere.</summary>
+    /// <summary>Queues a pong for a WebSocket ping; only the latest ping is answered (RFC 6455 allows it).</summary>
     public void QueuePong(ReadOnlySpan<byte> payload)
     {
         lock (_delivery)
         {
             _pong = payload.ToArray();
         }
-        Wake(writeHere: true);
-    }
-
-    private void Wake(bool writeHere)
-    {
-        if (writeHere)
-        {
-            _wake.SignalInline();
-        }
-        else
-        {
-            _wake.Signal();
-        }
+        _wake.Signal();
     }
 
     /// <summary>
@@ -247,8 +232,8 @@ public sealed class DeviceConnection
                     }
                     if (AsyncSignal.ReleasingInline && NeedsRead())
                     {
-                        // This pass runs on the group-commit thread (ParleyOptions.InlineSendWakes)
-                        // or a receive loop's (a pong): the durable queue's read must hold up neither.
+                        // This pass runs on the group-commit thread (ParleyOptions.InlineSendWakes):
+                        // the durable queue's read must not hold the next commit up.
                         await Task.Yield();
                     }
                     var (envelopes, drained) = NextEnvelopes();

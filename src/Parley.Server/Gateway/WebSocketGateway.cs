@@ -263,7 +263,7 @@ public sealed partial class WebSocketGateway(
                 {
                     RequestId = frame.RequestId,
                     Pong = new Pong { ClientTime = frame.Ping.ClientTime, ServerTime = time.GetUtcNow().ToUnixTimeMilliseconds() },
-                }, writeHere: true);
+                });
                 return true;
             default:
                 return false;
