@@ -26,9 +26,6 @@ internal sealed unsafe class ChatDevice : IDisposable
     // Past this much output waiting for the socket, the device adds no new sends (acks still go out).
     private const int OutputHighWater = 64 * 1024;
 
-    /// <summary>Lazy receipt acks: the longest a receipt's seq is held, as the SDK's ParleyClientOptions.ReceiptAckDelay.</summary>
-    public const long ReceiptAckDelayMs = 1000;
-
     // Lazy receipt acks: held seqs that go without waiting, as the SDK's ParleyClientOptions.HeldReceiptAcksMax.
     private const int HeldReceiptAcksMax = 64;
 
@@ -46,6 +43,7 @@ internal sealed unsafe class ChatDevice : IDisposable
     private ulong[] _acks = new ulong[64];
     private int _ackCount;
     private readonly bool _lazyReceiptAcks;
+    private readonly long _receiptAckDelayMs;
     private readonly ulong[] _heldReceipts = new ulong[HeldReceiptAcksMax];
     private int _heldCount;
     private byte[]? _fragments;
@@ -60,6 +58,7 @@ internal sealed unsafe class ChatDevice : IDisposable
     {
         _ackRequests = traffic.AckRequests;
         _lazyReceiptAcks = traffic.LazyReceiptAcks;
+        _receiptAckDelayMs = traffic.ReceiptAckDelayMs;
         _socket = socket;
         Fd = (int)socket.Handle;
         Device = device;
@@ -224,7 +223,7 @@ internal sealed unsafe class ChatDevice : IDisposable
     /// and, when <paramref name="paced"/>, the tokens allow) and sends the output buffer with one
     /// send(); what the socket does not take waits for EPOLLOUT. With lazy receipt acks, receipt
     /// seqs join the Ack only when the pass writes something anyway (a message ack, a send, a
-    /// control frame), when the oldest is <see cref="ReceiptAckDelayMs"/> old at
+    /// control frame), when the oldest is <see cref="ChatTraffic.ReceiptAckDelayMs"/> old at
     /// <paramref name="clockMs"/>, when the cap is reached, or once sending has stopped.
     /// </summary>
     public void Flush(bool sending, bool paced, ChatDevice[] everyone, Random random, long nowMs, long clockMs)
@@ -237,7 +236,7 @@ internal sealed unsafe class ChatDevice : IDisposable
         if (_heldCount > 0)
         {
             bool company = _ackCount > 0 || willSend || _outputEnd > _outputStart;
-            if (company || !sending || _heldCount == HeldReceiptAcksMax || (HeldSinceMs >= 0 && clockMs - HeldSinceMs >= ReceiptAckDelayMs))
+            if (company || !sending || _heldCount == HeldReceiptAcksMax || (HeldSinceMs >= 0 && clockMs - HeldSinceMs >= _receiptAckDelayMs))
             {
                 ReleaseHeldReceipts(company);
             }

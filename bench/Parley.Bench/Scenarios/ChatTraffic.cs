@@ -46,6 +46,9 @@ internal sealed class ChatTraffic(LatencyRecorder endToEnd, LatencyRecorder sent
     /// <summary>Acks of receipt envelopes wait for a pass that writes something else (<see cref="ChatDevice"/>), as the SDK's do.</summary>
     public bool LazyReceiptAcks { get; init; }
 
+    /// <summary>Lazy receipt acks: the longest a receipt's seq is held (the SDK's ParleyClientOptions.ReceiptAckDelay, 1 s, by default).</summary>
+    public long ReceiptAckDelayMs { get; init; } = 1000;
+
     /// <summary>Send → recipient has the envelope (shared by all loops).</summary>
     public LatencyRecorder EndToEnd { get; } = endToEnd;
 

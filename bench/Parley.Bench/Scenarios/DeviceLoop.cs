@@ -9,16 +9,13 @@ namespace Parley.Bench.Scenarios;
 /// (at most 1 ms), reads every readable socket and handles its frames, hands out paced send
 /// tokens, then flushes every device touched in the pass with one send() each. Flat out, a device
 /// refills its window as SENTs arrive; paced, it spends the tokens it was given. With lazy receipt
-/// acks, a sweep every <see cref="HeldSweepMs"/> flushes the devices whose held acks reached their
+/// acks, a sweep every tenth of the deadline flushes the devices whose held acks reached their
 /// deadline, and every held ack goes once sending stops.
 /// </summary>
 internal sealed unsafe class DeviceLoop : IDisposable
 {
     private const int MaxEvents = 512;
 
-    // How often the loop looks for devices whose held receipt acks reached their deadline: a tenth
-    // of it, so a held ack goes at most 10% late, for a scan of the shard ten times a second.
-    private const long HeldSweepMs = ChatDevice.ReceiptAckDelayMs / 10;
 
     private readonly ChatDevice[] _devices;
     private readonly ChatDevice[] _everyone;
@@ -100,7 +97,10 @@ internal sealed unsafe class DeviceLoop : IDisposable
         try
         {
             var clock = Stopwatch.StartNew();
-            long nextSweepMs = HeldSweepMs;
+            // How often the loop looks for devices whose held receipt acks reached their deadline: a
+            // tenth of it, so a held ack goes at most 10% late, for ten scans of the shard per deadline.
+            long sweepMs = Math.Max(1, Traffic.ReceiptAckDelayMs / 10);
+            long nextSweepMs = sweepMs;
             bool releasedHeld = false;
             bool paced = _rate > 0;
             if (!paced)
@@ -146,11 +146,11 @@ internal sealed unsafe class DeviceLoop : IDisposable
                 if (clockMs >= nextSweepMs || (!sending && !releasedHeld))
                 {
                     // Held receipt acks past their deadline (or all of them, once sending stopped) go in this pass.
-                    nextSweepMs = clockMs + HeldSweepMs;
+                    nextSweepMs = clockMs + sweepMs;
                     releasedHeld = !sending;
                     foreach (var device in _devices)
                     {
-                        if (device.HeldSinceMs >= 0 && (!sending || clockMs - device.HeldSinceMs >= ChatDevice.ReceiptAckDelayMs))
+                        if (device.HeldSinceMs >= 0 && (!sending || clockMs - device.HeldSinceMs >= Traffic.ReceiptAckDelayMs))
                         {
                             MarkDirty(device);
                         }

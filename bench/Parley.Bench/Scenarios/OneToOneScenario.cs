@@ -40,7 +40,7 @@ internal static class OneToOneScenario
         clock.Restart();
         var endToEnd = new LatencyRecorder();
         var sentLatency = new LatencyRecorder();
-        var traffic = Enumerable.Range(0, loopCount).Select(_ => new ChatTraffic(endToEnd, sentLatency, options.AckRequests) { LazyReceiptAcks = options.LazyReceiptAcks }).ToArray();
+        var traffic = Enumerable.Range(0, loopCount).Select(_ => new ChatTraffic(endToEnd, sentLatency, options.AckRequests) { LazyReceiptAcks = options.LazyReceiptAcks, ReceiptAckDelayMs = options.ReceiptAckDelayMs }).ToArray();
         var everyone = new ChatDevice[users];
         var loops = new List<DeviceLoop>();
         try
@@ -215,7 +215,7 @@ internal static class OneToOneScenario
         report.Row("acks", $"{(ackRequests ? "with request ids (each answered by an AckResult)" : "fire-and-forget (request id 0)")}: " +
                            $"{ackFrames / seconds:0} Ack frames/s, {(ackFrames == 0 ? 0 : (double)acked / ackFrames):0.0} seqs each");
         report.Row("receipt acks", traffic[0].LazyReceiptAcks
-            ? $"lazy (held for a pass that writes a message ack or a send, ≤ {ChatDevice.ReceiptAckDelayMs} ms): {rode / seconds:0}/s rode along, {alone / seconds:0}/s went alone"
+            ? $"lazy (held for a pass that writes a message ack or a send, ≤ {traffic[0].ReceiptAckDelayMs} ms): {rode / seconds:0}/s rode along, {alone / seconds:0}/s went alone"
             : "eager (every envelope acked in the next pass)");
         report.Row("after stop", $"{missing} SENT not delivered, {missingReceipts} receipts missing, {inFlightLeft} sends unanswered (after {drain.Elapsed.TotalSeconds:0.0} s drain){woken}");
         var errors = traffic.SelectMany(t => t.Errors).GroupBy(e => e.Key).Select(g => $"{g.Key}×{g.Sum(e => e.Value)}").ToList();
