@@ -240,7 +240,7 @@ internal static class GroupFanoutScenario
     }
 
     /// <summary>Bytes the process has caused to be written to storage (/proc/PID/io write_bytes), or null where unreadable.</summary>
-    private static long? WrittenBytes(int? pid)
+    internal static long? WrittenBytes(int? pid)
     {
         try
         {

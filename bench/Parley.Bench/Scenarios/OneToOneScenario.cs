@@ -124,12 +124,14 @@ internal static class OneToOneScenario
         long rode0 = Sum(t => Volatile.Read(ref t.ReceiptAcksRode)), alone0 = Sum(t => Volatile.Read(ref t.ReceiptAcksAlone));
         var metrics0 = await server.MetricsAsync(ct);
         var counts0 = await ServerCounts.ReadAsync(server, ct);
+        long? written0 = GroupFanoutScenario.WrittenBytes(server.Pid);
         var cpu = CpuWindow.Start(server);
         var rss0 = server.RssBytes();
 
         await Task.Delay(TimeSpan.FromSeconds(measureSeconds), ct);
 
         cpu.Stop();
+        long? written = GroupFanoutScenario.WrittenBytes(server.Pid) - written0;
         var counts1 = await ServerCounts.ReadAsync(server, ct);
         long delivered = Delivered() - delivered0;
         long sent = Sent() - sent0;
@@ -193,6 +195,12 @@ internal static class OneToOneScenario
         if (idle is not null && idleCounts is var (before, after))
         {
             before.Report(after, report, idle.Seconds, "second idle", "idle_per_s_");
+        }
+        if (written is long w && delivered > 0)
+        {
+            // Mostly the WAL: an envelope's insert and, a second later, its delete in runs of acked seqs.
+            report.Row("storage written per message", (double)w / delivered, "0", "bytes (/proc write_bytes)");
+            report.Field("written_bytes_per_msg", (double)w / delivered, "0");
         }
         if (rss0 is long a && rss1 is long b)
         {
