@@ -42,6 +42,16 @@ internal sealed class BenchOptions
     /// <summary>One-to-one: give every Ack a request id so the server answers it with an AckResult (default: fire-and-forget).</summary>
     public bool AckRequests { get; init; }
 
+    /// <summary>
+    /// One-to-one and group-fanout: hold the acks of receipt envelopes until a pass writes a message
+    /// ack or a send anyway (or 1 s passed, or 64 are held), as the SDK does; false acks every
+    /// envelope in the next pass.
+    /// </summary>
+    public bool LazyReceiptAcks { get; init; } = true;
+
+    /// <summary>Lazy receipt acks: the longest one is held, in ms (default 1000, the SDK's ReceiptAckDelay).</summary>
+    public long ReceiptAckDelayMs { get; init; } = 1000;
+
     /// <summary>The server started here speaks TLS (https://, a self-signed certificate); the clients reach it through a relay in this process.</summary>
     public bool Tls { get; init; }
 
@@ -59,6 +69,8 @@ internal sealed class BenchOptions
         "scenarios: one-to-one | idle | connections | offline-drain | media | group-fanout\n" +
         "options: --duration SECONDS  --warmup SECONDS  --users N  --rate MSGS_PER_S  --window N\n" +
         "         --conns N  --messages K  --server URL [--server-pid PID]  --set Parley:Section:Key=VALUE\n" +
+        "         --acks fire-and-forget|requests  --receipt-acks lazy|eager (lazy: receipt acks ride with the next ack or send, as the SDK's)\n" +
+        "         --receipt-ack-delay MS (lazy: the longest a receipt ack is held; 1000)\n" +
         "         --tls 1 (the server started here speaks TLS; clients go through a relay in this process)\n" +
         "         --profile-window CMD (run over each measured window with PARLEY_SERVER_PID, PARLEY_WINDOW; stopped by SIGINT)\n" +
         "one-to-one: --idle SECONDS (3: idle baseline before the load)  --peers K (each user sends to K fixed peers)\n" +
@@ -94,7 +106,7 @@ internal sealed class BenchOptions
 
         var known = new HashSet<string>(StringComparer.Ordinal)
         {
-            "duration", "warmup", "users", "rate", "conns", "server", "server-pid", "messages", "window", "loops", "acks", "idle", "peers", "profile-window", "tls",
+            "duration", "warmup", "users", "rate", "conns", "server", "server-pid", "messages", "window", "loops", "acks", "receipt-acks", "receipt-ack-delay", "idle", "peers", "profile-window", "tls",
         };
         return new BenchOptions
         {
@@ -117,6 +129,13 @@ internal sealed class BenchOptions
                 "requests" => true,
                 var other => throw new ArgumentException($"--acks: fire-and-forget or requests, not {other}"),
             },
+            LazyReceiptAcks = values.GetValueOrDefault("receipt-acks", "lazy") switch
+            {
+                "lazy" => true,
+                "eager" => false,
+                var other => throw new ArgumentException($"--receipt-acks: lazy or eager, not {other}"),
+            },
+            ReceiptAckDelayMs = Integer(values, "receipt-ack-delay") is int delay ? Math.Max(1, delay) : 1000,
             ProfileWindow = values.GetValueOrDefault("profile-window"),
             Tls = values.GetValueOrDefault("tls", "0") switch
             {

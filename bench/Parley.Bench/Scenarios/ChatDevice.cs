@@ -26,6 +26,9 @@ internal sealed unsafe class ChatDevice : IDisposable
     // Past this much output waiting for the socket, the device adds no new sends (acks still go out).
     private const int OutputHighWater = 64 * 1024;
 
+    // Lazy receipt acks: held seqs that go without waiting, as the SDK's ParleyClientOptions.HeldReceiptAcksMax.
+    private const int HeldReceiptAcksMax = 64;
+
     private readonly Socket _socket;
     private readonly ChatTraffic _traffic;
     private readonly Dictionary<ulong, long> _inFlight;
@@ -39,6 +42,10 @@ internal sealed unsafe class ChatDevice : IDisposable
     private int _carryLength;
     private ulong[] _acks = new ulong[64];
     private int _ackCount;
+    private readonly bool _lazyReceiptAcks;
+    private readonly long _receiptAckDelayMs;
+    private readonly ulong[] _heldReceipts = new ulong[HeldReceiptAcksMax];
+    private int _heldCount;
     private byte[]? _fragments;
     private int _fragmentLength;
     private ulong _requestId, _messageCounter;
@@ -50,6 +57,8 @@ internal sealed unsafe class ChatDevice : IDisposable
     private ChatDevice(Socket socket, DeviceCredentials device, ChatTraffic traffic, int window, int seed)
     {
         _ackRequests = traffic.AckRequests;
+        _lazyReceiptAcks = traffic.LazyReceiptAcks;
+        _receiptAckDelayMs = traffic.ReceiptAckDelayMs;
         _socket = socket;
         Fd = (int)socket.Handle;
         Device = device;
@@ -75,6 +84,9 @@ internal sealed unsafe class ChatDevice : IDisposable
 
     /// <summary>Sends the pacer has asked this device to make (paced runs only).</summary>
     public long Tokens { get; set; }
+
+    /// <summary>Lazy receipt acks: when (the loop's clock, ms) the oldest held receipt seq was first flushed; -1 when none is held or not yet.</summary>
+    public long HeldSinceMs { get; private set; } = -1;
 
     /// <summary>Queued for a flush in the current loop pass.</summary>
     public bool Dirty { get; set; }
@@ -209,16 +221,32 @@ internal sealed unsafe class ChatDevice : IDisposable
     /// <summary>
     /// Writes this pass's frames (one Ack with every seq received, then new sends as the window
     /// and, when <paramref name="paced"/>, the tokens allow) and sends the output buffer with one
-    /// send(); what the socket does not take waits for EPOLLOUT.
+    /// send(); what the socket does not take waits for EPOLLOUT. With lazy receipt acks, receipt
+    /// seqs join the Ack only when the pass writes something anyway (a message ack, a send, a
+    /// control frame), when the oldest is <see cref="ChatTraffic.ReceiptAckDelayMs"/> old at
+    /// <paramref name="clockMs"/>, when the cap is reached, or once sending has stopped.
     /// </summary>
-    public void Flush(bool sending, bool paced, ChatDevice[] everyone, Random random, long nowMs)
+    public void Flush(bool sending, bool paced, ChatDevice[] everyone, Random random, long nowMs, long clockMs)
     {
         if (IsClosed)
         {
             return;
         }
+        bool willSend = sending && _outputEnd - _outputStart < OutputHighWater && WindowFree > 0 && (!paced || Tokens > 0);
+        if (_heldCount > 0)
+        {
+            bool company = _ackCount > 0 || willSend || _outputEnd > _outputStart;
+            if (company || !sending || _heldCount == HeldReceiptAcksMax || (HeldSinceMs >= 0 && clockMs - HeldSinceMs >= _receiptAckDelayMs))
+            {
+                ReleaseHeldReceipts(company);
+            }
+            else if (HeldSinceMs < 0)
+            {
+                HeldSinceMs = clockMs;
+            }
+        }
         WriteAcks();
-        if (sending && Group is { } group && _outputEnd - _outputStart < OutputHighWater && WindowFree > 0 && (!paced || Tokens > 0))
+        if (willSend && Group is { } group)
         {
             // group-fanout: one SendGroupMessage to this device's group per token (or window slot).
             do
@@ -233,7 +261,7 @@ internal sealed unsafe class ChatDevice : IDisposable
             }
             while (WindowFree > 0 && (!paced || Tokens > 0));
         }
-        else if (sending && Group is null && _outputEnd - _outputStart < OutputHighWater && WindowFree > 0 && (!paced || Tokens > 0))
+        else if (willSend && Group is null)
         {
             long timestamp = Stopwatch.GetTimestamp();
             do
@@ -320,13 +348,15 @@ internal sealed unsafe class ChatDevice : IDisposable
         EndFrame(length);
     }
 
-    /// <summary>Sends a normal close (1000) as far as the socket takes it; the run is over for this device.</summary>
+    /// <summary>Sends a normal close (1000) as far as the socket takes it, after the acks still held; the run is over for this device.</summary>
     public void Close()
     {
         if (IsClosed)
         {
             return;
         }
+        ReleaseHeldReceipts(company: false);
+        WriteAcks();
         BinaryPrimitives.WriteUInt16BigEndian(BeginFrame(WebSocketFraming.Close, 2), 1000);
         EndFrame(2);
         WriteOut();
@@ -429,6 +459,12 @@ internal sealed unsafe class ChatDevice : IDisposable
                     // One receipt envelope may carry the ids of several messages acked together.
                     _traffic.Receipts += frame.ReceiptIds;
                 }
+                if (_lazyReceiptAcks && frame.Kind is (int)EnvelopeKind.DeliveryReceipt or (int)EnvelopeKind.ReadReceipt && _heldCount < HeldReceiptAcksMax)
+                {
+                    // Nothing follows from a receipt's ack: it waits for a pass that writes anyway (Flush).
+                    _heldReceipts[_heldCount++] = frame.Seq;
+                    break;
+                }
                 if (_ackCount == _acks.Length)
                 {
                     Array.Resize(ref _acks, _acks.Length * 2);
@@ -441,6 +477,31 @@ internal sealed unsafe class ChatDevice : IDisposable
             default:
                 break;
         }
+    }
+
+    /// <summary>Moves the held receipt seqs into this pass's Ack; <paramref name="company"/>: the pass writes something else anyway.</summary>
+    private void ReleaseHeldReceipts(bool company)
+    {
+        if (_heldCount == 0)
+        {
+            return;
+        }
+        while (_ackCount + _heldCount > _acks.Length)
+        {
+            Array.Resize(ref _acks, _acks.Length * 2);
+        }
+        _heldReceipts.AsSpan(0, _heldCount).CopyTo(_acks.AsSpan(_ackCount));
+        _ackCount += _heldCount;
+        if (company)
+        {
+            _traffic.ReceiptAcksRode += _heldCount;
+        }
+        else
+        {
+            _traffic.ReceiptAcksAlone += _heldCount;
+        }
+        _heldCount = 0;
+        HeldSinceMs = -1;
     }
 
     private void WriteAcks()

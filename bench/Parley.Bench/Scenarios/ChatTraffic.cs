@@ -20,6 +20,10 @@ internal sealed class ChatTraffic(LatencyRecorder endToEnd, LatencyRecorder sent
     public long AckFrames;
     public long AckedSeqs;
 
+    /// <summary>Lazy receipt acks: receipt seqs that went in a pass that wrote a message ack or a send anyway, and those that went for want of one (deadline, cap, end of sending).</summary>
+    public long ReceiptAcksRode;
+    public long ReceiptAcksAlone;
+
     /// <summary>Sends awaiting SENT (or an Error).</summary>
     public long InFlight;
 
@@ -38,6 +42,12 @@ internal sealed class ChatTraffic(LatencyRecorder endToEnd, LatencyRecorder sent
 
     /// <summary>Acks carry a request id (and get an AckResult) instead of being fire-and-forget.</summary>
     public bool AckRequests { get; } = ackRequests;
+
+    /// <summary>Acks of receipt envelopes wait for a pass that writes something else (<see cref="ChatDevice"/>), as the SDK's do.</summary>
+    public bool LazyReceiptAcks { get; init; }
+
+    /// <summary>Lazy receipt acks: the longest a receipt's seq is held (the SDK's ParleyClientOptions.ReceiptAckDelay, 1 s, by default).</summary>
+    public long ReceiptAckDelayMs { get; init; } = 1000;
 
     /// <summary>Send → recipient has the envelope (shared by all loops).</summary>
     public LatencyRecorder EndToEnd { get; } = endToEnd;

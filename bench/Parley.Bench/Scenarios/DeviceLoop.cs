@@ -8,11 +8,14 @@ namespace Parley.Bench.Scenarios;
 /// One thread that drives a shard of the one-to-one devices over Linux epoll: each pass waits
 /// (at most 1 ms), reads every readable socket and handles its frames, hands out paced send
 /// tokens, then flushes every device touched in the pass with one send() each. Flat out, a device
-/// refills its window as SENTs arrive; paced, it spends the tokens it was given.
+/// refills its window as SENTs arrive; paced, it spends the tokens it was given. With lazy receipt
+/// acks, a sweep every tenth of the deadline flushes the devices whose held acks reached their
+/// deadline, and every held ack goes once sending stops.
 /// </summary>
 internal sealed unsafe class DeviceLoop : IDisposable
 {
     private const int MaxEvents = 512;
+
 
     private readonly ChatDevice[] _devices;
     private readonly ChatDevice[] _everyone;
@@ -94,6 +97,11 @@ internal sealed unsafe class DeviceLoop : IDisposable
         try
         {
             var clock = Stopwatch.StartNew();
+            // How often the loop looks for devices whose held receipt acks reached their deadline: a
+            // tenth of it, so a held ack goes at most 10% late, for ten scans of the shard per deadline.
+            long sweepMs = Math.Max(1, Traffic.ReceiptAckDelayMs / 10);
+            long nextSweepMs = sweepMs;
+            bool releasedHeld = false;
             bool paced = _rate > 0;
             if (!paced)
             {
@@ -134,6 +142,20 @@ internal sealed unsafe class DeviceLoop : IDisposable
                     }
                 }
                 bool sending = _sending;
+                long clockMs = clock.ElapsedMilliseconds;
+                if (clockMs >= nextSweepMs || (!sending && !releasedHeld))
+                {
+                    // Held receipt acks past their deadline (or all of them, once sending stopped) go in this pass.
+                    nextSweepMs = clockMs + sweepMs;
+                    releasedHeld = !sending;
+                    foreach (var device in _devices)
+                    {
+                        if (device.HeldSinceMs >= 0 && (!sending || clockMs - device.HeldSinceMs >= Traffic.ReceiptAckDelayMs))
+                        {
+                            MarkDirty(device);
+                        }
+                    }
+                }
                 if (sending && paced)
                 {
                     long due = (long)(clock.Elapsed.TotalSeconds * _rate) - Traffic.TokensIssued;
@@ -149,7 +171,7 @@ internal sealed unsafe class DeviceLoop : IDisposable
                 foreach (var device in _dirty)
                 {
                     device.Dirty = false;
-                    device.Flush(sending, paced, _everyone, _random, nowMs);
+                    device.Flush(sending, paced, _everyone, _random, nowMs, clockMs);
                 }
                 _dirty.Clear();
             }

@@ -59,8 +59,8 @@ internal static class GroupFanoutScenario
                 pending.TryRemove(BinaryPrimitives.ReadInt64LittleEndian(body[8..]), out _);
             }
         }
-        var receiverTraffic = Enumerable.Range(0, loopCount).Select(_ => new ChatTraffic(endToEnd, sentLatency, options.AckRequests) { GroupDelivered = Delivered }).ToArray();
-        var senderTraffic = new ChatTraffic(endToEnd, sentLatency, options.AckRequests) { GroupDelivered = Delivered };
+        var receiverTraffic = Enumerable.Range(0, loopCount).Select(_ => new ChatTraffic(endToEnd, sentLatency, options.AckRequests) { GroupDelivered = Delivered, LazyReceiptAcks = options.LazyReceiptAcks, ReceiptAckDelayMs = options.ReceiptAckDelayMs }).ToArray();
+        var senderTraffic = new ChatTraffic(endToEnd, sentLatency, options.AckRequests) { GroupDelivered = Delivered, LazyReceiptAcks = options.LazyReceiptAcks, ReceiptAckDelayMs = options.ReceiptAckDelayMs };
         var traffic = receiverTraffic.Append(senderTraffic).ToArray();
         var everyone = new ChatDevice[users];
         var loops = new List<DeviceLoop>();
@@ -240,7 +240,7 @@ internal static class GroupFanoutScenario
     }
 
     /// <summary>Bytes the process has caused to be written to storage (/proc/PID/io write_bytes), or null where unreadable.</summary>
-    private static long? WrittenBytes(int? pid)
+    internal static long? WrittenBytes(int? pid)
     {
         try
         {

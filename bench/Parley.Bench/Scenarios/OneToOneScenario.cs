@@ -40,7 +40,7 @@ internal static class OneToOneScenario
         clock.Restart();
         var endToEnd = new LatencyRecorder();
         var sentLatency = new LatencyRecorder();
-        var traffic = Enumerable.Range(0, loopCount).Select(_ => new ChatTraffic(endToEnd, sentLatency, options.AckRequests)).ToArray();
+        var traffic = Enumerable.Range(0, loopCount).Select(_ => new ChatTraffic(endToEnd, sentLatency, options.AckRequests) { LazyReceiptAcks = options.LazyReceiptAcks, ReceiptAckDelayMs = options.ReceiptAckDelayMs }).ToArray();
         var everyone = new ChatDevice[users];
         var loops = new List<DeviceLoop>();
         try
@@ -121,20 +121,24 @@ internal static class OneToOneScenario
         sentLatency.Restart();
         long delivered0 = Delivered(), sent0 = Sent(), receipts0 = Receipts();
         long ackFrames0 = Sum(t => Volatile.Read(ref t.AckFrames)), acked0 = Sum(t => Volatile.Read(ref t.AckedSeqs));
+        long rode0 = Sum(t => Volatile.Read(ref t.ReceiptAcksRode)), alone0 = Sum(t => Volatile.Read(ref t.ReceiptAcksAlone));
         var metrics0 = await server.MetricsAsync(ct);
         var counts0 = await ServerCounts.ReadAsync(server, ct);
+        long? written0 = GroupFanoutScenario.WrittenBytes(server.Pid);
         var cpu = CpuWindow.Start(server);
         var rss0 = server.RssBytes();
 
         await Task.Delay(TimeSpan.FromSeconds(measureSeconds), ct);
 
         cpu.Stop();
+        long? written = GroupFanoutScenario.WrittenBytes(server.Pid) - written0;
         var counts1 = await ServerCounts.ReadAsync(server, ct);
         long delivered = Delivered() - delivered0;
         long sent = Sent() - sent0;
         long receipts = Receipts() - receipts0;
         long ackFrames = Sum(t => Volatile.Read(ref t.AckFrames)) - ackFrames0;
         long acked = Sum(t => Volatile.Read(ref t.AckedSeqs)) - acked0;
+        long rode = Sum(t => Volatile.Read(ref t.ReceiptAcksRode)) - rode0, alone = Sum(t => Volatile.Read(ref t.ReceiptAcksAlone)) - alone0;
         var rss1 = server.RssBytes();
         var metrics = await server.MetricsAsync(ct);
         // Percentiles as of the window's end: what drains afterwards is not measured.
@@ -192,6 +196,12 @@ internal static class OneToOneScenario
         {
             before.Report(after, report, idle.Seconds, "second idle", "idle_per_s_");
         }
+        if (written is long w && delivered > 0)
+        {
+            // Mostly the WAL: an envelope's insert and, a second later, its delete in runs of acked seqs.
+            report.Row("storage written per message", (double)w / delivered, "0", "bytes (/proc write_bytes)");
+            report.Field("written_bytes_per_msg", (double)w / delivered, "0");
+        }
         if (rss0 is long a && rss1 is long b)
         {
             report.Row("server RSS", $"{a / 1048576.0:0} → {b / 1048576.0:0} MiB");
@@ -212,6 +222,9 @@ internal static class OneToOneScenario
         report.Row("event loops", $"{loops.Count} (epoll, raw sockets)");
         report.Row("acks", $"{(ackRequests ? "with request ids (each answered by an AckResult)" : "fire-and-forget (request id 0)")}: " +
                            $"{ackFrames / seconds:0} Ack frames/s, {(ackFrames == 0 ? 0 : (double)acked / ackFrames):0.0} seqs each");
+        report.Row("receipt acks", traffic[0].LazyReceiptAcks
+            ? $"lazy (held for a pass that writes a message ack or a send, ≤ {traffic[0].ReceiptAckDelayMs} ms): {rode / seconds:0}/s rode along, {alone / seconds:0}/s went alone"
+            : "eager (every envelope acked in the next pass)");
         report.Row("after stop", $"{missing} SENT not delivered, {missingReceipts} receipts missing, {inFlightLeft} sends unanswered (after {drain.Elapsed.TotalSeconds:0.0} s drain){woken}");
         var errors = traffic.SelectMany(t => t.Errors).GroupBy(e => e.Key).Select(g => $"{g.Key}×{g.Sum(e => e.Value)}").ToList();
         report.Row("errors", errors.Count == 0 ? "none" : string.Join(", ", errors));
@@ -236,6 +249,7 @@ internal static class OneToOneScenario
         {
             report.Field("idle_cpu_pct", share3 * 100, "0.00");
         }
+        report.Field("ack_frames_per_msg", delivered > 0 ? (double)ackFrames / delivered : 0, "0.00");
         report.Field("conns", users, "0");
         report.Field("delivered", delivered, "0");
         report.Field("window_s", seconds, "0.00");

@@ -361,30 +361,96 @@ internal sealed class ConnectionSupervisor(
         }
     }
 
+    /// <summary>
+    /// Sends the acks of stored envelopes, as many per Ack frame as are queued. A receipt's ack
+    /// (which produces nothing and may come again harmlessly) is held back to ride with the next
+    /// message ack; it goes alone only once the oldest held one is <see cref="ParleyClientOptions.ReceiptAckDelay"/>
+    /// old, when <see cref="ParleyClientOptions.HeldReceiptAcksMax"/> are held, or when the queue
+    /// is completed (a clean close, or the connection ended).
+    /// </summary>
     private async Task AckPumpAsync(Session session, CancellationToken cancellationToken)
     {
         var reader = session.Acks.Reader;
-        while (await reader.WaitToReadAsync(cancellationToken))
+        var held = new List<ulong>();
+        long heldSince = 0;
+        var open = true;
+        while (true)
         {
             var ack = new Ack();
-            while (ack.Seqs.Count < WireLimits.MaxIdsPerFrame && reader.TryRead(out var seq))
+            var urgent = 0;
+            while (ack.Seqs.Count + held.Count < WireLimits.MaxIdsPerFrame && reader.TryRead(out var pending))
             {
-                ack.Seqs.Add(seq);
+                if (!pending.CanWait)
+                {
+                    ack.Seqs.Add(pending.Seq);
+                    urgent++;
+                }
+                else
+                {
+                    if (held.Count == 0)
+                    {
+                        heldSince = options.Time.GetTimestamp();
+                    }
+                    held.Add(pending.Seq);
+                }
             }
-            // The envelopes acked here must survive a crash (or a closed tab) before the server forgets them.
-            await persist(cancellationToken);
-            while (ack.Seqs.Count > 0)
+            var heldDue = held.Count > 0 && (urgent > 0 || !open || held.Count >= Math.Min(options.HeldReceiptAcksMax, WireLimits.MaxIdsPerFrame)
+                                             || options.Time.GetElapsedTime(heldSince) >= options.ReceiptAckDelay);
+            if (heldDue)
             {
-                try
-                {
-                    await session.Connection.RequestAsync(new ClientFrame { Ack = ack.Clone() }, cancellationToken);
-                    session.Acked(ack.Seqs.Count);
-                    break;
-                }
-                catch (ParleyException e) when (e.Code == ErrorCode.RateLimited)
-                {
-                    await Task.Delay(RetryDelay(e), options.Time, cancellationToken);
-                }
+                ack.Seqs.AddRange(held);
+                held.Clear();
+            }
+            if (ack.Seqs.Count > 0)
+            {
+                await SendAckAsync(session, ack, urgent, cancellationToken);
+                continue;
+            }
+            if (!open)
+            {
+                return;
+            }
+            open = held.Count == 0
+                ? await reader.WaitToReadAsync(cancellationToken)
+                : await WaitToReadAsync(reader, options.ReceiptAckDelay - options.Time.GetElapsedTime(heldSince), cancellationToken);
+        }
+    }
+
+    /// <summary>Waits until more acks are queued (true), the queue is completed (false), or <paramref name="limit"/> passed (true).</summary>
+    private async Task<bool> WaitToReadAsync(ChannelReader<PendingAck> reader, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        if (limit <= TimeSpan.Zero)
+        {
+            return true;
+        }
+        using var deadline = new CancellationTokenSource(limit, options.Time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        try
+        {
+            return await reader.WaitToReadAsync(either.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>Sends one Ack once the store is durable, retrying while the server asks to slow down; <paramref name="urgent"/> of its seqs count for <see cref="Session.AckedSoFarAsync"/>.</summary>
+    private async Task SendAckAsync(Session session, Ack ack, int urgent, CancellationToken cancellationToken)
+    {
+        // The envelopes acked here must survive a crash (or a closed tab) before the server forgets them.
+        await persist(cancellationToken);
+        while (true)
+        {
+            try
+            {
+                await session.Connection.RequestAsync(new ClientFrame { Ack = ack.Clone() }, cancellationToken);
+                session.Acked(urgent);
+                return;
+            }
+            catch (ParleyException e) when (e.Code == ErrorCode.RateLimited)
+            {
+                await Task.Delay(RetryDelay(e), options.Time, cancellationToken);
             }
         }
     }

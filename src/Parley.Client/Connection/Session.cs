@@ -21,18 +21,24 @@ internal sealed class Session
     public TaskCompletionSource Drained { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Seqs of envelopes already committed to the store, waiting to be acked (batched by the ack pump).</summary>
-    public Channel<ulong> Acks { get; } = Channel.CreateUnbounded<ulong>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    public Channel<PendingAck> Acks { get; } = Channel.CreateUnbounded<PendingAck>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
-    /// <summary>Queues the ack of an envelope that is already stored.</summary>
+    /// <summary>Queues the ack of an envelope that is already stored, to go out with the pump's next Ack.</summary>
     public void QueueAck(ulong seq)
     {
-        if (Acks.Writer.TryWrite(seq))
+        if (Acks.Writer.TryWrite(new PendingAck(seq, CanWait: false)))
         {
             Interlocked.Increment(ref _queued);
         }
     }
 
-    /// <summary>Records that the server answered an Ack for <paramref name="count"/> seqs.</summary>
+    /// <summary>
+    /// Queues the ack of a stored receipt envelope, which the pump may hold back to ride with a later
+    /// ack. It produces no receipt, so <see cref="AckedSoFarAsync"/> never waits for it.
+    /// </summary>
+    public void QueueReceiptAck(ulong seq) => Acks.Writer.TryWrite(new PendingAck(seq, CanWait: true));
+
+    /// <summary>Records that the server answered an Ack carrying <paramref name="count"/> seqs queued with <see cref="QueueAck"/>.</summary>
     public void Acked(int count)
     {
         lock (_gate)
@@ -50,8 +56,9 @@ internal sealed class Session
     }
 
     /// <summary>
-    /// Completes once every ack queued so far has been answered, so a request sent after it is
-    /// ordered behind them (a READ must not overtake the DELIVERED its ack produces).
+    /// Completes once every ack queued so far with <see cref="QueueAck"/> has been answered, so a
+    /// request sent after it is ordered behind them (a READ must not overtake the DELIVERED its ack
+    /// produces). Receipt acks the pump holds back are not waited for: they produce nothing to overtake.
     /// Also completes when the connection ends.
     /// </summary>
     public Task AckedSoFarAsync()

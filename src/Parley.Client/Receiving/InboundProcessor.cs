@@ -151,7 +151,11 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
             case EnvelopeKind.DeliveryReceipt:
             case EnvelopeKind.ReadReceipt:
                 var changes = ApplyReceipt(envelope);
-                Ack(session, envelope.Seq);
+                // Nothing follows from a receipt's ack: it may wait to ride with the next one (ParleyClientOptions.ReceiptAckDelay).
+                if (AcksEnabled)
+                {
+                    session.QueueReceiptAck(envelope.Seq);
+                }
                 foreach (var change in changes)
                 {
                     owner.OnMessageStatusChanged(change);
