@@ -25,7 +25,7 @@ public sealed class ParleyClientOptions
     /// "Lazy receipt acks"). Holding costs little: a receipt is idempotent, and one whose ack is lost
     /// (a crash) only comes again on the next connection. 1 s lets most receipt acks of a device in
     /// a live exchange ride along (measured: 88% when each device sends and receives one message a
-    /// second; shorter deadlines sent more alone and measured no better), and it is far under the
+    /// second; shorter deadlines sent more alone, and their few runs were inconclusive), and it is far under the
     /// server's 75 s idle timeout. <see cref="TimeSpan.Zero"/> acks every receipt at once.
     /// </summary>
     public TimeSpan ReceiptAckDelay { get; set; } = TimeSpan.FromSeconds(1);
