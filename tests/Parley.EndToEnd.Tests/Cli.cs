@@ -12,7 +12,9 @@ public static class Cli
         /// <summary>Every stdout line parsed as one JSON object (fails the test if any line is not).</summary>
         public IReadOnlyList<JsonElement> Json => [.. Lines.Select(l => JsonDocument.Parse(l).RootElement)];
 
-        public JsonElement Single => Assert.Single(Json);
+        /// <summary>The one JSON line; a run that printed none or several fails with its exit code and stderr, to say why.</summary>
+        public JsonElement Single => Json is [var one] ? one : throw new Xunit.Sdk.XunitException(
+            $"expected one JSON line, got {Lines.Count} (exit code {ExitCode}); stderr: {Error}");
     }
 
     /// <summary>Starts <c>parley ARGS</c>; the caller waits for it.</summary>

@@ -18,14 +18,8 @@ public sealed class ReceiptAckTests
     [Fact]
     public async Task A_held_receipt_ack_with_no_other_traffic_reaches_the_server_at_the_deadline_and_the_receipt_is_not_sent_again()
     {
-        var tap = new FrameTap();
-        await using var server = await TestServer.StartAsync(services: s => s.AddSingleton<IFrameObserver>(tap));
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var alice = await ParleyClient.RegisterAsync(server.NewProfileDir(), server.BaseUri, "alice", options: Holding(time));
-        var bob = await server.RegisterAsync("bob");
-        var aliceEvents = new Inbox(alice);
-        await bob.SyncAsync(Wait.Token());
-        await alice.SyncAsync(Wait.Token());
+        await using var scene = await AliceHoldingAsync();
+        var (tap, time, alice, bob, aliceEvents) = (scene.Tap, scene.Time, scene.Alice, scene.Bob, scene.AliceEvents);
 
         var id = await alice.SendTextAsync("bob", "tell me when you have it", Wait.Token());
         await aliceEvents.StatusAsync(id, MessageStatus.Delivered);
@@ -55,14 +49,8 @@ public sealed class ReceiptAckTests
     [Fact]
     public async Task A_held_receipt_ack_rides_in_the_same_Ack_frame_as_the_next_message_ack()
     {
-        var tap = new FrameTap();
-        await using var server = await TestServer.StartAsync(services: s => s.AddSingleton<IFrameObserver>(tap));
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var alice = await ParleyClient.RegisterAsync(server.NewProfileDir(), server.BaseUri, "alice", options: Holding(time));
-        var bob = await server.RegisterAsync("bob");
-        var aliceEvents = new Inbox(alice);
-        await bob.SyncAsync(Wait.Token());
-        await alice.SyncAsync(Wait.Token());
+        await using var scene = await AliceHoldingAsync();
+        var (tap, alice, bob, aliceEvents) = (scene.Tap, scene.Alice, scene.Bob, scene.AliceEvents);
 
         var first = await alice.SendTextAsync("bob", "one", Wait.Token());
         await aliceEvents.StatusAsync(first, MessageStatus.Delivered);
@@ -106,6 +94,29 @@ public sealed class ReceiptAckTests
         Assert.Empty(AcksCarrying(tap, receipt));
         await aliceEvents.StatusAsync(id, MessageStatus.Read);
         Assert.Equal([MessageStatus.Sent, MessageStatus.Delivered, MessageStatus.Read], aliceEvents.StatusesOf(id));
+    }
+
+    /// <summary>A server with a frame tap; alice (the SDK's default receipt-ack policy on a fake clock) and bob, both synced.</summary>
+    private static async Task<AliceHolding> AliceHoldingAsync()
+    {
+        var tap = new FrameTap();
+        var server = await TestServer.StartAsync(services: s => s.AddSingleton<IFrameObserver>(tap));
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var alice = await ParleyClient.RegisterAsync(server.NewProfileDir(), server.BaseUri, "alice", options: Holding(time));
+        var bob = await server.RegisterAsync("bob");
+        var aliceEvents = new Inbox(alice);
+        await bob.SyncAsync(Wait.Token());
+        await alice.SyncAsync(Wait.Token());
+        return new AliceHolding(server, tap, time, alice, bob, aliceEvents);
+    }
+
+    private sealed record AliceHolding(TestServer Server, FrameTap Tap, FakeTimeProvider Time, ParleyClient Alice, ParleyClient Bob, Inbox AliceEvents) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Alice.DisposeAsync();
+            await Server.DisposeAsync();
+        }
     }
 
     /// <summary>Test client options with the default receipt-ack policy on <paramref name="time"/>.</summary>
