@@ -372,7 +372,14 @@ internal sealed partial class ClientStore : IClientStore, IStoreFaults
     /// <summary>Nothing to do: every method commits before it returns.</summary>
     public Task FlushAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 
-    public void Dispose() => _db.Dispose();
+    /// <summary>Closes the database once no store call is in flight: a loop still finishing its last write (the ack pump's persist, a sync) holds the gate, and closing under it rolled its transaction back on a closed connection.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _db.Dispose();
+        }
+    }
 
     // ───────────── plumbing ─────────────
 
