@@ -19,7 +19,7 @@ public sealed class WalCheckpointerTests : IDisposable
             SqliteDatabase.Execute(setup, "CREATE TABLE t(x INTEGER);");
         }
         var time = new FakeTimeProvider();
-        using var checkpointer = new WalCheckpointer(database, time);
+        using var checkpointer = new WalCheckpointer(database, time, _folder.Options);
         await checkpointer.StartAsync(CancellationToken.None);
         try
         {
@@ -35,6 +35,33 @@ public sealed class WalCheckpointerTests : IDisposable
             SqliteDatabase.Execute(writer, "INSERT INTO t VALUES (2);");
             await TickAsync(checkpointer, time, 4);
             Assert.Equal(2, checkpointer.Passes);
+        }
+        finally
+        {
+            await checkpointer.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task Passes_come_no_sooner_than_the_configured_interval()
+    {
+        var database = new SqliteDatabase(_folder.Path, _folder.Options.Storage);
+        _folder.Options.Storage.CheckpointIntervalMs = 2000;
+        var time = new FakeTimeProvider();
+        using var checkpointer = new WalCheckpointer(database, time, _folder.Options);
+        await checkpointer.StartAsync(CancellationToken.None);
+        try
+        {
+            // Steps of a quarter second until the first tick: a timer started late only adds steps.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            int steps = 0;
+            while (checkpointer.Ticks == 0)
+            {
+                time.Advance(TimeSpan.FromMilliseconds(250));
+                steps++;
+                await Task.Delay(20, timeout.Token);
+            }
+            Assert.True(steps >= 8, $"the first pass came after {steps * 250} ms of a 2000 ms interval");
         }
         finally
         {

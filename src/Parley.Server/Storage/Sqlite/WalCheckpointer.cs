@@ -4,20 +4,21 @@ using Microsoft.Extensions.Hosting;
 namespace Parley.Server.Storage.Sqlite;
 
 /// <summary>
-/// Copies the WAL back into the database file on its own thread, every half second, so the
+/// Copies the WAL back into the database file on its own thread, every
+/// <see cref="Configuration.StorageOptions.CheckpointIntervalMs"/> (2 s), so the
 /// group-commit writer never pays for a checkpoint inside a commit (its connection has automatic
 /// checkpoints off). PASSIVE never blocks the writer or readers. After each pass the writer copies
 /// what it appended meanwhile (see <see cref="SqliteDatabase.TakeWalBackfilled"/>), so the WAL
 /// starts over instead of growing. A tick when nothing was committed since a pass that copied the
 /// whole WAL does nothing: an idle server pays no checkpoint, and its writer no catch-up.
 /// </summary>
-public sealed class WalCheckpointer(SqliteDatabase database, TimeProvider time) : BackgroundService
+public sealed class WalCheckpointer(SqliteDatabase database, TimeProvider time, Configuration.ParleyOptions options) : BackgroundService
 {
-    private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(500);
+    private readonly TimeSpan _period = TimeSpan.FromMilliseconds(Math.Max(1, options.Storage.CheckpointIntervalMs));
     private int _ticks;
     private int _passes;
 
-    /// <summary>Ticks of the half-second timer so far (tests).</summary>
+    /// <summary>Ticks of the timer so far (tests).</summary>
     internal int Ticks => Volatile.Read(ref _ticks);
 
     /// <summary>Ticks that ran a checkpoint (tests): the others found nothing new committed.</summary>
@@ -33,7 +34,7 @@ public sealed class WalCheckpointer(SqliteDatabase database, TimeProvider time) 
         using var checkpoint = connection.CreateCommand();
         checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
         long? copiedAt = null; // the data_version when a pass last copied the whole WAL
-        using var timer = new PeriodicTimer(Period, time);
+        using var timer = new PeriodicTimer(_period, time);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
