@@ -57,10 +57,10 @@ public sealed class ParleyOptions
     /// <see cref="InlineSocketScheduling"/> a frame is then read and parsed without a work item.
     /// Whatever may block hops to the thread pool first (HTTP requests, the Hello's credential
     /// check, requests other than send, ack and ping); the server's timers never run there. On by
-    /// default: 14–25% less CPU per message at 1,000 msgs/s on the idle VM (four pairs over two stops). A process that runs
-    /// other code on its sockets (the test suites that host servers in-process) sets the variable
-    /// to 0 first: its continuations would share those threads (docs/performance.md, "Socket
-    /// completions on the epoll threads, on by default").
+    /// default: 14–25% less CPU per message at 1,000 msgs/s on the idle VM (four pairs over two
+    /// stops). A process that runs other code on its sockets (the test suites that host servers
+    /// in-process) sets the variable to 0 first: its continuations would share those threads
+    /// (docs/performance.md, "Socket completions on the epoll threads, on by default").
     /// </summary>
     public bool InlineSocketCompletions { get; set; } = true;
 

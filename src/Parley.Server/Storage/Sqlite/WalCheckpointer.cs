@@ -1,18 +1,19 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
+using Parley.Server.Configuration;
 
 namespace Parley.Server.Storage.Sqlite;
 
 /// <summary>
 /// Copies the WAL back into the database file on its own thread, every
-/// <see cref="Configuration.StorageOptions.CheckpointIntervalMs"/> (2 s), so the
+/// <see cref="StorageOptions.CheckpointIntervalMs"/> (2 s), so the
 /// group-commit writer never pays for a checkpoint inside a commit (its connection has automatic
 /// checkpoints off). PASSIVE never blocks the writer or readers. After each pass the writer copies
 /// what it appended meanwhile (see <see cref="SqliteDatabase.TakeWalBackfilled"/>), so the WAL
 /// starts over instead of growing. A tick when nothing was committed since a pass that copied the
 /// whole WAL does nothing: an idle server pays no checkpoint, and its writer no catch-up.
 /// </summary>
-public sealed class WalCheckpointer(SqliteDatabase database, TimeProvider time, Configuration.ParleyOptions options) : BackgroundService
+public sealed class WalCheckpointer(SqliteDatabase database, TimeProvider time, ParleyOptions options) : BackgroundService
 {
     private readonly TimeSpan _period = TimeSpan.FromMilliseconds(Math.Max(1, options.Storage.CheckpointIntervalMs));
     private int _ticks;
