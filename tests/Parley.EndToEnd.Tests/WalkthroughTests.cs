@@ -198,7 +198,7 @@ public sealed partial class WalkthroughTests
 
         /// <summary>
         /// Every line of the output block must come out, as often as shown (so a message shown once is
-        /// printed once); lines differ only in ids, clock times and digits. Binds the doc's ids to the
+        /// printed once); lines differ only in ids, dates, clock times and digits. Binds the doc's ids to the
         /// real ones on the way, so later commands use them, and checks ids seen before.
         /// </summary>
         private void Match(WalkthroughStep step, IReadOnlyList<string> actualLines)
@@ -234,6 +234,7 @@ public sealed partial class WalkthroughTests
         {
             line = Id().Replace(line.Trim(), "<id>");
             line = IsoTime().Replace(line, "<time>");
+            line = Date().Replace(line, "<date>");
             line = SafetyDigits().Replace(line, "<digits>");
             return ClockTime().Replace(line, "<hh:mm>");
         }
@@ -254,6 +255,9 @@ public sealed partial class WalkthroughTests
 
         [GeneratedRegex(@"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")]
         private static partial Regex IsoTime();
+
+        [GeneratedRegex(@"\b\d{4}-\d{2}-\d{2}\b")]
+        private static partial Regex Date();
 
         [GeneratedRegex(@"\b\d{2}:\d{2}\b")]
         private static partial Regex ClockTime();
