@@ -122,12 +122,13 @@ public static partial class ParleyServer
             var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto, ForwardLimit = null };
             forwarded.KnownIPNetworks.Clear(); // the defaults trust loopback: any local process could forge the header
             forwarded.KnownProxies.Clear();
-            foreach (var proxy in app.Services.GetRequiredService<TrustedProxies>().Addresses)
+            foreach (var network in app.Services.GetRequiredService<TrustedProxies>().Networks)
             {
-                forwarded.KnownProxies.Add(proxy);
-                if (proxy.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+                forwarded.KnownIPNetworks.Add(network);
+                if (network.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
                 {
-                    forwarded.KnownProxies.Add(proxy.MapToIPv6());
+                    // The same range as a dual-stack socket reports it (::ffff:a.b.c.d).
+                    forwarded.KnownIPNetworks.Add(new System.Net.IPNetwork(network.BaseAddress.MapToIPv6(), network.PrefixLength + 96));
                 }
             }
             app.UseForwardedHeaders(forwarded);

@@ -12,9 +12,14 @@ public sealed class RegistrationTests
 {
     private static HttpClient Http(ServerFixture fx) => new() { BaseAddress = fx.Server.BaseUri };
 
-    private static async Task<(HttpStatusCode Status, string? Code)> PostAsync(HttpClient http, string path, object body)
+    private static async Task<(HttpStatusCode Status, string? Code)> PostAsync(HttpClient http, string path, object body, string? forwardedFor = null)
     {
-        var response = await http.PostAsJsonAsync(path, body, ParleyJson.Options);
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body, options: ParleyJson.Options) };
+        if (forwardedFor is not null)
+        {
+            request.Headers.Add("X-Forwarded-For", forwardedFor);
+        }
+        var response = await http.SendAsync(request);
         if (response.IsSuccessStatusCode)
         {
             return (response.StatusCode, null);
@@ -134,6 +139,38 @@ public sealed class RegistrationTests
             Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest($"user{i}"))).Status);
         }
         Assert.Equal((HttpStatusCode.TooManyRequests, "rate_limited"), await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("user9")));
+    }
+
+    [Fact]
+    public async Task Behind_a_trusted_proxy_range_the_limit_counts_each_forwarded_client_and_elsewhere_the_header_is_ignored()
+    {
+        await using (var fx = await ServerFixture.StartAsync(o =>
+        {
+            o.Limits.RegistrationsPerMinutePerAddress = 2;
+            o.TrustedProxies = ["127.0.0.0/8"];
+        }))
+        {
+            using var http = Http(fx);
+            for (int i = 0; i < 2; i++)
+            {
+                Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest($"first{i}"), forwardedFor: "203.0.113.7")).Status);
+            }
+            Assert.Equal((HttpStatusCode.TooManyRequests, "rate_limited"), await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("first9"), forwardedFor: "203.0.113.7"));
+            Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("second0"), forwardedFor: "203.0.113.8")).Status);
+        }
+
+        // Outside any trusted range the header is the client's own claim: every request counts against the socket's address.
+        await using (var fx = await ServerFixture.StartAsync(o =>
+        {
+            o.Limits.RegistrationsPerMinutePerAddress = 2;
+            o.TrustedProxies = ["10.0.0.0/8"];
+        }))
+        {
+            using var http = Http(fx);
+            Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("third0"), forwardedFor: "203.0.113.7")).Status);
+            Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("third1"), forwardedFor: "203.0.113.8")).Status);
+            Assert.Equal((HttpStatusCode.TooManyRequests, "rate_limited"), await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("third2"), forwardedFor: "203.0.113.9"));
+        }
     }
 
     private sealed class RecordingCodeSender : IVerificationCodeSender

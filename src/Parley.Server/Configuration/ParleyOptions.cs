@@ -10,9 +10,10 @@ public sealed class ParleyOptions
     public string AdminToken { get; set; } = "";
 
     /// <summary>
-    /// Addresses of reverse proxies whose X-Forwarded-For header is believed (nginx, Caddy,
-    /// HAProxy in front of the server). Limits per address then see the client's address, not the
-    /// proxy's. Empty (the default): the header is ignored, since any client could forge it.
+    /// Addresses ("10.0.0.5") or ranges ("10.0.0.0/8") of reverse proxies whose X-Forwarded-For
+    /// header is believed (nginx, Caddy, HAProxy in front of the server). Limits per address then
+    /// see the client's address, not the proxy's. Empty (the default): the header is ignored,
+    /// since any client could forge it.
     /// </summary>
     public List<string> TrustedProxies { get; set; } = [];
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using Parley.Server.Configuration;
 
@@ -10,17 +11,60 @@ namespace Parley.Server.Gateway;
 /// </summary>
 public sealed class TrustedProxies
 {
-    private readonly HashSet<IPAddress> _proxies;
+    private readonly IPNetwork[] _networks;
 
     public TrustedProxies(IOptions<ParleyOptions> options)
     {
-        _proxies = [.. options.Value.TrustedProxies.Select(p => Normalize(IPAddress.Parse(p.Trim())))];
+        _networks = [.. options.Value.TrustedProxies.Select(Parse)];
     }
 
-    /// <summary>The proxies as parsed addresses (IPv4-mapped IPv6 folded to IPv4).</summary>
-    public IReadOnlyCollection<IPAddress> Addresses => _proxies;
+    /// <summary>The proxies as networks: a lone address is a /32 (IPv4) or /128 (IPv6) network; IPv4-mapped IPv6 folded to IPv4.</summary>
+    public IReadOnlyList<IPNetwork> Networks => _networks;
 
-    public bool IsTrusted(IPAddress address) => _proxies.Count > 0 && _proxies.Contains(Normalize(address));
+    public bool IsTrusted(IPAddress address)
+    {
+        if (_networks.Length == 0)
+        {
+            return false;
+        }
+        address = Normalize(address);
+        foreach (var network in _networks)
+        {
+            if (network.Contains(address))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// "10.0.0.5", "2001:db8::1", or a range "10.0.0.0/8", "2001:db8::/32" (the load balancers'
+    /// subnet, where their addresses change). A range written with host bits set is refused, as
+    /// is anything else unparsable: a typo must not silently trust nobody, or everybody.
+    /// </summary>
+    private static IPNetwork Parse(string entry)
+    {
+        var text = entry.Trim();
+        if (text.Contains('/', StringComparison.Ordinal))
+        {
+            // TryParse clears host bits itself ("10.0.0.1/8" reads as 10.0.0.0/8): refuse those here.
+            if (IPNetwork.TryParse(text, out var network) && IPAddress.TryParse(text.AsSpan(0, text.IndexOf('/', StringComparison.Ordinal)), out var written)
+                && written.Equals(network.BaseAddress))
+            {
+                return network.BaseAddress.IsIPv4MappedToIPv6 && network.PrefixLength >= 96
+                    ? new IPNetwork(network.BaseAddress.MapToIPv4(), network.PrefixLength - 96)
+                    : network;
+            }
+        }
+        else if (IPAddress.TryParse(text, out var address))
+        {
+            address = Normalize(address);
+            return new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
+        }
+        throw new InvalidOperationException(
+            $"Parley:TrustedProxies: \"{entry}\" is neither an address (10.0.0.5, 2001:db8::1) nor a range with no host bits set (10.0.0.0/8, 2001:db8::/32).");
+    }
 
     /// <summary>
     /// The client's address: walks X-Forwarded-For from the right (the entry the nearest proxy
