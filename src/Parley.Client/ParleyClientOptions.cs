@@ -21,7 +21,7 @@ public sealed class ParleyClientOptions
     /// How long the ack of a DELIVERY or READ receipt may wait for company: a receipt's seq rides in
     /// the next Ack of a message, and goes alone only when none comes within this delay (or
     /// <see cref="HeldReceiptAcksMax"/> are held, or the connection closes cleanly). Each ack that
-    /// rides along is an Ack frame (and its AckResult) the server does not handle (docs/performance.md,
+    /// rides along is an Ack frame the server does not handle (docs/performance.md,
     /// "Lazy receipt acks"). Holding costs little: a receipt is idempotent, and one whose ack is lost
     /// (a crash) only comes again on the next connection. 1 s lets most receipt acks of a device in
     /// a live exchange ride along (measured: 88% when each device sends and receives one message a

@@ -1,5 +1,8 @@
+using Microsoft.Extensions.DependencyInjection;
 using Parley.Client;
 using Parley.Server;
+using Parley.Server.Accounts;
+using Parley.Server.Messaging;
 
 namespace Parley.EndToEnd.Tests;
 
@@ -23,6 +26,15 @@ public sealed class TestServer : IAsyncDisposable
         var test = new TestServer();
         test._server = await ParleyServer.StartAsync(test.DataDir, configure, time, services);
         return test;
+    }
+
+    /// <summary>How many envelopes the server's durable queue holds for <paramref name="client"/>'s device (as of the last commit).</summary>
+    public int QueuedFor(ParleyClient client)
+    {
+        var services = _server.App.Services;
+        var account = services.GetRequiredService<AccountDirectory>().Find(client.Credentials.User)
+            ?? throw new InvalidOperationException($"no account {client.Credentials.User}");
+        return services.GetRequiredService<IMessageStore>().Usage(new DeviceAddress(account.Id, client.Credentials.DeviceId).Key).Envelopes;
     }
 
     /// <summary>A fresh, empty profile folder.</summary>

@@ -1,6 +1,9 @@
 using System.Net.WebSockets;
 using Google.Protobuf;
+using Microsoft.Extensions.DependencyInjection;
 using Parley.Protocol;
+using Parley.Server.Accounts;
+using Parley.Server.Messaging;
 
 namespace Parley.Server.Tests;
 
@@ -195,6 +198,58 @@ public sealed class BadInputTests
         }
         var (status, frames) = await m.ReadUntilClosedAsync();
         Assert.Contains(frames, f => f.Error?.Code == ErrorCode.RateLimited && f.Error.RetryAfterMs > 0);
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, status);
+        await AssertStillServingAsync(fx, alice, bob);
+    }
+
+    [Fact]
+    public async Task Fire_and_forget_acks_that_free_envelopes_pass_an_empty_frame_budget_and_acks_of_nothing_are_counted()
+    {
+        var (fx, alice, bob) = await StartAsync(o =>
+        {
+            o.Limits.FramesPerSecond = 1;
+            o.Limits.FrameBurst = 40;
+            o.Limits.MaxRefusedFrames = 10;
+        });
+        await using var _ = fx;
+        await using var b = await RawClient.ConnectAsync(fx.Server, bob);
+        // Bob spends his whole burst first.
+        for (int i = 0; i < 40; i++)
+        {
+            Assert.Equal(ServerFrame.BodyOneofCase.Pong, (await b.RequestAsync(new ClientFrame { Ping = new Ping() })).BodyCase);
+        }
+        await using (var a = await RawClient.ConnectAsync(fx.Server, alice))
+        {
+            for (int i = 0; i < 30; i++)
+            {
+                Assert.Equal(ServerFrame.BodyOneofCase.SendResult, (await a.RequestAsync(Wire.Send("bob", text: $"m{i}"))).BodyCase);
+            }
+        }
+
+        // Thirty acks, one frame each, far past the empty bucket: every one is taken.
+        for (int i = 0; i < 30; i++)
+        {
+            await b.SendAsync(Wire.Ack((await b.ReceiveEnvelopeAsync()).Envelope.Seq), request: false);
+        }
+        var store = fx.Server.App.Services.GetRequiredService<IMessageStore>();
+        var bobAccount = fx.Server.App.Services.GetRequiredService<AccountDirectory>().Find("bob")!;
+        await Wait.UntilAsync(() => store.Usage(new DeviceAddress(bobAccount.Id, bob.DeviceId).Key).Envelopes == 0);
+
+        // Acks that free nothing are frames like any other: past the limit they close the connection.
+        try
+        {
+            for (int i = 0; i < 40; i++)
+            {
+                await b.SendAsync(Wire.Ack(1_000_000 + (ulong)i), request: false);
+            }
+        }
+        catch (WebSocketException)
+        {
+            // The server may close before the flood is fully written.
+        }
+        var (status, frames) = await b.ReadUntilClosedAsync();
+        Assert.DoesNotContain(frames, f => f.Error?.Code == ErrorCode.RateLimited);
+        Assert.Contains(frames, f => f.Error?.Code == ErrorCode.NotFound);
         Assert.Equal(WebSocketCloseStatus.PolicyViolation, status);
         await AssertStillServingAsync(fx, alice, bob);
     }

@@ -107,7 +107,7 @@ internal sealed class ConnectionSupervisor(
     public Task<ServerFrame> RequestAsync(Func<ClientFrame> frame, CancellationToken cancellationToken) =>
         RequestAsync(afterAcks: false, frame, cancellationToken);
 
-    /// <summary>As <see cref="RequestAsync(Func{ClientFrame}, CancellationToken)"/>; with <paramref name="afterAcks"/>, first waits until the acks queued so far are answered.</summary>
+    /// <summary>As <see cref="RequestAsync(Func{ClientFrame}, CancellationToken)"/>; with <paramref name="afterAcks"/>, first waits until the acks queued so far are written (so the request is taken after them).</summary>
     public async Task<ServerFrame> RequestAsync(bool afterAcks, Func<ClientFrame> frame, CancellationToken cancellationToken)
     {
         while (true)
@@ -435,24 +435,20 @@ internal sealed class ConnectionSupervisor(
         }
     }
 
-    /// <summary>Sends one Ack once the store is durable, retrying while the server asks to slow down; <paramref name="urgent"/> of its seqs count for <see cref="Session.AckedSoFarAsync"/>.</summary>
+    /// <summary>
+    /// Sends one Ack once the store is durable; <paramref name="urgent"/> of its seqs count for
+    /// <see cref="Session.AckedSoFarAsync"/> once it is written. Fire and forget: the server takes an
+    /// ack in frame order, before anything sent after it, and never refuses one that frees an
+    /// envelope, so an AckResult would tell nothing worth an extra frame per message (docs/protocol.md,
+    /// "Acks"). An ack lost with its connection only means the envelope comes again, and is
+    /// recognised as a duplicate.
+    /// </summary>
     private async Task SendAckAsync(Session session, Ack ack, int urgent, CancellationToken cancellationToken)
     {
         // The envelopes acked here must survive a crash (or a closed tab) before the server forgets them.
         await persist(cancellationToken);
-        while (true)
-        {
-            try
-            {
-                await session.Connection.RequestAsync(new ClientFrame { Ack = ack.Clone() }, cancellationToken);
-                session.Acked(urgent);
-                return;
-            }
-            catch (ParleyException e) when (e.Code == ErrorCode.RateLimited)
-            {
-                await Task.Delay(RetryDelay(e), options.Time, cancellationToken);
-            }
-        }
+        await session.Connection.PostAsync(new ClientFrame { Ack = ack }, cancellationToken);
+        session.Acked(urgent);
     }
 
     private async Task HeartbeatAsync(Session session, CancellationToken cancellationToken)

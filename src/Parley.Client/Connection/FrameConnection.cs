@@ -96,6 +96,20 @@ internal sealed class FrameConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends a frame that wants no answer (request id 0), in order with every other frame on this
+    /// connection. Throws a connection-lost <see cref="ParleyException"/> when the connection is gone.
+    /// </summary>
+    public Task PostAsync(ClientFrame frame, CancellationToken cancellationToken)
+    {
+        if (_closed)
+        {
+            throw ParleyException.ConnectionLost("Not connected.");
+        }
+        frame.RequestId = 0;
+        return SendAsync(frame, cancellationToken);
+    }
+
     /// <summary>Closes the socket politely (normal closure), waiting briefly for the server's answer.</summary>
     public async Task CloseAsync()
     {

@@ -38,7 +38,7 @@ internal sealed class Session
     /// </summary>
     public void QueueReceiptAck(ulong seq) => Acks.Writer.TryWrite(new PendingAck(seq, CanWait: true));
 
-    /// <summary>Records that the server answered an Ack carrying <paramref name="count"/> seqs queued with <see cref="QueueAck"/>.</summary>
+    /// <summary>Records that an Ack carrying <paramref name="count"/> seqs queued with <see cref="QueueAck"/> has been written to the connection.</summary>
     public void Acked(int count)
     {
         lock (_gate)
@@ -56,8 +56,9 @@ internal sealed class Session
     }
 
     /// <summary>
-    /// Completes once every ack queued so far with <see cref="QueueAck"/> has been answered, so a
-    /// request sent after it is ordered behind them (a READ must not overtake the DELIVERED its ack
+    /// Completes once every ack queued so far with <see cref="QueueAck"/> has been written, so a
+    /// request sent after it is ordered behind them: the server takes frames in order, and queues an
+    /// ack's DELIVERED before it reads the next frame (a READ must not overtake the DELIVERED its ack
     /// produces). Receipt acks the pump holds back are not waited for: they produce nothing to overtake.
     /// Also completes when the connection ends.
     /// </summary>

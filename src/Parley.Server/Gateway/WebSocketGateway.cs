@@ -202,6 +202,22 @@ public sealed partial class WebSocketGateway(
                     return;
                 }
                 connection.Touch();
+                if (frame is { BodyCase: ClientFrame.BodyOneofCase.Ack, RequestId: 0 } && frame.Ack.Seqs.Count <= WireLimits.MaxIdsPerFrame)
+                {
+                    // A fire-and-forget ack (the SDK's) is taken at once, in frame order, so a request
+                    // read after it is stored after its delete and DELIVERY receipt. One that frees an
+                    // envelope is not counted against the frame rate: it can only come after a delivery
+                    // of ours, and refusing it would leave the envelope in flight with nobody to say so
+                    // (no request id to answer). One that frees nothing is counted, and past the limit
+                    // it counts towards closing the connection like any refused frame.
+                    if (AcknowledgeNow(connection, frame.Ack) == 0 && !limiter.TryTake(out _) && ++refused > _limits.MaxRefusedFrames)
+                    {
+                        LogFlood(logger, connection.Account.User, connection.DeviceId);
+                        connection.RequestClose(CloseCodes.Policy, "too many frames");
+                        return;
+                    }
+                    continue;
+                }
                 if (!limiter.TryTake(out var retryAfter))
                 {
                     if (++refused > _limits.MaxRefusedFrames)
@@ -243,31 +259,33 @@ public sealed partial class WebSocketGateway(
     }
 
     /// <summary>
-    /// Handles, right on the receive loop, the frames that never wait: fire-and-forget acks (the
-    /// delete is queued for the next group commit; if it failed, the envelope would simply be
-    /// delivered again) and pings. Saves a task and a thread-pool hop on the commonest frames.
+    /// A fire-and-forget ack, right on the receive loop: the delete (and receipts) are queued for
+    /// the next group commit; if that failed, the envelope would simply be delivered again. Returns
+    /// how many envelopes it freed; seqs not in flight here are answered with one NotFound.
     /// </summary>
+    private int AcknowledgeNow(DeviceConnection c, Ack ack)
+    {
+        var (_, acked, unknown) = Acknowledge(c, ack);
+        if (unknown is not null)
+        {
+            c.TrySend(MessageRouter.Fail(ErrorCode.NotFound, $"{unknown.Count} seqs were not delivered to this connection"));
+        }
+        return acked;
+    }
+
+    /// <summary>Answers a Ping right on the receive loop (it never waits): saves a task and a thread-pool hop.</summary>
     private bool AnswerInline(DeviceConnection c, ClientFrame frame)
     {
-        switch (frame.BodyCase)
+        if (frame.BodyCase != ClientFrame.BodyOneofCase.Ping)
         {
-            case ClientFrame.BodyOneofCase.Ack when frame.RequestId == 0 && frame.Ack.Seqs.Count <= WireLimits.MaxIdsPerFrame:
-                var (_, _, unknown) = Acknowledge(c, frame.Ack);
-                if (unknown is not null)
-                {
-                    c.TrySend(MessageRouter.Fail(ErrorCode.NotFound, $"{unknown.Count} seqs were not delivered to this connection"));
-                }
-                return true;
-            case ClientFrame.BodyOneofCase.Ping:
-                c.TrySend(new ServerFrame
-                {
-                    RequestId = frame.RequestId,
-                    Pong = new Pong { ClientTime = frame.Ping.ClientTime, ServerTime = time.GetUtcNow().ToUnixTimeMilliseconds() },
-                });
-                return true;
-            default:
-                return false;
+            return false;
         }
+        c.TrySend(new ServerFrame
+        {
+            RequestId = frame.RequestId,
+            Pong = new Pong { ClientTime = frame.Ping.ClientTime, ServerTime = time.GetUtcNow().ToUnixTimeMilliseconds() },
+        });
+        return true;
     }
 
     /// <summary>Takes acked envelopes out of flight and queues their delete (and receipts) for the next commit.</summary>
