@@ -440,7 +440,7 @@ internal sealed class ConnectionSupervisor(
     /// <see cref="Session.AckedSoFarAsync"/> once it is written. Fire and forget: the server takes an
     /// ack in frame order, before anything sent after it, and never refuses one that frees an
     /// envelope, so an AckResult would tell nothing worth an extra frame per message (docs/protocol.md,
-    /// "Acks"). An ack lost with its connection only means the envelope comes again, and is
+    /// "Delivery (DELIVERED)"). An ack lost with its connection only means the envelope comes again, and is
     /// recognised as a duplicate.
     /// </summary>
     private async Task SendAckAsync(Session session, Ack ack, int urgent, CancellationToken cancellationToken)
