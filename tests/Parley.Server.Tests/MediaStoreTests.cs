@@ -96,7 +96,15 @@ public sealed class MediaStoreTests
         HttpResponseMessage? done = null;
         await UntilAsync(async () =>
         {
-            offset = await tus.OffsetAsync(path);
+            using (var head = await tus.HeadAsync(path))
+            {
+                if (head.StatusCode == HttpStatusCode.Locked)
+                {
+                    return false; // the dropped PATCH is still finishing: its offset is not settled
+                }
+                Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+                offset = long.Parse(head.Headers.GetValues("Upload-Offset").Single(), System.Globalization.CultureInfo.InvariantCulture);
+            }
             done?.Dispose();
             done = await tus.PatchAsync(path, offset, new ByteArrayContent(data, (int)offset, data.Length - (int)offset));
             // 423 while the server still finishes the dropped PATCH, 409 if it stored more since HEAD: ask again.
@@ -108,6 +116,33 @@ public sealed class MediaStoreTests
 
         var blob = await tus.Http.GetByteArrayAsync(path);
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(blob));
+    }
+
+    [Fact]
+    public async Task A_HEAD_while_a_PATCH_of_the_upload_runs_is_423_and_after_it_gives_the_settled_offset()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        using var tus = new TusClient(fx.Server.BaseUri, await RawClient.RegisterAsync(fx.Server, "alice"));
+        var data = RandomNumberGenerator.GetBytes(2 * 1024 * 1024);
+        var path = await tus.CreatePathAsync(data.Length);
+        var part = Path.Combine(MediaDir(fx), path.Split('/')[^1] + ".part");
+
+        // A PATCH whose body stops after 1 MiB (more than the server buffers), once some is on disk, until released.
+        var release = new TaskCompletionSource();
+        var patch = tus.PatchAsync(path, 0, new StallingContent(data.AsMemory(0, 1024 * 1024), () => new FileInfo(part).Length > 0, release.Task));
+        await Wait.UntilAsync(() => new FileInfo(part).Exists && new FileInfo(part).Length > 0);
+        using (var busy = await tus.HeadAsync(path))
+        {
+            Assert.Equal(HttpStatusCode.Locked, busy.StatusCode);
+            Assert.False(busy.Headers.Contains("Upload-Offset"));
+        }
+
+        release.SetResult();
+        using (var done = await patch)
+        {
+            Assert.Equal(HttpStatusCode.NoContent, done.StatusCode);
+        }
+        Assert.Equal(1024 * 1024, await tus.OffsetAsync(path));
     }
 
     [Fact]
@@ -279,6 +314,24 @@ public sealed class MediaStoreTests
     }
 
     /// <summary>A body that sends its bytes, waits until <c>stored</c> holds, then fails as a dropped connection does.</summary>
+    /// <summary>A chunked body that writes <paramref name="bytes"/>, waits until <paramref name="stored"/> and <paramref name="release"/>, then ends.</summary>
+    private sealed class StallingContent(ReadOnlyMemory<byte> bytes, Func<bool> stored, Task release) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(bytes);
+            await stream.FlushAsync();
+            await Wait.UntilAsync(stored);
+            await release;
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
     private sealed class FailingContent(ReadOnlyMemory<byte> bytes, Func<bool> stored) : HttpContent
     {
         protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)

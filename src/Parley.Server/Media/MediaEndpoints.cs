@@ -115,6 +115,13 @@ public static partial class MediaEndpoints
         {
             return Error(http, 404, "not_found", "no such upload (or it expired)");
         }
+        if (Busy.ContainsKey((store, id)))
+        {
+            // A PATCH of it is still running (often one whose client went away and that the server
+            // has not seen end yet): its offset is not settled, and the one stored now would send
+            // the client back to bytes that PATCH is still writing.
+            return Error(http, 423, "upload_busy", "a PATCH of this upload is still running; retry shortly");
+        }
         var headers = http.Response.Headers;
         headers[UploadOffset] = record.Offset.ToString(CultureInfo.InvariantCulture);
         headers[UploadLength] = record.Length.ToString(CultureInfo.InvariantCulture);
