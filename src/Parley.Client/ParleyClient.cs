@@ -267,7 +267,12 @@ public sealed partial class ParleyClient : IAsyncDisposable
     /// </summary>
     public async Task ConnectAsync(CancellationToken cancellationToken = default) => await _connection.GetSessionAsync(cancellationToken);
 
-    /// <summary>Connects if needed and waits until the server's stored queue has been received and stored (QueueEmpty).</summary>
+    /// <summary>
+    /// Connects if needed and waits until everything the server had queued for this device when
+    /// called has been received and stored: the stored queue found at connect (QueueEmpty), and
+    /// what arrived live since (a Sync request, which the server answers behind it). A client that
+    /// is already connected gets what was sent to it up to now, not only what waited at connect.
+    /// </summary>
     public async Task SyncAsync(CancellationToken cancellationToken = default)
     {
         while (true)
@@ -276,11 +281,19 @@ public sealed partial class ParleyClient : IAsyncDisposable
             try
             {
                 await session.Drained.Task.WaitAsync(cancellationToken);
+                await session.Connection.RequestAsync(new ClientFrame { Sync = new Protocol.Sync() }, cancellationToken);
+                // The answer comes after the envelopes; the read loop handed each over before reading it.
+                await _inbound.HandledSoFarAsync().WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                cancellationToken.ThrowIfCancellationRequested();
                 return;
             }
             catch (ParleyException e) when (e.IsConnectionLost)
             {
                 // That connection ended mid-drain: the next one redelivers the rest.
+            }
+            catch (ParleyException e) when (e.Code == ErrorCode.RateLimited)
+            {
+                await Task.Delay(_connection.RetryDelay(e), _options.Time, cancellationToken);
             }
         }
     }

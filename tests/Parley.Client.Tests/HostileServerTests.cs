@@ -106,6 +106,10 @@ public sealed class HostileServerTests : IDisposable
                     }
                     await HostileServer.SendAsync(ws, new ServerFrame { RequestId = frame.RequestId, AckResult = new AckResult { Acked = (uint)ack.Seqs.Count } });
                 }
+                else if (frame.Sync is not null)
+                {
+                    await HostileServer.SendAsync(ws, new ServerFrame { RequestId = frame.RequestId, QueueEmpty = new QueueEmpty() });
+                }
             }
         });
         await using var client = server.NewClient(_profile.Path);

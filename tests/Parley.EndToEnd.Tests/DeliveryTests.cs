@@ -24,6 +24,24 @@ public sealed class DeliveryTests
     }
 
     [Fact]
+    public async Task SyncAsync_on_a_connected_client_returns_with_everything_sent_to_it_before_the_call_stored()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        await bob.SyncAsync(Wait.Token()); // connected: from here on, messages reach bob live
+
+        await alice.SendTextAsync("bob", "first", Wait.Token());
+        await bob.SyncAsync(Wait.Token());
+        Assert.Equal(["first"], bob.GetConversation("alice").Select(m => m.Text));
+
+        var sends = Enumerable.Range(0, 30).Select(i => alice.SendTextAsync("bob", $"m{i}", Wait.Token())).ToList();
+        await Task.WhenAll(sends); // every one SENT: committed for bob
+        await bob.SyncAsync(Wait.Token());
+        Assert.Equal(["first", .. Enumerable.Range(0, 30).Select(i => $"m{i}")], bob.GetConversation("alice", 100).Select(m => m.Text));
+    }
+
+    [Fact]
     public async Task Offline_messages_arrive_in_order_after_reconnect_then_the_queue_drains()
     {
         await using var server = await TestServer.StartAsync();

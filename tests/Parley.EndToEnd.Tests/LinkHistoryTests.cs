@@ -46,10 +46,9 @@ public sealed class LinkHistoryTests
         bobTime.Offset = TimeSpan.Zero;
         var a1 = await alice.SendTextAsync("bob", "a1", Wait.Token());
         await bob.SendTextAsync("alice", "b1", Wait.Token());
-        // Connected clients receive live: SyncAsync only waits for the queue found at connect.
-        await Wait.UntilAsync(() => alice.GetConversation("bob").Any(m => m.Text == "b1"), "alice stores b1 before she sends a2");
+        await alice.SyncAsync(Wait.Token()); // b1 stored before a2 is written
         var a2 = await alice.SendTextAsync("bob", "a2", Wait.Token());
-        await Wait.UntilAsync(() => bob.GetConversation("alice").Count(m => m.Text is "a1" or "a2") == 2, "bob stores a1 and a2");
+        await bob.SyncAsync(Wait.Token());
         await bob.MarkReadAsync("alice", [a1], Wait.Token());
         await Wait.UntilAsync(() => alice.GetConversation("bob").Where(m => m.Direction == MessageDirection.Outgoing)
             .Select(m => m.Status).SequenceEqual([MessageStatus.Read, MessageStatus.Delivered]), "alice sees a1 read and a2 delivered");

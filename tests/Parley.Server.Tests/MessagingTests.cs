@@ -260,6 +260,39 @@ public sealed class MessagingTests
     }
 
     [Fact]
+    public async Task A_Sync_is_answered_behind_every_envelope_queued_before_it_even_those_the_window_holds_back()
+    {
+        await using var fx = await ServerFixture.StartAsync(o => o.Limits.MaxInFlight = 4);
+        var alice = await RawClient.RegisterAsync(fx.Server, "alice");
+        var bob = await RawClient.RegisterAsync(fx.Server, "bob");
+        await using var b = await RawClient.ConnectAsync(fx.Server, bob);
+        await using var a = await RawClient.ConnectAsync(fx.Server, alice);
+        for (int i = 0; i < 10; i++)
+        {
+            // SENT: committed, so already offered to bob's live connection.
+            Assert.Equal(ServerFrame.BodyOneofCase.SendResult, (await a.RequestAsync(Wire.Send("bob", text: $"m{i}"))).BodyCase);
+        }
+
+        // Four fill bob's window; the answer waits behind the six the window holds back, sent as he acks.
+        var syncId = await b.SendAsync(new ClientFrame { Sync = new Sync() });
+        var seen = new List<string>();
+        while (await b.ReceiveAsync() is var frame && frame.RequestId != syncId)
+        {
+            if (frame.BodyCase == ServerFrame.BodyOneofCase.Envelope)
+            {
+                seen.Add(frame.Envelope.Payload.ToStringUtf8());
+                await b.SendAsync(Wire.Ack(frame.Envelope.Seq), request: false);
+            }
+        }
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"m{i}"), seen);
+
+        // With nothing queued the answer comes at once; a Sync without a request id is refused.
+        Assert.Equal(ServerFrame.BodyOneofCase.QueueEmpty, (await b.RequestAsync(new ClientFrame { Sync = new Sync() })).BodyCase);
+        await b.SendAsync(new ClientFrame { Sync = new Sync() }, request: false);
+        Assert.Equal(ErrorCode.BadRequest, (await b.ReceiveAsync(f => f.BodyCase == ServerFrame.BodyOneofCase.Error)).Error.Code);
+    }
+
+    [Fact]
     public async Task A_device_that_disconnects_mid_drain_gets_the_rest_in_order_on_reconnect()
     {
         await using var fx = await ServerFixture.StartAsync();

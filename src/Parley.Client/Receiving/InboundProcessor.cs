@@ -33,6 +33,12 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
 
     private string Me => credentials.User;
 
+    /// <summary>
+    /// Completes once every envelope pushed so far is handled (stored, or known to be unusable):
+    /// those the read loop handed over and those waiting in the chain behind a device-list fetch.
+    /// </summary>
+    public Task HandledSoFarAsync() => Volatile.Read(ref _deferred);
+
     /// <summary>Handles one frame the server pushed on <paramref name="session"/>.</summary>
     public async Task OnPushAsync(Session session, ServerFrame frame)
     {

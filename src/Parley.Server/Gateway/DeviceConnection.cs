@@ -21,6 +21,7 @@ public sealed class DeviceConnection
     private const int FlushBytes = 64 * 1024;
 
     private static readonly List<(Envelope Envelope, byte[]? Frame)> NoEnvelopes = [];
+    private static readonly List<ulong> NoSyncs = [];
 
     private readonly PipeWebSocket _socket;
     private readonly IMessageStore _store;
@@ -37,6 +38,7 @@ public sealed class DeviceConnection
     // Live envelopes, each with its ServerFrame bytes when encoded once for many devices (a fan-out).
     private readonly Queue<(Envelope Envelope, byte[]? Frame)> _live = new();
     private readonly Queue<ServerFrame> _control = new();
+    private readonly Queue<ulong> _syncs = new(); // request ids of Syncs waiting for what was queued before them to go out
     private readonly Dictionary<ulong, (Envelope Envelope, int Size)> _inFlight = []; // the size taken in is the size given back, computed once
     private long _inFlightBytes;
     private bool _needsRead = true;
@@ -113,6 +115,26 @@ public sealed class DeviceConnection
                 return false;
             }
             _control.Enqueue(frame);
+        }
+        _wake.Signal();
+        return true;
+    }
+
+    /// <summary>
+    /// Queues the answer to a Sync: a QueueEmpty with <paramref name="requestId"/>, written after
+    /// every envelope offered to this connection before now (a live envelope is offered before its
+    /// commit answers anyone), once none is left unsent: the live queue empty and no read of the
+    /// durable queue pending. False when too many wait (a client that does not read its answers).
+    /// </summary>
+    public bool RequestSync(ulong requestId)
+    {
+        lock (_delivery)
+        {
+            if (_syncs.Count >= _maxQueued)
+            {
+                return false;
+            }
+            _syncs.Enqueue(requestId);
         }
         _wake.Signal();
         return true;
@@ -256,7 +278,12 @@ public sealed class DeviceConnection
                     {
                         _socket.Write(new ServerFrame { QueueEmpty = new QueueEmpty() }, _observer);
                     }
-                    if (!wrote && envelopes.Count == 0 && !drained)
+                    var syncs = TakeSyncAnswers();
+                    foreach (var requestId in syncs)
+                    {
+                        _socket.Write(new ServerFrame { RequestId = requestId, QueueEmpty = new QueueEmpty() }, _observer);
+                    }
+                    if (!wrote && envelopes.Count == 0 && !drained && syncs.Count == 0)
                     {
                         break;
                     }
@@ -343,6 +370,21 @@ public sealed class DeviceConnection
         lock (_delivery)
         {
             return _closeStatus is { } status ? (status, _closeReason) : null;
+        }
+    }
+
+    /// <summary>The Syncs that can be answered now: nothing offered before them is left to send.</summary>
+    private List<ulong> TakeSyncAnswers()
+    {
+        lock (_delivery)
+        {
+            if (_syncs.Count == 0 || _needsRead || _live.Count > 0)
+            {
+                return NoSyncs;
+            }
+            var ids = new List<ulong>(_syncs);
+            _syncs.Clear();
+            return ids;
         }
     }
 

@@ -273,19 +273,31 @@ public sealed partial class WebSocketGateway(
         return acked;
     }
 
-    /// <summary>Answers a Ping right on the receive loop (it never waits): saves a task and a thread-pool hop.</summary>
+    /// <summary>Handles, right on the receive loop, the requests that never wait (Ping, Sync): saves a task and a thread-pool hop.</summary>
     private bool AnswerInline(DeviceConnection c, ClientFrame frame)
     {
-        if (frame.BodyCase != ClientFrame.BodyOneofCase.Ping)
+        switch (frame.BodyCase)
         {
-            return false;
+            case ClientFrame.BodyOneofCase.Ping:
+                c.TrySend(new ServerFrame
+                {
+                    RequestId = frame.RequestId,
+                    Pong = new Pong { ClientTime = frame.Ping.ClientTime, ServerTime = time.GetUtcNow().ToUnixTimeMilliseconds() },
+                });
+                return true;
+            case ClientFrame.BodyOneofCase.Sync when frame.RequestId == 0:
+                // Its answer would be a second connect-time QueueEmpty: a Sync must be a request.
+                c.TrySend(MessageRouter.Fail(ErrorCode.BadRequest, "Sync needs a request id"));
+                return true;
+            case ClientFrame.BodyOneofCase.Sync:
+                if (!c.RequestSync(frame.RequestId))
+                {
+                    c.RequestClose(CloseCodes.Policy, "not reading responses");
+                }
+                return true;
+            default:
+                return false;
         }
-        c.TrySend(new ServerFrame
-        {
-            RequestId = frame.RequestId,
-            Pong = new Pong { ClientTime = frame.Ping.ClientTime, ServerTime = time.GetUtcNow().ToUnixTimeMilliseconds() },
-        });
-        return true;
     }
 
     /// <summary>Takes acked envelopes out of flight and queues their delete (and receipts) for the next commit.</summary>
