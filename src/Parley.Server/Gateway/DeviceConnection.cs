@@ -106,19 +106,7 @@ public sealed class DeviceConnection
     /// Queues a response or push. False when the control queue is full: for a response that means
     /// the client sends requests without reading answers, and the caller closes the connection.
     /// </summary>
-    public bool TrySend(ServerFrame frame)
-    {
-        lock (_delivery)
-        {
-            if (_control.Count >= _maxQueued)
-            {
-                return false;
-            }
-            _control.Enqueue(frame);
-        }
-        _wake.Signal();
-        return true;
-    }
+    public bool TrySend(ServerFrame frame) => TryQueue(_control, frame);
 
     /// <summary>
     /// Queues the answer to a Sync: a QueueEmpty with <paramref name="requestId"/>, written after
@@ -126,15 +114,18 @@ public sealed class DeviceConnection
     /// commit answers anyone), once none is left unsent: the live queue empty and no read of the
     /// durable queue pending. False when too many wait (a client that does not read its answers).
     /// </summary>
-    public bool RequestSync(ulong requestId)
+    public bool RequestSync(ulong requestId) => TryQueue(_syncs, requestId);
+
+    /// <summary>Adds to one of the bounded queues the send loop empties, and wakes it; false when full.</summary>
+    private bool TryQueue<T>(Queue<T> queue, T item)
     {
         lock (_delivery)
         {
-            if (_syncs.Count >= _maxQueued)
+            if (queue.Count >= _maxQueued)
             {
                 return false;
             }
-            _syncs.Enqueue(requestId);
+            queue.Enqueue(item);
         }
         _wake.Signal();
         return true;
