@@ -25,6 +25,9 @@ internal sealed class ChatScreen
     private readonly Channel<Input> _inputs = Channel.CreateUnbounded<Input>();
     private readonly StringBuilder _line = new();
     private readonly HashSet<string> _printed = new(StringComparer.Ordinal);
+    // Line mode: messages raised while the chat syncs, printed after the history (so the first line
+    // printed means synced); null once the history is out. Guarded by _printed.
+    private List<StoredMessage>? _early = [];
     private readonly string? _group;
     private DateTimeOffset? _peerTypingAt;
     private string _typingUser = "";
@@ -125,9 +128,13 @@ internal sealed class ChatScreen
     {
         Subscribe(refreshOnly: false);
         await _client.SyncAsync(cancellationToken);
-        foreach (var m in _client.GetConversation(_peer, 20))
+        lock (_printed)
         {
-            PrintMessage(m);
+            foreach (var m in _client.GetConversation(_peer, 20).Concat(_early!))
+            {
+                PrintMessage(m);
+            }
+            _early = null;
         }
         _client.TakeUnshownMessages(_peer);
         MarkShownRead(cancellationToken);
@@ -195,7 +202,17 @@ internal sealed class ChatScreen
             }
             if (!refreshOnly)
             {
-                PrintMessage(e.Message);
+                lock (_printed)
+                {
+                    if (_early is { } early)
+                    {
+                        early.Add(e.Message);
+                    }
+                    else
+                    {
+                        PrintMessage(e.Message);
+                    }
+                }
                 _client.TakeUnshownMessages(_peer);
             }
             SaveFileInBackground(e.Message, lineMode: !refreshOnly);
