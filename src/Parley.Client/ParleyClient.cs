@@ -275,27 +275,12 @@ public sealed partial class ParleyClient : IAsyncDisposable
     /// </summary>
     public async Task SyncAsync(CancellationToken cancellationToken = default)
     {
-        while (true)
-        {
-            var session = await _connection.GetSessionAsync(cancellationToken);
-            try
-            {
-                await session.Drained.Task.WaitAsync(cancellationToken);
-                await session.Connection.RequestAsync(new ClientFrame { Sync = new Protocol.Sync() }, cancellationToken);
-                // The answer comes after the envelopes; the read loop handed each over before reading it.
-                await _inbound.HandledSoFarAsync().WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                cancellationToken.ThrowIfCancellationRequested();
-                return;
-            }
-            catch (ParleyException e) when (e.IsConnectionLost)
-            {
-                // That connection ended mid-drain: the next one redelivers the rest.
-            }
-            catch (ParleyException e) when (e.Code == ErrorCode.RateLimited)
-            {
-                await Task.Delay(_connection.RetryDelay(e), _options.Time, cancellationToken);
-            }
-        }
+        // The server answers behind the connection's drain and every envelope queued before the request; the
+        // supervisor asks again on a new connection if this one is lost, and after RATE_LIMITED.
+        await _connection.RequestAsync(() => new ClientFrame { Sync = new Protocol.Sync() }, cancellationToken);
+        // The read loop handed each envelope before the answer to the inbound chain before reading the answer.
+        await _inbound.HandledSoFarAsync().WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     /// <summary>Closes the connection cleanly (acks already queued are sent first) and stops reconnecting.</summary>
