@@ -6,7 +6,8 @@ namespace Parley.EndToEnd.Tests;
 
 /// <summary>
 /// The built server run as a separate OS process (<c>dotnet Parley.Server.dll --urls ... --data ...</c>),
-/// so a test can kill it with SIGKILL and start it again on the same data folder and port.
+/// exactly as a user starts it, so a test can kill it with SIGKILL and start it again on the same data
+/// folder and port. Shared with the web tests (linked), where it also serves the app at /.
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
@@ -78,6 +79,14 @@ public sealed class ServerProcess : IAsyncDisposable
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         await WaitHealthyAsync();
+    }
+
+    /// <summary>Restarts the server with an empty data folder: every account and device it knew is gone.</summary>
+    public async Task ForgetEverythingAsync()
+    {
+        await KillAsync();
+        Directory.Delete(DataDir, recursive: true);
+        await RestartAsync();
     }
 
     /// <summary>SIGKILL: no shutdown hooks, no flushing; whatever was not durable is gone.</summary>

@@ -19,7 +19,7 @@ public sealed class OfflineTests(WebAppFixture app) : IClassFixture<WebAppFixtur
         await Assertions.Expect(bob.ChatItem(a).GetByTestId("last-message")).ToHaveTextAsync("first");
 
         var queued = alice.Message("while you were away").GetByTestId("ticks");
-        await app.Server.StopAsync();
+        await app.Server.KillAsync();
         try
         {
             await Assertions.Expect(alice.Page.GetByTestId("connection")).Not.ToHaveTextAsync("online");
@@ -41,7 +41,7 @@ public sealed class OfflineTests(WebAppFixture app) : IClassFixture<WebAppFixtur
     public async Task Registering_while_the_server_is_down_shows_the_server_unreachable_screen()
     {
         await using var carol = await AppPage.OpenAsync(app);
-        await app.Server.StopAsync();
+        await app.Server.KillAsync();
         try
         {
             await carol.Page.GetByTestId("user").FillAsync(Users.New("carol"));

@@ -3,6 +3,7 @@ namespace Parley.Web.Tests;
 /// <summary>One server process and one Chromium shared by the tests of a class; each test opens its own contexts.</summary>
 public sealed class WebAppFixture : IAsyncLifetime
 {
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "parley-web-" + Guid.NewGuid().ToString("N"));
     private ServerProcess? _server;
     private Browser? _browser;
 
@@ -14,7 +15,7 @@ public sealed class WebAppFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = await ServerProcess.StartAsync();
+        _server = await ServerProcess.StartAsync(_dataDir);
         _browser = await Browser.LaunchAsync();
     }
 
@@ -27,6 +28,13 @@ public sealed class WebAppFixture : IAsyncLifetime
         if (_server is not null)
         {
             await _server.DisposeAsync();
+        }
+        try
+        {
+            Directory.Delete(_dataDir, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
         }
     }
 }
