@@ -10,12 +10,17 @@ namespace Parley.Client;
 // History for a newly linked device (docs/protocol.md, "History for a new device"): the approving
 // device packs the messages of the last HistoryWindow into HistoryChunk blobs of at most 1 MiB,
 // encrypts each like an attachment (fresh key, digest) into the media store, and puts the pointers
-// into the sealed ProvisionMessage. The new device downloads, checks and stores them before it
-// first connects, so history comes before anything live and a message that also arrives live is
-// the same (sender, id) and is stored once.
+// into the sealed ProvisionMessage. The new device records the pointers as pending history, then
+// downloads, checks and stores them before it first connects, so history comes before anything
+// live and a message that also arrives live is the same (sender, id) and is stored once. What an
+// import leaves pending (server away, process killed) is continued in the background on each
+// later connect, chunk by chunk, until every chunk is stored or dropped.
 public sealed partial class ParleyClient
 {
     private const string HistoryContentType = "application/x-parley-history";
+
+    // 1 while a history import runs (the link's, or a connection's resume): one at a time.
+    private int _historyImporting;
 
     /// <summary>
     /// On the approving device: packs, encrypts and uploads this device's messages of the last
@@ -148,10 +153,9 @@ public sealed partial class ParleyClient
     }
 
     /// <summary>
-    /// On the new device, before it first connects: downloads, checks and stores the history the
-    /// approving device sent, chunk by chunk, in order. A message already stored is not stored
-    /// again. A chunk that cannot be fetched or fails its check stops the history (reported through
-    /// <see cref="ParleyClientOptions.HistoryProgress"/>, chunks stored so far stay); the link stands.
+    /// On the new device, before it first connects: records the history the approving device sent
+    /// as pending (so that an import cut short continues on a later connect), then imports it
+    /// (<see cref="ImportPendingHistoryAsync"/>). The link stands whatever happens to the history.
     /// </summary>
     private async Task ImportHistoryAsync(ProvisionMessage message, CancellationToken cancellationToken)
     {
@@ -160,27 +164,96 @@ public sealed partial class ParleyClient
         {
             return;
         }
-        var total = (int)Math.Min(message.HistoryMessages, int.MaxValue);
-        var progress = _options.HistoryProgress;
-        progress?.Report(new HistoryProgress(TransferDirection.Download, 0, count, 0, total, Done: false));
-        var done = 0;
-        for (var i = 0; i < count; i++)
+        _store.SavePendingHistory([.. message.HistoryChunks.Take(count).Select(c => c.ToByteArray())], (int)Math.Min(message.HistoryMessages, int.MaxValue));
+        await _store.FlushAsync(cancellationToken);
+        await ImportPendingHistoryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A per-connection loop: continues a history import that an earlier run left pending (server
+    /// away, process killed, app closed). It runs beside the connection, so connecting and sending
+    /// never wait for it; a connection that ends cancels it and the chunk in flight stays pending.
+    /// </summary>
+    private async Task ResumeHistoryAsync(Connection.Session session, CancellationToken cancellationToken)
+    {
+        if (_store.PendingHistory() is null)
         {
-            try
-            {
-                var chunk = await DownloadChunkAsync(message.HistoryChunks[i], i + 1, count, cancellationToken);
-                done += StoreHistory(chunk);
-                await _store.FlushAsync(cancellationToken);
-            }
-            catch (Exception e) when (e is ParleyException or IOException or HttpRequestException or InvalidProtocolBufferException)
-            {
-                progress?.Report(new HistoryProgress(TransferDirection.Download, i, count, done, total, Done: false,
-                    $"history chunk {i + 1} of {count} could not be fetched or failed its check: {e.Message}"));
-                return;
-            }
-            progress?.Report(new HistoryProgress(TransferDirection.Download, i + 1, count, done, Math.Max(total, done), Done: i + 1 == count));
+            return;
+        }
+        try
+        {
+            await ImportPendingHistoryAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // The connection ended: what is not stored stays pending for the next one.
         }
     }
+
+    /// <summary>
+    /// Downloads, checks and stores the pending history chunk by chunk, in order; each chunk leaves
+    /// the pending list in the transaction that stores its messages, and a message already stored is
+    /// not stored again. A chunk that fails its check or whose blob is gone from the server is
+    /// dropped (reported with a <see cref="HistoryProgress.Failure"/>) and the import goes on; any
+    /// other failure stops it, the rest staying pending for the next connect. Reports through
+    /// <see cref="ParleyClientOptions.HistoryProgress"/>. One import runs at a time.
+    /// </summary>
+    private async Task ImportPendingHistoryAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _historyImporting, 1) == 1)
+        {
+            return;
+        }
+        try
+        {
+            if (_store.PendingHistory() is not { } pending)
+            {
+                return;
+            }
+            var count = pending.ChunkCount;
+            var total = pending.MessageCount;
+            var done = pending.MessagesDone;
+            var chunksDone = count - pending.Chunks.Count;
+            var progress = _options.HistoryProgress;
+            progress?.Report(new HistoryProgress(TransferDirection.Download, chunksDone, count, done, total, Done: false));
+            foreach (var chunk in pending.Chunks)
+            {
+                string? dropped = null;
+                try
+                {
+                    var pointer = AttachmentPointer.Parser.ParseFrom(chunk.Pointer);
+                    done += StoreHistory(await DownloadChunkAsync(pointer, chunk.Number, count, cancellationToken), chunk.Number);
+                }
+                catch (Exception e) when (IsHistoryLostForGood(e))
+                {
+                    // Retrying cannot bring it back: without dropping it the history would never finish.
+                    _store.CompletePendingHistoryChunk(chunk.Number, 0);
+                    dropped = $"history chunk {chunk.Number} of {count} was dropped: {e.Message}";
+                }
+                catch (Exception e) when (e is ParleyException or IOException or HttpRequestException)
+                {
+                    progress?.Report(new HistoryProgress(TransferDirection.Download, chunksDone, count, done, Math.Max(total, done), Done: false,
+                        $"history chunk {chunk.Number} of {count} could not be fetched; the rest of the history is fetched on the next connect: {e.Message}"));
+                    return;
+                }
+                await _store.FlushAsync(cancellationToken);
+                chunksDone++;
+                progress?.Report(new HistoryProgress(TransferDirection.Download, chunksDone, count, done, Math.Max(total, done), Done: chunksDone == count, dropped));
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _historyImporting, 0);
+        }
+    }
+
+    /// <summary>A chunk that failed its check, or whose blob the media store no longer has (expired, deleted).</summary>
+    private static bool IsHistoryLostForGood(Exception e) => e switch
+    {
+        InvalidProtocolBufferException => true,
+        ParleyException p => p.ApiCode is "bad_history" or "bad_attachment" || p.Code is ErrorCode.NotFound or ErrorCode.BadRequest or ErrorCode.TooLarge,
+        _ => false,
+    };
 
     /// <summary>Fetches one chunk and checks its digest and MAC; throws <c>bad_history</c> for one that fails.</summary>
     private async Task<HistoryChunk> DownloadChunkAsync(AttachmentPointer pointer, int number, int count, CancellationToken cancellationToken)
@@ -213,8 +286,11 @@ public sealed partial class ParleyClient
         }
     }
 
-    /// <summary>Stores the well-formed messages of one chunk in one transaction, in order; returns how many it held.</summary>
-    private int StoreHistory(HistoryChunk chunk) => _store.Atomically(() =>
+    /// <summary>
+    /// Stores the well-formed messages of chunk <paramref name="number"/> in order and takes it off
+    /// the pending history, in one transaction; returns how many messages it held.
+    /// </summary>
+    private int StoreHistory(HistoryChunk chunk, int number) => _store.Atomically(() =>
     {
         foreach (var h in chunk.Messages)
         {
@@ -229,6 +305,7 @@ public sealed partial class ParleyClient
                 _store.AddAttachment(stored.Sender, id, pointer.ToByteArray(), null);
             }
         }
+        _store.CompletePendingHistoryChunk(number, chunk.Messages.Count);
         return chunk.Messages.Count;
     });
 
@@ -253,5 +330,5 @@ public sealed partial class ParleyClient
     }
 
     private static ParleyException BadHistory(string what, Exception? inner = null) =>
-        new(ErrorCode.BadRequest, $"The linked history held {what}; the rest of the history was not stored.", "bad_history", inner: inner);
+        new(ErrorCode.BadRequest, $"The linked history held {what}; that chunk was dropped.", "bad_history", inner: inner);
 }

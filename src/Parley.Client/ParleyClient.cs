@@ -49,7 +49,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
         _options = options ?? new ParleyClientOptions();
         _inbound = new InboundProcessor(store, credentials, _options, this);
         _connection = new ConnectionSupervisor(credentials, _options, _inbound.OnPushAsync, store.FlushAsync,
-            [(session, token) => _outbox!.PumpAsync(session, token), ResubscribeAsync, DeviceListUpkeepAsync],
+            [(session, token) => _outbox!.PumpAsync(session, token), ResubscribeAsync, DeviceListUpkeepAsync, ResumeHistoryAsync],
             (state, error) => Raise(ConnectionStateChanged, new ConnectionStateChangedEventArgs(state, error)));
         _outbox = new Outbox(store, _options, credentials, _connection, BuildSendAsync,
             args => Raise(MessageStatusChanged, args), TrustListForOutbox);

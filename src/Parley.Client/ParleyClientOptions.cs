@@ -81,8 +81,9 @@ public sealed class ParleyClientOptions
 
     /// <summary>
     /// Receives the progress of a link's history: on the approving device while it uploads the
-    /// bundle, on the new device while it downloads and stores it. Called on the transfer's own
-    /// thread, in order; null reports nothing.
+    /// bundle, on the new device while it downloads and stores it (at the link, and on a later
+    /// connect that resumes what the link left). Called on the transfer's own thread, in order;
+    /// null reports nothing.
     /// </summary>
     public IProgress<History.HistoryProgress>? HistoryProgress { get; set; }
 

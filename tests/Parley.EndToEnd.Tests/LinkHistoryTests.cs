@@ -22,7 +22,14 @@ public sealed class LinkHistoryTests
     {
         public ConcurrentQueue<HistoryProgress> All { get; } = new();
 
-        public void Report(HistoryProgress value) => All.Enqueue(value);
+        /// <summary>Runs after each report, on the reporting thread (so the import waits for it).</summary>
+        public Action<HistoryProgress>? Then { get; init; }
+
+        public void Report(HistoryProgress value)
+        {
+            All.Enqueue(value);
+            Then?.Invoke(value);
+        }
     }
 
     [Fact]
@@ -114,6 +121,147 @@ public sealed class LinkHistoryTests
         await bob.SendTextAsync("alice", "after the tablet", Wait.Token());
         var tablet = await Cli.RunAsync("receive", "--profile", tabletDir, "--json");
         Assert.Equal(["after the tablet"], tablet.Json.Select(j => j.GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public async Task History_cut_short_by_a_killed_server_is_resumed_on_the_next_start_and_arrives_once_in_order()
+    {
+        await WithServerProcessAsync(async (server, root) =>
+        {
+            var (laptopDir, expected, linkReports) = await LinkWhileTheServerDiesAfterTheFirstChunkAsync(server, root);
+            var firstChunk = linkReports.All.First(r => r.ChunksDone == 1 && r.Failure is null).MessagesDone;
+            Assert.Contains(linkReports.All, r => r.Failure?.Contains("next connect", StringComparison.Ordinal) == true);
+
+            // The app starts again once the server is back: the rest of the history comes in the background.
+            await server.RestartAsync();
+            var reports = new Reports();
+            var options = Wait.Options();
+            options.HistoryProgress = reports;
+            await using var laptop = ParleyClient.Open(laptopDir, options);
+            Assert.Equal(expected.Take(firstChunk).Select(m => m.Id), laptop.GetConversation("bob", 100).Select(m => m.Id));
+            await laptop.ConnectAsync(Wait.Token());
+            await Wait.UntilAsync(() => reports.All.Any(r => r.Done), "the resumed history to finish");
+
+            var history = laptop.GetConversation("bob", 100);
+            Assert.Equal(expected.Select(m => (m.Id, m.Text, m.Sender)), history.Select(m => (m.Id, m.Text, m.Sender)));
+            Assert.Equal((1, 3, firstChunk), (reports.All.First().ChunksDone, reports.All.First().Chunks, reports.All.First().MessagesDone));
+            Assert.Equal((TransferDirection.Download, 3, 3, expected.Count, true), Last(reports));
+            Assert.All(reports.All, r => Assert.Null(r.Failure));
+            Assert.Null(laptop.Store.PendingHistory());
+        });
+    }
+
+    [Fact]
+    public async Task History_chunks_gone_from_the_server_are_dropped_with_a_report_and_not_tried_again()
+    {
+        await WithServerProcessAsync(async (server, root) =>
+        {
+            var (laptopDir, expected, linkReports) = await LinkWhileTheServerDiesAfterTheFirstChunkAsync(server, root);
+            var firstChunk = linkReports.All.First(r => r.ChunksDone == 1 && r.Failure is null).MessagesDone;
+
+            // The blobs of the chunks not yet fetched expire while the server is away.
+            foreach (var blob in Directory.GetFiles(Path.Combine(server.DataDir, "media")))
+            {
+                File.Delete(blob);
+            }
+            await server.RestartAsync();
+            var reports = new Reports();
+            var options = Wait.Options();
+            options.HistoryProgress = reports;
+            await using (var laptop = ParleyClient.Open(laptopDir, options))
+            {
+                await laptop.ConnectAsync(Wait.Token());
+                await Wait.UntilAsync(() => reports.All.Any(r => r.Done), "the resumed history to finish");
+                Assert.Equal(2, reports.All.Count(r => r.Failure?.Contains("dropped", StringComparison.Ordinal) == true));
+                Assert.Equal((TransferDirection.Download, 3, 3, firstChunk, true), Last(reports));
+                Assert.Equal(expected.Take(firstChunk).Select(m => m.Id), laptop.GetConversation("bob", 100).Select(m => m.Id));
+                Assert.Null(laptop.Store.PendingHistory());
+            }
+
+            // Nothing left to try on the next start.
+            var again = new Reports();
+            var againOptions = Wait.Options();
+            againOptions.HistoryProgress = again;
+            await using var restarted = ParleyClient.Open(laptopDir, againOptions);
+            await restarted.SyncAsync(Wait.Token());
+            Assert.Empty(again.All);
+        });
+    }
+
+    /// <summary>
+    /// Registers alice and bob on <paramref name="server"/>, writes 40 long messages between them
+    /// (three chunks of history), and links a laptop to alice's account; the server is killed as soon
+    /// as the laptop has stored the first chunk, so the link ends with the rest of the history
+    /// pending. Returns the laptop's profile (its client closed), alice's conversation with bob, and
+    /// the laptop's reports during the link.
+    /// </summary>
+    private static async Task<(string LaptopDir, IReadOnlyList<StoredMessage> Expected, Reports Reports)> LinkWhileTheServerDiesAfterTheFirstChunkAsync(
+        ServerProcess server, string root)
+    {
+        await using var alice = await ParleyClient.RegisterAsync(Path.Combine(root, "alice"), server.BaseUri, "alice", options: Wait.Options());
+        await using var bob = await ParleyClient.RegisterAsync(Path.Combine(root, "bob"), server.BaseUri, "bob", options: Wait.Options());
+        for (var i = 0; i < 40; i++)
+        {
+            // 60,000 characters each: about 17 to a 1 MiB chunk.
+            var text = $"{i:D2} " + new string((char)('a' + i % 26), 60_000);
+            if (i % 5 == 4)
+            {
+                await bob.SendTextAsync("alice", text, Wait.Token());
+                await alice.SyncAsync(Wait.Token()); // stored before alice's next one is written
+            }
+            else
+            {
+                await alice.SendTextAsync("bob", text, Wait.Token());
+            }
+        }
+        var expected = alice.GetConversation("bob", 100);
+        Assert.Equal(40, expected.Count);
+
+        var reports = new Reports
+        {
+            Then = r =>
+            {
+                if (r is { ChunksDone: 1, Failure: null })
+                {
+                    server.KillAsync().GetAwaiter().GetResult();
+                }
+            },
+        };
+        var options = Wait.Options();
+        options.HistoryProgress = reports;
+        var laptopDir = Path.Combine(root, "laptop");
+        var request = await ParleyClient.RequestLinkAsync(laptopDir, server.BaseUri, "laptop", options, Wait.Token());
+        var approved = alice.ApproveLinkAsync(request.Code, Wait.Token());
+        // The link stands although most of its history could not be fetched.
+        await using (var laptop = await request.Linked.WaitAsync(Wait.Limit))
+        {
+            Assert.Equal(2u, await approved);
+            Assert.Equal(3, reports.All.First().Chunks);
+            Assert.Equal(2, laptop.Store.PendingHistory()?.Chunks.Count);
+        }
+        return (laptopDir, expected, reports);
+    }
+
+    /// <summary>Runs <paramref name="test"/> with a server process on a data folder under a fresh temp folder, deleted after.</summary>
+    private static async Task WithServerProcessAsync(Func<ServerProcess, string, Task> test)
+    {
+        var root = Path.Combine(Path.GetTempPath(), "parley-history-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(Path.Combine(root, "data"));
+            await test(server, root);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(root, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
     }
 
     /// <summary>Links a new CLI profile named <paramref name="deviceName"/> to the account of <paramref name="phoneDir"/>; returns the approve run and the new profile.</summary>

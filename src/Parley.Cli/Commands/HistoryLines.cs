@@ -20,7 +20,7 @@ internal sealed class HistoryLines : IProgress<HistoryProgress>
         var upload = value.Direction == TransferDirection.Upload;
         var line = value switch
         {
-            { Failure: { } failure } => $"history: stopped after {value.MessagesDone} messages: {failure}",
+            { Failure: { } failure } => $"history: {failure} ({value.MessagesDone} messages {(upload ? "sent" : "stored")} so far)",
             { Chunks: 0 } => "history: no messages to send",
             { ChunksDone: 0 } => upload
                 ? $"history: sending {value.Messages} messages in {value.Chunks} chunks"

@@ -72,6 +72,7 @@ internal sealed partial class ClientStore : IClientStore, IStoreFaults
         store.CreateMediaTables();
         store.CreateGroupTables();
         store.CreateDeviceTables();
+        store.CreateHistoryTables();
         if (!OperatingSystem.IsWindows())
         {
             // Files from an older version (0644) are tightened too.

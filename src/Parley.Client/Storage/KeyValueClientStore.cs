@@ -86,6 +86,7 @@ internal sealed partial class KeyValueClientStore : IClientStore
             store.LoadTableAsync(store._retryRequests, cancellationToken),
             store.LoadTableAsync(store._uploads, cancellationToken),
             store.LoadTableAsync(store._attachments, cancellationToken),
+            store.LoadTableAsync(store._pendingHistory, cancellationToken),
             store.LoadGroupTablesAsync(cancellationToken),
             store.LoadTableAsync(store._trustedLists, cancellationToken));
         store._nextOrder = store._messages.Rows.Values.Select(m => m.Order).DefaultIfEmpty(0).Max() + 1;
