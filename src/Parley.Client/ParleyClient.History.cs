@@ -19,8 +19,14 @@ public sealed partial class ParleyClient
 {
     private const string HistoryContentType = "application/x-parley-history";
 
-    // 1 while a history import runs (the link's, or a connection's resume): one at a time.
-    private int _historyImporting;
+    // One history import at a time (the link's, or a resume), and inbound envelopes wait for it:
+    // a message that arrives live is stored after the history it follows (conversations are in
+    // store order). _historyPending is read per inbound envelope, so it is a flag, not a store query.
+    private readonly Lock _historyLock = new();
+    private readonly CancellationTokenSource _historyStop = new();
+    private Task _historyImport = Task.CompletedTask;
+    private object? _historyTriedOn;
+    private volatile bool _historyPending;
 
     /// <summary>
     /// On the approving device: packs, encrypts and uploads this device's messages of the last
@@ -166,27 +172,36 @@ public sealed partial class ParleyClient
         }
         _store.SavePendingHistory([.. message.HistoryChunks.Take(count).Select(c => c.ToByteArray())], (int)Math.Min(message.HistoryMessages, int.MaxValue));
         await _store.FlushAsync(cancellationToken);
-        await ImportPendingHistoryAsync(cancellationToken);
+        _historyPending = true;
+        await StartHistoryImport(trigger: null).WaitAsync(cancellationToken);
     }
 
     /// <summary>
     /// A per-connection loop: continues a history import that an earlier run left pending (server
     /// away, process killed, app closed). It runs beside the connection, so connecting and sending
-    /// never wait for it; a connection that ends cancels it and the chunk in flight stays pending.
+    /// never wait for it; inbound envelopes do (<see cref="HistoryBeforeLive"/>).
     /// </summary>
-    private async Task ResumeHistoryAsync(Connection.Session session, CancellationToken cancellationToken)
+    private async Task ResumeHistoryAsync(Connection.Session session, CancellationToken cancellationToken) =>
+        await HistoryBeforeLive(session).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+
+    /// <summary>
+    /// What an envelope pushed on <paramref name="session"/> waits for before it is handled: the
+    /// import of the pending history, started once per connection when none runs. Completed when
+    /// nothing is pending. A failed import completes it too (the rest waits for the next connect),
+    /// so live messages are held back by at most one try.
+    /// </summary>
+    internal Task HistoryBeforeLive(Connection.Session session) => _historyPending ? StartHistoryImport(session) : Task.CompletedTask;
+
+    private Task StartHistoryImport(object? trigger)
     {
-        if (_store.PendingHistory() is null)
+        lock (_historyLock)
         {
-            return;
-        }
-        try
-        {
-            await ImportPendingHistoryAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            // The connection ended: what is not stored stays pending for the next one.
+            if (_historyImport.IsCompleted && _historyPending && (trigger is null || trigger != _historyTriedOn))
+            {
+                _historyTriedOn = trigger;
+                _historyImport = ImportPendingHistoryAsync(_historyStop.Token);
+            }
+            return _historyImport;
         }
     }
 
@@ -196,18 +211,16 @@ public sealed partial class ParleyClient
     /// not stored again. A chunk that fails its check or whose blob is gone from the server is
     /// dropped (reported with a <see cref="HistoryProgress.Failure"/>) and the import goes on; any
     /// other failure stops it, the rest staying pending for the next connect. Reports through
-    /// <see cref="ParleyClientOptions.HistoryProgress"/>. One import runs at a time.
+    /// <see cref="ParleyClientOptions.HistoryProgress"/>. Run through <see cref="StartHistoryImport"/> only.
     /// </summary>
     private async Task ImportPendingHistoryAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.Exchange(ref _historyImporting, 1) == 1)
-        {
-            return;
-        }
         try
         {
+            await Task.Yield(); // the caller holds _historyLock
             if (_store.PendingHistory() is not { } pending)
             {
+                _historyPending = false;
                 return;
             }
             var count = pending.ChunkCount;
@@ -240,11 +253,24 @@ public sealed partial class ParleyClient
                 chunksDone++;
                 progress?.Report(new HistoryProgress(TransferDirection.Download, chunksDone, count, done, Math.Max(total, done), Done: chunksDone == count, dropped));
             }
+            _historyPending = false;
         }
-        finally
+        catch (OperationCanceledException) when (_historyStop.IsCancellationRequested)
         {
-            Volatile.Write(ref _historyImporting, 0);
+            // The client closed: what is not stored stays pending for its next start.
         }
+    }
+
+    /// <summary>Stops a running history import (the client is closing) and waits for it, so the store can close after it.</summary>
+    private async Task StopHistoryImportAsync()
+    {
+        await _historyStop.CancelAsync();
+        Task running;
+        lock (_historyLock)
+        {
+            running = _historyImport;
+        }
+        await running.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     /// <summary>A chunk that failed its check, or whose blob the media store no longer has (expired, deleted).</summary>

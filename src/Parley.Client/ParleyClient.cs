@@ -55,6 +55,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
             args => Raise(MessageStatusChanged, args), TrustListForOutbox);
         _outbox.SendGroup = SendGroupEntryAsync;
         Testing = new ClientTestSurface(this, _connection, _outbox, _inbound);
+        _historyPending = store.PendingHistory() is not null;
         StartEncryption();
     }
 
@@ -301,6 +302,7 @@ public sealed partial class ParleyClient : IAsyncDisposable
         _disposed = true;
         _connection.Close();
         await DisconnectAsync();
+        await StopHistoryImportAsync();
         _media?.Dispose();
         try
         {

@@ -124,7 +124,7 @@ public sealed class LinkHistoryTests
     }
 
     [Fact]
-    public async Task History_cut_short_by_a_killed_server_is_resumed_on_the_next_start_and_arrives_once_in_order()
+    public async Task History_cut_short_by_a_killed_server_is_resumed_on_the_next_start_and_arrives_once_in_order_before_what_came_live()
     {
         await WithServerProcessAsync(async (server, root) =>
         {
@@ -132,8 +132,16 @@ public sealed class LinkHistoryTests
             var firstChunk = linkReports.All.First(r => r.ChunksDone == 1 && r.Failure is null).MessagesDone;
             Assert.Contains(linkReports.All, r => r.Failure?.Contains("next connect", StringComparison.Ordinal) == true);
 
-            // The app starts again once the server is back: the rest of the history comes in the background.
+            // Once the server is back, bob writes again: queued for the laptop, which is away.
             await server.RestartAsync();
+            string live;
+            await using (var bob = ParleyClient.Open(Path.Combine(root, "bob"), Wait.Options()))
+            {
+                live = await bob.SendTextAsync("alice", "while the laptop was away", Wait.Token());
+            }
+
+            // The app starts again: the rest of the history comes in the background, and the queued
+            // message is stored after it, where it belongs, although it reaches the laptop first.
             var reports = new Reports();
             var options = Wait.Options();
             options.HistoryProgress = reports;
@@ -142,8 +150,10 @@ public sealed class LinkHistoryTests
             await laptop.ConnectAsync(Wait.Token());
             await Wait.UntilAsync(() => reports.All.Any(r => r.Done), "the resumed history to finish");
 
+            await laptop.SyncAsync(Wait.Token());
             var history = laptop.GetConversation("bob", 100);
-            Assert.Equal(expected.Select(m => (m.Id, m.Text, m.Sender)), history.Select(m => (m.Id, m.Text, m.Sender)));
+            Assert.Equal([.. expected.Select(m => (m.Id, m.Text, m.Sender)), (live, "while the laptop was away", "bob")],
+                history.Select(m => (m.Id, m.Text, m.Sender)));
             Assert.Equal((1, 3, firstChunk), (reports.All.First().ChunksDone, reports.All.First().Chunks, reports.All.First().MessagesDone));
             Assert.Equal((TransferDirection.Download, 3, 3, expected.Count, true), Last(reports));
             Assert.All(reports.All, r => Assert.Null(r.Failure));

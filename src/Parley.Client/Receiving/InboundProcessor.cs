@@ -20,6 +20,9 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
     // behind this handler): while the chain is busy, every later envelope and the QueueEmpty join it.
     private Task _deferred = Task.CompletedTask;
 
+    // The history import the chain last waited for (ParleyClient.HistoryBeforeLive): joined once.
+    private Task? _historyGate;
+
     // Users whose list was fetched on _fetchedOn: a sender device still unlisted after that is dropped
     // without asking again, so a hostile server cannot make one request out of each envelope.
     private Session? _fetchedOn;
@@ -45,6 +48,12 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
         switch (frame.BodyCase)
         {
             case ServerFrame.BodyOneofCase.Envelope:
+                // History still to import comes first: what arrives live is stored after it.
+                if (owner.HistoryBeforeLive(session) is { IsCompleted: false } history && history != _historyGate)
+                {
+                    _historyGate = history;
+                    _deferred = AfterAsync(_deferred, history);
+                }
                 // DEVICE_LIST_CHANGED makes a request too, so it waits in the chain like a fetch.
                 if (!_deferred.IsCompleted || owner.SenderListMissing(frame.Envelope) || frame.Envelope.Kind == EnvelopeKind.DeviceListChanged)
                 {
@@ -218,6 +227,13 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
         {
             // The connection ended: nothing was acked, so the server redelivers it.
         }
+    }
+
+    /// <summary>Completes after both, whatever became of them.</summary>
+    private static async Task AfterAsync(Task previous, Task next)
+    {
+        await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await next.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     /// <summary>The QueueEmpty of <paramref name="session"/>, once the envelopes deferred before it are handled.</summary>
