@@ -273,9 +273,14 @@ public sealed partial class ParleyClient : IAsyncDisposable
     /// called has been received and stored: the stored queue found at connect (QueueEmpty), and
     /// what arrived live since (a Sync request, which the server answers behind it). A client that
     /// is already connected gets what was sent to it up to now, not only what waited at connect.
+    /// On a linked device whose history import was cut short, this connection's try at the rest
+    /// has ended too (stored, or left for the next connect).
     /// </summary>
     public async Task SyncAsync(CancellationToken cancellationToken = default)
     {
+        var session = await _connection.GetSessionAsync(cancellationToken);
+        await HistoryBeforeLive(session).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
         // The server answers behind the connection's drain and every envelope queued before the request; the
         // supervisor asks again on a new connection if this one is lost, and after RATE_LIMITED.
         await _connection.RequestAsync(() => new ClientFrame { Sync = new Protocol.Sync() }, cancellationToken);
