@@ -159,49 +159,87 @@ public sealed partial class ParleyClient
     }
 
     /// <summary>
-    /// On the new device, before it first connects: records the history the approving device sent
-    /// as pending (so that an import cut short continues on a later connect), then imports it
-    /// (<see cref="ImportPendingHistoryAsync"/>). The link stands whatever happens to the history.
+    /// On the new device, while it is linked: records the history the approving device sent as
+    /// pending in <paramref name="store"/>, before the credentials are saved, so that an import cut
+    /// short (or a process killed before it began) continues on a later connect.
     /// </summary>
-    private async Task ImportHistoryAsync(ProvisionMessage message, CancellationToken cancellationToken)
+    private static void SavePendingHistory(Storage.IClientStore store, ProvisionMessage message)
     {
         var count = Math.Min(message.HistoryChunks.Count, WireLimits.MaxHistoryChunks);
-        if (count == 0)
+        if (count > 0)
         {
-            return;
+            store.SavePendingHistory([.. message.HistoryChunks.Take(count).Select(c => c.ToByteArray())], (int)Math.Min(message.HistoryMessages, int.MaxValue));
         }
-        _store.SavePendingHistory([.. message.HistoryChunks.Take(count).Select(c => c.ToByteArray())], (int)Math.Min(message.HistoryMessages, int.MaxValue));
-        await _store.FlushAsync(cancellationToken);
-        _historyPending = true;
-        await StartHistoryImport(trigger: null).WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// On the new device, at the end of its link: imports the pending history
+    /// (<see cref="ImportPendingHistoryAsync"/>). The link stands whatever happens to the history.
+    /// </summary>
+    private async Task ImportHistoryAsync(CancellationToken cancellationToken)
+    {
+        if (_historyPending)
+        {
+            await StartHistoryImport(session: null, cancellationToken).WaitAsync(cancellationToken);
+        }
     }
 
     /// <summary>
     /// A per-connection loop: continues a history import that an earlier run left pending (server
     /// away, process killed, app closed). It runs beside the connection, so connecting and sending
-    /// never wait for it; inbound envelopes do (<see cref="HistoryBeforeLive"/>).
+    /// never wait for it; inbound envelopes do (<see cref="HistoryBeforeLive"/>). An import another
+    /// connection started is waited for, then this one has its own try if history is still pending.
     /// </summary>
     private async Task ResumeHistoryAsync(Connection.Session session, CancellationToken cancellationToken) =>
         await HistoryBeforeLive(session).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
 
     /// <summary>
     /// What an envelope pushed on <paramref name="session"/> waits for before it is handled: the
-    /// import of the pending history, started once per connection when none runs. Completed when
-    /// nothing is pending. A failed import completes it too (the rest waits for the next connect),
-    /// so live messages are held back by at most one try.
+    /// import of the pending history, started once per connection when none runs, and cancelled
+    /// when that connection ends (so a stalled download cannot hold later connections' envelopes).
+    /// Completed when nothing is pending. A failed import completes it too (the rest waits for the
+    /// next connect), so live messages are held back by at most one try.
     /// </summary>
-    internal Task HistoryBeforeLive(Connection.Session session) => _historyPending ? StartHistoryImport(session) : Task.CompletedTask;
+    internal Task HistoryBeforeLive(Connection.Session session) => _historyPending ? HistoryTriedOnAsync(session) : Task.CompletedTask;
 
-    private Task StartHistoryImport(object? trigger)
+    // An import another connection started is waited for; then this one has its own try if history is still pending.
+    private async Task HistoryTriedOnAsync(Connection.Session session)
+    {
+        while (StartHistoryImport(session, CancellationToken.None) is { IsCompleted: false } running)
+        {
+            await running.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private Task StartHistoryImport(Connection.Session? session, CancellationToken cancellationToken)
     {
         lock (_historyLock)
         {
-            if (_historyImport.IsCompleted && _historyPending && (trigger is null || trigger != _historyTriedOn))
+            if (_historyStop.IsCancellationRequested)
             {
-                _historyTriedOn = trigger;
-                _historyImport = ImportPendingHistoryAsync(_historyStop.Token);
+                return Task.CompletedTask; // the client is closing
+            }
+            if (_historyImport.IsCompleted && _historyPending && (session is null || session != _historyTriedOn))
+            {
+                _historyTriedOn = session;
+                var scope = CancellationTokenSource.CreateLinkedTokenSource(_historyStop.Token, cancellationToken);
+                session?.Connection.Completion.ContinueWith(static (_, state) => CancelQuietly((CancellationTokenSource)state!), scope,
+                    CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                _historyImport = ImportPendingHistoryAsync(scope);
             }
             return _historyImport;
+        }
+    }
+
+    private static void CancelQuietly(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // That import had already ended.
         }
     }
 
@@ -213,8 +251,10 @@ public sealed partial class ParleyClient
     /// other failure stops it, the rest staying pending for the next connect. Reports through
     /// <see cref="ParleyClientOptions.HistoryProgress"/>. Run through <see cref="StartHistoryImport"/> only.
     /// </summary>
-    private async Task ImportPendingHistoryAsync(CancellationToken cancellationToken)
+    private async Task ImportPendingHistoryAsync(CancellationTokenSource scope)
     {
+        var cancellationToken = scope.Token;
+        var progress = _options.HistoryProgress;
         try
         {
             await Task.Yield(); // the caller holds _historyLock
@@ -227,7 +267,6 @@ public sealed partial class ParleyClient
             var total = pending.MessageCount;
             var done = pending.MessagesDone;
             var chunksDone = count - pending.Chunks.Count;
-            var progress = _options.HistoryProgress;
             progress?.Report(new HistoryProgress(TransferDirection.Download, chunksDone, count, done, total, Done: false));
             foreach (var chunk in pending.Chunks)
             {
@@ -255,29 +294,42 @@ public sealed partial class ParleyClient
             }
             _historyPending = false;
         }
-        catch (OperationCanceledException) when (_historyStop.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The client closed: what is not stored stays pending for its next start.
+            // The client closed, the connection ended or the link was cancelled: what is not stored stays pending.
+        }
+        catch (Exception e)
+        {
+            // Storage refused, or anything else unforeseen: the link and the connection stand, the rest stays pending.
+            progress?.Report(new HistoryProgress(TransferDirection.Download, 0, 0, 0, 0, Done: false,
+                $"the history import stopped; the rest is fetched on the next connect: {e.Message}"));
+        }
+        finally
+        {
+            scope.Dispose();
         }
     }
 
-    /// <summary>Stops a running history import (the client is closing) and waits for it, so the store can close after it.</summary>
+    /// <summary>Stops a running history import (the client is closing) and waits for it, so the store can close after it; none starts after.</summary>
     private async Task StopHistoryImportAsync()
     {
-        await _historyStop.CancelAsync();
         Task running;
         lock (_historyLock)
         {
+            _historyStop.Cancel();
             running = _historyImport;
         }
         await running.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _historyStop.Dispose();
     }
 
     /// <summary>A chunk that failed its check, or whose blob the media store no longer has (expired, deleted).</summary>
     private static bool IsHistoryLostForGood(Exception e) => e switch
     {
         InvalidProtocolBufferException => true,
-        ParleyException p => p.ApiCode is "bad_history" or "bad_attachment" || p.Code is ErrorCode.NotFound or ErrorCode.BadRequest or ErrorCode.TooLarge,
+        // Only what the chunk itself or the store's 404 says: any other refusal (a proxy's 429 or 403,
+        // which the media transport reports as BAD_REQUEST) may pass, so the chunk waits for the next connect.
+        ParleyException p => p.ApiCode is "bad_history" or "bad_attachment" || p.Code is ErrorCode.NotFound,
         _ => false,
     };
 

@@ -266,13 +266,24 @@ public sealed partial class ParleyClient
         store.SaveAccountKeys(null, accountKey);
         store.SaveOwnIdentity(identity, RegistrationId.Generate());
         store.TrustList(message.User, list, isPeer: false);
+        // With the credentials' flush: a process killed from here on still finds the history to import.
+        SavePendingHistory(store, message);
         // Saved last: a profile counts as registered only once everything else is in.
         var credentials = new DeviceCredentialsProfile(server, message.User, message.DeviceId, message.Password);
         store.SaveCredentials(credentials);
         await store.FlushAsync(cancellationToken);
         var client = create(store, credentials);
-        await client.PublishFirstKeysAsync(null, cancellationToken);
-        await client.ImportHistoryAsync(message, cancellationToken);
+        try
+        {
+            await client.PublishFirstKeysAsync(null, cancellationToken);
+            await client.ImportHistoryAsync(cancellationToken);
+        }
+        catch
+        {
+            // Not handed to the caller: closed here (its import stopped), and the profile opens later as linked.
+            await client.DisposeAsync();
+            throw;
+        }
         return client;
     }
 
