@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the tools the profiles in docs/performance.md were taken with, on demand (not from CI):
 # dotnet-trace, dotnet-counters and dotnet-gcdump as global .NET tools (into ~/.dotnet/tools),
-# and linux perf from the distribution when it is missing and apt-get is there (needs root).
+# and linux perf and sockperf (scripts/frame-floor.sh) from the distribution when they are missing
+# and apt-get is there (needs root).
 # Usage: scripts/install-profiling-tools.sh   then: export PATH="$PATH:$HOME/.dotnet/tools"
 # Versions are pinned so that two machines profile with the same tools.
 set -euo pipefail
@@ -22,6 +23,14 @@ if ! command -v perf >/dev/null; then
   fi
 fi
 command -v perf >/dev/null && perf --version
+if ! command -v sockperf >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get install -y -qq sockperf >/dev/null || (apt-get update -qq && apt-get install -y -qq sockperf >/dev/null)
+  else
+    echo "sockperf is missing: install it (Debian: apt-get install sockperf) as root" >&2
+  fi
+fi
+command -v sockperf >/dev/null && sockperf --version | head -n 1
 # perf needs kernel.perf_event_paranoid <= 2 for a process of one's own (1 for kernel call stacks);
 # hardware counters (perf stat -e instructions) are often absent in VMs: use cpu-clock sampling there.
 echo "kernel.perf_event_paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)"
