@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What a wake-up and a loopback TCP frame cost on this machine with no Parley code at all: the
 # floor under the server's CPU per message at everyday rates (docs/performance.md, "The floor
-# under CPU per message"). Needs perf (scripts/install-profiling-tools.sh) and sockperf
-# (both installed by scripts/install-profiling-tools.sh); run it on an otherwise idle machine.
+# under CPU per message"). Needs perf and sockperf (scripts/install-profiling-tools.sh installs
+# both); run it on an otherwise idle machine.
 #
 #   scripts/frame-floor.sh            # RATES="1000 3000 10000" SECONDS_EACH=20 LOOPS=200000
 set -euo pipefail
