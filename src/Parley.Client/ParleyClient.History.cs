@@ -255,6 +255,7 @@ public sealed partial class ParleyClient
     {
         var cancellationToken = scope.Token;
         var progress = _options.HistoryProgress;
+        int count = 0, total = 0, done = 0, chunksDone = 0;
         try
         {
             await Task.Yield(); // the caller holds _historyLock
@@ -263,10 +264,10 @@ public sealed partial class ParleyClient
                 _historyPending = false;
                 return;
             }
-            var count = pending.ChunkCount;
-            var total = pending.MessageCount;
-            var done = pending.MessagesDone;
-            var chunksDone = count - pending.Chunks.Count;
+            count = pending.ChunkCount;
+            total = pending.MessageCount;
+            done = pending.MessagesDone;
+            chunksDone = count - pending.Chunks.Count;
             progress?.Report(new HistoryProgress(TransferDirection.Download, chunksDone, count, done, total, Done: false));
             foreach (var chunk in pending.Chunks)
             {
@@ -301,7 +302,7 @@ public sealed partial class ParleyClient
         catch (Exception e)
         {
             // Storage refused, or anything else unforeseen: the link and the connection stand, the rest stays pending.
-            progress?.Report(new HistoryProgress(TransferDirection.Download, 0, 0, 0, 0, Done: false,
+            progress?.Report(new HistoryProgress(TransferDirection.Download, chunksDone, count, done, Math.Max(total, done), Done: false,
                 $"the history import stopped; the rest is fetched on the next connect: {e.Message}"));
         }
         finally
