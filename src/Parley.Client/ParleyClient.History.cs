@@ -26,6 +26,8 @@ public sealed partial class ParleyClient
     private readonly CancellationTokenSource _historyStop = new();
     private Task _historyImport = Task.CompletedTask;
     private object? _historyTriedOn;
+    private Connection.Session? _historyWaitSession;
+    private Task _historyWait = Task.CompletedTask;
     private volatile bool _historyPending;
 
     /// <summary>
@@ -200,7 +202,23 @@ public sealed partial class ParleyClient
     /// Completed when nothing is pending. A failed import completes it too (the rest waits for the
     /// next connect), so live messages are held back by at most one try.
     /// </summary>
-    internal Task HistoryBeforeLive(Connection.Session session) => _historyPending ? HistoryTriedOnAsync(session) : Task.CompletedTask;
+    internal Task HistoryBeforeLive(Connection.Session session)
+    {
+        if (!_historyPending)
+        {
+            return Task.CompletedTask;
+        }
+        lock (_historyLock)
+        {
+            // One wait per connection: every envelope of it gets the same task.
+            if (_historyWaitSession != session)
+            {
+                _historyWaitSession = session;
+                _historyWait = HistoryTriedOnAsync(session);
+            }
+            return _historyWait;
+        }
+    }
 
     // An import another connection started is waited for; then this one has its own try if history is still pending.
     private async Task HistoryTriedOnAsync(Connection.Session session)

@@ -20,9 +20,8 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
     // behind this handler): while the chain is busy, every later envelope and the QueueEmpty join it.
     private Task _deferred = Task.CompletedTask;
 
-    // The history wait the chain last joined (ParleyClient.HistoryBeforeLive), and its connection: joined once per connection.
+    // The history wait the chain last joined (ParleyClient.HistoryBeforeLive, one per connection): joined once.
     private Task? _historyGate;
-    private Session? _historyGateSession;
 
     // Users whose list was fetched on _fetchedOn: a sender device still unlisted after that is dropped
     // without asking again, so a hostile server cannot make one request out of each envelope.
@@ -50,11 +49,9 @@ internal sealed class InboundProcessor(IClientStore store, DeviceCredentialsProf
         {
             case ServerFrame.BodyOneofCase.Envelope:
                 // History still to import comes first: what arrives live is stored after it.
-                if ((_historyGate is null || _historyGate.IsCompleted || _historyGateSession != session)
-                    && owner.HistoryBeforeLive(session) is { IsCompleted: false } history)
+                if (owner.HistoryBeforeLive(session) is { IsCompleted: false } history && history != _historyGate)
                 {
                     _historyGate = history;
-                    _historyGateSession = session;
                     _deferred = AfterAsync(_deferred, history);
                 }
                 // DEVICE_LIST_CHANGED makes a request too, so it waits in the chain like a fetch.
