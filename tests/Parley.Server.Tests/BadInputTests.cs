@@ -57,7 +57,14 @@ public sealed class BadInputTests
         var (fx, alice, bob) = await StartAsync();
         await using var _ = fx;
         await using var c = await RawClient.ConnectAsync(fx.Server, alice);
-        await c.SendRawAsync(new byte[WireLimits.MaxFrameBytes + 1024]);
+        try
+        {
+            await c.SendRawAsync(new byte[WireLimits.MaxFrameBytes + 1024]);
+        }
+        catch (WebSocketException)
+        {
+            // The server refuses on the frame's header and may close before the rest is written: what it answered is read below.
+        }
         var (status, frames) = await c.ReadUntilClosedAsync();
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, status);
         Assert.Contains(frames, f => f.Error?.Code == ErrorCode.TooLarge);
