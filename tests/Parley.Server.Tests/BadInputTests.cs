@@ -57,13 +57,27 @@ public sealed class BadInputTests
         var (fx, alice, bob) = await StartAsync();
         await using var _ = fx;
         await using var c = await RawClient.ConnectAsync(fx.Server, alice);
-        try
+        // The server refuses on the frame's header, then reads and drops the rest before it closes:
+        // the write completes, and no TCP reset destroys the answer before it is read.
+        await c.SendRawAsync(new byte[WireLimits.MaxFrameBytes + 1024]);
+        var (status, frames) = await c.ReadUntilClosedAsync();
+        Assert.Equal(WebSocketCloseStatus.MessageTooBig, status);
+        Assert.Contains(frames, f => f.Error?.Code == ErrorCode.TooLarge);
+        await AssertStillServingAsync(fx, alice, bob);
+    }
+
+    [Fact]
+    public async Task A_message_over_the_size_limit_in_fragments_gets_close_1009_while_the_client_goes_on_writing()
+    {
+        var (fx, alice, bob) = await StartAsync();
+        await using var _ = fx;
+        await using var c = await RawClient.ConnectAsync(fx.Server, alice);
+        // Each fragment is under the limit; the second takes the message over it, and the client
+        // goes on writing a third, as a client that does not read would.
+        var chunk = new byte[WireLimits.MaxFrameBytes / 2 + 1];
+        for (int i = 0; i < 3; i++)
         {
-            await c.SendRawAsync(new byte[WireLimits.MaxFrameBytes + 1024]);
-        }
-        catch (WebSocketException)
-        {
-            // The server refuses on the frame's header and may close before the rest is written: what it answered is read below.
+            await c.SendFragmentAsync(chunk, endOfMessage: false);
         }
         var (status, frames) = await c.ReadUntilClosedAsync();
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, status);

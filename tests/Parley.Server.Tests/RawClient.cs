@@ -69,6 +69,10 @@ public sealed class RawClient : IAsyncDisposable
     public Task SendRawAsync(byte[] bytes, WebSocketMessageType type = WebSocketMessageType.Binary) =>
         _socket.SendAsync(bytes, type, true, CancellationToken.None);
 
+    /// <summary>Sends one fragment of a binary message; the message ends with the fragment that has <paramref name="endOfMessage"/>.</summary>
+    public Task SendFragmentAsync(byte[] bytes, bool endOfMessage) =>
+        _socket.SendAsync(bytes, WebSocketMessageType.Binary, endOfMessage, CancellationToken.None);
+
     /// <summary>Sends a frame; gives it a request id unless it has one or is an ack meant to be fire-and-forget.</summary>
     public async Task<ulong> SendAsync(ClientFrame frame, bool request = true)
     {

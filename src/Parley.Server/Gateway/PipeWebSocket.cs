@@ -322,6 +322,51 @@ public sealed class PipeWebSocket(IDuplexPipe transport, Action abort, int maxMe
     /// <summary>Drops the connection at once, without a close handshake.</summary>
     public void Abort() => abort();
 
+    /// <summary>
+    /// After a close of ours on bad input: reads and discards what the peer still sends, up to
+    /// <paramref name="maxBytes"/>, until it closes its side, goes quiet for <paramref name="quiet"/>
+    /// or the token ends. Closing with unread bytes in the socket makes the kernel answer with a
+    /// reset, which can destroy our error and close frame in the peer's buffer before it reads them
+    /// (the lingering close of HTTP servers). Returns false when the peer sent more than the cap,
+    /// so the caller should abort.
+    /// </summary>
+    public async Task<bool> DrainAsync(long maxBytes, TimeSpan quiet, CancellationToken token)
+    {
+        if (_standard is not null)
+        {
+            return true; // the library owns the stream; nothing to discard by hand
+        }
+        long discarded = 0;
+        try
+        {
+            while (!_ended)
+            {
+                if (_holding)
+                {
+                    discarded += _buffer.Length;
+                    _input.AdvanceTo(_buffer.End);
+                    _holding = false;
+                }
+                if (discarded > maxBytes)
+                {
+                    return false;
+                }
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(token);
+                wait.CancelAfter(quiet);
+                var read = await _input.ReadAsync(wait.Token);
+                _buffer = read.Buffer;
+                _holding = true;
+                _ended = read.IsCompleted || read.IsCanceled;
+            }
+            discarded += _holding ? _buffer.Length : 0;
+            return discarded <= maxBytes;
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
+        {
+            return discarded <= maxBytes;
+        }
+    }
+
     /// <summary>Ends both directions; the transport then closes the TCP connection. Call once both loops are done.</summary>
     public void Complete()
     {

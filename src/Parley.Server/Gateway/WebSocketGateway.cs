@@ -42,6 +42,9 @@ public sealed partial class WebSocketGateway(
     /// <summary>Requests of one connection waiting for their answer (mostly sends in group commit); reading pauses beyond it.</summary>
     private const int MaxPendingRequests = 256;
 
+    /// <summary>How long a client closed for bad input may stay silent before we end the TCP connection.</summary>
+    private static readonly TimeSpan LingerQuiet = TimeSpan.FromMilliseconds(250);
+
     private readonly LimitOptions _limits = options.Value.Limits;
 
     /// <summary>
@@ -198,6 +201,7 @@ public sealed partial class WebSocketGateway(
                     {
                         connection.TrySend(MessageRouter.Fail(p.Code, p.Reason));
                         connection.RequestClose(p.Status, p.Reason);
+                        await LingerAsync(socket, token);
                     }
                     return;
                 }
@@ -214,6 +218,7 @@ public sealed partial class WebSocketGateway(
                     {
                         LogFlood(logger, connection.Account.User, connection.DeviceId);
                         connection.RequestClose(CloseCodes.Policy, "too many frames");
+                        await LingerAsync(socket, token);
                         return;
                     }
                     continue;
@@ -224,6 +229,7 @@ public sealed partial class WebSocketGateway(
                     {
                         LogFlood(logger, connection.Account.User, connection.DeviceId);
                         connection.RequestClose(CloseCodes.Policy, "too many frames");
+                        await LingerAsync(socket, token);
                         return;
                     }
                     var error = new Error { Code = ErrorCode.RateLimited, Message = "slow down", RetryAfterMs = retryAfter };
@@ -561,6 +567,19 @@ public sealed partial class WebSocketGateway(
                 return (null, (inbound.CloseStatus ?? WebSocketCloseStatus.ProtocolError, inbound.Reason, inbound.Code));
             default:
                 return (null, null);
+        }
+    }
+
+    /// <summary>
+    /// After closing on a client's bad input, discards what it still sends (at most two frames' worth,
+    /// until it goes quiet or the close's grace ends) so that our error and close frame are not lost
+    /// to a TCP reset; a client that keeps sending past that is dropped.
+    /// </summary>
+    private static async Task LingerAsync(PipeWebSocket socket, CancellationToken token)
+    {
+        if (!await socket.DrainAsync(2L * WireLimits.MaxFrameBytes, LingerQuiet, token))
+        {
+            socket.Abort();
         }
     }
 
