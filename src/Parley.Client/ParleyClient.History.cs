@@ -389,15 +389,16 @@ public sealed partial class ParleyClient
     /// </summary>
     private int StoreHistory(HistoryChunk chunk, int number) => _store.Atomically(() =>
     {
-        foreach (var h in chunk.Messages)
+        for (var i = 0; i < chunk.Messages.Count; i++)
         {
+            var h = chunk.Messages[i];
             if (HistoryEntry(h) is not { } stored)
             {
                 continue;
             }
             var id = h.MessageId.ToByteArray();
             var pointer = h.Attachment is { } a && AttachmentFiles.IsValid(a) ? a : null;
-            if (_store.InsertReceived(stored, id) && pointer is not null)
+            if (_store.InsertReceived(stored, id, HistoryOrder(number, i)) && pointer is not null)
             {
                 _store.AddAttachment(stored.Sender, id, pointer.ToByteArray(), null);
             }
@@ -405,6 +406,16 @@ public sealed partial class ParleyClient
         _store.CompletePendingHistoryChunk(number, chunk.Messages.Count);
         return chunk.Messages.Count;
     });
+
+    /// <summary>
+    /// Where message <paramref name="index"/> of chunk <paramref name="number"/> goes in conversation
+    /// order: below every order the store hands out itself (those count up from 1), in the bundle's
+    /// order. So history imported late (a resume) still lands before what this device sent or
+    /// received meanwhile. A chunk is at most 1 MiB, far fewer than 2^24 messages.
+    /// </summary>
+    private static long HistoryOrder(int number, int index) => HistoryOrderBase + ((long)number << 24) + index;
+
+    private const long HistoryOrderBase = -(1L << 62);
 
     /// <summary>The message a history entry stands for; null for one that is malformed or claims what it cannot be.</summary>
     private StoredMessage? HistoryEntry(HistoryMessage h)

@@ -1,3 +1,4 @@
+using Parley.Client.Storage;
 using Parley.Protocol;
 
 namespace Parley.Client.Tests;
@@ -25,6 +26,32 @@ public abstract partial class ClientStoreContractTests
             new[] { ("written later, stored first", MessageStatus.Delivered), ("written earlier, stored next", MessageStatus.Delivered), ("mine", MessageStatus.Sent) },
             since.Select(m => (m.Text, m.Status)));
         Assert.Empty(_store.MessagesSince(6_000));
+    }
+
+    [Fact]
+    public void History_stored_at_its_own_orders_goes_before_what_was_stored_earlier_and_after_a_reopen_new_messages_still_go_last()
+    {
+        static byte[] Store(IClientStore store, string text, long? order = null)
+        {
+            var id = MessageId.New();
+            Assert.True(store.InsertReceived(Incoming(id, "bob", text), id, order));
+            return id;
+        }
+        // Only history so far (its first chunk): the reopened store must not hand out orders inside
+        // history's range, where a later chunk still goes.
+        var first = Store(_store, "history 1", -2_000);
+        var store = Reopen();
+        var live = Store(store, "live");
+        // The next chunk, imported late, at orders below everything the store handed out itself; once only.
+        var second = Store(store, "history 2", -1_000);
+        Assert.False(store.InsertReceived(Incoming(second, "bob", "history 2"), second, -1_000));
+        Assert.False(store.InsertReceived(Incoming(first, "bob", "history 1"), first, -2_000));
+        Store(store, "later");
+
+        Assert.Equal(["history 1", "history 2", "live", "later"], store.Conversation("bob", 10).Select(m => m.Text));
+        Assert.Equal(["history 1", "history 2", "live", "later"], store.MessagesSince(0).Select(m => m.Text));
+        Assert.Equal(["history 1", "history 2"], store.ConversationBefore("bob", live, 10).Select(m => m.Text));
+        Assert.Equal(["history 1", "history 2", "live", "later"], store.TakeUnshown("bob").Select(m => m.Text));
     }
 
     [Fact]

@@ -267,14 +267,17 @@ internal sealed partial class ClientStore : IClientStore, IStoreFaults
     /// Stores a received message (or a sync copy of one this account sent from another device)
     /// unless (sender, id) is already stored. True when it was new.
     /// </summary>
-    public bool InsertReceived(StoredMessage message, byte[] id)
+    public bool InsertReceived(StoredMessage message, byte[] id, long? order = null)
     {
         lock (_gate)
         {
+            // A null local_order is the next one: INTEGER PRIMARY KEY AUTOINCREMENT counts up from 1
+            // past every order ever stored, and negative (history) orders never move it.
             return Execute(null, """
-                INSERT OR IGNORE INTO messages (id, sender, sender_device, peer, direction, text, sent_at, status, shown)
-                VALUES ($id, $sender, $device, $peer, $direction, $text, $sent_at, $status, $shown)
+                INSERT OR IGNORE INTO messages (local_order, id, sender, sender_device, peer, direction, text, sent_at, status, shown)
+                VALUES ($order, $id, $sender, $device, $peer, $direction, $text, $sent_at, $status, $shown)
                 """,
+                ("$order", order is { } o ? o : DBNull.Value),
                 ("$id", id), ("$sender", message.Sender), ("$device", message.SenderDevice), ("$peer", message.Peer),
                 ("$direction", (int)message.Direction), ("$text", message.Text), ("$sent_at", message.SentAt.ToUnixTimeMilliseconds()),
                 ("$status", (int)message.Status), ("$shown", 0)) > 0;

@@ -48,9 +48,12 @@ internal interface IMessageStore
 
     /// <summary>
     /// Stores a received message (or a sync copy of one this account sent from another device)
-    /// unless (sender, id) is already stored. True when it was new.
+    /// unless (sender, id) is already stored. True when it was new. It goes after everything stored
+    /// so far in conversation order, or at <paramref name="order"/> when given: history a linked
+    /// device imports takes negative orders (see ParleyClient.History.cs), so it stays before every
+    /// message the device stored itself, whenever it is imported. Stored orders are unique.
     /// </summary>
-    bool InsertReceived(StoredMessage message, byte[] id);
+    bool InsertReceived(StoredMessage message, byte[] id, long? order = null);
 
     /// <summary>
     /// Returns the messages that arrived and were not yet shown (of one conversation, or all), oldest

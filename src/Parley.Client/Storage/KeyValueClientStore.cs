@@ -89,7 +89,8 @@ internal sealed partial class KeyValueClientStore : IClientStore
             store.LoadTableAsync(store._pendingHistory, cancellationToken),
             store.LoadGroupTablesAsync(cancellationToken),
             store.LoadTableAsync(store._trustedLists, cancellationToken));
-        store._nextOrder = store._messages.Rows.Values.Select(m => m.Order).DefaultIfEmpty(0).Max() + 1;
+        // At least 1: history's negative orders (IMessageStore.InsertReceived) must not pull it down into theirs.
+        store._nextOrder = Math.Max(0, store._messages.Rows.Values.Select(m => m.Order).DefaultIfEmpty(0).Max()) + 1;
         store._nextPosition = store._outbox.Rows.Values.Select(o => o.Position).DefaultIfEmpty(0).Max() + 1;
         return store;
     }
@@ -300,7 +301,7 @@ internal sealed partial class KeyValueClientStore : IClientStore
         }
     }
 
-    public bool InsertReceived(StoredMessage message, byte[] id)
+    public bool InsertReceived(StoredMessage message, byte[] id, long? order = null)
     {
         ArgumentNullException.ThrowIfNull(message);
         lock (_gate)
@@ -311,7 +312,7 @@ internal sealed partial class KeyValueClientStore : IClientStore
                 return false;
             }
             Set(_messages, key, new MessageRow(id, message.Sender, message.SenderDevice, message.Peer, message.Direction, message.Text,
-                message.SentAt.ToUnixTimeMilliseconds(), message.Status, false, _nextOrder++));
+                message.SentAt.ToUnixTimeMilliseconds(), message.Status, false, order ?? _nextOrder++));
             return true;
         }
     }
