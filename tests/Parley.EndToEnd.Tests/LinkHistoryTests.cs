@@ -197,6 +197,91 @@ public sealed class LinkHistoryTests
         });
     }
 
+    [Fact]
+    public async Task Sync_returns_with_the_pending_history_stored_even_when_nothing_is_queued_for_the_device()
+    {
+        var gate = new MediaGate();
+        await using var server = await TestServer.StartAsync(services: gate.Install);
+        var (laptopDir, expected, _) = await LinkWhileMediaDownloadsAreRefusedAsync(server, gate);
+
+        // A first start while downloads are still refused: the device list notice the link queued is
+        // taken, the history stays pending.
+        await using (var first = ParleyClient.Open(laptopDir, Wait.Options()))
+        {
+            await first.SyncAsync(Wait.Token());
+            Assert.NotNull(first.Store.PendingHistory());
+            await Wait.UntilAsync(() => server.QueuedFor(first) == 0, "the laptop's queue empty");
+        }
+
+        // The next start's try at the history is held at its first report until the test lets it go.
+        gate.Downloads = MediaGate.Mode.Pass;
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reports = new Reports
+        {
+            Then = _ =>
+            {
+                if (held.TrySetResult())
+                {
+                    release.Task.Wait(Wait.Limit);
+                }
+            },
+        };
+        var options = Wait.Options();
+        options.HistoryProgress = reports;
+        await using var laptop = ParleyClient.Open(laptopDir, options);
+        try
+        {
+            // Nothing for the laptop on the server: only the history can keep SyncAsync from returning.
+            Assert.Equal(0, server.QueuedFor(laptop));
+            var sync = laptop.SyncAsync(Wait.Token());
+            await held.Task.WaitAsync(Wait.Limit);
+            // Nothing signals an early return, so this looks for one for a moment only.
+            Assert.NotSame(sync, await Task.WhenAny(sync, Task.Delay(TimeSpan.FromMilliseconds(500))));
+            release.SetResult();
+            await sync;
+            Assert.Equal(expected.Select(m => (m.Id, m.Text)), laptop.GetConversation("bob").Select(m => (m.Id, m.Text)));
+            Assert.Null(laptop.Store.PendingHistory());
+            Assert.Equal((TransferDirection.Download, 1, 1, expected.Count, true), Last(reports));
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+    }
+
+    [Fact]
+    public async Task A_stalled_history_download_stops_holding_live_messages_once_its_connection_ends()
+    {
+        var gate = new MediaGate();
+        await using var server = await TestServer.StartAsync(services: gate.Install);
+        var (laptopDir, expected, bob) = await LinkWhileMediaDownloadsAreRefusedAsync(server, gate);
+        var reports = new Reports();
+        var options = Wait.Options();
+        options.HistoryProgress = reports;
+        await using var laptop = ParleyClient.Open(laptopDir, options);
+        var live = await bob.SendTextAsync("alice", "live", Wait.Token());
+
+        // The first connection's try at the history stalls, and the live message waits behind it.
+        gate.Downloads = MediaGate.Mode.Stall;
+        await laptop.ConnectAsync(Wait.Token());
+        await gate.StalledAsync(1);
+        // Nothing signals that the message came and was held, so this looks for a moment only.
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.Empty(laptop.GetConversation("bob"));
+
+        // That connection ends with its download still stalled; the next one has its own try (the
+        // downloads pass again), and the live message is stored after the history.
+        gate.Downloads = MediaGate.Mode.Pass;
+        laptop.Testing.DropConnection();
+        await Wait.UntilAsync(() => laptop.GetConversation("bob").Any(m => m.Id == live), "the live message stored");
+        Assert.Equal([.. expected.Select(m => m.Id), live], laptop.GetConversation("bob").Select(m => m.Id));
+        Assert.Null(laptop.Store.PendingHistory());
+        Assert.Equal((TransferDirection.Download, 1, 1, expected.Count, true), Last(reports));
+        Assert.All(reports.All, r => Assert.Null(r.Failure));
+        await Wait.UntilAsync(() => gate.GivenUp == 1, "the stalled download given up by the client");
+    }
+
     /// <summary>
     /// Registers alice and bob on <paramref name="server"/>, writes 40 long messages between them
     /// (three chunks of history), and links a laptop to alice's account; the server is killed as soon
@@ -249,6 +334,40 @@ public sealed class LinkHistoryTests
             Assert.Equal(2, laptop.Store.PendingHistory()?.Chunks.Count);
         }
         return (laptopDir, expected, reports);
+    }
+
+    /// <summary>
+    /// Registers alice and bob on <paramref name="server"/>, writes a few messages between them (one
+    /// chunk of history), and links a laptop to alice's account while <paramref name="gate"/> refuses
+    /// downloads, so the link stands with all its history pending. Returns the laptop's profile (its
+    /// client closed), alice's conversation with bob, and bob's client. Downloads stay refused.
+    /// </summary>
+    private static async Task<(string LaptopDir, IReadOnlyList<StoredMessage> Expected, ParleyClient Bob)> LinkWhileMediaDownloadsAreRefusedAsync(
+        TestServer server, MediaGate gate)
+    {
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        await alice.SendTextAsync("bob", "a1", Wait.Token());
+        await bob.SendTextAsync("alice", "b1", Wait.Token());
+        await alice.SyncAsync(Wait.Token()); // b1 stored before a2 is written
+        await alice.SendTextAsync("bob", "a2", Wait.Token());
+        var expected = alice.GetConversation("bob");
+        Assert.Equal(["a1", "b1", "a2"], expected.Select(m => m.Text));
+
+        gate.Downloads = MediaGate.Mode.Refuse;
+        var reports = new Reports();
+        var options = Wait.Options();
+        options.HistoryProgress = reports;
+        var laptopDir = server.NewProfileDir();
+        var request = await ParleyClient.RequestLinkAsync(laptopDir, server.BaseUri, "laptop", options, Wait.Token());
+        Assert.Equal(2u, await alice.ApproveLinkAsync(request.Code, Wait.Token()));
+        await using (var laptop = await request.Linked.WaitAsync(Wait.Limit))
+        {
+            Assert.Contains(reports.All, r => r.Failure?.Contains("next connect", StringComparison.Ordinal) == true);
+            Assert.Empty(laptop.GetConversation("bob"));
+            Assert.Equal(1, laptop.Store.PendingHistory()?.Chunks.Count);
+        }
+        return (laptopDir, expected, bob);
     }
 
     /// <summary>Runs <paramref name="test"/> with a server process on a data folder under a fresh temp folder, deleted after.</summary>
