@@ -282,6 +282,30 @@ public sealed class LinkHistoryTests
         await Wait.UntilAsync(() => gate.GivenUp == 1, "the stalled download given up by the client");
     }
 
+    [Fact]
+    public async Task History_imported_late_is_shown_before_what_the_new_device_sent_and_received_meanwhile()
+    {
+        var gate = new MediaGate();
+        await using var server = await TestServer.StartAsync(services: gate.Install);
+        var (laptopDir, expected, bob) = await LinkWhileMediaDownloadsAreRefusedAsync(server, gate);
+
+        // Downloads still refused: this connect's try fails, and the laptop writes and gets a message
+        // while its history is pending.
+        await using var laptop = ParleyClient.Open(laptopDir, Wait.Options());
+        await laptop.SyncAsync(Wait.Token());
+        Assert.NotNull(laptop.Store.PendingHistory());
+        var mine = await laptop.SendTextAsync("bob", "from the laptop", Wait.Token());
+        var theirs = await bob.SendTextAsync("alice", "to alice's devices", Wait.Token());
+        await laptop.SyncAsync(Wait.Token());
+        Assert.Equal([mine, theirs], laptop.GetConversation("bob").Select(m => m.Id));
+
+        // The next connect imports the history: it goes above both, where it belongs.
+        gate.Downloads = MediaGate.Mode.Pass;
+        laptop.Testing.DropConnection();
+        await Wait.UntilAsync(() => laptop.Store.PendingHistory() is null, "the history imported");
+        Assert.Equal([.. expected.Select(m => m.Id), mine, theirs], laptop.GetConversation("bob").Select(m => m.Id));
+    }
+
     /// <summary>
     /// Registers alice and bob on <paramref name="server"/>, writes 40 long messages between them
     /// (three chunks of history), and links a laptop to alice's account; the server is killed as soon
