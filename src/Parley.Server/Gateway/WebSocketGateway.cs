@@ -42,8 +42,11 @@ public sealed partial class WebSocketGateway(
     /// <summary>Requests of one connection waiting for their answer (mostly sends in group commit); reading pauses beyond it.</summary>
     private const int MaxPendingRequests = 256;
 
-    /// <summary>How long a client closed for bad input may stay silent before we end the TCP connection.</summary>
-    private static readonly TimeSpan LingerQuiet = TimeSpan.FromMilliseconds(250);
+    /// <summary>
+    /// How long a client closed for bad input may stay silent before we end the TCP connection: long
+    /// enough for what it had in flight over a slow link to arrive; the close's 2 s grace bounds the whole wait.
+    /// </summary>
+    private static readonly TimeSpan LingerQuiet = TimeSpan.FromSeconds(1);
 
     private readonly LimitOptions _limits = options.Value.Limits;
 
