@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Parley.Protocol;
 
 namespace Parley.Server;
 
@@ -17,35 +18,47 @@ public static class ParleyJson
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    /// <summary>Reads a small JSON body; null when it is missing, too large or not valid JSON for T.</summary>
-    public static async Task<T?> ReadAsync<T>(HttpContext http) where T : class
+    /// <summary>
+    /// Reads a small JSON body. Value is null with no refusal when there is no body (the caller
+    /// decides whether that is allowed); a body over the size limit is refused with 413 <c>too_large</c>,
+    /// and one that is not a JSON object of T's fields with 400 <c>bad_request</c>, saying which.
+    /// </summary>
+    public static async Task<(T? Value, IResult? Refusal)> ReadAsync<T>(HttpContext http) where T : class
     {
         if (http.Request.ContentLength is > MaxBodyBytes)
         {
-            return null;
+            return (null, TooLarge());
+        }
+        using var limited = new MemoryStream();
+        var buffer = new byte[4096];
+        int n;
+        while ((n = await http.Request.Body.ReadAsync(buffer, http.RequestAborted)) > 0)
+        {
+            if (limited.Length + n > MaxBodyBytes)
+            {
+                return (null, TooLarge());
+            }
+            limited.Write(buffer, 0, n);
+        }
+        if (limited.Length == 0)
+        {
+            return (null, null);
         }
         try
         {
-            using var limited = new MemoryStream();
-            var buffer = new byte[4096];
-            int n;
-            while ((n = await http.Request.Body.ReadAsync(buffer, http.RequestAborted)) > 0)
-            {
-                if (limited.Length + n > MaxBodyBytes)
-                {
-                    return null;
-                }
-                limited.Write(buffer, 0, n);
-            }
-            if (limited.Length == 0)
-            {
-                return null;
-            }
-            return JsonSerializer.Deserialize<T>(limited.GetBuffer().AsSpan(0, (int)limited.Length), Options);
+            return JsonSerializer.Deserialize<T>(limited.GetBuffer().AsSpan(0, (int)limited.Length), Options) is { } value
+                ? (value, null)
+                : (null, NotAnObject()); // the literal null
         }
         catch (JsonException)
         {
-            return null;
+            return (null, NotAnObject());
         }
     }
+
+    private static IResult TooLarge() =>
+        Results.Json(new ApiError("too_large", $"a request body is at most {MaxBodyBytes / 1024} KiB of JSON"), Options, statusCode: StatusCodes.Status413PayloadTooLarge);
+
+    private static IResult NotAnObject() =>
+        Results.Json(new ApiError("bad_request", "the body is not a JSON object of this request's fields (docs/protocol.md)"), Options, statusCode: StatusCodes.Status400BadRequest);
 }

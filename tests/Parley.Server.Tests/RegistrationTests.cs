@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Protocol;
 using Parley.Server.Accounts;
@@ -43,6 +45,35 @@ public sealed class RegistrationTests
         }
         var garbage = await http.PostAsync(RegistrationApi.Accounts, new StringContent("{not json"));
         Assert.Equal(HttpStatusCode.BadRequest, garbage.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_body_that_is_not_a_JSON_object_or_is_too_large_says_so_and_registers_nobody()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        using var http = Http(fx);
+        async Task<(HttpStatusCode, string?, string?)> Post(string path, HttpContent content)
+        {
+            var response = await http.PostAsync(path, content);
+            var error = await response.Content.ReadFromJsonAsync<ApiError>(ParleyJson.Options);
+            return (response.StatusCode, error?.Code, error?.Message);
+        }
+        foreach (var garbage in new[] { "{not json", "null", "[]", "\"alice\"", "{\"user\": 5}" })
+        {
+            var (status, code, message) = await Post(RegistrationApi.Accounts, new StringContent(garbage));
+            Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), (status, code));
+            Assert.Contains("not a JSON object", message, StringComparison.Ordinal);
+        }
+        var tooLarge = new StringContent($"{{\"user\":\"alice\",\"device_name\":\"{new string('x', 20_000)}\"}}");
+        var (largeStatus, largeCode, _) = await Post(RegistrationApi.Accounts, tooLarge);
+        Assert.Equal((HttpStatusCode.RequestEntityTooLarge, "too_large"), (largeStatus, largeCode));
+
+        // None of them registered alice; linking takes no body at all, but not a broken one.
+        var alice = await RawClient.RegisterAsync(fx.Server, "alice");
+        using var link = new HttpRequestMessage(HttpMethod.Post, RegistrationApi.Devices) { Content = new StringContent("{\"device_name\":") };
+        link.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{alice.User}.{alice.DeviceId}:{alice.Password}")));
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.SendAsync(link)).StatusCode);
+        Assert.Equal(2u, (await RawClient.LinkAsync(fx.Server, alice)).DeviceId);
     }
 
     [Fact]

@@ -30,7 +30,11 @@ public static class RegistrationEndpoints
     private static async Task<IResult> Register(HttpContext http, AccountDirectory directory, IAccountStore store,
         VerificationCodes codes, IOptions<ParleyOptions> options, TimeProvider time)
     {
-        var request = await ParleyJson.ReadAsync<RegisterRequest>(http);
+        var (request, refusal) = await ParleyJson.ReadAsync<RegisterRequest>(http);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
         if (request is null || !UserName.IsValid(request.User))
         {
             return Error(400, "bad_request", UserName.Rules);
@@ -61,7 +65,11 @@ public static class RegistrationEndpoints
     private static async Task<IResult> SendCode(HttpContext http, VerificationCodes codes, IVerificationCodeSender sender,
         IOptions<ParleyOptions> options, AccountDirectory directory)
     {
-        var request = await ParleyJson.ReadAsync<CodeRequest>(http);
+        var (request, refusal) = await ParleyJson.ReadAsync<CodeRequest>(http);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
         if (request is null || !UserName.IsValid(request.User) || request.Phone is { Length: > 20 })
         {
             return Error(400, "bad_request", "a valid user name is required");
@@ -86,7 +94,12 @@ public static class RegistrationEndpoints
         {
             return Error(401, "unauthorized", "link a device with the credentials of an existing device (Basic user.device:password)");
         }
-        var request = await ParleyJson.ReadAsync<LinkDeviceRequest>(http) ?? new LinkDeviceRequest();
+        var (body, refusal) = await ParleyJson.ReadAsync<LinkDeviceRequest>(http);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+        var request = body ?? new LinkDeviceRequest();
         if ((request.DeviceName?.Length ?? 0) > 64)
         {
             return Error(400, "bad_request", "device name too long");

@@ -26,7 +26,12 @@ public static class ProvisioningEndpoints
 
     private static async Task<IResult> Open(HttpContext http, ProvisioningChannels channels)
     {
-        var request = await ParleyJson.ReadAsync<LinkChannelRequest>(http) ?? new LinkChannelRequest();
+        var (body, refusal) = await ParleyJson.ReadAsync<LinkChannelRequest>(http);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+        var request = body ?? new LinkChannelRequest();
         if ((request.DeviceName?.Length ?? 0) > 64)
         {
             return RegistrationEndpoints.Error(400, "bad_request", "device name too long");
@@ -84,7 +89,11 @@ public static class ProvisioningEndpoints
         {
             return problem;
         }
-        var body = await ParleyJson.ReadAsync<ProvisionEnvelope>(http);
+        var (body, refusal) = await ParleyJson.ReadAsync<ProvisionEnvelope>(http);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
         if (body?.Envelope is not { Length: > 0 } envelope || envelope.Length > WireLimits.MaxProvisioningEnvelopeBytes * 4 / 3 + 4)
         {
             return RegistrationEndpoints.Error(400, "bad_request", $"envelope: base64 of at most {WireLimits.MaxProvisioningEnvelopeBytes} bytes");
