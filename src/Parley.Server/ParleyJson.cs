@@ -8,7 +8,8 @@ namespace Parley.Server;
 /// <summary>The JSON conventions of the HTTP API: snake_case, bounded bodies.</summary>
 public static class ParleyJson
 {
-    private const int MaxBodyBytes = 16 * 1024;
+    /// <summary>The largest JSON body a call takes unless it says otherwise: every request body of the API is far smaller.</summary>
+    public const int MaxBodyBytes = 16 * 1024;
 
     public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
     {
@@ -23,20 +24,20 @@ public static class ParleyJson
     /// decides whether that is allowed); a body over the size limit is refused with 413 <c>too_large</c>,
     /// and one that is not a JSON object of T's fields with 400 <c>bad_request</c>, saying which.
     /// </summary>
-    public static async Task<(T? Value, IResult? Refusal)> ReadAsync<T>(HttpContext http) where T : class
+    public static async Task<(T? Value, IResult? Refusal)> ReadAsync<T>(HttpContext http, int maxBytes = MaxBodyBytes) where T : class
     {
-        if (http.Request.ContentLength is > MaxBodyBytes)
+        if (http.Request.ContentLength > maxBytes)
         {
-            return (null, TooLarge());
+            return (null, TooLarge(maxBytes));
         }
         using var limited = new MemoryStream();
         var buffer = new byte[4096];
         int n;
         while ((n = await http.Request.Body.ReadAsync(buffer, http.RequestAborted)) > 0)
         {
-            if (limited.Length + n > MaxBodyBytes)
+            if (limited.Length + n > maxBytes)
             {
-                return (null, TooLarge());
+                return (null, TooLarge(maxBytes));
             }
             limited.Write(buffer, 0, n);
         }
@@ -56,8 +57,8 @@ public static class ParleyJson
         }
     }
 
-    private static IResult TooLarge() =>
-        Results.Json(new ApiError("too_large", $"a request body is at most {MaxBodyBytes / 1024} KiB of JSON"), Options, statusCode: StatusCodes.Status413PayloadTooLarge);
+    private static IResult TooLarge(int maxBytes) =>
+        Results.Json(new ApiError("too_large", $"this call's body is at most {maxBytes} bytes of JSON"), Options, statusCode: StatusCodes.Status413PayloadTooLarge);
 
     private static IResult NotAnObject() =>
         Results.Json(new ApiError("bad_request", "the body is not a JSON object of this request's fields (docs/protocol.md)"), Options, statusCode: StatusCodes.Status400BadRequest);

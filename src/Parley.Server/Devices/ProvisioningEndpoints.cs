@@ -89,12 +89,15 @@ public static class ProvisioningEndpoints
         {
             return problem;
         }
-        var (body, refusal) = await ParleyJson.ReadAsync<ProvisionEnvelope>(http);
+        // The largest sealed message in base64, with room for the JSON around it.
+        var (body, refusal) = await ParleyJson.ReadAsync<ProvisionEnvelope>(http, (WireLimits.MaxProvisioningEnvelopeBytes + 2) / 3 * 4 + 256);
         if (refusal is not null)
         {
             return refusal;
         }
-        if (body?.Envelope is not { Length: > 0 } envelope || envelope.Length > WireLimits.MaxProvisioningEnvelopeBytes * 4 / 3 + 4)
+        // Checked as base64 here, though opaque: the approver hears of a broken envelope, not the new device.
+        if (body?.Envelope is not { Length: > 0 } envelope || envelope.Length > WireLimits.MaxProvisioningEnvelopeBytes * 4 / 3 + 4
+            || !Convert.TryFromBase64String(envelope, new byte[envelope.Length * 3 / 4 + 3], out int decoded) || decoded > WireLimits.MaxProvisioningEnvelopeBytes)
         {
             return RegistrationEndpoints.Error(400, "bad_request", $"envelope: base64 of at most {WireLimits.MaxProvisioningEnvelopeBytes} bytes");
         }
