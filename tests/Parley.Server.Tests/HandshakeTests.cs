@@ -45,4 +45,13 @@ public sealed class HandshakeTests
         var huge = "GET /v1/ws HTTP/1.1\r\nHost: localhost\r\nX-Padding: " + new string('a', 10_000) + "\r\n";
         Assert.StartsWith("HTTP/1.1 431", await RawHttpAsync(fx, huge));
     }
+
+    [Fact]
+    public async Task A_whole_handshake_over_8_KiB_is_refused_with_431_although_it_came_in_one_piece()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        var huge = "GET /v1/ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-Padding: " + new string('a', 9_000) + "\r\n\r\n";
+        Assert.StartsWith("HTTP/1.1 431", await RawHttpAsync(fx, huge));
+    }
 }

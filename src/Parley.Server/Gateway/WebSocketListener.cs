@@ -105,9 +105,10 @@ public sealed class WebSocketListener(WebSocketGateway gateway, TrustedProxies p
                 return null;
             }
             var end = Find(buffer, HeaderEnd);
-            if (end is null)
+            // Too large whether or not its end came in the same read (one read can hold far more).
+            if (end is null || end.Value > MaxHandshakeBytes)
             {
-                if (read.IsCompleted || buffer.Length > MaxHandshakeBytes)
+                if (end is not null || read.IsCompleted || buffer.Length > MaxHandshakeBytes)
                 {
                     await RespondAsync(connection, "431 Request Header Fields Too Large");
                     return null;
