@@ -245,7 +245,7 @@ public static partial class ParleyServer
             limiter.OnRejected = async (context, token) =>
                 await context.HttpContext.Response.WriteAsJsonAsync(new ApiError("rate_limited", "too many registrations from this address; wait a minute"), ParleyJson.Options, token);
             limiter.AddPolicy(RegistrationEndpoints.RateLimitPolicy, http =>
-                RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress?.ToString() ?? "?", _ => new FixedWindowRateLimiterOptions
+                RateLimitPartition.GetFixedWindowLimiter(http.Connection.RemoteIpAddress is { } ip ? ClientNetwork.KeyOf(ip) : "?", _ => new FixedWindowRateLimiterOptions
                 {
                     PermitLimit = options.Limits.RegistrationsPerMinutePerAddress,
                     Window = TimeSpan.FromMinutes(1),

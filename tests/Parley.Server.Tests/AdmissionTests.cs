@@ -145,6 +145,25 @@ public sealed class AdmissionTests
     }
 
     [Fact]
+    public async Task Forwarded_IPv6_clients_are_counted_by_their_64_bit_prefix()
+    {
+        await using var fx = await ServerFixture.StartAsync(o =>
+        {
+            o.TrustedProxies = ["127.0.0.1"];
+            o.Limits.MaxUnauthenticatedPerAddress = 1;
+        });
+        var sockets = fx.Server.App.Services.GetRequiredService<UnauthenticatedSockets>();
+        using var first = await UpgradeAsync(fx, "2001:db8:1:2::1");
+        Assert.StartsWith("HTTP/1.1 101", first.Answer);
+        Assert.Equal(1, sockets.From(IPAddress.Parse("2001:db8:1:2:ffff::9")));
+        // Another address of the same /64 is the same client.
+        using var same = await UpgradeAsync(fx, "2001:db8:1:2:abcd:ef01:2345:6789");
+        Assert.StartsWith("HTTP/1.1 429", same.Answer);
+        using var next = await UpgradeAsync(fx, "2001:db8:1:3::1");
+        Assert.StartsWith("HTTP/1.1 101", next.Answer);
+    }
+
+    [Fact]
     public async Task A_device_that_stops_reading_is_aborted_after_the_send_timeout()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);

@@ -173,6 +173,22 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public async Task Registrations_from_one_IPv6_64_bit_prefix_share_one_allowance()
+    {
+        await using var fx = await ServerFixture.StartAsync(o =>
+        {
+            o.Limits.RegistrationsPerMinutePerAddress = 2;
+            o.TrustedProxies = ["127.0.0.0/8"];
+        });
+        using var http = Http(fx);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("six0"), forwardedFor: "2001:db8:1:2::1")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("six1"), forwardedFor: "2001:db8:1:2::ffff")).Status);
+        Assert.Equal((HttpStatusCode.TooManyRequests, "rate_limited"),
+            await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("six2"), forwardedFor: "2001:db8:1:2:abcd:ef01:2345:6789"));
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("six3"), forwardedFor: "2001:db8:1:3::1")).Status);
+    }
+
+    [Fact]
     public async Task Behind_a_trusted_proxy_range_the_limit_counts_each_forwarded_client_and_elsewhere_the_header_is_ignored()
     {
         await using (var fx = await ServerFixture.StartAsync(o =>

@@ -1,9 +1,9 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Parley.Server.Configuration;
+using Parley.Server.Limits;
 
 namespace Parley.Server.Accounts;
 
@@ -111,14 +111,7 @@ public sealed partial class HelloThrottle(IOptions<ParleyOptions> options, Accou
         {
             return remote;
         }
-        var ip = endpoint.Address.IsIPv4MappedToIPv6 ? endpoint.Address.MapToIPv4() : endpoint.Address;
-        if (ip.AddressFamily == AddressFamily.InterNetworkV6)
-        {
-            var bytes = ip.GetAddressBytes();
-            Array.Clear(bytes, 8, 8);
-            return new IPAddress(bytes) + "/64";
-        }
-        return ip.ToString();
+        return ClientNetwork.KeyOf(endpoint.Address);
     }
 
     private void Summarize(TimeSpan period)

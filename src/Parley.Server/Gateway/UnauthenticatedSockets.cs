@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Options;
 using Parley.Server.Configuration;
+using Parley.Server.Limits;
 
 namespace Parley.Server.Gateway;
 
@@ -10,7 +11,8 @@ namespace Parley.Server.Gateway;
 /// for Hello, or plain HTTP), per client address and in all, and refuses new ones beyond
 /// <see cref="LimitOptions.MaxUnauthenticatedPerAddress"/> and the unauthenticated share of
 /// <see cref="ServerCapacity.MaxConnections"/>: one address, or a storm of silent sockets,
-/// cannot take the room real clients need to log in.
+/// cannot take the room real clients need to log in. An address is counted as
+/// <see cref="ClientNetwork.Of"/> gives it (IPv6 by its /64).
 /// </summary>
 public sealed class UnauthenticatedSockets
 {
@@ -40,7 +42,7 @@ public sealed class UnauthenticatedSockets
     public long TimedOut => Interlocked.Read(ref _timedOut);
 
     /// <summary>Sockets not yet authenticated from <paramref name="address"/>.</summary>
-    public int From(IPAddress address) => _perAddress.GetValueOrDefault(address);
+    public int From(IPAddress address) => _perAddress.GetValueOrDefault(ClientNetwork.Of(address));
 
     /// <summary>
     /// Counts a new socket; false (and not counted) when the server's share is used up or, unless
@@ -87,6 +89,7 @@ public sealed class UnauthenticatedSockets
     /// <summary>Uncounts a socket from its address only (moving it to the client's address behind a proxy).</summary>
     public void RemoveAddress(IPAddress address)
     {
+        address = ClientNetwork.Of(address);
         while (true)
         {
             int count = _perAddress.GetValueOrDefault(address);
@@ -109,6 +112,7 @@ public sealed class UnauthenticatedSockets
 
     private bool TryAddAddress(IPAddress address)
     {
+        address = ClientNetwork.Of(address);
         while (true)
         {
             if (_perAddress.TryGetValue(address, out int count))
