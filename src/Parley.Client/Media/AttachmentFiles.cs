@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using Parley.Protocol;
 
 namespace Parley.Client.Media;
@@ -26,20 +28,34 @@ internal static class AttachmentFiles
     public static string ContentTypeOf(string path) =>
         Types.GetValueOrDefault(Path.GetExtension(path), "application/octet-stream");
 
-    /// <summary>A bare file name without folders, control or reserved characters; "attachment" when nothing is left.</summary>
+    /// <summary>
+    /// A bare file name without folders, control, format or reserved characters; "attachment" when
+    /// nothing is left. Format characters go because they change how a name looks, not what it is:
+    /// a right-to-left override shows "invoice\u202Efdp.exe" as "invoiceexe.pdf", and zero-width
+    /// characters make two names look alike.
+    /// </summary>
     public static string SafeName(string? name)
     {
         var bare = Path.GetFileName((name ?? "").Replace('\\', '/'));
         var invalid = Path.GetInvalidFileNameChars();
-        var chars = bare.Select(c => char.IsControl(c) || invalid.Contains(c) || c is '/' or '\\' or ':' ? '_' : c).ToArray();
-        var safe = new string(chars).Trim().TrimStart('.');
+        var safeChars = new StringBuilder(bare.Length);
+        foreach (var rune in bare.EnumerateRunes()) // a lone surrogate comes as U+FFFD
+        {
+            var unsafeRune = Rune.GetUnicodeCategory(rune) is UnicodeCategory.Control or UnicodeCategory.Format
+                || (rune.IsBmp && (invalid.Contains((char)rune.Value) || rune.Value is '/' or '\\' or ':'));
+            safeChars.Append(unsafeRune ? "_" : rune.ToString());
+        }
+        var safe = safeChars.ToString().Trim().TrimStart('.');
         if (safe.Length > MaxFileNameLength)
         {
             var extension = Path.GetExtension(safe);
-            safe = extension.Length < 16 ? safe[..(MaxFileNameLength - extension.Length)] + extension : safe[..MaxFileNameLength];
+            safe = extension.Length < 16 ? Cut(safe, MaxFileNameLength - extension.Length) + extension : Cut(safe, MaxFileNameLength);
         }
         return safe.Length == 0 ? "attachment" : safe;
     }
+
+    /// <summary>The first <paramref name="length"/> chars, one fewer when that would split a surrogate pair.</summary>
+    private static string Cut(string text, int length) => text[..(char.IsHighSurrogate(text[length - 1]) ? length - 1 : length)];
 
     /// <summary>True when a received pointer is well-formed: id, key and digest lengths, sizes within the limits.</summary>
     public static bool IsValid(AttachmentPointer pointer) =>
