@@ -1,7 +1,5 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
 using Parley.Protocol;
 
 namespace Parley.Server.Tests;
@@ -22,7 +20,7 @@ public sealed class ProvisioningTests
         async Task<HttpStatusCode> AnswerAsync(string envelope)
         {
             using var put = new HttpRequestMessage(HttpMethod.Put, path) { Content = JsonContent.Create(new ProvisionEnvelope(envelope), options: ParleyJson.Options) };
-            put.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{alice.User}.{alice.DeviceId}:{alice.Password}")));
+            put.Headers.Authorization = RawClient.Basic(alice);
             return (await http.SendAsync(put)).StatusCode;
         }
         Assert.Equal(HttpStatusCode.BadRequest, await AnswerAsync("!!!not base64"));

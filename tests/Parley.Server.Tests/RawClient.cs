@@ -29,11 +29,14 @@ public sealed class RawClient : IAsyncDisposable
         return (await response.Content.ReadFromJsonAsync<DeviceCredentials>(ParleyJson.Options))!;
     }
 
+    /// <summary>The HTTP Basic header the API takes for a device: <c>user.device:password</c>.</summary>
+    public static System.Net.Http.Headers.AuthenticationHeaderValue Basic(DeviceCredentials device) =>
+        new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{device.User}.{device.DeviceId}:{device.Password}")));
+
     public static async Task<DeviceCredentials> LinkAsync(RunningServer server, DeviceCredentials existing)
     {
         using var http = new HttpClient { BaseAddress = server.BaseUri };
-        var basic = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{existing.User}.{existing.DeviceId}:{existing.Password}"));
-        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", basic);
+        http.DefaultRequestHeaders.Authorization = Basic(existing);
         var response = await http.PostAsJsonAsync(RegistrationApi.Devices, new LinkDeviceRequest("second"), ParleyJson.Options);
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<DeviceCredentials>(ParleyJson.Options))!;

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Protocol;
 using Parley.Server.Accounts;
@@ -71,7 +69,7 @@ public sealed class RegistrationTests
         // None of them registered alice; linking takes no body at all, but not a broken one.
         var alice = await RawClient.RegisterAsync(fx.Server, "alice");
         using var link = new HttpRequestMessage(HttpMethod.Post, RegistrationApi.Devices) { Content = new StringContent("{\"device_name\":") };
-        link.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{alice.User}.{alice.DeviceId}:{alice.Password}")));
+        link.Headers.Authorization = RawClient.Basic(alice);
         Assert.Equal(HttpStatusCode.BadRequest, (await http.SendAsync(link)).StatusCode);
         Assert.Equal(2u, (await RawClient.LinkAsync(fx.Server, alice)).DeviceId);
     }

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
 using Parley.Protocol;
 
 namespace Parley.Server.Tests;
@@ -16,8 +15,7 @@ public sealed class TusClient : IDisposable
         _http = new HttpClient { BaseAddress = server };
         if (device is not null)
         {
-            var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{device.User}.{device.DeviceId}:{device.Password}"));
-            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", basic);
+            _http.DefaultRequestHeaders.Authorization = RawClient.Basic(device);
         }
     }
 
