@@ -86,7 +86,8 @@ public sealed partial class ParleyClient
         await AccountProvisioning.ThrowIfFailedAsync(response, cancellationToken);
         var info = await ReadJsonAsync<LinkChannelInfo>(response, cancellationToken)
             ?? throw new ParleyException(ErrorCode.BadRequest, "The server answered with a malformed link request.", "bad_provision");
-        var name = info.DeviceName.Length > 64 ? info.DeviceName[..64] : info.DeviceName;
+        // The server checks the name the new device chose; one that still breaks the rules is not shown as given.
+        var name = DeviceName.IsValid(info.DeviceName) ? info.DeviceName : "(a malformed device name)";
         return new PendingLink(name, parsed.Fingerprint, DateTimeOffset.FromUnixTimeMilliseconds(info.ExpiresAt));
     }
 

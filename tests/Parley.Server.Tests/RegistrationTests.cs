@@ -75,6 +75,27 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public async Task A_device_name_that_changes_text_direction_or_holds_control_characters_is_refused_everywhere_a_name_is_given()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        using var http = Http(fx);
+        // Shown as "alice's phone" by anything that honours the override.
+        var spoof = "\u202Eenohp s'ecila";
+        foreach (var bad in new[] { spoof, "tab\there", "bell\a", "\u2066isolated\u2069", new string('x', DeviceName.MaxLength + 1) })
+        {
+            Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("carol", DeviceName: bad)));
+            Assert.Equal((HttpStatusCode.BadRequest, "bad_request"), await PostAsync(http, ProvisioningApi.Channels, new LinkChannelRequest(bad)));
+        }
+        var alice = await RawClient.RegisterAsync(fx.Server, "alice");
+        using var link = new HttpRequestMessage(HttpMethod.Post, RegistrationApi.Devices) { Content = JsonContent.Create(new LinkDeviceRequest(spoof), options: ParleyJson.Options) };
+        link.Headers.Authorization = RawClient.Basic(alice);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.SendAsync(link)).StatusCode);
+
+        // Names in any script, with emoji sequences (zero-width joiners), are fine.
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(http, RegistrationApi.Accounts, new RegisterRequest("carol", DeviceName: "هاتف كارول 👩‍💻"))).Status);
+    }
+
+    [Fact]
     public async Task Error_bodies_spell_apostrophes_plainly_for_the_people_who_read_them()
     {
         await using var fx = await ServerFixture.StartAsync();

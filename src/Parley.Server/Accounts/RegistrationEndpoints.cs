@@ -39,9 +39,13 @@ public static class RegistrationEndpoints
         {
             return Error(400, "bad_request", UserName.Rules);
         }
-        if (request.Phone is { Length: > 20 } || (request.DeviceName?.Length ?? 0) > 64)
+        if (request.Phone is { Length: > 20 })
         {
-            return Error(400, "bad_request", "phone or device name too long");
+            return Error(400, "bad_request", "a phone number is at most 20 characters");
+        }
+        if (!DeviceName.IsValid(request.DeviceName))
+        {
+            return Error(400, "bad_request", DeviceName.Rules);
         }
         switch (options.Value.Registration.Policy)
         {
@@ -100,9 +104,9 @@ public static class RegistrationEndpoints
             return refusal;
         }
         var request = body ?? new LinkDeviceRequest();
-        if ((request.DeviceName?.Length ?? 0) > 64)
+        if (!DeviceName.IsValid(request.DeviceName))
         {
-            return Error(400, "bad_request", "device name too long");
+            return Error(400, "bad_request", DeviceName.Rules);
         }
         var credentials = directory.AddDevice(existing.Value.Account, request.DeviceName ?? "linked", options.Value.Limits.MaxDevicesPerAccount);
         return credentials is null

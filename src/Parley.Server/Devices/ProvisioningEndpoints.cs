@@ -32,9 +32,9 @@ public static class ProvisioningEndpoints
             return refusal;
         }
         var request = body ?? new LinkChannelRequest();
-        if ((request.DeviceName?.Length ?? 0) > 64)
+        if (!DeviceName.IsValid(request.DeviceName))
         {
-            return RegistrationEndpoints.Error(400, "bad_request", "device name too long");
+            return RegistrationEndpoints.Error(400, "bad_request", DeviceName.Rules);
         }
         var channel = channels.Open(string.IsNullOrWhiteSpace(request.DeviceName) ? "linked" : request.DeviceName);
         return channel is null
