@@ -96,7 +96,8 @@ public static class ProvisioningEndpoints
             return refusal;
         }
         // Checked as base64 here, though opaque: the approver hears of a broken envelope, not the new device.
-        if (body?.Envelope is not { Length: > 0 } envelope || envelope.Length > WireLimits.MaxProvisioningEnvelopeBytes * 4 / 3 + 4
+        // (The body's limit bounds the buffer.)
+        if (body?.Envelope is not { Length: > 0 } envelope
             || !Convert.TryFromBase64String(envelope, new byte[envelope.Length * 3 / 4 + 3], out int decoded) || decoded > WireLimits.MaxProvisioningEnvelopeBytes)
         {
             return RegistrationEndpoints.Error(400, "bad_request", $"envelope: base64 of at most {WireLimits.MaxProvisioningEnvelopeBytes} bytes");

@@ -106,7 +106,10 @@ public sealed partial class WebSocketGateway(
         var sending = connection.RunSendLoopAsync();
         try
         {
-            await ReceiveLoopAsync(socket, connection);
+            if (await ReceiveLoopAsync(socket, connection))
+            {
+                await LingerAsync(socket, connection.Closing.Token);
+            }
         }
         finally
         {
@@ -181,7 +184,8 @@ public sealed partial class WebSocketGateway(
         return (frame, auth.Account, auth.Device.Id);
     }
 
-    private async Task ReceiveLoopAsync(PipeWebSocket socket, DeviceConnection connection)
+    /// <summary>Handles the connection's frames until it ends; true when it ended with a close of ours for the client's input (bad input, a frame flood).</summary>
+    private async Task<bool> ReceiveLoopAsync(PipeWebSocket socket, DeviceConnection connection)
     {
         var token = connection.Closing.Token;
         var limiter = new FrameRateLimiter(_limits.FramesPerSecond, _limits.FrameBurst, time);
@@ -204,9 +208,9 @@ public sealed partial class WebSocketGateway(
                     {
                         connection.TrySend(MessageRouter.Fail(p.Code, p.Reason));
                         connection.RequestClose(p.Status, p.Reason);
-                        await LingerAsync(socket, token);
+                        return true;
                     }
-                    return;
+                    return false;
                 }
                 connection.Touch();
                 if (frame is { BodyCase: ClientFrame.BodyOneofCase.Ack, RequestId: 0 } && frame.Ack.Seqs.Count <= WireLimits.MaxIdsPerFrame)
@@ -219,10 +223,7 @@ public sealed partial class WebSocketGateway(
                     // it counts towards closing the connection like any refused frame.
                     if (AcknowledgeNow(connection, frame.Ack) == 0 && !limiter.TryTake(out _) && ++refused > _limits.MaxRefusedFrames)
                     {
-                        LogFlood(logger, connection.Account.User, connection.DeviceId);
-                        connection.RequestClose(CloseCodes.Policy, "too many frames");
-                        await LingerAsync(socket, token);
-                        return;
+                        return CloseForFlood(connection);
                     }
                     continue;
                 }
@@ -230,10 +231,7 @@ public sealed partial class WebSocketGateway(
                 {
                     if (++refused > _limits.MaxRefusedFrames)
                     {
-                        LogFlood(logger, connection.Account.User, connection.DeviceId);
-                        connection.RequestClose(CloseCodes.Policy, "too many frames");
-                        await LingerAsync(socket, token);
-                        return;
+                        return CloseForFlood(connection);
                     }
                     var error = new Error { Code = ErrorCode.RateLimited, Message = "slow down", RetryAfterMs = retryAfter };
                     connection.TrySend(new ServerFrame { RequestId = frame?.RequestId ?? 0, Error = error });
@@ -265,6 +263,14 @@ public sealed partial class WebSocketGateway(
         {
             // We are closing.
         }
+        return false;
+    }
+
+    private bool CloseForFlood(DeviceConnection connection)
+    {
+        LogFlood(logger, connection.Account.User, connection.DeviceId);
+        connection.RequestClose(CloseCodes.Policy, "too many frames");
+        return true;
     }
 
     /// <summary>
@@ -574,9 +580,9 @@ public sealed partial class WebSocketGateway(
     }
 
     /// <summary>
-    /// After closing on a client's bad input, discards what it still sends (at most two frames' worth,
-    /// until it goes quiet or the close's grace ends) so that our error and close frame are not lost
-    /// to a TCP reset; a client that keeps sending past that is dropped.
+    /// After a close of ours for the client's input, discards what it still sends (at most two
+    /// frames' worth, until it goes quiet or the close's grace ends) so that our error and close
+    /// frame are not lost to a TCP reset; a client that keeps sending past that is dropped.
     /// </summary>
     private static async Task LingerAsync(PipeWebSocket socket, CancellationToken token)
     {

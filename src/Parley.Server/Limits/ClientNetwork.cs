@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Parley.Server.Gateway;
 
 namespace Parley.Server.Limits;
 
@@ -13,7 +14,7 @@ public static class ClientNetwork
     /// <summary>The address as a limit counts it: IPv4 (IPv4-mapped IPv6 too) unchanged, IPv6 with its low 64 bits zeroed.</summary>
     public static IPAddress Of(IPAddress address)
     {
-        var ip = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        var ip = TrustedProxies.Normalize(address);
         if (ip.AddressFamily != AddressFamily.InterNetworkV6)
         {
             return ip;
