@@ -17,8 +17,8 @@ public sealed partial class ParleyClient
     /// <summary>How many member devices get their sender-key distribution (or device list, or session) in flight at once.</summary>
     private const int DistributionWindow = 64;
 
-    /// <summary>The longest group title, in UTF-8 bytes (WhatsApp allows 100 characters; this leaves room for any script).</summary>
-    public const int MaxGroupTitleBytes = 400;
+    /// <summary>The longest group title, in UTF-8 bytes (<see cref="GroupTitle"/> has the rules).</summary>
+    public const int MaxGroupTitleBytes = GroupTitle.MaxBytes;
 
     /// <summary>A group's membership changed (a server notice) or a member set a new title. Raised once per change this device applies.</summary>
     public event EventHandler<GroupChangedEventArgs>? GroupChanged;
@@ -161,9 +161,9 @@ public sealed partial class ParleyClient
     private static void CheckTitle(string title)
     {
         ArgumentNullException.ThrowIfNull(title);
-        if (string.IsNullOrWhiteSpace(title) || System.Text.Encoding.UTF8.GetByteCount(title) > MaxGroupTitleBytes)
+        if (!GroupTitle.IsValid(title))
         {
-            throw new ArgumentException($"A group title is 1 to {MaxGroupTitleBytes} bytes (UTF-8), not only white space.", nameof(title));
+            throw new ArgumentException($"Not a group title: {GroupTitle.Rules}.", nameof(title));
         }
     }
 
@@ -271,7 +271,8 @@ public sealed partial class ParleyClient
         await _connection.RequestAsync(() => new ClientFrame { Typing = new Typing { GroupId = ByteString.CopyFrom(group), Typing_ = typing } }, cancellationToken);
     }
 
-    private string QueueGroupDetails(byte[] group, string title, long at)
+    /// <summary>Queues a group-state message with <paramref name="title"/> (internal: tests send titles the public calls refuse).</summary>
+    internal string QueueGroupDetails(byte[] group, string title, long at)
     {
         var content = new Content { Group = new GroupContent { GroupId = ByteString.CopyFrom(group), Details = new GroupDetails { Title = title } } }.ToByteArray();
         var id = MessageId.New(_options.Time);
@@ -589,8 +590,7 @@ public sealed partial class ParleyClient
                     fromSelf ? MessageDirection.Outgoing : MessageDirection.Incoming, envelope.Sender, envelope.SenderDevice,
                     pointer.Caption, FromUnixMs(envelope.SentAt), fromSelf ? MessageStatus.Sent : MessageStatus.Delivered);
                 return (file, StoreReceived(file, id, pointer));
-            case GroupContent.BodyOneofCase.Details when content.Group.Details.Title is { Length: > 0 } title
-                && System.Text.Encoding.UTF8.GetByteCount(title) <= MaxGroupTitleBytes:
+            case GroupContent.BodyOneofCase.Details when content.Group.Details.Title is var title && GroupTitle.IsValid(title):
                 if (_store.SetGroupTitle(group, title, envelope.SentAt))
                 {
                     titled = _store.FindGroup(group);

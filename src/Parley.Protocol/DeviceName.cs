@@ -2,9 +2,8 @@ namespace Parley.Protocol;
 
 /// <summary>
 /// Checks the names people give their devices, which the account's other devices and whoever
-/// approves a link are shown: at most 64 characters, none of them a control character or one that
-/// changes the direction text is shown in. A right-to-left override in "‮enohp s'ecila" shows it
-/// as "alice's phone"; emoji sequences (zero-width joiners) stay allowed.
+/// approves a link are shown: at most 64 characters, safe to show as they are
+/// (<see cref="DisplayText"/>); emoji sequences (zero-width joiners) stay allowed.
 /// </summary>
 public static class DeviceName
 {
@@ -21,20 +20,6 @@ public static class DeviceName
         {
             return true;
         }
-        if (name.Length > MaxLength)
-        {
-            return false;
-        }
-        foreach (var c in name)
-        {
-            if (char.IsControl(c) || IsDirectionControl(c))
-            {
-                return false;
-            }
-        }
-        return true;
+        return name.Length <= MaxLength && DisplayText.IsSafe(name);
     }
-
-    // The Unicode bidirectional formatting characters: marks, embeddings, overrides and isolates.
-    private static bool IsDirectionControl(char c) => c is '\u061C' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069');
 }

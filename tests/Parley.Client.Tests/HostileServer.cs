@@ -34,6 +34,9 @@ public sealed class HostileServer : IAsyncDisposable
 
     public int Connections => Volatile.Read(ref _connections);
 
+    /// <summary>Answers the plain HTTP requests (the SDK's account and link calls); without it they get 404.</summary>
+    public Func<HttpListenerContext, Task>? Http { get; init; }
+
     /// <summary>
     /// Opens a client whose profile points at this server. The scripted server speaks plaintext
     /// payloads and serves no prekeys, so these clients use the pass-through cipher: the tests are of
@@ -112,6 +115,12 @@ public sealed class HostileServer : IAsyncDisposable
     {
         try
         {
+            if (!context.Request.IsWebSocketRequest)
+            {
+                await (Http ?? NotFoundAsync)(context);
+                context.Response.Close();
+                return;
+            }
             var ws = (await context.AcceptWebSocketAsync(subProtocol: null)).WebSocket;
             var number = Interlocked.Increment(ref _connections);
             var hello = await ReceiveAsync(ws);
@@ -129,6 +138,12 @@ public sealed class HostileServer : IAsyncDisposable
         catch (Exception e) when (e is WebSocketException or HttpListenerException or ObjectDisposedException or InvalidProtocolBufferException or OperationCanceledException)
         {
         }
+    }
+
+    private static Task NotFoundAsync(HttpListenerContext context)
+    {
+        context.Response.StatusCode = 404;
+        return Task.CompletedTask;
     }
 
     private static int FreePort()

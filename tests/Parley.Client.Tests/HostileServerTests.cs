@@ -217,4 +217,31 @@ public sealed class HostileServerTests : IDisposable
         Assert.True(Volatile.Read(ref pings) >= 1);
         Assert.True(server.Connections >= 2);
     }
+
+    [Fact]
+    public async Task A_link_request_whose_device_name_breaks_the_rules_is_not_shown_as_the_server_gave_it()
+    {
+        // The server checks names; one that still sends "alice's phone" spelled backwards behind a
+        // right-to-left override must not get it in front of the person approving the link.
+        var names = new Queue<string>(["\u202Eenohp s'ecila", "line\nbreak", "Bob's laptop 💻"]);
+        await using var server = new HostileServer((_, _) => Task.CompletedTask)
+        {
+            Http = async context =>
+            {
+                Assert.Equal("GET", context.Request.HttpMethod);
+                context.Response.ContentType = "application/json";
+                var info = new LinkChannelInfo(names.Dequeue(), DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeMilliseconds());
+                await System.Text.Json.JsonSerializer.SerializeAsync(context.Response.OutputStream, info, Provisioning.AccountProvisioning.Json);
+            },
+        };
+        await using var client = server.NewClient(_profile.Path);
+        var key = Crypto.Keys.EcKeyPair.Generate().PublicKey;
+        var code = new Devices.LinkCode("AAAAAAAAAAAAAAAAAAAAAA", key).ToString();
+
+        Assert.Equal("(a malformed device name)", (await client.GetPendingLinkAsync(code)).DeviceName);
+        Assert.Equal("(a malformed device name)", (await client.GetPendingLinkAsync(code)).DeviceName);
+        var good = await client.GetPendingLinkAsync(code);
+        Assert.Equal("Bob's laptop 💻", good.DeviceName);
+        Assert.Equal(Devices.LinkCode.FingerprintOf(key), good.Fingerprint);
+    }
 }

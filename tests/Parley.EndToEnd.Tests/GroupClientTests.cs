@@ -42,6 +42,35 @@ public sealed class GroupClientTests
     }
 
     [Fact]
+    public async Task A_title_that_breaks_the_rules_is_refused_when_set_and_ignored_when_a_member_sends_it()
+    {
+        await using var server = await TestServer.StartAsync();
+        var alice = await server.RegisterAsync("alice");
+        var bob = await server.RegisterAsync("bob");
+        var bobInbox = new Inbox(bob);
+        var spoof = "\u202Egnitsil rof"; // shows as "for listing" where the override is honoured
+        await Assert.ThrowsAsync<ArgumentException>(() => alice.CreateGroupAsync(spoof, ["bob"], Wait.Token()));
+        var group = await alice.CreateGroupAsync("Climbing", ["bob"], Wait.Token());
+        await Assert.ThrowsAsync<ArgumentException>(() => alice.SetGroupTitleAsync(group.Id, "two\nlines", Wait.Token()));
+
+        // A member's device that sends one anyway (not this SDK's public calls): the others keep the
+        // title they had and still get what comes after it.
+        alice.QueueGroupDetails(GroupConversation.ParseId(group.Id)!, spoof, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        await alice.SendGroupTextAsync(group.Id, "after the bad title", Wait.Token());
+        await bob.SyncAsync(Wait.Token());
+        await bobInbox.CountAsync(1);
+        Assert.Equal("after the bad title", Assert.Single(bobInbox.Messages).Text);
+        Assert.Equal("Climbing", bob.FindGroup(group.Id)!.Title);
+
+        // A title in a right-to-left script with an emoji is a title like any other.
+        await alice.SetGroupTitleAsync(group.Id, "عائلة 🎉", Wait.Token());
+        await alice.SendGroupTextAsync(group.Id, "renamed", Wait.Token());
+        await bob.SyncAsync(Wait.Token());
+        await bobInbox.CountAsync(2);
+        Assert.Equal("عائلة 🎉", bob.FindGroup(group.Id)!.Title);
+    }
+
+    [Fact]
     public async Task Member_messages_arrive_in_order_in_both_directions()
     {
         await using var server = await TestServer.StartAsync();

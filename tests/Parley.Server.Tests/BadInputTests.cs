@@ -86,6 +86,31 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public async Task A_client_that_writes_on_past_the_drain_limit_after_its_close_is_cut_off()
+    {
+        var (fx, alice, bob) = await StartAsync();
+        await using var _ = fx;
+        await using var c = await RawClient.ConnectAsync(fx.Server, alice);
+        // Fragments of one message that never ends: past the frame limit the server closes, then
+        // drops what still comes for at most 1 MiB and cuts the connection. Without that cap it
+        // would read on for the whole close grace, and this loop would reach its end unhindered.
+        var chunk = new byte[64 * 1024];
+        long written = 0;
+        var cut = await Record.ExceptionAsync(async () =>
+        {
+            while (written < 256L * 1024 * 1024)
+            {
+                await c.SendFragmentAsync(chunk, endOfMessage: false);
+                written += chunk.Length;
+            }
+        });
+        Assert.True(cut is WebSocketException or IOException, $"still writing after {written} bytes ({cut?.GetType().Name})");
+        // The frame limit, the drain's 1 MiB and what the two kernels' socket buffers hold.
+        Assert.InRange(written, WireLimits.MaxFrameBytes, 32L * 1024 * 1024);
+        await AssertStillServingAsync(fx, alice, bob);
+    }
+
+    [Fact]
     public async Task A_payload_over_its_limit_is_refused_with_TOO_LARGE_and_the_connection_stays()
     {
         var (fx, alice, bob) = await StartAsync();

@@ -85,8 +85,17 @@ public sealed class GroupTests(WebAppFixture app) : IClassFixture<WebAppFixture>
             await alice.RegisterAsync(a);
             await bob.RegisterAsync(b);
             await RegisterCliAsync(c, carolProfile);
-            await CreateGroupAsync(alice, "Book club", b);
+            // A title that would read backwards is refused before anything is sent.
+            await alice.Page.GetByTestId("new-group").ClickAsync();
+            await alice.Page.GetByTestId("group-title").FillAsync("\u202Ebulc kooB");
+            await alice.Page.GetByTestId("group-members").FillAsync(b);
+            await alice.Page.GetByTestId("create-group").ClickAsync();
+            await Assertions.Expect(alice.Page.GetByTestId("group-error")).ToContainTextAsync("characters that change text direction");
+            await alice.Page.GetByTestId("new-group-form").GetByText("Cancel").ClickAsync();
+            // A title that starts with an emoji: the avatar shows the whole emoji, not half of it.
+            await CreateGroupAsync(alice, "📚 Book club", b);
             await alice.SendAsync("welcome");
+            await Assertions.Expect(GroupItem(alice, "📚 Book club").Locator(".avatar")).ToHaveTextAsync("📚");
 
             await alice.Page.GetByTestId("open-members").ClickAsync();
             var aliceMembers = alice.Page.GetByTestId("member");
@@ -96,7 +105,7 @@ public sealed class GroupTests(WebAppFixture app) : IClassFixture<WebAppFixture>
             await alice.Page.GetByTestId("add-member").ClickAsync();
             await Assertions.Expect(aliceMembers).ToHaveCountAsync(3);
 
-            await GroupItem(bob, "Book club").ClickAsync();
+            await GroupItem(bob, "📚 Book club").ClickAsync();
             await bob.Page.GetByTestId("open-members").ClickAsync();
             await Assertions.Expect(bob.Page.GetByTestId("member")).ToHaveCountAsync(3);
             await Assertions.Expect(bob.Page.GetByTestId("remove-member")).ToHaveCountAsync(0);

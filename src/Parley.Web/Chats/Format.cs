@@ -3,7 +3,7 @@ using Parley.Web.Session;
 
 namespace Parley.Web.Chats;
 
-/// <summary>Times and presence in words, in the browser's time zone.</summary>
+/// <summary>Times and presence in words, in the browser's time zone, and a chat's initial.</summary>
 public static class Format
 {
     /// <summary>"14:05" today, "Mon" this week, "3 Nov" before.</summary>
@@ -31,5 +31,16 @@ public static class Format
     {
         ArgumentNullException.ThrowIfNull(chat);
         return chat.Online == true ? "online" : chat.LastSeen is { } seen ? "last seen " + Short(seen) : "";
+    }
+
+    /// <summary>
+    /// What a chat's avatar shows: the title's first character as people see it (a whole emoji or
+    /// accented letter, never half of a surrogate pair), in capitals; "?" for an empty title.
+    /// </summary>
+    public static string Initial(string title)
+    {
+        ArgumentNullException.ThrowIfNull(title);
+        title = title.TrimStart();
+        return title.Length == 0 ? "?" : title[..StringInfo.GetNextTextElementLength(title)].ToUpperInvariant();
     }
 }

@@ -22,6 +22,10 @@ public sealed partial class ChatSession
         {
             return "Give the group a title.";
         }
+        if (!GroupTitle.IsValid(title))
+        {
+            return $"Not a group title: {GroupTitle.Rules}.";
+        }
         var users = members.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList();
         if (users.FirstOrDefault(u => !UserName.IsValid(u)) is { } bad)
         {
