@@ -19,6 +19,14 @@ public sealed class PushOptions
     public bool AllowLoopbackHttp { get; set; }
 
     /// <summary>
+    /// Send pushes to any address, private networks included. Off (the default): a push goes only
+    /// to public internet addresses, checked after DNS on every connection, so a device cannot make
+    /// the server send requests into the operator's own network. On only when the push gateway or
+    /// distributor runs inside that network, and every account holder is trusted with reaching it.
+    /// </summary>
+    public bool AllowPrivateNetworks { get; set; }
+
+    /// <summary>
     /// Minutes after a push before the device, still offline, is pushed again. 10: a phone that
     /// lost the first push (asleep, no network) is not left behind long, without buzzing.
     /// </summary>

@@ -50,6 +50,7 @@ public sealed class PushDelivery : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(5), // follows DNS changes of push services
             ConnectTimeout = TimeSpan.FromSeconds(_options.RequestTimeoutSeconds),
             MaxResponseDrainSize = 16 * 1024,
+            ConnectCallback = new PushAddresses(_options).ConnectAsync, // public addresses only, after DNS
         };
         _http = new HttpClient(new VapidSigner(vapid, _options.Subject, time) { InnerHandler = sockets })
         {
@@ -74,6 +75,10 @@ public sealed class PushDelivery : IDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return new PushResult(PushOutcome.Retry); // timed out
+        }
+        catch (HttpRequestException e) when (e.InnerException is PushAddressRefusedException)
+        {
+            return new PushResult(PushOutcome.Failed); // a private address: retrying would not change it
         }
         catch (HttpRequestException)
         {

@@ -18,6 +18,7 @@ public sealed class PushSubscriptions
     private readonly IPushTargetStore _store;
     private readonly PushOptions _options;
     private readonly VapidKeys _vapid;
+    private readonly PushAddresses _addresses;
     private readonly ConcurrentDictionary<long, byte> _subscribed = new();
 
     public PushSubscriptions(IPushTargetStore store, ParleyOptions options, VapidKeys vapid)
@@ -25,6 +26,7 @@ public sealed class PushSubscriptions
         _store = store;
         _options = options.Push;
         _vapid = vapid;
+        _addresses = new PushAddresses(_options);
         foreach (var device in store.Devices())
         {
             _subscribed[device] = 0;
@@ -103,7 +105,8 @@ public sealed class PushSubscriptions
 
     /// <summary>
     /// https only (the push must be private and authentic on the way), except loopback http when
-    /// the operator allows it; no user:password part (it would end up in logs and proxies).
+    /// the operator allows it; no user:password part (it would end up in logs and proxies); no
+    /// address outside the public internet unless the operator allows it (<see cref="PushAddresses"/>).
     /// </summary>
     private (ErrorCode, string)? UrlProblem(string url)
     {
@@ -121,7 +124,15 @@ public sealed class PushSubscriptions
         }
         bool https = uri.Scheme == Uri.UriSchemeHttps;
         bool loopbackHttp = uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback && _options.AllowLoopbackHttp;
-        return https || loopbackHttp ? null : (ErrorCode.BadRequest, "the push URL must be https");
+        if (!https && !loopbackHttp)
+        {
+            return (ErrorCode.BadRequest, "the push URL must be https");
+        }
+        // An address written in the URL is checked now; a name is checked after DNS, at each push.
+        bool refused = uri.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6
+            ? !(System.Net.IPAddress.TryParse(uri.IdnHost.Trim('[', ']'), out var address) && _addresses.Allows(address))
+            : uri.IsLoopback && !_addresses.Allows(System.Net.IPAddress.Loopback);
+        return refused ? (ErrorCode.BadRequest, "the push URL must point at a public internet address") : null;
     }
 
     private static (ErrorCode, string)? KeyProblem(WebPushSubscription webpush)

@@ -338,6 +338,12 @@ public sealed class PushTests
             (Gateway("https://gw.example.com/push", ""), ErrorCode.BadRequest),
             (Gateway("https://gw.example.com/push", new string('t', WireLimits.MaxPushTokenBytes + 1)), ErrorCode.TooLarge),
             (new ClientFrame { SetPush = new SetPushSubscription() }, ErrorCode.BadRequest),
+            // Addresses outside the public internet (loopback is allowed here: AllowLoopbackHttp).
+            (Web("https://10.1.2.3/x"), ErrorCode.BadRequest),
+            (Web("https://169.254.169.254/latest/meta-data"), ErrorCode.BadRequest),
+            (Web("https://[fd00::1]/x"), ErrorCode.BadRequest),
+            (Web("https://[::ffff:192.168.0.1]/x"), ErrorCode.BadRequest),
+            (Gateway("https://172.16.0.5/push", "t"), ErrorCode.BadRequest),
         };
         foreach (var (frame, code) in refused)
         {
@@ -363,16 +369,55 @@ public sealed class PushTests
     }
 
     [Fact]
-    public async Task Loopback_http_push_urls_are_refused_unless_the_setting_allows_them()
+    public async Task Loopback_and_private_push_urls_are_refused_unless_a_setting_allows_them()
     {
-        await using var fx = await ServerFixture.StartAsync();
-        var bob = await RawClient.RegisterAsync(fx.Server, "bob");
-        await using var b = await RawClient.ConnectAsync(fx.Server, bob);
-        var frame = new ClientFrame
+        static ClientFrame Gateway(string url) => new()
         {
-            SetPush = new SetPushSubscription { Gateway = new GatewayPushSubscription { Url = "http://127.0.0.1:9/push", Token = "t" } },
+            SetPush = new SetPushSubscription { Gateway = new GatewayPushSubscription { Url = url, Token = "t" } },
         };
-        Assert.Equal(ErrorCode.BadRequest, (await b.RequestAsync(frame)).Error?.Code);
+        await using (var fx = await ServerFixture.StartAsync())
+        {
+            var bob = await RawClient.RegisterAsync(fx.Server, "bob");
+            await using var b = await RawClient.ConnectAsync(fx.Server, bob);
+            foreach (var url in new[] { "http://127.0.0.1:9/push", "https://127.0.0.1:9/push", "https://localhost/push", "https://[::1]/push", "https://10.1.2.3/push" })
+            {
+                var answer = await b.RequestAsync(Gateway(url));
+                Assert.True(answer.Error?.Code == ErrorCode.BadRequest, url);
+            }
+            Assert.Equal(ServerFrame.BodyOneofCase.Ok, (await b.RequestAsync(Gateway("https://push.example.com/push"))).BodyCase);
+        }
+        await using (var fx = await ServerFixture.StartAsync(o => o.Push.AllowPrivateNetworks = true))
+        {
+            var bob = await RawClient.RegisterAsync(fx.Server, "bob");
+            await using var b = await RawClient.ConnectAsync(fx.Server, bob);
+            Assert.Equal(ServerFrame.BodyOneofCase.Ok, (await b.RequestAsync(Gateway("https://10.1.2.3/push"))).BodyCase);
+            Assert.Equal(ServerFrame.BodyOneofCase.Ok, (await b.RequestAsync(Gateway("https://localhost/push"))).BodyCase);
+            Assert.Equal(ErrorCode.BadRequest, (await b.RequestAsync(Gateway("http://10.1.2.3/push"))).Error?.Code); // still https
+        }
+    }
+
+    [Fact]
+    public async Task A_push_host_that_no_longer_has_an_allowed_address_is_not_connected_to_and_the_push_fails()
+    {
+        await using var push = await LocalPushService.StartAsync();
+        await using var fx = await StartServerAsync();
+        using var counters = new PushCounters(fx.Server);
+        var alice = await RawClient.RegisterAsync(fx.Server, "alice");
+        var bob = await RawClient.RegisterAsync(fx.Server, "bob");
+        var phone = push.NewSubscriber();
+        await SubscribeOfflineAsync(fx, bob, phone.SetFrame());
+        // What a host name whose DNS now points into the operator's network looks like to the
+        // server: the subscription was accepted, its address is no longer allowed. The check runs
+        // on every connection, after DNS, so nothing reaches it.
+        Service<ParleyOptions>(fx).Push.AllowLoopbackHttp = false;
+
+        await using var a = await RawClient.ConnectAsync(fx.Server, alice);
+        await SendAsync(a, "bob");
+
+        await Wait.UntilAsync(() => Scheduler(fx).Pending == 0 && counters.Failed == 1);
+        Assert.Equal(0, push.Requests(phone.Id));
+        Assert.Equal(0, counters.Sent);
+        Assert.NotNull(Service<IPushTargetStore>(fx).Get(KeyOf(fx, "bob"))); // kept: given up, not gone
     }
 
     [Fact]
