@@ -19,6 +19,9 @@ public sealed partial class ParleyClient
 {
     private const string HistoryContentType = "application/x-parley-history";
 
+    /// <summary>The file name ending of a history chunk's ciphertext while it downloads (in the transfer folder).</summary>
+    private const string HistoryBlobSuffix = ".history";
+
     // One history import at a time (the link's, or a resume), and inbound envelopes wait for it:
     // a message that arrives live is stored after the history it follows (conversations are in
     // store order). _historyPending is read per inbound envelope, so it is a flag, not a store query.
@@ -280,6 +283,7 @@ public sealed partial class ParleyClient
             if (_store.PendingHistory() is not { } pending)
             {
                 _historyPending = false;
+                DeleteHistoryDownloads();
                 return;
             }
             count = pending.ChunkCount;
@@ -312,6 +316,7 @@ public sealed partial class ParleyClient
                 progress?.Report(new HistoryProgress(TransferDirection.Download, chunksDone, count, done, Math.Max(total, done), Done: chunksDone == count, dropped));
             }
             _historyPending = false;
+            DeleteHistoryDownloads();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -361,10 +366,14 @@ public sealed partial class ParleyClient
             throw BadHistory("a malformed chunk pointer");
         }
         Directory.CreateDirectory(TransferFolder);
-        var cipherPath = Path.Combine(TransferFolder, pointer.Id + ".history");
+        var cipherPath = Path.Combine(TransferFolder, pointer.Id + HistoryBlobSuffix);
+        // What came of a download cut short (the connection ended, the store went away) stays, as a
+        // file download's does, and the next try asks only for the rest; a whole or lost blob goes.
+        bool settled = false;
         try
         {
             await DownloadBlobAsync($"history {number}/{count}", "history", pointer, cipherPath, cancellationToken);
+            settled = true;
             using var key = AttachmentKey.FromBytes(pointer.Key.Span);
             using var plain = new MemoryStream((int)pointer.Size);
             await using (var blob = new FileStream(cipherPath, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous))
@@ -377,9 +386,30 @@ public sealed partial class ParleyClient
         {
             throw BadHistory($"a chunk that failed its integrity check ({e.Failure})", e);
         }
+        catch (Exception e) when (IsHistoryLostForGood(e))
+        {
+            settled = true;
+            throw;
+        }
         finally
         {
-            TryDelete(cipherPath);
+            if (settled)
+            {
+                TryDelete(cipherPath);
+            }
+        }
+    }
+
+    /// <summary>Deletes what is left of history downloads once no history is pending (a chunk dropped mid-download leaves its part).</summary>
+    private void DeleteHistoryDownloads()
+    {
+        if (!Directory.Exists(TransferFolder))
+        {
+            return;
+        }
+        foreach (var path in Directory.EnumerateFiles(TransferFolder, "*" + HistoryBlobSuffix))
+        {
+            TryDelete(path);
         }
     }
 

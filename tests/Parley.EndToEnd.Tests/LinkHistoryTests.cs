@@ -283,6 +283,33 @@ public sealed class LinkHistoryTests
     }
 
     [Fact]
+    public async Task A_history_download_cut_off_with_its_connection_goes_on_from_where_it_stopped_on_the_next()
+    {
+        var gate = new MediaGate();
+        await using var server = await TestServer.StartAsync(services: gate.Install);
+        var (laptopDir, expected, _) = await LinkWhileMediaDownloadsAreRefusedAsync(server, gate);
+        await using var laptop = ParleyClient.Open(laptopDir, Wait.Options());
+
+        // The first bytes of the chunk come, then the path goes dead, and the connection ends.
+        gate.StallAfterBytes = 100;
+        gate.Downloads = MediaGate.Mode.StallPartway;
+        await laptop.ConnectAsync(Wait.Token());
+        await gate.StalledAsync(1);
+        var transfers = Path.Combine(laptopDir, "media", ".transfers");
+        await Wait.UntilAsync(() => Directory.EnumerateFiles(transfers, "*.history").Any(f => new FileInfo(f).Length > 0), "the first bytes stored");
+        int before = gate.Ranges.Count;
+        gate.Downloads = MediaGate.Mode.Pass;
+        laptop.Testing.DropConnection();
+
+        // The next connection asks only for the rest, and the chunk checks out whole.
+        await Wait.UntilAsync(() => laptop.Store.PendingHistory() is null, "the history imported");
+        Assert.Equal(expected.Select(m => m.Id), laptop.GetConversation("bob").Select(m => m.Id));
+        var resumed = gate.Ranges.Skip(before).First();
+        Assert.Matches(@"^bytes=[1-9][0-9]*-$", resumed);
+        Assert.Empty(Directory.EnumerateFiles(transfers, "*.history"));
+    }
+
+    [Fact]
     public async Task History_imported_late_is_shown_before_what_the_new_device_sent_and_received_meanwhile()
     {
         var gate = new MediaGate();
