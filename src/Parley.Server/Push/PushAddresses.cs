@@ -23,16 +23,28 @@ public sealed class PushAddresses(PushOptions options)
     }
 
     /// <summary>
-    /// For <see cref="SocketsHttpHandler.ConnectCallback"/>: resolves the host, keeps the addresses
-    /// <see cref="Allows"/> lets through, and connects to the first that answers. Throws
-    /// <see cref="PushAddressRefusedException"/> when the host has none.
+    /// For <see cref="SocketsHttpHandler.ConnectCallback"/>: see <see cref="ConnectAsync(DnsEndPoint, Uri?, CancellationToken)"/>.
     /// </summary>
-    public async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    public ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var host = context.DnsEndPoint.Host;
-        var resolved = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellationToken);
-        var allowed = Array.FindAll(resolved, Allows);
+        return ConnectAsync(context.DnsEndPoint, context.InitialRequestMessage.RequestUri, cancellationToken);
+    }
+
+    /// <summary>
+    /// Resolves <paramref name="endpoint"/>'s host, keeps the addresses <see cref="Allows"/> lets
+    /// through, and connects to the first that answers; throws <see cref="PushAddressRefusedException"/>
+    /// when the host has none. A connection to another host than <paramref name="requestUri"/>'s is
+    /// to the HTTP proxy the operator configured (HTTPS_PROXY): it is made as is, and keeping
+    /// requests out of the operator's network is then the proxy's job.
+    /// </summary>
+    public async ValueTask<Stream> ConnectAsync(DnsEndPoint endpoint, Uri? requestUri, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var host = endpoint.Host;
+        bool proxy = requestUri is not null && !string.Equals(requestUri.IdnHost.Trim('[', ']'), host.Trim('[', ']'), StringComparison.OrdinalIgnoreCase);
+        var resolved = IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellationToken);
+        var allowed = proxy ? resolved : Array.FindAll(resolved, Allows);
         if (allowed.Length == 0)
         {
             throw new PushAddressRefusedException($"the push host {host} has no public address");
@@ -40,7 +52,7 @@ public sealed class PushAddresses(PushOptions options)
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(allowed, context.DnsEndPoint.Port, cancellationToken);
+            await socket.ConnectAsync(allowed, endpoint.Port, cancellationToken);
             return new NetworkStream(socket, ownsSocket: true);
         }
         catch

@@ -66,4 +66,32 @@ public sealed class PushAddressesTests
         var everything = new PushAddresses(new PushOptions { AllowPrivateNetworks = true });
         Assert.Equal([true, true, true, true], new[] { loopback, mappedLoopback, privateAddress, publicAddress }.Select(everything.Allows));
     }
+
+    [Fact]
+    public async Task A_connection_to_the_push_host_is_checked_and_one_to_the_operators_proxy_is_not()
+    {
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            var addresses = new PushAddresses(new PushOptions());
+            var loopback = new DnsEndPoint("127.0.0.1", port);
+
+            // The push host itself on loopback: refused before any connection is made.
+            await Assert.ThrowsAsync<PushAddressRefusedException>(async () =>
+                await addresses.ConnectAsync(loopback, new Uri($"https://127.0.0.1:{port}/push"), CancellationToken.None));
+            await Assert.ThrowsAsync<PushAddressRefusedException>(async () =>
+                await addresses.ConnectAsync(new DnsEndPoint("localhost", port), new Uri($"https://localhost:{port}/push"), CancellationToken.None));
+
+            // The same address as the proxy the operator configured for a public push host: connected.
+            await using var stream = await addresses.ConnectAsync(loopback, new Uri("https://push.example.com/push"), CancellationToken.None);
+            using var accepted = await listener.AcceptTcpClientAsync();
+            Assert.True(accepted.Connected);
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
 }
