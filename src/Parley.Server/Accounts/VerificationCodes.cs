@@ -7,12 +7,30 @@ namespace Parley.Server.Accounts;
 public sealed class VerificationCodes(TimeProvider time)
 {
     private const int MaxAttempts = 5;
+
+    /// <summary>Past this many pending codes, each new one first forgets the expired (a code never redeemed would otherwise stay for good).</summary>
+    private const int SweepAbove = 1024;
+
     private readonly ConcurrentDictionary<string, Pending> _pending = new(StringComparer.Ordinal);
+
+    /// <summary>Codes issued and neither redeemed, used up nor forgotten after expiring.</summary>
+    public int PendingCount => _pending.Count;
 
     public string Issue(string user, TimeSpan lifetime)
     {
+        var now = time.GetUtcNow();
+        if (_pending.Count >= SweepAbove)
+        {
+            foreach (var (name, pending) in _pending)
+            {
+                if (pending.Expires < now)
+                {
+                    _pending.TryRemove(new KeyValuePair<string, Pending>(name, pending));
+                }
+            }
+        }
         var code = RandomNumberGenerator.GetInt32(0, 1_000_000).ToString("D6");
-        _pending[user] = new Pending(code, time.GetUtcNow() + lifetime);
+        _pending[user] = new Pending(code, now + lifetime);
         return code;
     }
 
