@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
 using Parley.Protocol;
 
 namespace Parley.Server.Tests;
@@ -323,6 +324,44 @@ public sealed class GroupTests
         var group = await CreateAsync(a, "bob", "carol");
         Assert.Equal(ErrorCode.TooLarge, (await a.RequestAsync(Change(group, GroupChangeKind.GroupAdd, "dave"))).Error.Code);
         Assert.Equal(ErrorCode.UnknownUser, (await a.RequestAsync(Change(group, GroupChangeKind.GroupAdd, "nobody"))).Error.Code);
+    }
+
+    [Fact]
+    public async Task Typing_into_a_group_past_its_rate_is_dropped_so_one_member_cannot_flood_the_others()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var fx = await ServerFixture.StartAsync(o => (o.Limits.GroupTypingBurst, o.Limits.GroupTypingPerSecond) = (3, 1), clock);
+        await using var a = await Connect(fx, "alice");
+        await using var b = await Connect(fx, "bob");
+        var group = await CreateAsync(a, "bob");
+        var typing = new ClientFrame { Typing = new Typing { GroupId = group.GroupId, Typing_ = true } };
+        for (int i = 0; i < 10; i++)
+        {
+            typing.RequestId = 0;
+            Assert.Equal(ServerFrame.BodyOneofCase.Ok, (await a.RequestAsync(typing)).BodyCase);
+        }
+        Assert.Equal(3, await TypingSeenAsync(b));
+
+        // The rate refills with time, and it is per group member: bob's typing still reaches alice.
+        clock.Advance(TimeSpan.FromSeconds(1));
+        typing.RequestId = 0;
+        Assert.Equal(ServerFrame.BodyOneofCase.Ok, (await a.RequestAsync(typing)).BodyCase);
+        Assert.Equal(1, await TypingSeenAsync(b));
+        typing.RequestId = 0;
+        Assert.Equal(ServerFrame.BodyOneofCase.Ok, (await b.RequestAsync(typing)).BodyCase);
+        Assert.Equal(1, await TypingSeenAsync(a));
+    }
+
+    /// <summary>The typing updates the client got so far: they are queued before the answer to a ping sent now.</summary>
+    private static async Task<int> TypingSeenAsync(RawClient client)
+    {
+        var ping = await client.SendAsync(new ClientFrame { Ping = new Ping() });
+        int seen = 0;
+        while ((await client.ReceiveAsync(f => f.BodyCase == ServerFrame.BodyOneofCase.TypingUpdate || f.RequestId == ping)).BodyCase == ServerFrame.BodyOneofCase.TypingUpdate)
+        {
+            seen++;
+        }
+        return seen;
     }
 
     private static async Task<RawClient> Connect(ServerFixture fx, string user)

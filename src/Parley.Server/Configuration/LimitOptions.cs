@@ -223,4 +223,15 @@ public sealed class LimitOptions
     /// A request beyond it gets TOO_LARGE until admins answer some.
     /// </summary>
     public int MaxJoinRequestsPerGroup { get; set; } = 256;
+
+    /// <summary>
+    /// Typing updates per second one account sends into one group (all its devices together). A
+    /// client says it types at most every few seconds (and when it stops); one update reaches
+    /// every online device of up to 1023 members, so a flood would otherwise be multiplied by
+    /// thousands. Past it updates are dropped (answered Ok: typing is best effort).
+    /// </summary>
+    public double GroupTypingPerSecond { get; set; } = 1;
+
+    /// <summary>Typing updates into one group at once above the sustained rate: the starts and stops of someone editing a message.</summary>
+    public int GroupTypingBurst { get; set; } = 10;
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Parley.Protocol;
 using Parley.Server.Accounts;
 using Parley.Server.Configuration;
+using Parley.Server.Limits;
 using Parley.Server.Messaging;
 
 namespace Parley.Server.Groups;
@@ -15,13 +16,20 @@ namespace Parley.Server.Groups;
 /// the body once with its recipient device set (no row per device), deduplicated like a 1:1 send, and answers SENT once
 /// durable. A send counts once against the sender's message rate.
 /// </summary>
-public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts, IMessageStore store, MessageRouter router, IOptions<ParleyOptions> options)
+public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts, IMessageStore store, MessageRouter router, IOptions<ParleyOptions> options, TimeProvider time)
 {
     private readonly LimitOptions _limits = options.Value.Limits;
 
+    // One typing frame reaches every device of up to 1023 members, so it has a rate of its own per
+    // (account, group): the frame rate alone would let one member send each of them 200 a second.
+    private readonly TokenBuckets<(long Account, long Group)> _typing =
+        new(options.Value.Limits.GroupTypingPerSecond, options.Value.Limits.GroupTypingBurst, time);
+
     /// <summary>
     /// The accounts a member's typing in the group goes to (every other member), or null when the
-    /// group does not exist or <paramref name="sender"/> is not in it (NOT_A_MEMBER).
+    /// group does not exist or <paramref name="sender"/> is not in it (NOT_A_MEMBER). Past the
+    /// sender's typing rate in this group the list is empty: the update is dropped (typing is best
+    /// effort and the next one says the same), answered like one that found nobody online.
     /// </summary>
     public IReadOnlyList<Account>? OtherMembers(Account sender, ByteString groupId)
     {
@@ -37,6 +45,10 @@ public sealed class GroupFanout(GroupDirectory groups, AccountDirectory accounts
                 return null;
             }
             ids = [.. group.Members.Keys.Where(id => id != sender.Id)];
+        }
+        if (!_typing.TryTake((sender.Id, group.Row), out _))
+        {
+            return [];
         }
         return [.. ids.Select(accounts.Find).OfType<Account>()];
     }
