@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
+using Microsoft.Extensions.Time.Testing;
 using Parley.Crypto.Keys;
 using Parley.Protocol;
 
@@ -121,5 +122,33 @@ public sealed class PreKeyTests
         await using var c = await RawClient.ConnectAsync(fx.Server, carol);
         var bundle = Assert.Single((await c.RequestAsync(new ClientFrame { GetBundles = new GetPreKeyBundles { User = "bob" } })).PrekeyBundles.Bundles);
         Assert.Equal(6u, bundle.OneTimePrekey.Id);
+    }
+
+    [Fact]
+    public async Task Uploads_past_the_device_rate_are_RATE_LIMITED_refused_ones_included_and_other_devices_go_on()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var fx = await ServerFixture.StartAsync(o => (o.Limits.PreKeyUploadBurst, o.Limits.PreKeyUploadsPerDevicePerHour) = (3, 60), clock);
+        var bob = await RawClient.RegisterAsync(fx.Server, "bob");
+        var carol = await RawClient.RegisterAsync(fx.Server, "carol");
+        var identity = EcKeyPair.Generate();
+        await using var b = await RawClient.ConnectAsync(fx.Server, bob);
+
+        // Each upload costs its signature checks, so a refused one counts like a stored one.
+        var forged = Upload(identity, 0, 50);
+        forged.KyberPrekeys[49].Signature = ByteString.CopyFrom(new byte[64]);
+        Assert.Equal(ErrorCode.BadRequest, (await b.RequestAsync(new ClientFrame { UploadPrekeys = forged })).Error.Code);
+        Assert.Equal(ServerFrame.BodyOneofCase.Ok, (await b.RequestAsync(new ClientFrame { UploadPrekeys = Upload(identity, 10, 10) })).BodyCase);
+        Assert.Equal(ServerFrame.BodyOneofCase.Ok, (await b.RequestAsync(new ClientFrame { UploadPrekeys = Upload(identity, 10, 10, firstId: 100) })).BodyCase);
+        var refused = await b.RequestAsync(new ClientFrame { UploadPrekeys = Upload(identity, 10, 10, firstId: 200) });
+        Assert.Equal(ErrorCode.RateLimited, refused.Error.Code);
+        Assert.InRange(refused.Error.RetryAfterMs, 1u, 60_000u);
+
+        await using (var c = await RawClient.ConnectAsync(fx.Server, carol))
+        {
+            Assert.Equal(ServerFrame.BodyOneofCase.Ok, (await c.RequestAsync(new ClientFrame { UploadPrekeys = Upload(EcKeyPair.Generate(), 10, 10) })).BodyCase);
+        }
+        clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(ServerFrame.BodyOneofCase.Ok, (await b.RequestAsync(new ClientFrame { UploadPrekeys = Upload(identity, 10, 10, firstId: 200) })).BodyCase);
     }
 }

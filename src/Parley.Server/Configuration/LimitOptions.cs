@@ -234,4 +234,15 @@ public sealed class LimitOptions
 
     /// <summary>Typing updates into one group at once above the sustained rate: the starts and stops of someone editing a message.</summary>
     public int GroupTypingBurst { get; set; } = 10;
+
+    /// <summary>
+    /// Prekey uploads per hour by one device. A device uploads at registration, when told its keys
+    /// run low and to rotate its signed prekey weekly: a few a day. Checking an upload verifies up
+    /// to 202 signatures (about 30 ms of CPU), so without a rate a client could take the server's
+    /// cores with uploads (each refused at the last key would cost the same). Beyond it RATE_LIMITED.
+    /// </summary>
+    public double PreKeyUploadsPerDevicePerHour { get; set; } = 60;
+
+    /// <summary>Prekey uploads of one device at once above the hourly rate: a refill and a rotation after a long time offline, and retries.</summary>
+    public int PreKeyUploadBurst { get; set; } = 10;
 }

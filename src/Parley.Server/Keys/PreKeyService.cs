@@ -17,7 +17,8 @@ namespace Parley.Server.Keys;
 /// Fetches are limited per requesting account and per (requesting device, target device), and the
 /// one-time prekeys a target device hands out are limited per hour whoever asks: past that budget
 /// the bundle comes without one-time keys (signed prekey and last-resort ML-KEM key), so no set of
-/// accounts can drain a device faster than it refills.
+/// accounts can drain a device faster than it refills. Uploads are limited per device: checking
+/// one verifies up to 202 signatures (about 30 ms of CPU), so a flood of them would take the server's cores.
 /// </summary>
 public sealed class PreKeyService : IDisposable
 {
@@ -38,6 +39,7 @@ public sealed class PreKeyService : IDisposable
     private readonly PartitionedRateLimiter<long> _fetches;
     private readonly TokenBuckets<(long Requester, long Target)> _pairFetches;
     private readonly TokenBuckets<long> _oneTimeBudget;
+    private readonly TokenBuckets<long> _uploads;
 
     public PreKeyService(IDeviceKeyStore store, AccountDirectory directory, LimitMetrics metrics, IOptions<ParleyOptions> options, TimeProvider time)
     {
@@ -56,17 +58,29 @@ public sealed class PreKeyService : IDisposable
         }));
         _pairFetches = new(_limits.PreKeyFetchesPerDevicePairPerHour / 3600.0, _limits.PreKeyFetchesPerDevicePairPerHour, time);
         _oneTimeBudget = new(_limits.OneTimePreKeysPerDevicePerHour / 3600.0, _limits.OneTimePreKeyBurst, time);
+        _uploads = new(_limits.PreKeyUploadsPerDevicePerHour / 3600.0, _limits.PreKeyUploadBurst, time);
     }
 
     /// <summary>Checks and stores an upload; an Error frame says what was wrong.</summary>
     public ServerFrame Upload(Account account, uint deviceId, UploadPreKeys upload)
     {
         long deviceKey = new DeviceAddress(account.Id, deviceId).Key;
-        var current = _store.Get(deviceKey);
+        // Every upload counts, refused ones too: a refused one has cost its signature checks all the same.
+        if (!_uploads.TryTake(deviceKey, out var wait))
+        {
+            return MessageRouter.RateLimited("too many prekey uploads from this device", wait);
+        }
         if (upload.OneTimePrekeys.Count > _limits.MaxPreKeysPerUpload || upload.KyberPrekeys.Count > _limits.MaxPreKeysPerUpload)
         {
             return MessageRouter.Fail(ErrorCode.TooLarge, $"at most {_limits.MaxPreKeysPerUpload} one-time prekeys of each kind per upload");
         }
+        // Before any signature is checked: a device at the cap costs no verification.
+        var stored = _store.Count(deviceKey);
+        if (stored.Ec + upload.OneTimePrekeys.Count > _limits.MaxStoredPreKeys || stored.Kyber + upload.KyberPrekeys.Count > _limits.MaxStoredPreKeys)
+        {
+            return MessageRouter.Fail(ErrorCode.TooLarge, $"at most {_limits.MaxStoredPreKeys} one-time prekeys of each kind are kept");
+        }
+        var current = _store.Get(deviceKey);
 
         byte[] identityBytes;
         if (upload.IdentityKey.IsEmpty)
@@ -136,11 +150,6 @@ public sealed class PreKeyService : IDisposable
                 return bad;
             }
             kyber.Add(new StoredSignedKey(k.Id, k.PublicKey.ToByteArray(), k.Signature.ToByteArray()));
-        }
-        var stored = _store.Count(deviceKey);
-        if (stored.Ec + ec.Count > _limits.MaxStoredPreKeys || stored.Kyber + kyber.Count > _limits.MaxStoredPreKeys)
-        {
-            return MessageRouter.Fail(ErrorCode.TooLarge, $"at most {_limits.MaxStoredPreKeys} one-time prekeys of each kind are kept");
         }
         _store.Save(deviceKey, new StoredDeviceKeys(identityBytes, upload.RegistrationId == 0 && current is not null ? current.RegistrationId : upload.RegistrationId, signed, lastResort), ec, kyber);
         return new ServerFrame { Ok = new Ok() };
