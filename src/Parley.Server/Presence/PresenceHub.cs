@@ -21,6 +21,11 @@ public sealed class PresenceHub(AccountDirectory directory, ContactBook contacts
     private readonly Dictionary<long, int> _onlineDevices = [];
     private readonly Dictionary<long, HashSet<DeviceConnection>> _watchers = [];
 
+    // Connections between DeviceOnline and DeviceOffline. A subscription is handled apart from the
+    // receive loop, so it can land after its connection went offline: it must not watch then, or
+    // the closed connection would stay in _watchers for good.
+    private readonly HashSet<DeviceConnection> _connected = [];
+
     public void DeviceOnline(DeviceConnection connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
@@ -32,6 +37,7 @@ public sealed class PresenceHub(AccountDirectory directory, ContactBook contacts
             _onlineDevices.TryGetValue(connection.Account.Id, out var n);
             _onlineDevices[connection.Account.Id] = n + 1;
             first = n == 0;
+            _connected.Add(connection);
         }
         if (first)
         {
@@ -47,6 +53,10 @@ public sealed class PresenceHub(AccountDirectory directory, ContactBook contacts
         bool last;
         lock (_lock)
         {
+            if (!_connected.Remove(connection))
+            {
+                return;
+            }
             foreach (var watched in connection.WatchedAccounts)
             {
                 if (_watchers.TryGetValue(watched, out var set) && set.Remove(connection) && set.Count == 0)
@@ -102,6 +112,10 @@ public sealed class PresenceHub(AccountDirectory directory, ContactBook contacts
         }
         lock (_lock)
         {
+            if (!_connected.Contains(connection))
+            {
+                return snapshot; // gone offline meanwhile: nobody reads the answer
+            }
             foreach (var account in visible)
             {
                 if (connection.WatchedAccounts.Count < MaxWatchedPerConnection && connection.WatchedAccounts.Add(account.Id))
