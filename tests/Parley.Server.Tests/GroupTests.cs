@@ -327,6 +327,21 @@ public sealed class GroupTests
     }
 
     [Fact]
+    public async Task A_create_list_may_name_the_creator_or_a_user_twice_and_the_cap_counts_the_group_itself()
+    {
+        await using var fx = await ServerFixture.StartAsync(o => o.Limits.MaxGroupMembers = 3);
+        await using var a = await Connect(fx, "alice");
+        foreach (var user in new[] { "bob", "carol", "dave" })
+        {
+            await RawClient.RegisterAsync(fx.Server, user);
+        }
+        Assert.Equal(3, (await CreateAsync(a, "alice", "bob", "carol")).Members.Count);
+        Assert.Equal(3, (await CreateAsync(a, "bob", "carol", "bob")).Members.Count);
+        var over = await a.RequestAsync(new ClientFrame { CreateGroup = new CreateGroup { Members = { "bob", "carol", "dave", "alice" } } });
+        Assert.Equal(ErrorCode.TooLarge, over.Error.Code);
+    }
+
+    [Fact]
     public async Task Typing_into_a_group_past_its_rate_is_dropped_so_one_member_cannot_flood_the_others()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);

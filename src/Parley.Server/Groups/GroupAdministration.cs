@@ -22,7 +22,8 @@ public sealed partial class GroupAdministration(GroupDirectory groups, AccountDi
     /// <summary>Creates a group with the requester as admin and the listed users as members.</summary>
     public async Task<ServerFrame> CreateAsync(Account creator, uint creatorDevice, CreateGroup request)
     {
-        if (request.Members.Count >= _maxMembers)
+        // The list may name the creator, so it may be as long as the cap; the group is counted below.
+        if (request.Members.Count > _maxMembers)
         {
             return MessageRouter.Fail(ErrorCode.TooLarge, $"a group has at most {_maxMembers} members");
         }
@@ -37,6 +38,10 @@ public sealed partial class GroupAdministration(GroupDirectory groups, AccountDi
             {
                 members.Add(account);
             }
+        }
+        if (members.Count > _maxMembers)
+        {
+            return MessageRouter.Fail(ErrorCode.TooLarge, $"a group has at most {_maxMembers} members");
         }
         if (router.TakeSendToken(creator) is { } limited)
         {
