@@ -342,6 +342,21 @@ public sealed class GroupTests
     }
 
     [Fact]
+    public async Task A_member_who_is_not_an_admin_may_remove_itself_as_a_leave_but_not_promote_itself()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        await using var a = await Connect(fx, "alice");
+        await using var b = await Connect(fx, "bob");
+        var group = await CreateAsync(a, "bob");
+        Assert.Equal(ErrorCode.Forbidden, (await b.RequestAsync(Change(group, GroupChangeKind.GroupPromote, "bob"))).Error.Code);
+        var left = await b.RequestAsync(Change(group, GroupChangeKind.GroupRemove, "bob"));
+        Assert.Equal(ServerFrame.BodyOneofCase.GroupState, left.BodyCase);
+        Assert.Equal(["alice"], left.GroupState.Members.Select(m => m.User));
+        var notice = (await a.ReceiveAsync(f => f.Envelope?.GroupChange?.State?.Version == 2)).Envelope.GroupChange;
+        Assert.Equal(GroupChangeKind.GroupLeave, notice.Kind);
+    }
+
+    [Fact]
     public async Task Typing_into_a_group_past_its_rate_is_dropped_so_one_member_cannot_flood_the_others()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);

@@ -118,7 +118,9 @@ public sealed partial class GroupAdministration(GroupDirectory groups, AccountDi
             {
                 return NotAMember();
             }
-            if (target is not null && self.Role != GroupRole.GroupAdmin)
+            // GROUP_REMOVE of oneself is a leave, which anyone may do.
+            bool leaving = request.Kind == GroupChangeKind.GroupRemove && target == actor;
+            if (target is not null && !leaving && self.Role != GroupRole.GroupAdmin)
             {
                 return MessageRouter.Fail(ErrorCode.Forbidden, "only group admins may do that");
             }
