@@ -357,6 +357,28 @@ public sealed class GroupTests
     }
 
     [Fact]
+    public async Task Creates_past_the_accounts_group_rate_are_RATE_LIMITED_and_make_no_group()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var fx = await ServerFixture.StartAsync(o => (o.Limits.GroupCreateBurst, o.Limits.GroupCreatesPerHourPerAccount) = (2, 60), clock);
+        await using var a = await Connect(fx, "alice");
+        await using var b = await Connect(fx, "bob");
+        await CreateAsync(a, "bob");
+        await CreateAsync(a);
+        var refused = await a.RequestAsync(new ClientFrame { CreateGroup = new CreateGroup { Members = { "bob" } } });
+        Assert.Equal(ServerFrame.BodyOneofCase.Error, refused.BodyCase);
+        Assert.Equal(ErrorCode.RateLimited, refused.Error.Code);
+        Assert.InRange(refused.Error.RetryAfterMs, 1u, 60_000u);
+        Assert.Equal(2, (await a.RequestAsync(new ClientFrame { ListGroups = new ListGroups() })).GroupList.Groups.Count);
+        Assert.Single((await b.RequestAsync(new ClientFrame { ListGroups = new ListGroups() })).GroupList.Groups);
+
+        // Per account, and it refills with time; changes to existing groups are not creates.
+        await CreateAsync(b, "alice");
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await CreateAsync(a, "bob");
+    }
+
+    [Fact]
     public async Task Typing_into_a_group_past_its_rate_is_dropped_so_one_member_cannot_flood_the_others()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);

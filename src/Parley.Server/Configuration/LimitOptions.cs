@@ -245,4 +245,15 @@ public sealed class LimitOptions
 
     /// <summary>Prekey uploads of one device at once above the hourly rate: a refill and a rotation after a long time offline, and retries.</summary>
     public int PreKeyUploadBurst { get; set; } = 10;
+
+    /// <summary>
+    /// Groups one account creates per hour. A group stays in memory and on disk while it has a
+    /// member (its creator, or the users it added, after the creator left), and the message rate
+    /// alone let one account create 2,000 at once and 50 a second; people create a few a month.
+    /// Beyond it CreateGroup is RATE_LIMITED.
+    /// </summary>
+    public double GroupCreatesPerHourPerAccount { get; set; } = 20;
+
+    /// <summary>Groups one account creates at once above the hourly rate: setting up a team's or a family's groups.</summary>
+    public int GroupCreateBurst { get; set; } = 50;
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Parley.Protocol;
 using Parley.Server.Accounts;
 using Parley.Server.Configuration;
+using Parley.Server.Limits;
 using Parley.Server.Messaging;
 
 namespace Parley.Server.Groups;
@@ -12,12 +13,15 @@ namespace Parley.Server.Groups;
 /// the change) in one group commit, and answered with the new state once durable. Only admins
 /// add, remove, promote and demote; anyone may leave, and when the last admin leaves the
 /// longest-standing member is promoted. Anyone who is not a member gets NOT_A_MEMBER. Each
-/// create or change counts once against the requester's message rate.
+/// create or change counts once against the requester's message rate; creates have a rate of
+/// their own, as every group stays in memory and on disk while it has a member.
 /// </summary>
 public sealed partial class GroupAdministration(GroupDirectory groups, AccountDirectory accounts, IGroupStore store, MessageRouter router, IOptions<ParleyOptions> options, TimeProvider time)
 {
     private readonly int _maxMembers = options.Value.Limits.MaxGroupMembers;
     private readonly int _maxRequests = options.Value.Limits.MaxJoinRequestsPerGroup;
+    private readonly TokenBuckets<long> _creates =
+        new(options.Value.Limits.GroupCreatesPerHourPerAccount / 3600.0, options.Value.Limits.GroupCreateBurst, time);
 
     /// <summary>Creates a group with the requester as admin and the listed users as members.</summary>
     public async Task<ServerFrame> CreateAsync(Account creator, uint creatorDevice, CreateGroup request)
@@ -43,10 +47,16 @@ public sealed partial class GroupAdministration(GroupDirectory groups, AccountDi
         {
             return MessageRouter.Fail(ErrorCode.TooLarge, $"a group has at most {_maxMembers} members");
         }
+        if (!_creates.HasToken(creator.Id))
+        {
+            _creates.TryTake(creator.Id, out var wait);
+            return MessageRouter.RateLimited("too many groups created by this account; wait", wait);
+        }
         if (router.TakeSendToken(creator) is { } limited)
         {
             return limited;
         }
+        _creates.TryTake(creator.Id, out _);
         long now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var group = groups.NewGroup();
         Task commit;
