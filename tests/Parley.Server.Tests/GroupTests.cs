@@ -379,6 +379,28 @@ public sealed class GroupTests
     }
 
     [Fact]
+    public async Task A_group_list_that_would_pass_the_frame_limit_is_TOO_LARGE_and_the_connection_stays()
+    {
+        // Anyone may put anyone in groups: thirteen groups of 1,000 members with 32-character names
+        // are over 512 KiB of GroupState.
+        await using var fx = await ServerFixture.StartAsync(o => o.Limits.RegistrationsPerMinutePerAddress = 10_000);
+        await using var a = await Connect(fx, "alice");
+        var users = Enumerable.Range(0, 999).Select(i => $"member-{i:D4}-{new string('x', 20)}").ToArray();
+        var victim = await RawClient.RegisterAsync(fx.Server, users[0]);
+        await Parallel.ForEachAsync(users.Skip(1), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (user, _) => await RawClient.RegisterAsync(fx.Server, user));
+        for (int g = 0; g < 13; g++)
+        {
+            await CreateAsync(a, users);
+        }
+
+        await using var v = await RawClient.ConnectAsync(fx.Server, victim);
+        var answer = await v.RequestAsync(new ClientFrame { ListGroups = new ListGroups() });
+        Assert.Equal(ServerFrame.BodyOneofCase.Error, answer.BodyCase);
+        Assert.Equal(ErrorCode.TooLarge, answer.Error.Code);
+        Assert.Equal(ServerFrame.BodyOneofCase.Pong, (await v.RequestAsync(new ClientFrame { Ping = new Ping() })).BodyCase);
+    }
+
+    [Fact]
     public async Task Typing_into_a_group_past_its_rate_is_dropped_so_one_member_cannot_flood_the_others()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);

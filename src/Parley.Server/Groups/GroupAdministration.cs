@@ -238,22 +238,36 @@ public sealed partial class GroupAdministration(GroupDirectory groups, AccountDi
         }
     }
 
-    /// <summary>Every group the requester is a member of.</summary>
+    /// <summary>
+    /// Every group the requester is a member of; TOO_LARGE when they do not fit in one frame.
+    /// Anyone may add anyone to groups, and thirteen groups of 1,000 long names pass the frame
+    /// limit, which a client must refuse by closing its connection.
+    /// </summary>
     public ServerFrame List(Account requester)
     {
         var list = new GroupList();
+        long bytes = 0;
         foreach (var group in groups.GroupsOf(requester.Id))
         {
             lock (group.Gate)
             {
                 if (group.Members.ContainsKey(requester.Id))
                 {
-                    list.Groups.Add(StateOf(group));
+                    var state = StateOf(group);
+                    bytes += state.CalculateSize() + 4; // the field's tag and length
+                    list.Groups.Add(state);
                 }
+            }
+            if (bytes > MaxListBytes)
+            {
+                return MessageRouter.Fail(ErrorCode.TooLarge, $"in too many groups to list in one frame ({WireLimits.MaxFrameBytes} bytes); get_group each group instead");
             }
         }
         return new ServerFrame { GroupList = list };
     }
+
+    // A frame's room for the list: the rest of the frame (request id, field tags) is a few bytes.
+    private const int MaxListBytes = WireLimits.MaxFrameBytes - 64;
 
     /// <summary>NOT_A_MEMBER, the same for a group that does not exist, so ids cannot be probed.</summary>
     public static ServerFrame NotAMember() => MessageRouter.Fail(ErrorCode.NotAMember, "not a member of this group");
