@@ -118,8 +118,13 @@ public sealed class PresenceHub(AccountDirectory directory, ContactBook contacts
             }
             foreach (var account in visible)
             {
-                if (connection.WatchedAccounts.Count < MaxWatchedPerConnection && connection.WatchedAccounts.Add(account.Id))
+                if (!connection.WatchedAccounts.Contains(account.Id))
                 {
+                    if (connection.WatchedAccounts.Count >= MaxWatchedPerConnection)
+                    {
+                        continue; // not watched, so not in the snapshot either: it would promise updates that never come
+                    }
+                    connection.WatchedAccounts.Add(account.Id);
                     if (!_watchers.TryGetValue(account.Id, out var set))
                     {
                         _watchers[account.Id] = set = [];
