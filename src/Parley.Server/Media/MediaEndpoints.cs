@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
@@ -27,10 +26,6 @@ public static partial class MediaEndpoints
     private const string UploadLength = "Upload-Length";
     private const string UploadExpires = "Upload-Expires";
     private const string Extensions = "creation,expiration,termination";
-
-    // Uploads with a PATCH in progress: a second PATCH of the same upload waits its turn (423),
-    // typically the resume of a client whose old connection the server has not yet seen die.
-    private static readonly ConcurrentDictionary<(IBlobStore, string), bool> Busy = new();
 
     /// <summary>Maps the media endpoints.</summary>
     public static void MapMedia(this IEndpointRouteBuilder app)
@@ -115,7 +110,7 @@ public static partial class MediaEndpoints
         {
             return Error(http, 404, "not_found", "no such upload (or it expired)");
         }
-        if (Busy.ContainsKey((store, id)))
+        if (UploadLocks.IsHeld(store, id))
         {
             // A PATCH of it is still running (often one whose client went away and that the server
             // has not seen end yet): its offset is not settled, and the one stored now would send
@@ -146,7 +141,9 @@ public static partial class MediaEndpoints
             return Error(http, 400, "bad_request", "Upload-Offset must be a non-negative integer");
         }
         var media = options.Value.Media;
-        if (!Busy.TryAdd((store, id), true))
+        // A second PATCH of the same upload waits its turn (423), typically the resume of a client
+        // whose old connection the server has not yet seen die.
+        if (!UploadLocks.TryTake(store, id))
         {
             return Error(http, 423, "upload_busy", "another PATCH of this upload is still running; retry shortly");
         }
@@ -200,7 +197,7 @@ public static partial class MediaEndpoints
         }
         finally
         {
-            Busy.TryRemove((store, id), out _);
+            UploadLocks.Release(store, id);
         }
     }
 
@@ -211,13 +208,26 @@ public static partial class MediaEndpoints
         {
             return refused;
         }
-        if (await FindOwnAsync(http, store, id, device.Account.Id, options.Value.Media, time) is not { } record)
+        // Not under a running PATCH: it would go on writing into the deleted file, and answer the
+        // client that its bytes are stored, or finish the blob after the DELETE was answered.
+        if (!UploadLocks.TryTake(store, id))
         {
-            return Error(http, 404, "not_found", "no such upload (or it expired)");
+            return Error(http, 423, "upload_busy", "a PATCH of this upload is still running; retry shortly");
         }
-        await store.DeleteAsync(id, CancellationToken.None);
-        quota.Release(record.AccountId, id);
-        return Results.NoContent();
+        try
+        {
+            if (await FindOwnAsync(http, store, id, device.Account.Id, options.Value.Media, time) is not { } record)
+            {
+                return Error(http, 404, "not_found", "no such upload (or it expired)");
+            }
+            await store.DeleteAsync(id, CancellationToken.None);
+            quota.Release(record.AccountId, id);
+            return Results.NoContent();
+        }
+        finally
+        {
+            UploadLocks.Release(store, id);
+        }
     }
 
     private static async Task<IResult> GetAsync(string id, HttpContext http, IBlobStore store, IOptions<ParleyOptions> options, TimeProvider time)

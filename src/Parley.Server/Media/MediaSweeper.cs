@@ -55,16 +55,31 @@ public sealed partial class MediaSweeper(IBlobStore store, MediaQuota quota, IOp
                 expired.Add(record);
             }
         }
+        int deleted = 0;
         foreach (var record in expired)
         {
-            await store.DeleteAsync(record.Id, cancellationToken);
-            quota.Release(record.AccountId, record.Id);
+            // An upload a PATCH is still writing (it began before the expiry) waits for the next
+            // sweep: deleting it now would lose bytes that PATCH is about to acknowledge.
+            if (!UploadLocks.TryTake(store, record.Id))
+            {
+                continue;
+            }
+            try
+            {
+                await store.DeleteAsync(record.Id, cancellationToken);
+                quota.Release(record.AccountId, record.Id);
+                deleted++;
+            }
+            finally
+            {
+                UploadLocks.Release(store, record.Id);
+            }
         }
-        if (expired.Count > 0)
+        if (deleted > 0)
         {
-            LogSwept(logger, expired.Count);
+            LogSwept(logger, deleted);
         }
-        return expired.Count;
+        return deleted;
     }
 
     [LoggerMessage(LogLevel.Information, "Expired {Count} media uploads and blobs")]

@@ -1,0 +1,95 @@
+using System.Net;
+using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Parley.Protocol;
+using Parley.Server.Media;
+
+namespace Parley.Server.Tests;
+
+/// <summary>The media store against clients that misbehave: racing their own requests, flooding, or sending what tus does not allow.</summary>
+public sealed class MediaHostileInputTests
+{
+    private const int Half = 1024 * 1024;
+
+    private static string MediaDir(ServerFixture fx) => Path.Combine(fx.DataDir, "media");
+
+    private static string PartOf(ServerFixture fx, string path) => Path.Combine(MediaDir(fx), path.Split('/')[^1] + ".part");
+
+    [Fact]
+    public async Task A_DELETE_while_a_PATCH_of_the_upload_runs_is_423_and_the_PATCH_still_finishes_the_blob()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        using var tus = new TusClient(fx.Server.BaseUri, await RawClient.RegisterAsync(fx.Server, "alice"));
+        var data = RandomNumberGenerator.GetBytes(2 * Half);
+        var path = await tus.CreatePathAsync(data.Length);
+        var part = PartOf(fx, path);
+
+        var release = new TaskCompletionSource();
+        var patch = tus.PatchAsync(path, 0, new HeldContent(data.AsMemory(0, Half), data.AsMemory(Half), () => new FileInfo(part).Length > 0, release.Task));
+        await Wait.UntilAsync(() => new FileInfo(part).Exists && new FileInfo(part).Length > 0);
+        using (var delete = await tus.DeleteAsync(path))
+        {
+            Assert.Equal(HttpStatusCode.Locked, delete.StatusCode);
+            Assert.Equal("upload_busy", await TusClient.CodeAsync(delete));
+        }
+
+        release.SetResult();
+        using (var done = await patch)
+        {
+            Assert.Equal(HttpStatusCode.NoContent, done.StatusCode);
+        }
+        Assert.Equal(data, await tus.Http.GetByteArrayAsync(path));
+        using (var delete = await tus.DeleteAsync(path))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        }
+        Assert.Empty(Directory.EnumerateFiles(MediaDir(fx)));
+    }
+
+    [Fact]
+    public async Task An_expiry_sweep_leaves_an_upload_a_PATCH_is_writing_so_the_acknowledged_blob_is_kept()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var fx = await ServerFixture.StartAsync(time: clock);
+        using var tus = new TusClient(fx.Server.BaseUri, await RawClient.RegisterAsync(fx.Server, "alice"));
+        var sweeper = fx.Server.App.Services.GetRequiredService<MediaSweeper>();
+        var data = RandomNumberGenerator.GetBytes(2 * Half);
+        var path = await tus.CreatePathAsync(data.Length);
+        var part = PartOf(fx, path);
+
+        // The PATCH began in time; the unfinished upload's 24 hours run out while it streams.
+        var release = new TaskCompletionSource();
+        var patch = tus.PatchAsync(path, 0, new HeldContent(data.AsMemory(0, Half), data.AsMemory(Half), () => new FileInfo(part).Length > 0, release.Task));
+        await Wait.UntilAsync(() => new FileInfo(part).Exists && new FileInfo(part).Length > 0);
+        clock.Advance(TimeSpan.FromHours(25));
+        await sweeper.SweepAsync();
+        Assert.True(File.Exists(part));
+
+        release.SetResult();
+        using (var done = await patch)
+        {
+            Assert.Equal(HttpStatusCode.NoContent, done.StatusCode);
+        }
+        Assert.Equal(data, await tus.Http.GetByteArrayAsync(path));
+    }
+
+    /// <summary>A chunked body: <paramref name="first"/>, then, once <paramref name="stored"/> holds and <paramref name="release"/> completes, <paramref name="rest"/>.</summary>
+    private sealed class HeldContent(ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> rest, Func<bool> stored, Task release) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            await stream.WriteAsync(first);
+            await stream.FlushAsync();
+            await Wait.UntilAsync(stored);
+            await release;
+            await stream.WriteAsync(rest);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+}
