@@ -74,6 +74,33 @@ public sealed class MediaHostileInputTests
         Assert.Equal(data, await tus.Http.GetByteArrayAsync(path));
     }
 
+    [Fact]
+    public async Task Empty_uploads_count_against_a_daily_number_of_uploads_per_account()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var fx = await ServerFixture.StartAsync(o => o.Media.UploadsPerDayPerAccount = 3, time: clock);
+        using var alice = new TusClient(fx.Server.BaseUri, await RawClient.RegisterAsync(fx.Server, "alice"));
+        using var bob = new TusClient(fx.Server.BaseUri, await RawClient.RegisterAsync(fx.Server, "bob"));
+
+        // Empty uploads cost no bytes and finish at once, yet each leaves files on disk for 30 days.
+        await alice.CreatePathAsync(0);
+        await alice.CreatePathAsync(0);
+        using (var delete = await alice.DeleteAsync(await alice.CreatePathAsync(0)))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode); // deleting does not give the upload back
+        }
+        using (var over = await alice.CreateAsync(0))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, over.StatusCode);
+            Assert.Equal("quota_exceeded", await TusClient.CodeAsync(over));
+        }
+        Assert.Equal(2, Directory.EnumerateFiles(MediaDir(fx), "*.meta").Count());
+        await bob.CreatePathAsync(0);
+
+        clock.Advance(TimeSpan.FromHours(24.5));
+        await alice.CreatePathAsync(0);
+    }
+
     /// <summary>A chunked body: <paramref name="first"/>, then, once <paramref name="stored"/> holds and <paramref name="release"/> completes, <paramref name="rest"/>.</summary>
     private sealed class HeldContent(ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> rest, Func<bool> stored, Task release) : HttpContent
     {

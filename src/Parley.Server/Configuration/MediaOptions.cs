@@ -26,6 +26,13 @@ public sealed class MediaOptions
     /// </summary>
     public long BytesPerDayPerAccount { get; set; } = 20 * WireLimits.MaxAttachmentBlobBytes;
 
+    /// <summary>
+    /// Uploads one account may create in any 24 hours, empty ones included. Each is files on disk
+    /// (and an entry in the quota ledger) whatever its length, so the byte quota alone lets
+    /// empty or one-byte uploads pile up without end; a thousand is several large albums a day.
+    /// </summary>
+    public int UploadsPerDayPerAccount { get; set; } = 1000;
+
     /// <summary>Hours an unfinished upload can be resumed: a day covers a phone that is offline overnight.</summary>
     public int UnfinishedExpiryHours { get; set; } = 24;
 

@@ -83,6 +83,8 @@ public static partial class MediaEndpoints
                 return Error(http, 429, "too_many_uploads", $"an account has at most {media.MaxConcurrentUploadsPerAccount} unfinished uploads; finish or delete one");
             case MediaQuota.Refusal.BytesPerDay:
                 return Error(http, 429, "quota_exceeded", $"an account may upload at most {media.BytesPerDayPerAccount} bytes in 24 hours");
+            case MediaQuota.Refusal.UploadsPerDay:
+                return Error(http, 429, "quota_exceeded", $"an account may create at most {media.UploadsPerDayPerAccount} uploads in 24 hours");
         }
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var record = new BlobRecord(id, account, length, 0, now, null);

@@ -4,8 +4,8 @@ using Parley.Server.Configuration;
 namespace Parley.Server.Media;
 
 /// <summary>
-/// Per-account media quotas, in memory: unfinished uploads at once, and bytes announced in the
-/// last 24 hours (charged at creation, so a client cannot dodge it by never finishing). Rebuilt
+/// Per-account media quotas, in memory: unfinished uploads at once, and uploads and bytes announced
+/// in the last 24 hours (charged at creation, so a client cannot dodge them by never finishing). Rebuilt
 /// from the store at start (<see cref="Load"/>), so a restart forgets nothing that is still stored.
 /// </summary>
 public sealed class MediaQuota(IOptions<ParleyOptions> options, TimeProvider time)
@@ -25,6 +25,9 @@ public sealed class MediaQuota(IOptions<ParleyOptions> options, TimeProvider tim
 
         /// <summary>The bytes of the last 24 hours would go over the daily quota.</summary>
         BytesPerDay,
+
+        /// <summary>The account created its daily number of uploads already.</summary>
+        UploadsPerDay,
     }
 
     /// <summary>Counts the uploads already stored (unfinished ones as open, recent ones against the day).</summary>
@@ -67,6 +70,10 @@ public sealed class MediaQuota(IOptions<ParleyOptions> options, TimeProvider tim
             if (ledger.ChargedBytes + length > media.BytesPerDayPerAccount)
             {
                 return Refusal.BytesPerDay;
+            }
+            if (ledger.Charges.Count >= media.UploadsPerDayPerAccount)
+            {
+                return Refusal.UploadsPerDay;
             }
             ledger.Open.Add(id);
             ledger.Charges.Enqueue((now, length));
