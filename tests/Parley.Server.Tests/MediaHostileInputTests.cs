@@ -101,6 +101,54 @@ public sealed class MediaHostileInputTests
         await alice.CreatePathAsync(0);
     }
 
+    [Fact]
+    public async Task A_creation_the_disk_refuses_is_a_json_500_and_gives_the_account_its_slot_and_bytes_back()
+    {
+        await using var fx = await ServerFixture.StartAsync(o =>
+        {
+            o.Media.MaxConcurrentUploadsPerAccount = 1;
+            o.Media.BytesPerDayPerAccount = 10;
+        });
+        using var tus = new TusClient(fx.Server.BaseUri, await RawClient.RegisterAsync(fx.Server, "alice"));
+
+        // The media folder is gone and a file has its name: no upload can be created in it.
+        Directory.Delete(MediaDir(fx));
+        await File.WriteAllBytesAsync(MediaDir(fx), []);
+        using (var failed = await tus.CreateAsync(10))
+        {
+            Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+            Assert.Equal("storage_failed", await TusClient.CodeAsync(failed));
+        }
+
+        File.Delete(MediaDir(fx));
+        Directory.CreateDirectory(MediaDir(fx));
+        var path = await tus.CreatePathAsync(10);
+        using (var patch = await tus.PatchAsync(path, 0, new byte[10]))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, patch.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task A_PATCH_the_disk_refuses_is_a_json_500_not_a_success()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        using var tus = new TusClient(fx.Server.BaseUri, await RawClient.RegisterAsync(fx.Server, "alice"));
+        var path = await tus.CreatePathAsync(100);
+
+        // A full disk: every write to the upload's file fails with ENOSPC. (The offset is the link's
+        // own length, so the PATCH starts where HEAD says.)
+        var part = PartOf(fx, path);
+        File.Delete(part);
+        File.CreateSymbolicLink(part, "/dev/full");
+        long offset = await tus.OffsetAsync(path);
+        using (var patch = await tus.PatchAsync(path, offset, new byte[100 - offset]))
+        {
+            Assert.Equal(HttpStatusCode.InternalServerError, patch.StatusCode);
+            Assert.Equal("storage_failed", await TusClient.CodeAsync(patch));
+        }
+    }
+
     /// <summary>A chunked body: <paramref name="first"/>, then, once <paramref name="stored"/> holds and <paramref name="release"/> completes, <paramref name="rest"/>.</summary>
     private sealed class HeldContent(ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> rest, Func<bool> stored, Task release) : HttpContent
     {

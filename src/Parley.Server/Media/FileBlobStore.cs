@@ -101,10 +101,17 @@ public sealed class FileBlobStore : IBlobStore
         }
         finally
         {
-            // What arrived is kept, even when the client went away mid-body: the offset it resumes from must be on disk.
-            file.Flush(flushToDisk: true);
-            await file.DisposeAsync();
-            ArrayPool<byte>.Shared.Return(buffer);
+            try
+            {
+                // What arrived is kept, even when the client went away mid-body: the offset it resumes from must be on disk.
+                file.Flush(flushToDisk: true);
+            }
+            finally
+            {
+                // Even when the flush fails too: no file handle or pooled buffer may leak per failed upload.
+                await file.DisposeAsync();
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
         if (offset < upload.Length)
         {
@@ -144,7 +151,7 @@ public sealed class FileBlobStore : IBlobStore
         }
         bool existed = false;
         // Data first, metadata last: a crash in between leaves a .meta the sweeper finds and removes.
-        foreach (var extension in (string[])[".blob", ".part", ".meta"])
+        foreach (var extension in (string[])[".blob", ".part", ".meta", ".meta.tmp"])
         {
             var path = PathOf(id, extension);
             if (File.Exists(path))

@@ -88,14 +88,28 @@ public static partial class MediaEndpoints
         }
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var record = new BlobRecord(id, account, length, 0, now, null);
-        await store.CreateAsync(record, http.RequestAborted);
-        if (length == 0)
+        var logger = logs.CreateLogger(typeof(MediaEndpoints));
+        try
         {
-            // An empty file is finished at creation.
-            record = await store.AppendAsync(record, Stream.Null, 0, CancellationToken.None);
-            quota.Release(account, id);
+            // Not cancelled when the client goes away: half made, the upload would be a .part
+            // without its .meta, which nothing lists, sweeps or counts.
+            await store.CreateAsync(record, CancellationToken.None);
+            if (length == 0)
+            {
+                // An empty file is finished at creation.
+                record = await store.AppendAsync(record, Stream.Null, 0, CancellationToken.None);
+                quota.Release(account, id);
+            }
         }
-        LogCreated(logs.CreateLogger(typeof(MediaEndpoints)), account, length);
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Nothing was stored: the account gets its slot and its bytes back, and no half-made files stay.
+            quota.Refund(account, id);
+            await TryDeleteAsync(store, id);
+            LogStorageFailed(logger, id, e);
+            return Error(http, 500, "storage_failed", "the server could not store the upload; try again later");
+        }
+        LogCreated(logger, account, length);
         http.Response.Headers[TusResumable] = MediaApi.TusVersion;
         SetExpires(http, record, media);
         return Results.Created(MediaApi.BlobPath(id), null);
@@ -128,7 +142,7 @@ public static partial class MediaEndpoints
     }
 
     private static async Task<IResult> PatchAsync(string id, HttpContext http, AccountDirectory directory, IBlobStore store, MediaQuota quota,
-        IOptions<ParleyOptions> options, TimeProvider time)
+        IOptions<ParleyOptions> options, TimeProvider time, ILoggerFactory logs)
     {
         if (Refuse(http, directory, out var device) is { } refused)
         {
@@ -175,14 +189,21 @@ public static partial class MediaEndpoints
                 limit.MaxRequestBodySize = null;
             }
             BlobRecord after;
+            var body = new ClientBody(http.Request.Body);
             try
             {
-                after = await store.AppendAsync(record, http.Request.Body, left, http.RequestAborted);
+                after = await store.AppendAsync(record, body, left, http.RequestAborted);
             }
-            catch (Exception e) when (e is IOException or OperationCanceledException)
+            catch (Exception) when (body.Failed || http.RequestAborted.IsCancellationRequested)
             {
                 // The client went away mid-body: what arrived is stored, and HEAD tells it where to resume.
                 return Results.Empty;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The store failed (a full disk): the client must not take it for success; it resumes from HEAD later.
+                LogStorageFailed(logs.CreateLogger(typeof(MediaEndpoints)), id, e);
+                return Error(http, 500, "storage_failed", "the server could not store the bytes; retry later from the offset HEAD gives");
             }
             bool extra = after.IsComplete && http.Request.ContentLength is null && await HasMoreAsync(http.Request.Body, http.RequestAborted);
             if (after.IsComplete)
@@ -305,9 +326,24 @@ public static partial class MediaEndpoints
         }
     }
 
+    private static async Task TryDeleteAsync(IBlobStore store, string id)
+    {
+        try
+        {
+            await store.DeleteAsync(id, CancellationToken.None);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The sweeper removes what is left once it expires.
+        }
+    }
+
     private static IResult Error(HttpContext http, int status, string code, string message) =>
         Results.Json(new ApiError(code, message), ParleyJson.Options, statusCode: status);
 
     [LoggerMessage(LogLevel.Debug, "Media upload created for account {AccountId}: {Length} bytes")]
     private static partial void LogCreated(ILogger logger, long accountId, long length);
+
+    [LoggerMessage(LogLevel.Error, "Media store failed for upload {Id}")]
+    private static partial void LogStorageFailed(ILogger logger, string id, Exception exception);
 }

@@ -43,7 +43,7 @@ public sealed class MediaQuota(IOptions<ParleyOptions> options, TimeProvider tim
                 {
                     ledger.Open.Add(record.Id);
                 }
-                ledger.Charges.Enqueue((record.CreatedAt, record.Length));
+                ledger.Charges.Enqueue((record.CreatedAt, record.Id, record.Length));
                 ledger.ChargedBytes += record.Length;
             }
         }
@@ -76,7 +76,7 @@ public sealed class MediaQuota(IOptions<ParleyOptions> options, TimeProvider tim
                 return Refusal.UploadsPerDay;
             }
             ledger.Open.Add(id);
-            ledger.Charges.Enqueue((now, length));
+            ledger.Charges.Enqueue((now, id, length));
             ledger.ChargedBytes += length;
             return Refusal.None;
         }
@@ -94,6 +94,33 @@ public sealed class MediaQuota(IOptions<ParleyOptions> options, TimeProvider tim
         }
     }
 
+    /// <summary>The upload could not be stored at all: it neither counts as open nor against the day.</summary>
+    public void Refund(long accountId, string id)
+    {
+        lock (_gate)
+        {
+            if (!_accounts.TryGetValue(accountId, out var ledger))
+            {
+                return;
+            }
+            ledger.Open.Remove(id);
+            // Rare (the disk failed), so rebuilding the queue without the charge is cheap enough.
+            var kept = new Queue<(long At, string Id, long Bytes)>();
+            foreach (var charge in ledger.Charges)
+            {
+                if (charge.Id == id)
+                {
+                    ledger.ChargedBytes -= charge.Bytes;
+                }
+                else
+                {
+                    kept.Enqueue(charge);
+                }
+            }
+            ledger.Charges = kept;
+        }
+    }
+
     private Ledger LedgerOf(long accountId)
     {
         if (!_accounts.TryGetValue(accountId, out var ledger))
@@ -108,7 +135,7 @@ public sealed class MediaQuota(IOptions<ParleyOptions> options, TimeProvider tim
     {
         public HashSet<string> Open { get; } = new(StringComparer.Ordinal);
 
-        public Queue<(long At, long Bytes)> Charges { get; } = new();
+        public Queue<(long At, string Id, long Bytes)> Charges { get; set; } = new();
 
         public long ChargedBytes { get; set; }
     }
