@@ -149,6 +149,30 @@ public sealed class MediaHostileInputTests
         }
     }
 
+    [Fact]
+    public async Task A_POST_with_a_chunked_body_is_refused_as_any_body_on_POST_is()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        using var tus = new TusClient(fx.Server.BaseUri, await RawClient.RegisterAsync(fx.Server, "alice"));
+        using (var request = new HttpRequestMessage(HttpMethod.Post, MediaApi.Uploads))
+        {
+            request.Headers.Add("Tus-Resumable", MediaApi.TusVersion);
+            request.Headers.Add("Upload-Length", "5");
+            request.Content = new HeldContent(new byte[5], ReadOnlyMemory<byte>.Empty, () => true, Task.CompletedTask);
+            using var refused = await tus.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal("bad_request", await TusClient.CodeAsync(refused));
+        }
+        Assert.Empty(Directory.EnumerateFiles(MediaDir(fx)));
+
+        // An empty body is no body.
+        using var empty = new HttpRequestMessage(HttpMethod.Post, MediaApi.Uploads) { Content = new ByteArrayContent([]) };
+        empty.Headers.Add("Tus-Resumable", MediaApi.TusVersion);
+        empty.Headers.Add("Upload-Length", "5");
+        using var created = await tus.Http.SendAsync(empty);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+    }
+
     /// <summary>A chunked body: <paramref name="first"/>, then, once <paramref name="stored"/> holds and <paramref name="release"/> completes, <paramref name="rest"/>.</summary>
     private sealed class HeldContent(ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> rest, Func<bool> stored, Task release) : HttpContent
     {

@@ -70,7 +70,8 @@ public static partial class MediaEndpoints
         {
             return Error(http, 413, "too_large", $"an upload is at most {media.MaxUploadBytes} bytes");
         }
-        if (http.Request.ContentLength is > 0)
+        // A chunked body counts as well: ignored, its bytes would look stored to the client.
+        if (http.Request.ContentLength is > 0 || http.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true })
         {
             // creation-with-upload is not offered: the body would be read before the upload exists.
             return Error(http, 400, "bad_request", "send the bytes with PATCH after creating the upload");
