@@ -1,5 +1,8 @@
+using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
+using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Parley.Protocol;
@@ -171,6 +174,53 @@ public sealed class MediaHostileInputTests
         empty.Headers.Add("Upload-Length", "5");
         using var created = await tus.Http.SendAsync(empty);
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+    }
+
+    [Fact]
+    public async Task Bytes_that_arrived_before_the_client_went_quiet_are_kept_even_short_of_a_buffer()
+    {
+        await using var fx = await ServerFixture.StartAsync();
+        var alice = await RawClient.RegisterAsync(fx.Server, "alice");
+        using var tus = new TusClient(fx.Server.BaseUri, alice);
+        var path = await tus.CreatePathAsync(100_000);
+
+        // The body announces 100,000 bytes, 100 arrive (far less than the server's buffer), then nothing, as from a
+        // phone that lost its network: the server's minimum body data rate ends the PATCH.
+        using (var socket = new Socket(SocketType.Stream, ProtocolType.Tcp))
+        {
+            await socket.ConnectAsync(fx.Server.BaseUri.Host, fx.Server.BaseUri.Port);
+            var head = $"PATCH {path} HTTP/1.1\r\nHost: {fx.Server.BaseUri.Authority}\r\nAuthorization: {RawClient.Basic(alice)}\r\n" +
+                $"Tus-Resumable: {MediaApi.TusVersion}\r\nUpload-Offset: 0\r\nContent-Type: {MediaApi.OffsetContentType}\r\nContent-Length: 100000\r\n\r\n";
+            await socket.SendAsync(Encoding.ASCII.GetBytes(head));
+            await socket.SendAsync(new byte[100]);
+            var sink = new byte[4096];
+            while (await socket.ReceiveAsync(sink) > 0)
+            {
+            }
+        }
+
+        long offset = -1;
+        await UntilAsync(async () =>
+        {
+            using var answer = await tus.HeadAsync(path);
+            if (answer.StatusCode == HttpStatusCode.Locked)
+            {
+                return false; // the broken-off PATCH is still finishing
+            }
+            offset = long.Parse(answer.Headers.GetValues("Upload-Offset").Single(), CultureInfo.InvariantCulture);
+            return true;
+        });
+        Assert.Equal(100, offset);
+    }
+
+    private static async Task UntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = Environment.TickCount64 + 10_000;
+        while (!await condition())
+        {
+            Assert.True(Environment.TickCount64 < deadline, "condition not met in time");
+            await Task.Delay(20);
+        }
     }
 
     /// <summary>A chunked body: <paramref name="first"/>, then, once <paramref name="stored"/> holds and <paramref name="release"/> completes, <paramref name="rest"/>.</summary>

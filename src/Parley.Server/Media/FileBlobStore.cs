@@ -89,7 +89,21 @@ public sealed class FileBlobStore : IBlobStore
                 // Fill the buffer before writing: the body arrives in small socket-sized pieces, and one
                 // write per buffer instead of per piece saves most of the syscalls.
                 int want = (int)Math.Min(buffer.Length, left);
-                int n = await source.ReadAtLeastAsync(buffer.AsMemory(0, want), want, throwOnEndOfStream: false, cancellationToken);
+                int n = 0;
+                try
+                {
+                    while (n < want && await source.ReadAsync(buffer.AsMemory(n, want - n), cancellationToken) is > 0 and var read)
+                    {
+                        n += read;
+                    }
+                }
+                catch when (n > 0)
+                {
+                    // Keep what arrived before the source failed, not only whole buffers: a link that drops
+                    // before a buffer's worth gets through would otherwise never move the offset at all.
+                    await file.WriteAsync(buffer.AsMemory(0, n), CancellationToken.None);
+                    throw;
+                }
                 if (n == 0)
                 {
                     break;
