@@ -177,7 +177,7 @@ public sealed class MediaHostileInputTests
     }
 
     [Fact]
-    public async Task Bytes_that_arrived_before_the_client_went_quiet_are_kept_even_short_of_a_buffer()
+    public async Task A_PATCH_that_goes_quiet_is_answered_408_and_keeps_the_bytes_that_arrived_even_short_of_a_buffer()
     {
         await using var fx = await ServerFixture.StartAsync();
         var alice = await RawClient.RegisterAsync(fx.Server, "alice");
@@ -193,10 +193,16 @@ public sealed class MediaHostileInputTests
                 $"Tus-Resumable: {MediaApi.TusVersion}\r\nUpload-Offset: 0\r\nContent-Type: {MediaApi.OffsetContentType}\r\nContent-Length: 100000\r\n\r\n";
             await socket.SendAsync(Encoding.ASCII.GetBytes(head));
             await socket.SendAsync(new byte[100]);
+            var answer = new MemoryStream();
             var sink = new byte[4096];
-            while (await socket.ReceiveAsync(sink) > 0)
+            for (int n; (n = await socket.ReceiveAsync(sink)) > 0;)
             {
+                answer.Write(sink, 0, n);
             }
+            // Told that its body came too slowly, not a success.
+            var text = Encoding.ASCII.GetString(answer.ToArray());
+            Assert.StartsWith("HTTP/1.1 408 ", text, StringComparison.Ordinal);
+            Assert.Contains("\"too_slow\"", text, StringComparison.Ordinal);
         }
 
         long offset = -1;

@@ -195,10 +195,13 @@ public static partial class MediaEndpoints
             {
                 after = await store.AppendAsync(record, body, left, http.RequestAborted);
             }
-            catch (Exception) when (body.Failed || http.RequestAborted.IsCancellationRequested)
+            catch (Exception e) when (body.Failed || http.RequestAborted.IsCancellationRequested)
             {
-                // The client went away mid-body: what arrived is stored, and HEAD tells it where to resume.
-                return Results.Empty;
+                // The body broke off: what arrived is stored, and HEAD tells where to resume. A client that
+                // went away hears nothing; one that sent too slowly or ended early is told so, never a success.
+                return e is BadHttpRequestException { StatusCode: 408 }
+                    ? Error(http, 408, "too_slow", "the body came too slowly; what arrived is stored, and HEAD tells where to resume")
+                    : Error(http, 400, "bad_request", "the body broke off; what arrived is stored, and HEAD tells where to resume");
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
