@@ -219,6 +219,29 @@ public sealed class MediaHostileInputTests
         Assert.Equal(100, offset);
     }
 
+    [Fact]
+    public async Task Files_a_crash_left_without_metadata_are_swept_once_they_would_have_expired()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var fx = await ServerFixture.StartAsync(time: clock);
+        var sweeper = fx.Server.App.Services.GetRequiredService<MediaSweeper>();
+
+        // What a crash between writing an upload's files can leave: data, or a half-written metadata file.
+        var part = Path.Combine(MediaDir(fx), new string('a', 32) + ".part");
+        var temp = Path.Combine(MediaDir(fx), new string('b', 32) + ".meta.tmp");
+        await File.WriteAllBytesAsync(part, new byte[1000]);
+        await File.WriteAllBytesAsync(temp, [(byte)'{']);
+        clock.Advance(TimeSpan.FromHours(25));
+
+        // One written just now may be an upload being created: it stays.
+        var fresh = Path.Combine(MediaDir(fx), new string('c', 32) + ".part");
+        await File.WriteAllBytesAsync(fresh, []);
+        File.SetLastWriteTimeUtc(fresh, clock.GetUtcNow().UtcDateTime);
+
+        await sweeper.SweepAsync();
+        Assert.Equal([fresh], Directory.EnumerateFiles(MediaDir(fx)));
+    }
+
     private static async Task UntilAsync(Func<Task<bool>> condition)
     {
         var deadline = Environment.TickCount64 + 10_000;

@@ -180,10 +180,12 @@ public sealed class FileBlobStore : IBlobStore
     /// <inheritdoc />
     public async IAsyncEnumerable<BlobRecord> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var listed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var path in Directory.EnumerateFiles(_root, "*.meta"))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var id = Path.GetFileNameWithoutExtension(path);
+            listed.Add(id);
             var record = await FindAsync(id, cancellationToken);
             if (record is not null)
             {
@@ -194,6 +196,22 @@ public sealed class FileBlobStore : IBlobStore
                 // Metadata without data (a crash mid-delete): list it as an empty, long-expired upload so it is swept.
                 yield return new BlobRecord(id, 0, 1, 0, 0, null);
             }
+        }
+        foreach (var path in Directory.EnumerateFiles(_root))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var name = Path.GetFileName(path);
+            var id = name.Split('.')[0];
+            if (!MediaApi.IsValidId(id) || listed.Contains(id) || File.Exists(PathOf(id, ".meta")))
+            {
+                continue;
+            }
+            listed.Add(id);
+            // Data or a half-written .meta.tmp without metadata (a crash while creating or finishing): nothing
+            // else finds it, so it is listed as an unfinished upload made when the file was last written,
+            // swept once that expires (not at once: it may be an upload being created right now).
+            var written = new DateTimeOffset(File.GetLastWriteTimeUtc(path)).ToUnixTimeMilliseconds();
+            yield return new BlobRecord(id, 0, 1, 0, written, null);
         }
     }
 
