@@ -78,6 +78,34 @@ public sealed class MediaHostileInputTests
     }
 
     [Fact]
+    public async Task Creations_at_once_from_one_account_never_pass_its_limits()
+    {
+        await using var fx = await ServerFixture.StartAsync(o =>
+        {
+            o.Media.MaxConcurrentUploadsPerAccount = 5;
+            o.Media.BytesPerDayPerAccount = 1000;
+        });
+        var alice = await RawClient.RegisterAsync(fx.Server, "alice");
+        var clients = Enumerable.Range(0, 4).Select(_ => new TusClient(fx.Server.BaseUri, alice)).ToList();
+        try
+        {
+            // 40 creations of 100 bytes over four connections: the slots allow 5, the bytes 10.
+            var answers = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => clients[i % clients.Count].CreateAsync(100)));
+            Assert.Equal(5, answers.Count(a => a.StatusCode == HttpStatusCode.Created));
+            Assert.Equal(35, answers.Count(a => a.StatusCode == HttpStatusCode.TooManyRequests));
+            foreach (var answer in answers)
+            {
+                answer.Dispose();
+            }
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+        Assert.Equal(5, Directory.EnumerateFiles(MediaDir(fx), "*.meta").Count());
+    }
+
+    [Fact]
     public async Task Empty_uploads_count_against_a_daily_number_of_uploads_per_account()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
