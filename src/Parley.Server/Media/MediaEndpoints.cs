@@ -90,6 +90,8 @@ public static partial class MediaEndpoints
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var record = new BlobRecord(id, account, length, 0, now, null);
         var logger = logs.CreateLogger(typeof(MediaEndpoints));
+        // Held while the files are made, so a sweep does not take them for ones a crash left behind.
+        UploadLocks.TryTake(store, id);
         try
         {
             // Not cancelled when the client goes away: half made, the upload would be a .part
@@ -109,6 +111,10 @@ public static partial class MediaEndpoints
             await TryDeleteAsync(store, id);
             LogStorageFailed(logger, id, e);
             return Error(http, 500, "storage_failed", "the server could not store the upload; try again later");
+        }
+        finally
+        {
+            UploadLocks.Release(store, id);
         }
         LogCreated(logger, account, length);
         http.Response.Headers[TusResumable] = MediaApi.TusVersion;

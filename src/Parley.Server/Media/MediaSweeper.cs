@@ -66,6 +66,12 @@ public sealed partial class MediaSweeper(IBlobStore store, MediaQuota quota, IOp
             }
             try
             {
+                // Looked at again under the lock: what was listed as files without metadata may have
+                // been an upload whose creation has finished since.
+                if (await store.FindAsync(record.Id, cancellationToken) is { } current && MediaEndpoints.ExpiresAt(current, media) > now)
+                {
+                    continue;
+                }
                 await store.DeleteAsync(record.Id, cancellationToken);
                 quota.Release(record.AccountId, record.Id);
                 deleted++;
