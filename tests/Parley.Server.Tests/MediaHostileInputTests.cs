@@ -106,6 +106,30 @@ public sealed class MediaHostileInputTests
     }
 
     [Fact]
+    public async Task An_expired_unfinished_upload_stops_holding_its_slot_before_the_sweep_deletes_it()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var fx = await ServerFixture.StartAsync(o =>
+        {
+            o.Media.MaxConcurrentUploadsPerAccount = 1;
+            o.Media.SweepIntervalMinutes = 60 * 24 * 7; // no sweep during the test
+        }, time: clock);
+        using var tus = new TusClient(fx.Server.BaseUri, await RawClient.RegisterAsync(fx.Server, "alice"));
+        var abandoned = await tus.CreatePathAsync(10);
+        clock.Advance(TimeSpan.FromHours(25));
+
+        // The expired upload can be neither finished nor deleted any more, so it must not keep the slot.
+        using (var delete = await tus.DeleteAsync(abandoned))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, delete.StatusCode);
+        }
+        await tus.CreatePathAsync(10);
+        using var second = await tus.CreateAsync(10);
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        Assert.Equal("too_many_uploads", await TusClient.CodeAsync(second));
+    }
+
+    [Fact]
     public async Task Empty_uploads_count_against_a_daily_number_of_uploads_per_account()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);

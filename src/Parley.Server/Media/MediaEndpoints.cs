@@ -78,7 +78,12 @@ public static partial class MediaEndpoints
         }
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var account = device.Account.Id;
-        switch (quota.TryReserve(account, id, length))
+        var refusal = quota.TryReserve(account, id, length);
+        if (refusal == MediaQuota.Refusal.ConcurrentUploads && await ReleaseExpiredAsync(store, quota, account, media, time) > 0)
+        {
+            refusal = quota.TryReserve(account, id, length);
+        }
+        switch (refusal)
         {
             case MediaQuota.Refusal.ConcurrentUploads:
                 return Error(http, 429, "too_many_uploads", $"an account has at most {media.MaxConcurrentUploadsPerAccount} unfinished uploads; finish or delete one");
@@ -334,6 +339,24 @@ public static partial class MediaEndpoints
         {
             return false;
         }
+    }
+
+    // Unfinished uploads that expired count as open until the sweeper deletes them, yet HEAD, PATCH
+    // and DELETE already answer 404 for them: the client could neither finish nor delete one to get
+    // its slot back. They stop counting here, at the first refusal; the sweeper deletes the files.
+    private static async Task<int> ReleaseExpiredAsync(IBlobStore store, MediaQuota quota, long account, MediaOptions media, TimeProvider time)
+    {
+        int released = 0;
+        foreach (var open in quota.OpenUploads(account))
+        {
+            // One not found may be a creation under way (reserved, files not yet written): it keeps its slot.
+            if (await store.FindAsync(open, CancellationToken.None) is { IsComplete: false } record && Expired(record, media, time))
+            {
+                quota.Release(account, open);
+                released++;
+            }
+        }
+        return released;
     }
 
     private static async Task TryDeleteAsync(IBlobStore store, string id)

@@ -94,6 +94,15 @@ public sealed class MediaQuota(IOptions<ParleyOptions> options, TimeProvider tim
         }
     }
 
+    /// <summary>The account's unfinished uploads, as the ledger counts them now.</summary>
+    public IReadOnlyList<string> OpenUploads(long accountId)
+    {
+        lock (_gate)
+        {
+            return _accounts.TryGetValue(accountId, out var ledger) ? [.. ledger.Open] : [];
+        }
+    }
+
     /// <summary>The upload could not be stored at all: it neither counts as open nor against the day.</summary>
     public void Refund(long accountId, string id)
     {
