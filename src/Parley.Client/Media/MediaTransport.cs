@@ -158,6 +158,8 @@ internal sealed class MediaTransport : IDisposable
             "too_large" => ErrorCode.TooLarge,
             "too_many_uploads" or "quota_exceeded" => ErrorCode.RateLimited,
             "not_found" => ErrorCode.NotFound,
+            // 408: the store cut a body that came too slowly, keeping what arrived; the upload resumes from there.
+            _ when status is 408 => ErrorCode.Unavailable,
             _ when status >= 500 || status is 409 or 423 => ErrorCode.Internal,
             _ => ErrorCode.BadRequest,
         };
