@@ -84,8 +84,21 @@ public sealed class AdmissionTests
         Assert.StartsWith("HTTP/1.1 101", await ReadSomeAsync(stream));
         Assert.Equal(1, sockets.Current);
 
-        clock.Advance(TimeSpan.FromSeconds(11)); // the gateway closes it (1008, "no Hello in time")
+        // The gateway closes it (1008, "no Hello in time"). Its deadline starts when it begins to wait
+        // for Hello, a moment after the 101 went out, so a single move of the clock could come first
+        // and pass unseen: the clock moves on until the socket ends.
+        using var done = new CancellationTokenSource();
+        var ticking = Task.Run(async () =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                clock.Advance(TimeSpan.FromSeconds(11));
+                await Task.Delay(200, CancellationToken.None);
+            }
+        });
         Assert.True(await EndsAsync(client));
+        await done.CancelAsync();
+        await ticking;
         await Wait.UntilAsync(() => sockets.Current == 0);
     }
 
