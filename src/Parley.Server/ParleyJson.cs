@@ -9,7 +9,7 @@ namespace Parley.Server;
 public static class ParleyJson
 {
     /// <summary>The largest JSON body a call takes unless it says otherwise: every request body of the API is far smaller.</summary>
-    public const int MaxBodyBytes = 16 * 1024;
+    private const int MaxBodyBytes = 16 * 1024;
 
     public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
     {
@@ -57,9 +57,13 @@ public static class ParleyJson
         }
     }
 
+    /// <summary>An error answer of the HTTP API: <c>{"code", "message"}</c> with <paramref name="status"/>.</summary>
+    public static IResult Error(int status, string code, string message) =>
+        Results.Json(new ApiError(code, message), Options, statusCode: status);
+
     private static IResult TooLarge(int maxBytes) =>
-        Results.Json(new ApiError("too_large", $"this call's body is at most {maxBytes} bytes of JSON"), Options, statusCode: StatusCodes.Status413PayloadTooLarge);
+        Error(StatusCodes.Status413PayloadTooLarge, "too_large", $"this call's body is at most {maxBytes} bytes of JSON");
 
     private static IResult NotAnObject() =>
-        Results.Json(new ApiError("bad_request", "the body is not a JSON object of this request's fields (docs/protocol.md)"), Options, statusCode: StatusCodes.Status400BadRequest);
+        Error(StatusCodes.Status400BadRequest, "bad_request", "the body is not a JSON object of this request's fields (docs/protocol.md)");
 }

@@ -17,6 +17,15 @@ public sealed class MediaHostileInputTests
 
     private static string MediaDir(ServerFixture fx) => Path.Combine(fx.DataDir, "media");
 
+    /// <summary>Starts a PATCH of <paramref name="data"/> that stops halfway, once the first half is on disk, until released.</summary>
+    private static async Task<(Task<HttpResponseMessage> Patch, TaskCompletionSource Release)> PatchHeldHalfwayAsync(TusClient tus, string path, byte[] data, string part)
+    {
+        var release = new TaskCompletionSource();
+        var patch = tus.PatchAsync(path, 0, new HeldContent(data.AsMemory(0, Half), data.AsMemory(Half), () => new FileInfo(part).Length > 0, release.Task));
+        await Wait.UntilAsync(() => new FileInfo(part).Exists && new FileInfo(part).Length > 0);
+        return (patch, release);
+    }
+
     private static string PartOf(ServerFixture fx, string path) => Path.Combine(MediaDir(fx), path.Split('/')[^1] + ".part");
 
     [Fact]
@@ -28,9 +37,7 @@ public sealed class MediaHostileInputTests
         var path = await tus.CreatePathAsync(data.Length);
         var part = PartOf(fx, path);
 
-        var release = new TaskCompletionSource();
-        var patch = tus.PatchAsync(path, 0, new HeldContent(data.AsMemory(0, Half), data.AsMemory(Half), () => new FileInfo(part).Length > 0, release.Task));
-        await Wait.UntilAsync(() => new FileInfo(part).Exists && new FileInfo(part).Length > 0);
+        var (patch, release) = await PatchHeldHalfwayAsync(tus, path, data, part);
         using (var delete = await tus.DeleteAsync(path))
         {
             Assert.Equal(HttpStatusCode.Locked, delete.StatusCode);
@@ -62,9 +69,7 @@ public sealed class MediaHostileInputTests
         var part = PartOf(fx, path);
 
         // The PATCH began in time; the unfinished upload's 24 hours run out while it streams.
-        var release = new TaskCompletionSource();
-        var patch = tus.PatchAsync(path, 0, new HeldContent(data.AsMemory(0, Half), data.AsMemory(Half), () => new FileInfo(part).Length > 0, release.Task));
-        await Wait.UntilAsync(() => new FileInfo(part).Exists && new FileInfo(part).Length > 0);
+        var (patch, release) = await PatchHeldHalfwayAsync(tus, path, data, part);
         clock.Advance(TimeSpan.FromHours(25));
         await sweeper.SweepAsync();
         Assert.True(File.Exists(part));

@@ -24,8 +24,7 @@ public static class RegistrationEndpoints
         app.MapPost(RegistrationApi.Invites, CreateInvite);
     }
 
-    internal static IResult Error(int status, string code, string message) =>
-        Results.Json(new ApiError(code, message), ParleyJson.Options, statusCode: status);
+    internal static IResult Error(int status, string code, string message) => ParleyJson.Error(status, code, message);
 
     private static async Task<IResult> Register(HttpContext http, AccountDirectory directory, IAccountStore store,
         VerificationCodes codes, IOptions<ParleyOptions> options, TimeProvider time)

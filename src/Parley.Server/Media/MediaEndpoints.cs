@@ -60,21 +60,21 @@ public static partial class MediaEndpoints
         var media = options.Value.Media;
         if (http.Request.Headers.ContainsKey("Upload-Defer-Length"))
         {
-            return Error(http, 400, "bad_request", "Upload-Defer-Length is not supported: announce Upload-Length");
+            return ParleyJson.Error(400, "bad_request", "Upload-Defer-Length is not supported: announce Upload-Length");
         }
         if (ParseLength(http.Request.Headers[UploadLength]) is not { } length)
         {
-            return Error(http, 400, "bad_request", "Upload-Length must be a non-negative integer");
+            return ParleyJson.Error(400, "bad_request", "Upload-Length must be a non-negative integer");
         }
         if (length > media.MaxUploadBytes)
         {
-            return Error(http, 413, "too_large", $"an upload is at most {media.MaxUploadBytes} bytes");
+            return ParleyJson.Error(413, "too_large", $"an upload is at most {media.MaxUploadBytes} bytes");
         }
         // A chunked body counts as well: ignored, its bytes would look stored to the client.
         if (http.Request.ContentLength is > 0 || http.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true })
         {
             // creation-with-upload is not offered: the body would be read before the upload exists.
-            return Error(http, 400, "bad_request", "send the bytes with PATCH after creating the upload");
+            return ParleyJson.Error(400, "bad_request", "send the bytes with PATCH after creating the upload");
         }
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var account = device.Account.Id;
@@ -86,11 +86,11 @@ public static partial class MediaEndpoints
         switch (refusal)
         {
             case MediaQuota.Refusal.ConcurrentUploads:
-                return Error(http, 429, "too_many_uploads", $"an account has at most {media.MaxConcurrentUploadsPerAccount} unfinished uploads; finish or delete one");
+                return ParleyJson.Error(429, "too_many_uploads", $"an account has at most {media.MaxConcurrentUploadsPerAccount} unfinished uploads; finish or delete one");
             case MediaQuota.Refusal.BytesPerDay:
-                return Error(http, 429, "quota_exceeded", $"an account may upload at most {media.BytesPerDayPerAccount} bytes in 24 hours");
+                return ParleyJson.Error(429, "quota_exceeded", $"an account may upload at most {media.BytesPerDayPerAccount} bytes in 24 hours");
             case MediaQuota.Refusal.UploadsPerDay:
-                return Error(http, 429, "quota_exceeded", $"an account may create at most {media.UploadsPerDayPerAccount} uploads in 24 hours");
+                return ParleyJson.Error(429, "quota_exceeded", $"an account may create at most {media.UploadsPerDayPerAccount} uploads in 24 hours");
         }
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var record = new BlobRecord(id, account, length, 0, now, null);
@@ -115,7 +115,7 @@ public static partial class MediaEndpoints
             quota.Refund(account, id);
             await TryDeleteAsync(store, id);
             LogStorageFailed(logger, id, e);
-            return Error(http, 500, "storage_failed", "the server could not store the upload; try again later");
+            return ParleyJson.Error(500, "storage_failed", "the server could not store the upload; try again later");
         }
         finally
         {
@@ -136,14 +136,14 @@ public static partial class MediaEndpoints
         }
         if (await FindOwnAsync(http, store, id, device.Account.Id, options.Value.Media, time) is not { } record)
         {
-            return Error(http, 404, "not_found", "no such upload (or it expired)");
+            return ParleyJson.Error(404, "not_found", "no such upload (or it expired)");
         }
         if (UploadLocks.IsHeld(store, id))
         {
             // A PATCH of it is still running (often one whose client went away and that the server
             // has not seen end yet): its offset is not settled, and the one stored now would send
             // the client back to bytes that PATCH is still writing.
-            return Error(http, 423, "upload_busy", "a PATCH of this upload is still running; retry shortly");
+            return ParleyJson.Error(423, "upload_busy", "a PATCH of this upload is still running; retry shortly");
         }
         var headers = http.Response.Headers;
         headers[UploadOffset] = record.Offset.ToString(CultureInfo.InvariantCulture);
@@ -162,38 +162,38 @@ public static partial class MediaEndpoints
         }
         if (!string.Equals(http.Request.ContentType, MediaApi.OffsetContentType, StringComparison.OrdinalIgnoreCase))
         {
-            return Error(http, 415, "bad_content_type", $"PATCH bodies are {MediaApi.OffsetContentType}");
+            return ParleyJson.Error(415, "bad_content_type", $"PATCH bodies are {MediaApi.OffsetContentType}");
         }
         if (ParseLength(http.Request.Headers[UploadOffset]) is not { } offset)
         {
-            return Error(http, 400, "bad_request", "Upload-Offset must be a non-negative integer");
+            return ParleyJson.Error(400, "bad_request", "Upload-Offset must be a non-negative integer");
         }
         var media = options.Value.Media;
         // A second PATCH of the same upload waits its turn (423), typically the resume of a client
         // whose old connection the server has not yet seen die.
         if (!UploadLocks.TryTake(store, id))
         {
-            return Error(http, 423, "upload_busy", "another PATCH of this upload is still running; retry shortly");
+            return ParleyJson.Error(423, "upload_busy", "another PATCH of this upload is still running; retry shortly");
         }
         try
         {
             if (await FindOwnAsync(http, store, id, device.Account.Id, media, time) is not { } record)
             {
-                return Error(http, 404, "not_found", "no such upload (or it expired)");
+                return ParleyJson.Error(404, "not_found", "no such upload (or it expired)");
             }
             if (record.IsComplete)
             {
-                return Error(http, 409, "upload_complete", "the upload is already complete");
+                return ParleyJson.Error(409, "upload_complete", "the upload is already complete");
             }
             if (offset != record.Offset)
             {
                 http.Response.Headers[UploadOffset] = record.Offset.ToString(CultureInfo.InvariantCulture);
-                return Error(http, 409, "offset_mismatch", $"the upload is at offset {record.Offset}; resume from there");
+                return ParleyJson.Error(409, "offset_mismatch", $"the upload is at offset {record.Offset}; resume from there");
             }
             long left = record.Length - record.Offset;
             if (http.Request.ContentLength is { } declared && declared > left)
             {
-                return Error(http, 413, "too_large", $"the body would pass Upload-Length; {left} bytes are left");
+                return ParleyJson.Error(413, "too_large", $"the body would pass Upload-Length; {left} bytes are left");
             }
             // The body is bounded by Upload-Length, not by Kestrel's default for small requests.
             if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -211,14 +211,14 @@ public static partial class MediaEndpoints
                 // The body broke off: what arrived is stored, and HEAD tells where to resume. A client that
                 // went away hears nothing; one that sent too slowly or ended early is told so, never a success.
                 return e is BadHttpRequestException { StatusCode: 408 }
-                    ? Error(http, 408, "too_slow", "the body came too slowly; what arrived is stored, and HEAD tells where to resume")
-                    : Error(http, 400, "bad_request", "the body broke off; what arrived is stored, and HEAD tells where to resume");
+                    ? ParleyJson.Error(408, "too_slow", "the body came too slowly; what arrived is stored, and HEAD tells where to resume")
+                    : ParleyJson.Error(400, "bad_request", "the body broke off; what arrived is stored, and HEAD tells where to resume");
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // The store failed (a full disk): the client must not take it for success; it resumes from HEAD later.
                 LogStorageFailed(logs.CreateLogger(typeof(MediaEndpoints)), id, e);
-                return Error(http, 500, "storage_failed", "the server could not store the bytes; retry later from the offset HEAD gives");
+                return ParleyJson.Error(500, "storage_failed", "the server could not store the bytes; retry later from the offset HEAD gives");
             }
             bool extra = after.IsComplete && http.Request.ContentLength is null && await HasMoreAsync(http.Request.Body, http.RequestAborted);
             if (after.IsComplete)
@@ -228,7 +228,7 @@ public static partial class MediaEndpoints
             http.Response.Headers[UploadOffset] = after.Offset.ToString(CultureInfo.InvariantCulture);
             if (extra)
             {
-                return Error(http, 413, "too_large", "the body went past Upload-Length; the bytes up to it are stored");
+                return ParleyJson.Error(413, "too_large", "the body went past Upload-Length; the bytes up to it are stored");
             }
             SetExpires(http, after, media);
             return Results.NoContent();
@@ -250,13 +250,13 @@ public static partial class MediaEndpoints
         // client that its bytes are stored, or finish the blob after the DELETE was answered.
         if (!UploadLocks.TryTake(store, id))
         {
-            return Error(http, 423, "upload_busy", "a PATCH of this upload is still running; retry shortly");
+            return ParleyJson.Error(423, "upload_busy", "a PATCH of this upload is still running; retry shortly");
         }
         try
         {
             if (await FindOwnAsync(http, store, id, device.Account.Id, options.Value.Media, time) is not { } record)
             {
-                return Error(http, 404, "not_found", "no such upload (or it expired)");
+                return ParleyJson.Error(404, "not_found", "no such upload (or it expired)");
             }
             await store.DeleteAsync(id, CancellationToken.None);
             quota.Release(record.AccountId, id);
@@ -273,12 +273,12 @@ public static partial class MediaEndpoints
         var record = await store.FindAsync(id, http.RequestAborted);
         if (record is null || !record.IsComplete || Expired(record, options.Value.Media, time))
         {
-            return Error(http, 404, "not_found", "no such blob (or it expired)");
+            return ParleyJson.Error(404, "not_found", "no such blob (or it expired)");
         }
         var stream = await store.OpenReadAsync(id, http.RequestAborted);
         if (stream is null)
         {
-            return Error(http, 404, "not_found", "no such blob (or it expired)");
+            return ParleyJson.Error(404, "not_found", "no such blob (or it expired)");
         }
         http.Response.Headers.CacheControl = "private, max-age=86400, immutable";
         return Results.Stream(stream, "application/octet-stream", enableRangeProcessing: true);
@@ -292,12 +292,12 @@ public static partial class MediaEndpoints
         if (RegistrationEndpoints.BasicAuth(http, directory) is not { } found)
         {
             http.Response.Headers.WWWAuthenticate = "Basic realm=\"parley\"";
-            return Error(http, 401, "unauthorized", "uploads need HTTP Basic with a device's credentials (user.device:password)");
+            return ParleyJson.Error(401, "unauthorized", "uploads need HTTP Basic with a device's credentials (user.device:password)");
         }
         if (http.Request.Headers[TusResumable] != MediaApi.TusVersion)
         {
             http.Response.Headers["Tus-Version"] = MediaApi.TusVersion;
-            return Error(http, 412, "unsupported_version", $"send Tus-Resumable: {MediaApi.TusVersion}");
+            return ParleyJson.Error(412, "unsupported_version", $"send Tus-Resumable: {MediaApi.TusVersion}");
         }
         device = found;
         return null;
@@ -371,8 +371,7 @@ public static partial class MediaEndpoints
         }
     }
 
-    private static IResult Error(HttpContext http, int status, string code, string message) =>
-        Results.Json(new ApiError(code, message), ParleyJson.Options, statusCode: status);
+
 
     [LoggerMessage(LogLevel.Debug, "Media upload created for account {AccountId}: {Length} bytes")]
     private static partial void LogCreated(ILogger logger, long accountId, long length);
